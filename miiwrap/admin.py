@@ -1,0 +1,68 @@
+"""The admin site, opened to purveyor admins and scoped for organization admins.
+
+Access in the admin follows the same `visible_to(user)` rules as every page.
+Purveyor admins manage everything; organization admins manage their own
+organization's people, roles, teams and coach assignments, and nothing else.
+"""
+
+from django.contrib import admin
+from django.contrib.admin.apps import AdminConfig
+
+from miiwrap.people.access import viewer_for
+
+
+class MiiwrapAdminSite(admin.AdminSite):
+    site_header = "MiiWrap Fidelity admin"
+    site_title = "MiiWrap Fidelity admin"
+    index_title = "Manage"
+
+    def has_permission(self, request):
+        user = request.user
+        return user.is_active and (user.is_superuser or viewer_for(user).uses_admin)
+
+
+class MiiwrapAdminConfig(AdminConfig):
+    default_site = "miiwrap.admin.MiiwrapAdminSite"
+
+
+class ScopedAdmin(admin.ModelAdmin):
+    """A ModelAdmin whose rows and choices are those the signed-in user may see.
+
+    `org_admin_can` names what an organization admin may do with this model
+    ("view", "add", "change", "delete"); purveyor admins may do everything.
+    """
+
+    org_admin_can = frozenset({"view"})
+    list_per_page = 50
+
+    def _may(self, request, action):
+        if request.user.is_superuser:
+            return True
+        viewer = viewer_for(request.user)
+        if viewer.sees_everything:
+            return True
+        return "org_admin" in viewer.roles and action in self.org_admin_can
+
+    def has_module_permission(self, request):
+        return self._may(request, "view")
+
+    def has_view_permission(self, request, obj=None):
+        return self._may(request, "view") or self._may(request, "change")
+
+    def has_add_permission(self, request):
+        return self._may(request, "add")
+
+    def has_change_permission(self, request, obj=None):
+        return self._may(request, "change")
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may(request, "delete")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        queryset = kwargs.get("queryset", db_field.remote_field.model._default_manager.all())
+        if hasattr(queryset, "visible_to"):
+            kwargs["queryset"] = queryset.visible_to(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

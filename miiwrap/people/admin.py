@@ -1,0 +1,122 @@
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
+
+from miiwrap.admin import ScopedAdmin
+from miiwrap.people.access import viewer_for
+from miiwrap.people.models import Organization, Person, Role, RoleGrant, Team
+
+
+@admin.register(Organization)
+class OrganizationAdmin(ScopedAdmin):
+    list_display = ["name", "slug", "time_zone", "is_purveyor"]
+    list_filter = ["is_purveyor", "time_zone"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Team)
+class TeamAdmin(ScopedAdmin):
+    org_admin_can = frozenset({"view", "add", "change"})
+    list_display = ["name", "organization"]
+    list_filter = ["organization"]
+    search_fields = ["name", "organization__name"]
+    list_select_related = ["organization"]
+
+
+class RoleGrantInline(admin.TabularInline):
+    model = RoleGrant
+    extra = 1
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "role" and not viewer_for(request.user).sees_everything:
+            # Only the purveyor makes purveyor admins.
+            kwargs["choices"] = [c for c in Role.choices if c[0] != Role.PURVEYOR_ADMIN]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+    def has_add_permission(self, request, obj=None):
+        return self.admin_site._registry[Person].has_change_permission(request, obj)
+
+    has_change_permission = has_add_permission
+    has_delete_permission = has_add_permission
+
+    def has_view_permission(self, request, obj=None):
+        return self.admin_site._registry[Person].has_view_permission(request, obj)
+
+
+class RoleFilter(admin.SimpleListFilter):
+    title = "role"
+    parameter_name = "role"
+
+    def lookups(self, request, model_admin):
+        return Role.choices
+
+    def queryset(self, request, queryset):
+        return queryset.with_role(self.value()) if self.value() else queryset
+
+
+@admin.register(Person)
+class PersonAdmin(ScopedAdmin):
+    org_admin_can = frozenset({"view", "add", "change"})
+    list_display = ["__str__", "email", "staff_id", "organization", "team", "hire_date", "leave_date"]
+    list_filter = [RoleFilter, "organization", "team", ("leave_date", admin.EmptyFieldListFilter)]
+    search_fields = ["first_name", "last_name", "email", "staff_id"]
+    list_select_related = ["organization", "team"]
+    inlines = [RoleGrantInline]
+    date_hierarchy = "hire_date"
+
+    def get_readonly_fields(self, request, obj=None):
+        # Logins are linked by the purveyor; an organization admin would otherwise
+        # be able to attach any account to their own staff.
+        if viewer_for(request.user).sees_everything:
+            return []
+        return ["user"]
+
+    def get_autocomplete_fields(self, request):
+        return ["user"] if viewer_for(request.user).sees_everything else []
+
+
+@admin.register(RoleGrant)
+class RoleGrantAdmin(ScopedAdmin):
+    list_display = ["person", "role", "granted_at"]
+    list_filter = ["role", "person__organization"]
+    search_fields = ["person__first_name", "person__last_name", "person__email"]
+    list_select_related = ["person"]
+
+
+class PurveyorOnlyAdmin:
+    """Logins and groups are the purveyor's to manage."""
+
+    def _purveyor(self, request):
+        return viewer_for(request.user).sees_everything
+
+    def has_module_permission(self, request):
+        return self._purveyor(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._purveyor(request)
+
+    def has_add_permission(self, request):
+        return self._purveyor(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._purveyor(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+User = get_user_model()
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class ScopedUserAdmin(PurveyorOnlyAdmin, UserAdmin):
+    pass
+
+
+@admin.register(Group)
+class ScopedGroupAdmin(PurveyorOnlyAdmin, GroupAdmin):
+    pass

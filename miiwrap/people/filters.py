@@ -1,0 +1,54 @@
+import django_filters
+from django import forms
+from django.utils import timezone
+
+from miiwrap.people.access import viewer_for
+from miiwrap.people.models import Organization, Person, Role, Team
+
+
+class DirectoryFilter(django_filters.FilterSet):
+    """Search and filters for the people directory; choices come from what the viewer sees."""
+
+    q = django_filters.CharFilter(method="filter_search", label="Search")
+    organization = django_filters.ModelChoiceFilter(queryset=Organization.objects.none())
+    team = django_filters.ModelChoiceFilter(queryset=Team.objects.none())
+    role = django_filters.ChoiceFilter(choices=Role.choices, method="filter_role")
+    status = django_filters.ChoiceFilter(
+        choices=[("active", "Working here"), ("left", "Left"), ("all", "Everyone")],
+        method="filter_status",
+        empty_label=None,
+        null_value=None,
+    )
+
+    class Meta:
+        model = Person
+        fields = ["q", "organization", "team", "role", "status"]
+
+    def __init__(self, data=None, *args, user, **kwargs):
+        data = data.copy() if data is not None else {}
+        data.setdefault("status", "active")
+        super().__init__(data, *args, **kwargs)
+        self.filters["team"].queryset = Team.objects.visible_to(user).select_related(
+            "organization"
+        )
+        if viewer_for(user).sees_everything:
+            self.filters["organization"].queryset = Organization.objects.all()
+        else:
+            del self.filters["organization"]
+        self.form.fields["q"].widget = forms.TextInput(
+            attrs={"placeholder": "Name, email or staff ID", "type": "search"}
+        )
+
+    def filter_search(self, queryset, name, value):
+        return queryset.search(value)
+
+    def filter_role(self, queryset, name, value):
+        return queryset.with_role(value)
+
+    def filter_status(self, queryset, name, value):
+        today = timezone.localdate()
+        if value == "active":
+            return queryset.exclude(leave_date__lt=today)
+        if value == "left":
+            return queryset.filter(leave_date__lt=today)
+        return queryset

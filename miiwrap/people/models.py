@@ -1,0 +1,225 @@
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+
+from miiwrap.people.access import viewer_for
+
+
+def validate_time_zone(value):
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"“{value}” is not a time zone name such as America/Chicago.")
+
+
+class Role(models.TextChoices):
+    PRACTITIONER = "practitioner", "Practitioner"
+    COACH = "coach", "Coach"
+    LEADER = "leader", "Supervisor / leader"
+    ORG_ADMIN = "org_admin", "Organization admin"
+    PURVEYOR_ADMIN = "purveyor_admin", "Purveyor admin"
+
+
+class OrganizationQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        viewer = viewer_for(user)
+        if viewer.sees_everything:
+            return self.all()
+        if viewer.organization_id is None:
+            return self.none()
+        return self.filter(pk=viewer.organization_id)
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=80, unique=True)
+    time_zone = models.CharField(
+        max_length=64,
+        default=settings.TIME_ZONE,
+        validators=[validate_time_zone],
+        help_text="Dates such as expiries are read in this zone.",
+    )
+    is_purveyor = models.BooleanField(
+        default=False,
+        help_text="The model's purveyor: its admins certify and see every organization.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrganizationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class TeamQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        viewer = viewer_for(user)
+        if viewer.sees_everything:
+            return self.all()
+        if viewer.sees_organization:
+            return self.filter(organization_id=viewer.organization_id)
+        team_ids = Person.objects.visible_to(user).exclude(team=None).values("team_id")
+        return self.filter(pk__in=team_ids)
+
+
+class Team(models.Model):
+    organization = models.ForeignKey(Organization, models.PROTECT, related_name="teams")
+    name = models.CharField(max_length=200)
+
+    objects = TeamQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["organization__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="team_name_unique_in_org")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class PersonQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        viewer = viewer_for(user)
+        if viewer.sees_everything:
+            return self.all()
+        if viewer.person_id is None:
+            return self.none()
+        seen = Q(pk=viewer.person_id)
+        if viewer.sees_organization:
+            seen |= Q(organization_id=viewer.organization_id)
+        if viewer.is_coach:
+            from coaching.models import CoachAssignment
+
+            caseload = CoachAssignment.objects.current().filter(coach_id=viewer.person_id)
+            seen |= Q(pk__in=caseload.values("practitioner_id"))
+        return self.filter(seen)
+
+    def active_on(self, day):
+        return self.filter(Q(leave_date=None) | Q(leave_date__gte=day), hire_date__lte=day)
+
+    def with_role(self, role):
+        return self.filter(pk__in=RoleGrant.objects.filter(role=role).values("person_id"))
+
+    def search(self, text):
+        query = Q()
+        for word in text.split():
+            query &= (
+                Q(first_name__icontains=word)
+                | Q(last_name__icontains=word)
+                | Q(email__icontains=word)
+                | Q(staff_id__iexact=word)
+            )
+        return self.filter(query)
+
+    def for_directory(self):
+        return self.select_related("organization", "team").prefetch_related("roles")
+
+
+class Person(models.Model):
+    """A member of staff; the login is optional and history outlives employment."""
+
+    organization = models.ForeignKey(Organization, models.PROTECT, related_name="people")
+    team = models.ForeignKey(
+        Team, models.SET_NULL, null=True, blank=True, related_name="members"
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="person",
+        help_text="The login, if this person signs in.",
+    )
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    email = models.EmailField(blank=True)
+    staff_id = models.CharField(
+        "staff ID", max_length=50, blank=True, help_text="The organization's own identifier."
+    )
+    job_title = models.CharField(max_length=120, blank=True)
+    hire_date = models.DateField()
+    leave_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PersonQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["last_name", "first_name", "pk"]
+        verbose_name_plural = "people"
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"), name="person_email_unique", condition=~Q(email="")
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "staff_id"],
+                name="person_staff_id_unique_in_org",
+                condition=~Q(staff_id=""),
+            ),
+            models.CheckConstraint(
+                condition=Q(leave_date=None) | Q(leave_date__gte=models.F("hire_date")),
+                name="person_leaves_after_hire",
+                violation_error_message="The leave date cannot be before the hire date.",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "last_name", "first_name"])]
+
+    def __str__(self):
+        return self.full_name
+
+    def get_absolute_url(self):
+        return reverse("people:detail", args=[self.pk])
+
+    def clean(self):
+        if self.team_id and self.organization_id and self.team.organization_id != self.organization_id:
+            raise ValidationError({"team": "This team belongs to another organization."})
+
+    @property
+    def full_name(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def has_left(self, today=None):
+        today = today or timezone.localdate()
+        return self.leave_date is not None and self.leave_date < today
+
+    def role_values(self):
+        """The person's roles; reads the prefetched grants when there are some."""
+        return sorted(grant.role for grant in self.roles.all())
+
+    def role_labels(self):
+        return [Role(value).label for value in self.role_values()]
+
+    def has_role(self, role):
+        return role in self.role_values()
+
+
+class RoleGrantQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.filter(person__in=Person.objects.visible_to(user))
+
+
+class RoleGrant(models.Model):
+    """One role one person holds; a person may hold several."""
+
+    person = models.ForeignKey(Person, models.CASCADE, related_name="roles")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RoleGrantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["person", "role"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "role"], name="role_granted_once"),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="role_is_known"),
+        ]
+
+    def __str__(self):
+        return f"{self.person}: {self.get_role_display()}"

@@ -1,0 +1,49 @@
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+
+from miiwrap.people.access import viewer_for
+from miiwrap.people.filters import DirectoryFilter
+from miiwrap.people.models import Person
+
+
+def _get_person_for_user(user, pk):
+    """The person, if the user may see them; 404 otherwise, so nothing leaks."""
+    return get_object_or_404(Person.objects.visible_to(user).for_directory(), pk=pk)
+
+
+@login_required
+def home(request):
+    viewer = viewer_for(request.user)
+    if viewer.uses_directory:
+        return redirect("people:directory")
+    if viewer.person_id:
+        return redirect("people:detail", pk=viewer.person_id)
+    return render(request, "people/no_access.html", status=200)
+
+
+@login_required
+def directory(request):
+    if not viewer_for(request.user).uses_directory:
+        raise Http404("The directory is for coaches, leaders and admins.")
+    people = Person.objects.visible_to(request.user).for_directory()
+    filterset = DirectoryFilter(request.GET, queryset=people, user=request.user)
+    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    ctx = {"filter": filterset, "page": page, "query": query.urlencode()}
+    return render(request, "people/directory.html", ctx)
+
+
+@login_required
+def detail(request, pk):
+    person = _get_person_for_user(request.user, pk)
+    ctx = {
+        "person": person,
+        "coaches": person.coach_assignments.visible_to(request.user).select_related("coach"),
+        "caseload": person.caseload_assignments.visible_to(request.user)
+        .current()
+        .select_related("practitioner__team"),
+    }
+    return render(request, "people/detail.html", ctx)

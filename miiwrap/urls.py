@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from miiwrap.people import views as people_views
+
+urlpatterns = [
+    path("", people_views.home, name="home"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("people/", include("miiwrap.people.urls")),
+    path("admin/", admin.site.urls),
+]
