@@ -67,12 +67,12 @@ class CoachAssignment(models.Model):
     def clean(self):
         if not (self.coach_id and self.practitioner_id and self.starts_on):
             return
-        if self.coach.organization_id != self.practitioner.organization_id:
-            # The purveyor's own coaches may coach anyone; everyone else stays at home.
-            if not self.coach.organization.is_purveyor:
-                raise ValidationError(
-                    {"coach": "The coach must belong to the practitioner's organization."}
-                )
+        # The purveyor's own coaches may coach anyone; everyone else stays at home.
+        coach_org = self.coach.organization
+        if coach_org.pk != self.practitioner.organization_id and not coach_org.is_purveyor:
+            raise ValidationError(
+                {"coach": "The coach must belong to the practitioner's organization."}
+            )
         same_pair = CoachAssignment.objects.filter(
             coach_id=self.coach_id, practitioner_id=self.practitioner_id
         ).exclude(pk=self.pk)

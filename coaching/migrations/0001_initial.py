@@ -5,28 +5,75 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('people', '0001_initial'),
+        ("people", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CoachAssignment',
+            name="CoachAssignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('starts_on', models.DateField()),
-                ('ends_on', models.DateField(blank=True, help_text='Leave empty while the assignment continues.', null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('coach', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='caseload_assignments', to='people.person')),
-                ('practitioner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='coach_assignments', to='people.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("starts_on", models.DateField()),
+                (
+                    "ends_on",
+                    models.DateField(
+                        blank=True,
+                        help_text="Leave empty while the assignment continues.",
+                        null=True,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "coach",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="caseload_assignments",
+                        to="people.person",
+                    ),
+                ),
+                (
+                    "practitioner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="coach_assignments",
+                        to="people.person",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-starts_on', 'pk'],
-                'indexes': [models.Index(fields=['coach', 'starts_on'], name='coaching_co_coach_i_eb9339_idx'), models.Index(fields=['practitioner', 'starts_on'], name='coaching_co_practit_4c99f2_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('ends_on', None), ('ends_on__gte', models.F('starts_on')), _connector='OR'), name='assignment_ends_after_start', violation_error_message='The end date cannot be before the start date.'), models.CheckConstraint(condition=models.Q(('coach', models.F('practitioner')), _negated=True), name='assignment_coach_is_not_practitioner', violation_error_message='A coach cannot be assigned to coach themselves.')],
+                "ordering": ["-starts_on", "pk"],
+                "indexes": [
+                    models.Index(
+                        fields=["coach", "starts_on"], name="coaching_co_coach_i_eb9339_idx"
+                    ),
+                    models.Index(
+                        fields=["practitioner", "starts_on"], name="coaching_co_practit_4c99f2_idx"
+                    ),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("ends_on", None),
+                            ("ends_on__gte", models.F("starts_on")),
+                            _connector="OR",
+                        ),
+                        name="assignment_ends_after_start",
+                        violation_error_message="The end date cannot be before the start date.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("coach", models.F("practitioner")), _negated=True),
+                        name="assignment_coach_is_not_practitioner",
+                        violation_error_message="A coach cannot be assigned to coach themselves.",
+                    ),
+                ],
             },
         ),
     ]

@@ -59,7 +59,15 @@ class RoleFilter(admin.SimpleListFilter):
 @admin.register(Person)
 class PersonAdmin(ScopedAdmin):
     org_admin_can = frozenset({"view", "add", "change"})
-    list_display = ["__str__", "email", "staff_id", "organization", "team", "hire_date", "leave_date"]
+    list_display = [
+        "__str__",
+        "email",
+        "staff_id",
+        "organization",
+        "team",
+        "hire_date",
+        "leave_date",
+    ]
     list_filter = [RoleFilter, "organization", "team", ("leave_date", admin.EmptyFieldListFilter)]
     search_fields = ["first_name", "last_name", "email", "staff_id"]
     list_select_related = ["organization", "team"]

@@ -28,9 +28,7 @@ class DirectoryFilter(django_filters.FilterSet):
         data = data.copy() if data is not None else {}
         data.setdefault("status", "active")
         super().__init__(data, *args, **kwargs)
-        self.filters["team"].queryset = Team.objects.visible_to(user).select_related(
-            "organization"
-        )
+        self.filters["team"].queryset = Team.objects.visible_to(user).select_related("organization")
         if viewer_for(user).sees_everything:
             self.filters["organization"].queryset = Organization.objects.all()
         else:

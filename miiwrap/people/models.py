@@ -127,9 +127,7 @@ class Person(models.Model):
     """A member of staff; the login is optional and history outlives employment."""
 
     organization = models.ForeignKey(Organization, models.PROTECT, related_name="people")
-    team = models.ForeignKey(
-        Team, models.SET_NULL, null=True, blank=True, related_name="members"
-    )
+    team = models.ForeignKey(Team, models.SET_NULL, null=True, blank=True, related_name="members")
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         models.SET_NULL,
@@ -178,7 +176,8 @@ class Person(models.Model):
         return reverse("people:detail", args=[self.pk])
 
     def clean(self):
-        if self.team_id and self.organization_id and self.team.organization_id != self.organization_id:
+        team_org = self.team.organization_id if self.team_id else self.organization_id
+        if team_org != self.organization_id:
             raise ValidationError({"team": "This team belongs to another organization."})
 
     @property

@@ -2,13 +2,13 @@
 
 import django.db.models.deletion
 import django.db.models.functions.text
-import miiwrap.people.models
 from django.conf import settings
 from django.db import migrations, models
 
+import miiwrap.people.models
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,82 +17,208 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Organization',
+            name="Organization",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('slug', models.SlugField(max_length=80, unique=True)),
-                ('time_zone', models.CharField(default='America/New_York', help_text='Dates such as expiries are read in this zone.', max_length=64, validators=[miiwrap.people.models.validate_time_zone])),
-                ('is_purveyor', models.BooleanField(default=False, help_text="The model's purveyor: its admins certify and see every organization.")),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True)),
+                ("slug", models.SlugField(max_length=80, unique=True)),
+                (
+                    "time_zone",
+                    models.CharField(
+                        default="America/New_York",
+                        help_text="Dates such as expiries are read in this zone.",
+                        max_length=64,
+                        validators=[miiwrap.people.models.validate_time_zone],
+                    ),
+                ),
+                (
+                    "is_purveyor",
+                    models.BooleanField(
+                        default=False,
+                        help_text="The model's purveyor: its admins certify and see every organization.",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Team',
+            name="Team",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='teams', to='people.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="teams",
+                        to="people.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['organization__name', 'name'],
+                "ordering": ["organization__name", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Person',
+            name="Person",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('first_name', models.CharField(max_length=100)),
-                ('last_name', models.CharField(max_length=100)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('staff_id', models.CharField(blank=True, help_text="The organization's own identifier.", max_length=50, verbose_name='staff ID')),
-                ('job_title', models.CharField(blank=True, max_length=120)),
-                ('hire_date', models.DateField()),
-                ('leave_date', models.DateField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='people', to='people.organization')),
-                ('user', models.OneToOneField(blank=True, help_text='The login, if this person signs in.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='person', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='members', to='people.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("first_name", models.CharField(max_length=100)),
+                ("last_name", models.CharField(max_length=100)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                (
+                    "staff_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="The organization's own identifier.",
+                        max_length=50,
+                        verbose_name="staff ID",
+                    ),
+                ),
+                ("job_title", models.CharField(blank=True, max_length=120)),
+                ("hire_date", models.DateField()),
+                ("leave_date", models.DateField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="people",
+                        to="people.organization",
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        blank=True,
+                        help_text="The login, if this person signs in.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="person",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="members",
+                        to="people.team",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'people',
-                'ordering': ['last_name', 'first_name', 'pk'],
+                "verbose_name_plural": "people",
+                "ordering": ["last_name", "first_name", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='RoleGrant',
+            name="RoleGrant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('practitioner', 'Practitioner'), ('coach', 'Coach'), ('leader', 'Supervisor / leader'), ('org_admin', 'Organization admin'), ('purveyor_admin', 'Purveyor admin')], max_length=20)),
-                ('granted_at', models.DateTimeField(auto_now_add=True)),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='roles', to='people.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("practitioner", "Practitioner"),
+                            ("coach", "Coach"),
+                            ("leader", "Supervisor / leader"),
+                            ("org_admin", "Organization admin"),
+                            ("purveyor_admin", "Purveyor admin"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("granted_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="roles",
+                        to="people.person",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['person', 'role'],
-                'constraints': [models.UniqueConstraint(fields=('person', 'role'), name='role_granted_once'), models.CheckConstraint(condition=models.Q(('role__in', ['practitioner', 'coach', 'leader', 'org_admin', 'purveyor_admin'])), name='role_is_known')],
+                "ordering": ["person", "role"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("person", "role"), name="role_granted_once"),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "role__in",
+                                ["practitioner", "coach", "leader", "org_admin", "purveyor_admin"],
+                            )
+                        ),
+                        name="role_is_known",
+                    ),
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='team',
-            constraint=models.UniqueConstraint(fields=('organization', 'name'), name='team_name_unique_in_org'),
+            model_name="team",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "name"), name="team_name_unique_in_org"
+            ),
         ),
         migrations.AddIndex(
-            model_name='person',
-            index=models.Index(fields=['organization', 'last_name', 'first_name'], name='people_pers_organiz_3b6df5_idx'),
+            model_name="person",
+            index=models.Index(
+                fields=["organization", "last_name", "first_name"],
+                name="people_pers_organiz_3b6df5_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='person',
-            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('email'), condition=models.Q(('email', ''), _negated=True), name='person_email_unique'),
+            model_name="person",
+            constraint=models.UniqueConstraint(
+                django.db.models.functions.text.Lower("email"),
+                condition=models.Q(("email", ""), _negated=True),
+                name="person_email_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='person',
-            constraint=models.UniqueConstraint(condition=models.Q(('staff_id', ''), _negated=True), fields=('organization', 'staff_id'), name='person_staff_id_unique_in_org'),
+            model_name="person",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("staff_id", ""), _negated=True),
+                fields=("organization", "staff_id"),
+                name="person_staff_id_unique_in_org",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='person',
-            constraint=models.CheckConstraint(condition=models.Q(('leave_date', None), ('leave_date__gte', models.F('hire_date')), _connector='OR'), name='person_leaves_after_hire', violation_error_message='The leave date cannot be before the hire date.'),
+            model_name="person",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("leave_date", None),
+                    ("leave_date__gte", models.F("hire_date")),
+                    _connector="OR",
+                ),
+                name="person_leaves_after_hire",
+                violation_error_message="The leave date cannot be before the hire date.",
+            ),
         ),
     ]

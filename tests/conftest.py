@@ -1,0 +1,93 @@
+import os
+import socket
+from types import SimpleNamespace
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.factories import make_assignment, make_org, make_person, make_team
+
+ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def require(available, why):
+    """Skip a test whose service is missing, saying why; on CI a missing service fails."""
+    if available:
+        return
+    if ON_CI:
+        pytest.fail(f"CI must provide this: {why}", pytrace=False)
+    pytest.skip(why)
+
+
+def port_open(url, default_port):
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), 1
+        ):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_quiet(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def world(db):
+    """Three organizations and the personas that every access test uses.
+
+    Riverbend is home: a coach (also a practitioner) with one assigned practitioner,
+    a practitioner on another team the coach does not coach, a leader and an
+    organization admin. The purveyor has its admin. Elsewhere has an outsider who
+    leads, coaches and administers there, so any leak across organizations shows.
+    """
+    purveyor = make_org("MiiWrap Purveyor", is_purveyor=True)
+    home = make_org("Riverbend Family Services")
+    away = make_org("Elsewhere County")
+    team_a, team_b = make_team(home, "North"), make_team(home, "South")
+    away_team = make_team(away, "East")
+    coach = make_person(home, "coach", "practitioner", team=team_a, first_name="Cora")
+    practitioner = make_person(home, "practitioner", team=team_a, first_name="Pat")
+    unassigned = make_person(home, "practitioner", team=team_b, first_name="Uma")
+    leader = make_person(home, "leader", team=team_a, first_name="Lee")
+    org_admin = make_person(home, "org_admin", first_name="Ada")
+    purveyor_admin = make_person(purveyor, "purveyor_admin", first_name="Pia")
+    outsider = make_person(away, "leader", "coach", "org_admin", team=away_team, first_name="Otto")
+    away_practitioner = make_person(away, "practitioner", team=away_team, first_name="Ari")
+    make_assignment(coach, practitioner)
+    make_assignment(outsider, away_practitioner)
+    return SimpleNamespace(
+        purveyor=purveyor,
+        home=home,
+        away=away,
+        team_a=team_a,
+        team_b=team_b,
+        away_team=away_team,
+        coach=coach,
+        practitioner=practitioner,
+        unassigned=unassigned,
+        leader=leader,
+        org_admin=org_admin,
+        purveyor_admin=purveyor_admin,
+        outsider=outsider,
+        away_practitioner=away_practitioner,
+    )
+
+
+@pytest.fixture
+def login(client):
+    """login(person) signs the test client in as that person's user."""
+
+    def _login(person):
+        client.force_login(person.user)
+        return client
+
+    return _login
