@@ -10,10 +10,17 @@ class DirectoryFilter(django_filters.FilterSet):
     """Search and filters for the people directory; choices come from what the viewer sees."""
 
     q = django_filters.CharFilter(method="filter_search", label="Search")
-    organization = django_filters.ModelChoiceFilter(queryset=Organization.objects.none())
-    team = django_filters.ModelChoiceFilter(queryset=Team.objects.none())
-    role = django_filters.ChoiceFilter(choices=Role.choices, method="filter_role")
+    organization = django_filters.ModelChoiceFilter(
+        queryset=Organization.objects.none(), label="Organization", empty_label="Any"
+    )
+    team = django_filters.ModelChoiceFilter(
+        queryset=Team.objects.none(), label="Team", empty_label="Any"
+    )
+    role = django_filters.ChoiceFilter(
+        choices=Role.choices, method="filter_role", label="Role", empty_label="Any"
+    )
     status = django_filters.ChoiceFilter(
+        label="Status",
         choices=[("active", "Working here"), ("left", "Left"), ("all", "Everyone")],
         method="filter_status",
         empty_label=None,
@@ -36,6 +43,9 @@ class DirectoryFilter(django_filters.FilterSet):
         self.form.fields["q"].widget = forms.TextInput(
             attrs={"placeholder": "Name, email or staff ID", "type": "search"}
         )
+        for field in self.form.fields.values():
+            is_select = isinstance(field.widget, forms.Select)
+            field.widget.attrs["class"] = "form-select" if is_select else "form-control"
 
     def filter_search(self, queryset, name, value):
         return queryset.search(value)
