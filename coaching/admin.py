@@ -8,7 +8,10 @@ from miiwrap.admin import ScopedAdmin
 class CoachAssignmentAdmin(ScopedAdmin):
     org_admin_can = frozenset({"view", "add", "change"})
     list_display = ["coach", "practitioner", "starts_on", "ends_on"]
-    list_filter = ["practitioner__organization", ("ends_on", admin.EmptyFieldListFilter)]
+    list_filter = [
+        ("practitioner__organization", admin.RelatedOnlyFieldListFilter),
+        ("ends_on", admin.EmptyFieldListFilter),
+    ]
     search_fields = [
         "coach__first_name",
         "coach__last_name",

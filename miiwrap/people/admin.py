@@ -20,7 +20,7 @@ class OrganizationAdmin(ScopedAdmin):
 class TeamAdmin(ScopedAdmin):
     org_admin_can = frozenset({"view", "add", "change"})
     list_display = ["name", "organization"]
-    list_filter = ["organization"]
+    list_filter = [("organization", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "organization__name"]
     list_select_related = ["organization"]
 
@@ -31,8 +31,10 @@ class RoleGrantInline(admin.TabularInline):
 
     def formfield_for_choice_field(self, db_field, request, **kwargs):
         if db_field.name == "role" and not viewer_for(request.user).sees_everything:
-            # Only the purveyor makes purveyor admins.
-            kwargs["choices"] = [c for c in Role.choices if c[0] != Role.PURVEYOR_ADMIN]
+            # Only the purveyor makes purveyor admins. get_choices() keeps the blank
+            # first choice, so the spare row starts empty instead of granting a role.
+            choices = db_field.get_choices(include_blank=True)
+            kwargs["choices"] = [c for c in choices if c[0] != Role.PURVEYOR_ADMIN]
         return super().formfield_for_choice_field(db_field, request, **kwargs)
 
     def has_add_permission(self, request, obj=None):
@@ -68,7 +70,13 @@ class PersonAdmin(ScopedAdmin):
         "hire_date",
         "leave_date",
     ]
-    list_filter = [RoleFilter, "organization", "team", ("leave_date", admin.EmptyFieldListFilter)]
+    # RelatedOnly: choices come from the scoped rows, so no other organization is named.
+    list_filter = [
+        RoleFilter,
+        ("organization", admin.RelatedOnlyFieldListFilter),
+        ("team", admin.RelatedOnlyFieldListFilter),
+        ("leave_date", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["first_name", "last_name", "email", "staff_id"]
     list_select_related = ["organization", "team"]
     inlines = [RoleGrantInline]
@@ -88,7 +96,7 @@ class PersonAdmin(ScopedAdmin):
 @admin.register(RoleGrant)
 class RoleGrantAdmin(ScopedAdmin):
     list_display = ["person", "role", "granted_at"]
-    list_filter = ["role", "person__organization"]
+    list_filter = ["role", ("person__organization", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["person__first_name", "person__last_name", "person__email"]
     list_select_related = ["person"]
 
