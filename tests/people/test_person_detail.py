@@ -1,0 +1,161 @@
+"""A person's page: every persona against every person, then what the page shows."""
+
+import datetime as dt
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import make_assignment, make_person
+
+HOME = ["coach", "practitioner", "unassigned", "leader", "org_admin"]
+AWAY = ["outsider", "away_practitioner"]
+PERSONAS = [*HOME, "purveyor_admin", *AWAY]
+
+# viewer -> the people whose page they may open
+MAY_OPEN = {
+    "purveyor_admin": set(PERSONAS),
+    "leader": set(HOME),
+    "org_admin": set(HOME),
+    "coach": {"coach", "practitioner"},
+    "practitioner": {"practitioner"},
+    "unassigned": {"unassigned"},
+    "outsider": set(AWAY),
+    "away_practitioner": {"away_practitioner"},
+}
+
+
+def section(response, heading):
+    """The HTML of the card whose heading starts with `heading`."""
+    content = response.content.decode()
+    start = content.index(f'<h2 class="h5">{heading}')
+    return content[start : content.index("</section>", start)]
+
+
+@pytest.mark.parametrize("target", PERSONAS)
+@pytest.mark.parametrize("viewer", PERSONAS)
+def test_person_page_is_200_where_visible_and_404_otherwise(world, login, viewer, target):
+    person = getattr(world, target)
+    response = login(getattr(world, viewer)).get(person.get_absolute_url())
+    if target in MAY_OPEN[viewer]:
+        assert response.status_code == 200
+        assert f'<h1 class="h3 mb-1">{person.full_name}</h1>' in response.content.decode()
+    else:
+        assert response.status_code == 404
+
+
+@pytest.mark.parametrize("target", HOME)
+def test_outsider_gets_404_on_home_person(world, login, target):
+    response = login(world.outsider).get(getattr(world, target).get_absolute_url())
+    assert response.status_code == 404
+
+
+def test_a_missing_person_is_404_even_for_the_purveyor(world, login):
+    assert login(world.purveyor_admin).get("/people/999999/").status_code == 404
+
+
+def test_anonymous_is_redirected_to_login(client, world):
+    url = world.practitioner.get_absolute_url()
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response.url == f"/accounts/login/?next={url}"
+
+
+def test_a_user_without_a_person_gets_404(client, world):
+    client.force_login(get_user_model().objects.create_user("loose", "l@example.org", "pw"))
+    assert client.get(world.practitioner.get_absolute_url()).status_code == 404
+
+
+def test_a_person_who_left_cannot_open_their_own_page(world, login):
+    world.practitioner.leave_date = dt.date(2024, 1, 1)
+    world.practitioner.save()
+    assert login(world.practitioner).get(world.practitioner.get_absolute_url()).status_code == 404
+
+
+def test_shows_the_persons_details(world, login):
+    person = make_person(
+        world.home,
+        "practitioner",
+        team=world.team_b,
+        first_name="Dana",
+        staff_id="RB-77",
+        job_title="Family partner",
+        email="dana@example.org",
+    )
+    content = login(world.leader).get(person.get_absolute_url()).content.decode()
+    assert "Family partner · Riverbend Family Services · South" in content
+    assert '<a href="mailto:dana@example.org">dana@example.org</a>' in content
+    assert "RB-77" in content
+    assert "2020-01-06" in content
+    assert "Has a login" in content
+    assert ">Practitioner</span>" in content
+
+
+def test_shows_a_left_badge_and_no_login(world, login):
+    person = make_person(world.home, login=False, leave_date=dt.date(2024, 3, 31))
+    content = login(world.leader).get(person.get_absolute_url()).content.decode()
+    assert "Left 2024-03-31" in content
+    assert "No login" in content
+
+
+def test_practitioner_sees_their_coach(world, login):
+    response = login(world.practitioner).get(world.practitioner.get_absolute_url())
+    coaches = section(response, "Coaches")
+    assert world.coach.full_name in coaches
+    assert "from 2020-02-01, ongoing" in coaches
+
+
+def test_a_practitioner_without_a_coach_is_told_so(world, login):
+    response = login(world.unassigned).get(world.unassigned.get_absolute_url())
+    assert "No coach assigned." in section(response, "Coaches")
+
+
+def test_coaches_list_shows_an_ended_assignment_with_its_end(world, login):
+    make_assignment(
+        world.leader, world.unassigned, starts_on=dt.date(2021, 1, 1), ends_on=dt.date(2021, 6, 30)
+    )
+    response = login(world.org_admin).get(world.unassigned.get_absolute_url())
+    assert "from 2021-01-01 to 2021-06-30" in section(response, "Coaches")
+
+
+def test_coach_sees_their_caseload_on_their_own_page(world, login):
+    response = login(world.coach).get(world.coach.get_absolute_url())
+    caseload = section(response, "Caseload")
+    assert "(1)" in caseload
+    assert f'href="{world.practitioner.get_absolute_url()}"' in caseload
+    assert "North · since 2020-02-01" in caseload
+
+
+def test_leader_sees_a_coachs_caseload(world, login):
+    response = login(world.leader).get(world.coach.get_absolute_url())
+    assert world.practitioner.full_name in section(response, "Caseload")
+
+
+def test_caseload_leaves_out_ended_and_future_assignments(world, login):
+    ended = make_person(world.home, "practitioner", first_name="Ended")
+    future = make_person(world.home, "practitioner", first_name="Future")
+    make_assignment(world.coach, ended, starts_on=dt.date(2021, 1, 1), ends_on=dt.date(2021, 2, 1))
+    make_assignment(world.coach, future, starts_on=dt.date(2999, 1, 1))
+    caseload = section(login(world.leader).get(world.coach.get_absolute_url()), "Caseload")
+    assert "(1)" in caseload
+    assert "Ended" not in caseload
+    assert "Future" not in caseload
+
+
+def test_a_person_with_no_caseload_has_no_caseload_section(world, login):
+    response = login(world.leader).get(world.unassigned.get_absolute_url())
+    assert b"Caseload" not in response.content
+
+
+def test_query_count_does_not_grow_with_the_caseload(world, login):
+    client = login(world.leader)
+    url = world.coach.get_absolute_url()
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for _ in range(5):
+        make_assignment(world.coach, make_person(world.home, "practitioner", team=world.team_b))
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(url)
+    assert "(6)" in section(response, "Caseload")
+    assert len(many) == len(few)
