@@ -4,7 +4,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from miiwrap.people.access import viewer_for
-from miiwrap.people.models import Person
+from miiwrap.people.models import Person, Role
 
 
 class CoachAssignmentQuerySet(models.QuerySet):
@@ -67,19 +67,30 @@ class CoachAssignment(models.Model):
     def clean(self):
         if not (self.coach_id and self.practitioner_id and self.starts_on):
             return
-        # The purveyor's own coaches may coach anyone; everyone else stays at home.
-        coach_org = self.coach.organization
-        if coach_org.pk != self.practitioner.organization_id and not coach_org.is_purveyor:
-            raise ValidationError(
-                {"coach": "The coach must belong to the practitioner's organization."}
-            )
-        same_pair = CoachAssignment.objects.filter(
-            coach_id=self.coach_id, practitioner_id=self.practitioner_id
-        ).exclude(pk=self.pk)
-        if same_pair.overlapping(self.starts_on, self.ends_on).exists():
+        errors = {}
+        if not self.coach.roles.filter(role=Role.COACH).exists():
+            errors["coach"] = "This person does not hold the coach role."
+        elif not self._coach_may_work_here():
+            errors["coach"] = "The coach must belong to the practitioner's organization."
+        if not self.practitioner.roles.filter(role=Role.PRACTITIONER).exists():
+            errors["practitioner"] = "This person does not hold the practitioner role."
+        if errors:
+            raise ValidationError(errors)
+        if self._overlaps_same_pair():
             raise ValidationError(
                 "This coach is already assigned to this practitioner for part of these dates."
             )
+
+    def _coach_may_work_here(self):
+        # The purveyor's own coaches may coach anyone; everyone else stays at home.
+        coach_org = self.coach.organization
+        return coach_org.pk == self.practitioner.organization_id or coach_org.is_purveyor
+
+    def _overlaps_same_pair(self):
+        same_pair = CoachAssignment.objects.filter(
+            coach_id=self.coach_id, practitioner_id=self.practitioner_id
+        ).exclude(pk=self.pk)
+        return same_pair.overlapping(self.starts_on, self.ends_on).exists()
 
     def is_current(self, day=None):
         day = day or timezone.localdate()

@@ -12,7 +12,7 @@ class EmailOrUsernameBackend(ModelBackend):
         candidates = User.objects.filter(username__iexact=username) | User.objects.filter(
             email__iexact=username
         )
-        for user in candidates.order_by("pk")[:2]:
+        for user in candidates.order_by("pk"):
             if user.check_password(password) and self.user_can_authenticate(user):
                 return user
         # Run the hasher once anyway so a missing account takes as long as a wrong password.

@@ -47,6 +47,13 @@ class DirectoryFilter(django_filters.FilterSet):
             is_select = isinstance(field.widget, forms.Select)
             field.widget.attrs["class"] = "form-select" if is_select else "form-control"
 
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if "status" in self.form.errors:
+            # The form says what was wrong; the list keeps its default meanwhile.
+            queryset = self.filter_status(queryset, "status", "active")
+        return queryset
+
     def filter_search(self, queryset, name, value):
         return queryset.search(value)
 

@@ -39,9 +39,16 @@ def directory(request):
 @login_required
 def detail(request, pk):
     person = _get_person_for_user(request.user, pk)
+    coaches = list(person.coach_assignments.visible_to(request.user).select_related("coach"))
     ctx = {
         "person": person,
-        "coaches": person.coach_assignments.visible_to(request.user).select_related("coach"),
+        "coaches": coaches,
+        # A practitioner may not open their coach's page; name the coach without a link.
+        "linkable_coach_ids": set(
+            Person.objects.visible_to(request.user)
+            .filter(pk__in=[a.coach_id for a in coaches])
+            .values_list("pk", flat=True)
+        ),
         "caseload": person.caseload_assignments.visible_to(request.user)
         .current()
         .select_related("practitioner__team"),

@@ -186,3 +186,14 @@ def test_overlapping_finds_rows_sharing_a_day(world):
 def test_str_names_coach_practitioner_and_start(world):
     assignment = CoachAssignment.objects.get(coach=world.coach)
     assert str(assignment) == f"{world.coach} coaches {world.practitioner} from 2020-02-01"
+
+
+def test_the_coach_must_hold_the_coach_role(world):
+    not_a_coach = make_person(world.home, "practitioner", "leader")
+    errors = errors_of(unsaved(not_a_coach, world.practitioner, TODAY))
+    assert errors["coach"] == ["This person does not hold the coach role."]
+
+
+def test_the_practitioner_must_hold_the_practitioner_role(world):
+    errors = errors_of(unsaved(world.coach, world.leader, TODAY))
+    assert errors["practitioner"] == ["This person does not hold the practitioner role."]

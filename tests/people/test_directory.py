@@ -143,6 +143,14 @@ def test_people_who_left_are_hidden_by_default_and_shown_by_status(world, login)
     assert len(everyone) == 5
 
 
+def test_a_bad_status_is_reported_and_the_list_keeps_hiding_people_who_left(world, login):
+    Person.objects.filter(pk=world.unassigned.pk).update(leave_date=dt.date(2024, 5, 1))
+    response = login(world.leader).get(URL, {"status": "sideways"})
+    assert "status" in response.context["filter"].form.errors
+    assert world.unassigned.full_name not in names(response)
+    assert world.practitioner.full_name in names(response)
+
+
 def test_left_badge_is_shown_for_people_who_left(world, login):
     Person.objects.filter(pk=world.unassigned.pk).update(leave_date=dt.date(2024, 5, 1))
     response = login(world.leader).get(URL, {"status": "left"})

@@ -106,6 +106,17 @@ def test_practitioner_sees_their_coach(world, login):
     assert "from 2020-02-01, ongoing" in coaches
 
 
+def test_practitioner_sees_their_coach_named_without_a_link_they_cannot_open(world, login):
+    response = login(world.practitioner).get(world.practitioner.get_absolute_url())
+    assert world.coach.get_absolute_url() not in section(response, "Coaches")
+    assert login(world.practitioner).get(world.coach.get_absolute_url()).status_code == 404
+
+
+def test_leader_gets_a_link_to_the_coach(world, login):
+    response = login(world.leader).get(world.practitioner.get_absolute_url())
+    assert world.coach.get_absolute_url() in section(response, "Coaches")
+
+
 def test_a_practitioner_without_a_coach_is_told_so(world, login):
     response = login(world.unassigned).get(world.unassigned.get_absolute_url())
     assert "No coach assigned." in section(response, "Coaches")
