@@ -1,0 +1,76 @@
+import argparse
+import datetime as dt
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from miiwrap.people import demo
+
+
+def iso_date(text):
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date such as 2025-06-16.") from error
+
+
+def positive(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more.")
+    return int(text)
+
+
+def count_of(number, plural):
+    """'1 team', '3 teams'; people stay people."""
+    word = plural[:-1] if number == 1 and plural.endswith("s") else plural
+    return f"{number} {word}"
+
+
+class Command(BaseCommand):
+    help = (
+        "Build a believable demo world: the purveyor, client organizations, teams, people "
+        "with logins, roles and coach assignments. Running it again adds nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--seed", type=int, default=1, help="Same seed, same world.")
+        parser.add_argument("--scale", choices=sorted(demo.SCALES), default="demo")
+        parser.add_argument(
+            "--orgs", type=positive, help="Number of client organizations (overrides --scale)."
+        )
+        parser.add_argument("--today", type=iso_date, help="Build the world as of YYYY-MM-DD.")
+
+    def handle(self, *, seed, scale, orgs, today, **options):
+        today = today or timezone.localdate()
+        scale = demo.SCALES[scale]
+        try:
+            wanted = demo.identities(seed, orgs or scale.organizations)
+        except ValueError as error:
+            raise CommandError(error) from error
+        started = time.monotonic()
+        with transaction.atomic():
+            plans = demo.build_world(wanted, seed=seed, today=today, scale=scale)
+        self.report(plans, wanted, time.monotonic() - started)
+        self.print_logins(demo.demo_logins(wanted[1].slug, today))
+
+    def report(self, plans, wanted, seconds):
+        if not plans:
+            self.stdout.write(f"Nothing to add: all {len(wanted)} organizations are already there.")
+            return
+        n = {kind: count_of(number, kind) for kind, number in demo.summarize(plans).items()}
+        self.stdout.write(
+            f"Created {n['organizations']}, {n['teams']} and {n['people']} "
+            f"({n['practitioners']}, {n['coaches']}) with {n['logins']} in {seconds:.1f} s."
+        )
+        if skipped := len(wanted) - len(plans):
+            self.stdout.write(f"Already there: {count_of(skipped, 'organizations')}.")
+
+    def print_logins(self, logins):
+        rows = [("Role", "Email", "Password")]
+        rows += [(label, email, demo.PASSWORD) for label, email in logins]
+        widths = [max(len(row[column]) for row in rows) for column in range(2)]
+        self.stdout.write("\nDemo logins:")
+        for label, email, password in rows:
+            self.stdout.write(f"  {label:<{widths[0]}}  {email:<{widths[1]}}  {password}")
