@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 import venv
 from pathlib import Path
 
@@ -31,8 +32,14 @@ def say(message):
     print(f"==> {message}", flush=True)
 
 
+def requirements():
+    """What pyproject.toml asks for, tools included; the code itself runs from this folder."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return [*project["dependencies"], *project["optional-dependencies"]["dev"]]
+
+
 def ensure_installed():
-    """Create .venv and install the project with its dev tools, once per pyproject.toml."""
+    """Create .venv and install what the app and its tests need, once per pyproject.toml."""
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text().strip() == wanted and PYTHON.exists():
         return
@@ -41,10 +48,10 @@ def ensure_installed():
     if not PYTHON.exists():
         say(f"Creating a virtual environment in {VENV}")
         venv.EnvBuilder(with_pip=True).create(VENV)
-    say("Installing the app and its tools (first run only; this takes a minute)")
+    say("Installing what the app and its tests need (first run only; about a minute)")
     pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "--editable", f"{ROOT}[dev]"], check=True, cwd=ROOT)
+    subprocess.run([*pip, *requirements()], check=True, cwd=ROOT)
     STAMP.write_text(wanted)
 
 
@@ -71,6 +78,7 @@ def run(options):
 def supervise(commands):
     """Run the commands side by side, each line prefixed by its name, until one stops."""
     width = max(map(len, commands))
+    signal.signal(signal.SIGTERM, _interrupt)  # a supervisor's stop means Ctrl-C
     children = {}
     for name, command in commands.items():
         child = subprocess.Popen(
@@ -88,6 +96,10 @@ def supervise(commands):
         status = 0
     _stop_all(children.values())
     return status
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def _relay(prefix, child):

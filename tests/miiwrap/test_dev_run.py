@@ -61,7 +61,17 @@ def running_app(tmp_path):
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def test_run_command_serves_the_login_page_with_worker_and_beat(running_app):
+@pytest.mark.parametrize(
+    "stop",
+    [
+        # Ctrl-C in a terminal reaches the whole foreground group.
+        lambda process: os.killpg(process.pid, signal.SIGINT),
+        # A process supervisor stops the command alone; it must stop its children.
+        lambda process: process.send_signal(signal.SIGTERM),
+    ],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_run_command_serves_the_login_page_with_worker_and_beat(running_app, stop):
     process, url, lines = running_app
     assert wait_for(lambda: fetch(url + "/accounts/login/")[0] == 200, 120), "".join(lines)
     assert "Email or username" in fetch(url + "/accounts/login/")[1]
@@ -69,7 +79,13 @@ def test_run_command_serves_the_login_page_with_worker_and_beat(running_app):
     assert wait_for(lambda: "ready." in output() and "beat: Starting" in output(), 60), output()
     assert "miiwrap-demo" in output()
 
-    # Ctrl-C reaches the whole foreground group, as in a terminal.
-    os.killpg(process.pid, signal.SIGINT)
+    stop(process)
     assert process.wait(timeout=30) == 0
     assert fetch(url + "/accounts/login/")[0] is None
+    assert wait_for(lambda: not children_of_session(process.pid), 15)
+
+
+def children_of_session(session_id):
+    """Processes still alive in the run command's session (its web, worker and beat)."""
+    result = subprocess.run(["ps", "-o", "pid=", "-s", str(session_id)], capture_output=True)
+    return result.stdout.split()
