@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from tests.conftest import require
 
@@ -23,7 +24,7 @@ ARGS = [
 
 
 @pytest.fixture
-def page(live_server, monkeypatch):
+def page(live_server, monkeypatch, threads_close_connections):
     require(Path(CHROMIUM).exists(), f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
@@ -37,6 +38,9 @@ def page(live_server, monkeypatch):
         )
         yield context.new_page()
         browser.close()
+        # While Playwright's loop runs, Django keeps this thread's connections apart
+        # from the usual ones; close them here, or the session outlives the test database.
+        connections.close_all()
 
 
 def screenshot(page, name):

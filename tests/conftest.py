@@ -1,5 +1,6 @@
 import os
 import socket
+import time
 from types import SimpleNamespace
 from urllib.parse import urlparse
 
@@ -30,6 +31,16 @@ def port_open(url, default_port):
         return False
 
 
+def wait_until(predicate, seconds=20, every=0.2):
+    """Poll until predicate() is true; False if it never was within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(every)
+    return False
+
+
 @pytest.fixture(autouse=True)
 def _fast_and_quiet(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -38,6 +49,18 @@ def _fast_and_quiet(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture
+def threads_close_connections(monkeypatch):
+    """Connections opened by other threads (a worker, a live server) close after each use.
+
+    With connection reuse they would stay open after the test, and PostgreSQL refuses
+    to drop a test database that still has sessions.
+    """
+    from django.db import connection
+
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
 
 
 @pytest.fixture

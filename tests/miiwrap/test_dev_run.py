@@ -6,11 +6,12 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}
@@ -20,15 +21,6 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def wait_for(predicate, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.5)
-    return False
 
 
 def fetch(url):
@@ -73,16 +65,16 @@ def running_app(tmp_path):
 )
 def test_run_command_serves_the_login_page_with_worker_and_beat(running_app, stop):
     process, url, lines = running_app
-    assert wait_for(lambda: fetch(url + "/accounts/login/")[0] == 200, 120), "".join(lines)
+    assert wait_until(lambda: fetch(url + "/accounts/login/")[0] == 200, 120), "".join(lines)
     assert "Email or username" in fetch(url + "/accounts/login/")[1]
     output = lambda: "".join(lines)  # noqa: E731
-    assert wait_for(lambda: "ready." in output() and "beat: Starting" in output(), 60), output()
+    assert wait_until(lambda: "ready." in output() and "beat: Starting" in output(), 60), output()
     assert "miiwrap-demo" in output()
 
     stop(process)
     assert process.wait(timeout=30) == 0
     assert fetch(url + "/accounts/login/")[0] is None
-    assert wait_for(lambda: not children_of_session(process.pid), 15)
+    assert wait_until(lambda: not children_of_session(process.pid), 15)
 
 
 def children_of_session(session_id):

@@ -1,7 +1,5 @@
 """The real services: PostgreSQL and a Redis broker on CI, skipped (with the reason) elsewhere."""
 
-import time
-
 import pytest
 from celery import Celery
 from celery.contrib.testing.worker import start_worker
@@ -13,7 +11,7 @@ from django.utils import timezone
 
 from miiwrap.celery import app as celery_app
 from miiwrap.people import tasks
-from tests.conftest import port_open, require
+from tests.conftest import port_open, require, wait_until
 
 TASK = tasks.clear_expired_sessions.name
 
@@ -23,15 +21,6 @@ def make_expired_session():
     store["note"] = "stale"
     store.create()
     Session.objects.update(expire_date=timezone.now() - timezone.timedelta(days=1))
-
-
-def wait_until(predicate, seconds=20):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 @pytest.mark.postgres
@@ -48,15 +37,13 @@ def test_suite_runs_on_postgresql():
 
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_on_redis_runs_a_queued_job(monkeypatch):
+@pytest.mark.usefixtures("threads_close_connections")
+def test_a_real_worker_on_redis_runs_a_queued_job():
     url = settings.CELERY_BROKER_URL
     require(
         url.startswith("redis") and port_open(url, 6379),
         "needs a Redis broker: set REDIS_URL=redis://HOST:6379/0 to run it",
     )
-    # The worker thread opens its own connection; close it after the task so the
-    # test database can be dropped at the end of the run.
-    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
     make_expired_session()
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         celery_app.send_task(TASK)
@@ -65,6 +52,7 @@ def test_a_real_worker_on_redis_runs_a_queued_job(monkeypatch):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("threads_close_connections")
 def test_embedded_transport_runs_a_job_with_no_server(tmp_path):
     folder = str(tmp_path / "queue")
     app = Celery("embedded", broker="filesystem://", set_as_current=False)
