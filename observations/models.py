@@ -1,1 +1,346 @@
-# Models arrive with the features that need them.
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from miiwrap.people.access import viewer_for
+from miiwrap.people.models import Person
+from observations import scoring
+
+# Rubrics -----------------------------------------------------------------------------------
+
+
+class Rubric(models.Model):
+    code = models.SlugField(max_length=40, unique=True, help_text="Used in imports, e.g. miti.")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class RubricVersionQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(status=RubricVersion.Status.PUBLISHED)
+
+    def with_structure(self):
+        return self.select_related("rubric").prefetch_related(
+            "domains", "items__levels", "items__domain", "metrics"
+        )
+
+
+class RubricVersion(models.Model):
+    """One fixed edition of a rubric; observations point at the edition they were scored on."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        RETIRED = "retired", "Retired"
+
+    rubric = models.ForeignKey(Rubric, models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    published_at = models.DateTimeField(null=True, blank=True)
+    bands = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Band names from best to worst, e.g. ["high", "adequate", "borderline", "low"].',
+    )
+    notes = models.TextField(blank=True)
+
+    objects = RubricVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["rubric__name", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["rubric", "number"], name="rubric_version_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.rubric.name} v{self.number}"
+
+    @property
+    def is_editable(self):
+        return self.status == self.Status.DRAFT
+
+    def definition(self):
+        """The version as plain data for the scoring module (uses prefetched rows if any)."""
+        items = sorted(self.items.all(), key=lambda i: (i.position, i.pk))
+        metrics = sorted(self.metrics.all(), key=lambda m: (m.position, m.pk))
+        return scoring.RubricDef(
+            items=tuple(item.as_def() for item in items),
+            metrics=tuple(metric.as_def() for metric in metrics),
+            bands=tuple(self.bands),
+        )
+
+
+class Domain(models.Model):
+    version = models.ForeignKey(RubricVersion, models.CASCADE, related_name="domains")
+    code = models.SlugField(max_length=40)
+    name = models.CharField(max_length=200)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "code"], name="domain_code_unique")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Item(models.Model):
+    class Kind(models.TextChoices):
+        RATING = scoring.RATING, "Rating on a scale"
+        COUNT = scoring.COUNT, "Behaviour count"
+        YES_NO = scoring.YES_NO, "Yes / no"
+
+    version = models.ForeignKey(RubricVersion, models.CASCADE, related_name="items")
+    domain = models.ForeignKey(Domain, models.PROTECT, null=True, blank=True, related_name="items")
+    code = models.SlugField(max_length=40, help_text="Short code, used as the CSV column.")
+    label = models.CharField(max_length=200)
+    guidance = models.TextField(blank=True, help_text="What the observer looks for.")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    scale_min = models.SmallIntegerField(default=0)
+    scale_max = models.SmallIntegerField(default=1)
+    allows_na = models.BooleanField("may be not applicable", default=False)
+    required = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "code"], name="item_code_unique"),
+            models.CheckConstraint(
+                condition=Q(scale_max__gte=models.F("scale_min")), name="item_scale_ordered"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code}: {self.label}"
+
+    def as_def(self):
+        return scoring.ItemDef(
+            code=self.code,
+            label=self.label,
+            kind=self.kind,
+            scale_min=self.scale_min,
+            scale_max=self.scale_max,
+            allows_na=self.allows_na,
+            required=self.required,
+            domain=self.domain.code if self.domain_id else "",
+        )
+
+
+class Level(models.Model):
+    """What one point on a rating scale looks like in practice."""
+
+    item = models.ForeignKey(Item, models.CASCADE, related_name="levels")
+    value = models.SmallIntegerField()
+    label = models.CharField(max_length=80)
+    descriptor = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["value"]
+        constraints = [models.UniqueConstraint(fields=["item", "value"], name="level_unique")]
+
+    def __str__(self):
+        return f"{self.value} {self.label}"
+
+
+class Metric(models.Model):
+    """A summary score computed from item scores, with the thresholds that band it."""
+
+    class Kind(models.TextChoices):
+        MEAN = scoring.MEAN, "Mean of items"
+        SUM = scoring.SUM, "Sum of items"
+        RATIO = scoring.RATIO, "Ratio: numerator items / denominator items"
+        PERCENT = scoring.PERCENT, "Percentage: numerator items / denominator items"
+        PERCENT_OF_POSSIBLE = scoring.PERCENT_OF_POSSIBLE, "Percentage of possible points"
+
+    version = models.ForeignKey(RubricVersion, models.CASCADE, related_name="metrics")
+    code = models.SlugField(max_length=40)
+    label = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    numerator = models.JSONField(default=list, help_text="Item codes.")
+    denominator = models.JSONField(default=list, blank=True, help_text="Item codes.")
+    thresholds = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Best first, e.g. [{"band": "good", "minimum": 4}, {"band": "fair", '
+        '"minimum": 3}].',
+    )
+    is_overall = models.BooleanField(
+        default=False, help_text="The version's overall fidelity score."
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "code"], name="metric_code_unique"),
+            models.UniqueConstraint(
+                fields=["version"], condition=Q(is_overall=True), name="one_overall_metric"
+            ),
+        ]
+
+    def __str__(self):
+        return self.label
+
+    def as_def(self):
+        return scoring.MetricDef(
+            code=self.code,
+            label=self.label,
+            kind=self.kind,
+            numerator=tuple(self.numerator),
+            denominator=tuple(self.denominator),
+            thresholds=tuple(scoring.Threshold(t["band"], t["minimum"]) for t in self.thresholds),
+            is_overall=self.is_overall,
+        )
+
+    def clean(self):
+        if not self.version_id:
+            return
+        known = set(self.version.items.values_list("code", flat=True))
+        unknown = sorted({*self.numerator, *self.denominator} - known)
+        if unknown:
+            raise ValidationError(f"No such item on this version: {', '.join(unknown)}.")
+        if self.kind in (scoring.RATIO, scoring.PERCENT) and not self.denominator:
+            raise ValidationError({"denominator": "A ratio or percentage needs a denominator."})
+        for threshold in self.thresholds:
+            if threshold.get("band") not in self.version.bands:
+                raise ValidationError(
+                    {"thresholds": f"“{threshold.get('band')}” is not one of the version's bands."}
+                )
+
+
+# Observations ------------------------------------------------------------------------------
+
+
+class ActivityType(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ObservationQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Submitted observations of people the user sees; drafts only to their author."""
+        viewer = viewer_for(user)
+        if viewer.person_id is None and not viewer.sees_everything:
+            return self.none()
+        mine = Q(coach_id=viewer.person_id)
+        if viewer.sees_everything:
+            return self.filter(mine | ~Q(status=Observation.Status.DRAFT))
+        people = Person.objects.visible_to(user).values("pk")
+        return self.filter(mine | (Q(practitioner__in=people) & ~Q(status="draft")))
+
+    def submitted(self):
+        return self.exclude(status=Observation.Status.DRAFT)
+
+    def for_list(self):
+        return self.select_related(
+            "practitioner__team", "coach", "rubric_version__rubric", "activity"
+        )
+
+
+class Observation(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Submitted"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+
+    class Mode(models.TextChoices):
+        LIVE = "live", "Live"
+        RECORDED = "recorded", "Recorded"
+        DOCUMENT = "document", "Document review"
+
+    practitioner = models.ForeignKey(Person, models.PROTECT, related_name="observations")
+    coach = models.ForeignKey(Person, models.PROTECT, related_name="observations_made")
+    rubric_version = models.ForeignKey(RubricVersion, models.PROTECT, related_name="+")
+    observed_on = models.DateField()
+    activity = models.ForeignKey(ActivityType, models.PROTECT, related_name="+")
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.LIVE)
+    duration_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    scores = models.JSONField(default=dict, blank=True)
+    strengths = models.TextField(blank=True)
+    strengths_items = models.JSONField(default=list, blank=True)
+    growth_areas = models.TextField(blank=True)
+    growth_areas_items = models.JSONField(default=list, blank=True)
+    next_steps = models.TextField(blank=True)
+    next_steps_items = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    # Computed on submit, so lists and dashboards read them instead of recomputing.
+    overall_score = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    band = models.CharField(max_length=40, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    computed_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    response = models.TextField(blank=True, help_text="The practitioner's reply.")
+    import_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ObservationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-observed_on", "-pk"]
+        indexes = [
+            models.Index(fields=["practitioner", "observed_on"]),
+            models.Index(fields=["coach", "observed_on"]),
+            models.Index(fields=["rubric_version", "observed_on"]),
+            models.Index(fields=["observed_on"]),
+            models.Index(fields=["band"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(coach=models.F("practitioner")),
+                name="observation_not_of_oneself",
+                violation_error_message="A coach cannot observe themselves.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.practitioner} on {self.observed_on} ({self.rubric_version})"
+
+    def get_absolute_url(self):
+        return reverse("observations:detail", args=[self.pk])
+
+    @property
+    def is_draft(self):
+        return self.status == self.Status.DRAFT
+
+    def feedback(self):
+        """(heading, text, item codes) for each kind of feedback given."""
+        return [
+            ("Strengths", self.strengths, self.strengths_items),
+            ("Growth areas", self.growth_areas, self.growth_areas_items),
+            ("Next steps", self.next_steps, self.next_steps_items),
+        ]
+
+
+class Amendment(models.Model):
+    """A change to a submitted observation: who, when, why, and what it said before."""
+
+    observation = models.ForeignKey(Observation, models.CASCADE, related_name="amendments")
+    amended_by = models.ForeignKey(Person, models.PROTECT, related_name="+")
+    amended_at = models.DateTimeField(auto_now_add=True)
+    reason = models.TextField()
+    previous = models.JSONField(help_text="The observation's values before this change.")
+
+    class Meta:
+        ordering = ["-amended_at", "-pk"]
+
+    def __str__(self):
+        return f"Amendment of {self.observation_id} at {self.amended_at:%Y-%m-%d %H:%M}"

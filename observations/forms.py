@@ -1,0 +1,137 @@
+from django import forms
+
+from coaching.models import CoachAssignment
+from miiwrap.people.models import Person
+from observations import scoring
+from observations.models import ActivityType, Observation, RubricVersion
+
+ITEM_PREFIX = "item__"
+NA_CHOICE = (scoring.NA, "Not applicable")
+
+
+def caseload_for(coach):
+    """The practitioners a coach may pick: their current caseload (anyone, for the purveyor)."""
+    people = Person.objects.select_related("team").order_by("last_name", "first_name")
+    if coach.organization.is_purveyor:
+        return people.filter(leave_date=None)
+    current = CoachAssignment.objects.current().filter(coach=coach).values("practitioner_id")
+    return people.filter(pk__in=current)
+
+
+class ObservationForm(forms.ModelForm):
+    """The coach's form: the visit, one field per rubric item, and the feedback.
+
+    Item fields are named item__<code>. Fields only check their own value here; whether
+    every required item is scored is decided on submit (see services.check_observation).
+    """
+
+    class Meta:
+        model = Observation
+        fields = [
+            "practitioner",
+            "rubric_version",
+            "observed_on",
+            "activity",
+            "mode",
+            "duration_minutes",
+            "strengths",
+            "growth_areas",
+            "next_steps",
+        ]
+        widgets = {
+            "observed_on": forms.DateInput(attrs={"type": "date"}),
+            "strengths": forms.Textarea(attrs={"rows": 3}),
+            "growth_areas": forms.Textarea(attrs={"rows": 3}),
+            "next_steps": forms.Textarea(attrs={"rows": 3}),
+        }
+        labels = {"duration_minutes": "Duration (minutes)", "observed_on": "Date observed"}
+
+    def __init__(self, *args, coach, version, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.coach, self.version = coach, version
+        self.definition = version.definition()
+        self.fields["practitioner"].queryset = caseload_for(coach)
+        self.fields["rubric_version"].queryset = RubricVersion.objects.published().select_related(
+            "rubric"
+        )
+        self.fields["activity"].queryset = ActivityType.objects.filter(is_active=True)
+        for item in version.items.all():
+            self.fields[ITEM_PREFIX + item.code] = item_field(item)
+            self.initial.setdefault(ITEM_PREFIX + item.code, self.instance.scores.get(item.code))
+        for name in ("strengths", "growth_areas", "next_steps"):
+            self.fields[f"{name}_items"] = forms.MultipleChoiceField(
+                choices=[(i.code, i.label) for i in self.definition.items],
+                required=False,
+                label="About these items",
+                widget=forms.SelectMultiple(attrs={"size": 4}),
+            )
+            self.initial.setdefault(f"{name}_items", getattr(self.instance, f"{name}_items"))
+
+    def clean_rubric_version(self):
+        chosen = self.cleaned_data["rubric_version"]
+        if chosen.pk != self.version.pk:
+            raise forms.ValidationError("Reload the form to switch rubric; the items differ.")
+        return chosen
+
+    def scores(self):
+        """The item scores entered so far, as stored: ints, "na", unscored items left out."""
+        found = {}
+        for item in self.definition.items:
+            value = self.cleaned_data.get(ITEM_PREFIX + item.code)
+            if value not in (None, ""):
+                found[item.code] = value if value == scoring.NA else int(value)
+        return found
+
+    def save(self, commit=False):
+        observation = super().save(commit=False)
+        observation.coach = self.coach
+        observation.scores = self.scores()
+        for name in ("strengths", "growth_areas", "next_steps"):
+            setattr(observation, f"{name}_items", self.cleaned_data.get(f"{name}_items", []))
+        return observation
+
+    def item_fields(self):
+        """Bound item fields grouped by domain, for the template."""
+        groups = {}
+        for item in self.version.items.all():
+            domain = item.domain.name if item.domain_id else "Items"
+            groups.setdefault(domain, []).append((item, self[ITEM_PREFIX + item.code]))
+        return groups.items()
+
+
+def item_field(item):
+    """A form field for one rubric item: radios for ratings and yes/no, a number for counts."""
+    options = {"required": False, "label": item.label, "help_text": item.guidance}
+    if item.kind == scoring.COUNT:
+        return forms.IntegerField(
+            min_value=0,
+            widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": 0}),
+            **options,
+        )
+    if item.kind == scoring.YES_NO:
+        choices = [("1", "Yes"), ("0", "No")]
+    else:
+        levels = {level.value: level.label for level in item.levels.all()}
+        values = range(item.scale_min, item.scale_max + 1)
+        choices = [(str(v), f"{v} {levels.get(v, '')}".strip()) for v in values]
+    if item.allows_na:
+        choices.append(NA_CHOICE)
+    return forms.ChoiceField(choices=choices, widget=forms.RadioSelect, **options)
+
+
+class AcknowledgeForm(forms.Form):
+    response = forms.CharField(
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Your response (optional)",
+        help_text="Your coach will see it.",
+    )
+
+
+class AmendForm(forms.Form):
+    reason = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why the submitted observation is being changed; kept with the old values.",
+    )

@@ -1,0 +1,180 @@
+"""Rubric versions to and from JSON, so a purveyor can move one between installations.
+
+The same format ships the two built-in rubrics (observations/rubrics/*.json), which a
+migration loads; `load_version` therefore takes the model classes to use, historical
+ones in a migration and the real ones elsewhere.
+"""
+
+import json
+from pathlib import Path
+
+from django.utils import timezone
+
+from observations import scoring
+
+FORMAT = "miiwrap-rubric/1"
+SHIPPED = Path(__file__).resolve().parent / "rubrics"
+ITEM_KINDS = {scoring.RATING, scoring.COUNT, scoring.YES_NO}
+METRIC_KINDS = {
+    scoring.MEAN,
+    scoring.SUM,
+    scoring.RATIO,
+    scoring.PERCENT,
+    scoring.PERCENT_OF_POSSIBLE,
+}
+
+
+ITEM_FIELDS = {
+    "code",
+    "label",
+    "guidance",
+    "kind",
+    "scale_min",
+    "scale_max",
+    "allows_na",
+    "required",
+}
+METRIC_FIELDS = {"code", "label", "kind", "numerator", "denominator", "thresholds", "is_overall"}
+
+
+class RubricFormatError(ValueError):
+    """The file is not a rubric this app can load; the message says what to fix."""
+
+
+def shipped_rubrics():
+    return [json.loads(path.read_text()) for path in sorted(SHIPPED.glob("*.json"))]
+
+
+def dump_version(version):
+    """A rubric version as a JSON-ready dict."""
+    return {
+        "format": FORMAT,
+        "rubric": {
+            "code": version.rubric.code,
+            "name": version.rubric.name,
+            "description": version.rubric.description,
+        },
+        "version": {
+            "number": version.number,
+            "status": version.status,
+            "bands": list(version.bands),
+            "notes": version.notes,
+        },
+        "domains": [{"code": d.code, "name": d.name} for d in version.domains.all()],
+        "items": [_dump_item(item) for item in version.items.all()],
+        "metrics": [_dump_metric(metric) for metric in version.metrics.all()],
+    }
+
+
+def _dump_item(item):
+    fields = ["code", "label", "guidance", "kind", "scale_min", "scale_max"]
+    data = {name: getattr(item, name) for name in fields}
+    data.update(
+        allows_na=item.allows_na,
+        required=item.required,
+        position=item.position,
+        domain=item.domain.code if item.domain_id else "",
+        levels=[
+            {"value": lv.value, "label": lv.label, "descriptor": lv.descriptor}
+            for lv in item.levels.all()
+        ],
+    )
+    return data
+
+
+def _dump_metric(metric):
+    fields = ["code", "label", "kind", "numerator", "denominator", "thresholds", "is_overall"]
+    return {name: getattr(metric, name) for name in fields}
+
+
+def check(data):
+    """Raise RubricFormatError naming the first problem in a rubric document."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise RubricFormatError(f"This is not a rubric file: expected format “{FORMAT}”.")
+    for key in ("rubric", "version", "items", "metrics"):
+        if key not in data:
+            raise RubricFormatError(f"The file has no “{key}” section.")
+    items = data["items"]
+    codes = [item.get("code") for item in items]
+    if len(set(codes)) != len(codes):
+        raise RubricFormatError("Two items share a code.")
+    domains = {d.get("code") for d in data.get("domains", [])}
+    for item in items:
+        _check_item(item, domains)
+    bands = data["version"].get("bands", [])
+    for metric in data["metrics"]:
+        _check_metric(metric, set(codes), bands)
+    if sum(bool(m.get("is_overall")) for m in data["metrics"]) > 1:
+        raise RubricFormatError("Only one metric can be the overall score.")
+
+
+def _check_item(item, domains):
+    code = item.get("code") or "?"
+    if not item.get("code") or not item.get("label"):
+        raise RubricFormatError(f"Item {code}: every item needs a code and a label.")
+    if item.get("kind") not in ITEM_KINDS:
+        raise RubricFormatError(f"Item {code}: kind must be one of {sorted(ITEM_KINDS)}.")
+    if item.get("domain") and item["domain"] not in domains:
+        raise RubricFormatError(f"Item {code}: no domain “{item['domain']}”.")
+    if item["kind"] == scoring.RATING and item.get("scale_min", 0) > item.get("scale_max", 1):
+        raise RubricFormatError(f"Item {code}: scale_min is above scale_max.")
+
+
+def _check_metric(metric, codes, bands):
+    code = metric.get("code") or "?"
+    if metric.get("kind") not in METRIC_KINDS:
+        raise RubricFormatError(f"Metric {code}: kind must be one of {sorted(METRIC_KINDS)}.")
+    used = [*metric.get("numerator", []), *metric.get("denominator", [])]
+    unknown = sorted(set(used) - codes)
+    if unknown:
+        raise RubricFormatError(f"Metric {code}: no such item {', '.join(unknown)}.")
+    for threshold in metric.get("thresholds", []):
+        if threshold.get("band") not in bands:
+            raise RubricFormatError(f"Metric {code}: band “{threshold.get('band')}” is unknown.")
+
+
+def load_version(data, models):
+    """Create the rubric (if new) and this version from a checked document; returns it."""
+    check(data)
+    rubric, _ = models.Rubric.objects.get_or_create(
+        code=data["rubric"]["code"],
+        defaults={
+            "name": data["rubric"]["name"],
+            "description": data["rubric"].get("description", ""),
+        },
+    )
+    head = data["version"]
+    if models.RubricVersion.objects.filter(rubric=rubric, number=head["number"]).exists():
+        raise RubricFormatError(f"{rubric.name} already has a version {head['number']}.")
+    status = head.get("status", "draft")
+    version = models.RubricVersion.objects.create(
+        rubric=rubric,
+        number=head["number"],
+        status=status,
+        published_at=timezone.now() if status != "draft" else None,
+        bands=head.get("bands", []),
+        notes=head.get("notes", ""),
+    )
+    _load_structure(version, data, models)
+    return version
+
+
+def _load_structure(version, data, models):
+    domains = {
+        d["code"]: models.Domain.objects.create(
+            version=version, code=d["code"], name=d["name"], position=index
+        )
+        for index, d in enumerate(data.get("domains", []))
+    }
+    for index, raw in enumerate(data["items"]):
+        fields = {k: v for k, v in raw.items() if k in ITEM_FIELDS}
+        item = models.Item.objects.create(
+            version=version,
+            domain=domains.get(raw.get("domain")),
+            position=raw.get("position", index),
+            **fields,
+        )
+        models.Level.objects.bulk_create(models.Level(item=item, **lv) for lv in raw["levels"])
+    for index, raw in enumerate(data["metrics"]):
+        fields = {k: v for k, v in raw.items() if k in METRIC_FIELDS}
+        models.Metric.objects.create(version=version, position=index, **fields)

@@ -1,0 +1,179 @@
+"""Writes to observations: drafts, submission, amendment, acknowledgement, recomputation."""
+
+import zoneinfo
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from miiwrap.people.models import Role
+from observations import scoring
+from observations.models import Amendment, Observation, RubricVersion
+
+FEEDBACK_FIELDS = [
+    "strengths",
+    "strengths_items",
+    "growth_areas",
+    "growth_areas_items",
+    "next_steps",
+    "next_steps_items",
+]
+EDITABLE_FIELDS = [
+    "practitioner",
+    "rubric_version",
+    "observed_on",
+    "activity",
+    "mode",
+    "duration_minutes",
+    "scores",
+    *FEEDBACK_FIELDS,
+]
+
+
+def local_today(person):
+    """Today in the person's organization's time zone: a date is a date where they work."""
+    zone = zoneinfo.ZoneInfo(person.organization.time_zone)
+    return timezone.now().astimezone(zone).date()
+
+
+def observer_problem(coach, practitioner):
+    """Why this coach may not observe this practitioner, or None when they may."""
+    if coach.pk == practitioner.pk:
+        return "A coach cannot observe themselves."
+    if not coach.roles.filter(role=Role.COACH).exists():
+        return f"{coach} does not hold the coach role."
+    same_org = coach.organization_id == practitioner.organization_id
+    if not (same_org or coach.organization.is_purveyor):
+        return f"{coach} coaches in another organization than {practitioner}."
+    return None
+
+
+def date_problem(practitioner, observed_on):
+    if observed_on > local_today(practitioner):
+        return "The observation date cannot be in the future."
+    if observed_on < practitioner.hire_date:
+        return f"{practitioner} was hired on {practitioner.hire_date:%Y-%m-%d}; pick a later date."
+    if practitioner.leave_date and observed_on > practitioner.leave_date:
+        return f"{practitioner} left on {practitioner.leave_date:%Y-%m-%d}; pick an earlier date."
+    return None
+
+
+def check_observation(observation, definition, *, complete):
+    """Every rule an observation must meet to be saved (a draft) or submitted (complete)."""
+    errors = {}
+    if problem := observer_problem(observation.coach, observation.practitioner):
+        errors["practitioner"] = problem
+    if problem := date_problem(observation.practitioner, observation.observed_on):
+        errors["observed_on"] = problem
+    if observation.rubric_version.status != RubricVersion.Status.PUBLISHED and (
+        observation.is_draft or observation._state.adding
+    ):
+        errors["rubric_version"] = "Pick a published rubric version."
+    for code, message in scoring.problems(
+        definition, observation.scores, complete=complete
+    ).items():
+        errors[f"item__{code}"] = message
+    if errors:
+        raise ValidationError(errors)
+
+
+def apply_scores(observation, definition, now=None):
+    """Store the computed metrics on the observation (it is not saved here)."""
+    result = scoring.compute(definition, observation.scores)
+    observation.metrics = result.as_json()
+    observation.overall_score = None if result.overall is None else Decimal(str(result.overall))
+    observation.band = result.band or ""
+    observation.computed_at = now or timezone.now()
+    return result
+
+
+@transaction.atomic
+def observation_save_draft(*, observation, definition):
+    """Save a draft as it stands; only what is entered must be valid."""
+    check_observation(observation, definition, complete=False)
+    observation.status = Observation.Status.DRAFT
+    apply_scores(observation, definition)
+    observation.save()
+    return observation
+
+
+@transaction.atomic
+def observation_submit(*, observation, definition):
+    """Submit: every required item scored, scores computed and stored."""
+    check_observation(observation, definition, complete=True)
+    now = timezone.now()
+    apply_scores(observation, definition, now)
+    observation.status = Observation.Status.SUBMITTED
+    observation.submitted_at = now
+    observation.save()
+    return observation
+
+
+def snapshot(observation):
+    """The values an amendment keeps: everything editable plus what was computed from it."""
+    data = {name: getattr(observation, name) for name in EDITABLE_FIELDS}
+    for name in ("practitioner", "rubric_version", "activity"):
+        data[name] = getattr(observation, f"{name}_id")
+    data["observed_on"] = observation.observed_on.isoformat()
+    data.update(
+        overall_score=None if observation.overall_score is None else str(observation.overall_score),
+        band=observation.band,
+        metrics=observation.metrics,
+    )
+    return data
+
+
+@transaction.atomic
+def observation_amend(*, observation, changed, definition, amended_by, reason):
+    """Change a submitted observation, keeping who, when, why and the old values.
+
+    `observation` holds the new values; `changed` is the same row as stored before.
+    """
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the observation is being changed."})
+    check_observation(observation, definition, complete=True)
+    Amendment.objects.create(
+        observation=observation,
+        amended_by=amended_by,
+        reason=reason.strip(),
+        previous=snapshot(changed),
+    )
+    apply_scores(observation, definition)
+    observation.save()
+    return observation
+
+
+@transaction.atomic
+def observation_acknowledge(*, observation, response=""):
+    """The practitioner has read the feedback; they may answer it."""
+    if observation.status == Observation.Status.DRAFT:
+        raise ValidationError("A draft cannot be acknowledged.")
+    observation.status = Observation.Status.ACKNOWLEDGED
+    observation.acknowledged_at = observation.acknowledged_at or timezone.now()
+    observation.response = response.strip() or observation.response
+    observation.save(update_fields=["status", "acknowledged_at", "response", "updated_at"])
+    return observation
+
+
+def observations_recompute(queryset, batch_size=2000):
+    """Recompute stored scores after a formula fix; returns how many rows changed."""
+    definitions = {}
+    changed = 0
+    fields = ["metrics", "overall_score", "band", "computed_at"]
+    batch = []
+    for observation in queryset.submitted().iterator(chunk_size=batch_size):
+        version_id = observation.rubric_version_id
+        if version_id not in definitions:
+            version = RubricVersion.objects.with_structure().get(pk=version_id)
+            definitions[version_id] = version.definition()
+        before = (observation.metrics, observation.overall_score, observation.band)
+        apply_scores(observation, definitions[version_id])
+        if before != (observation.metrics, observation.overall_score, observation.band):
+            batch.append(observation)
+            changed += 1
+        if len(batch) >= batch_size:
+            Observation.objects.bulk_update(batch, fields)
+            batch = []
+    Observation.objects.bulk_update(batch, fields)
+    return changed
