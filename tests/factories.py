@@ -43,3 +43,39 @@ def make_assignment(coach, practitioner, starts_on=dt.date(2020, 2, 1), ends_on=
     return CoachAssignment.objects.create(
         coach=coach, practitioner=practitioner, starts_on=starts_on, ends_on=ends_on
     )
+
+
+def rubric_version(code="miiwrap-fidelity", number=1):
+    """A shipped rubric version (loaded by migration), with its structure prefetched."""
+    from observations.models import RubricVersion
+
+    return RubricVersion.objects.with_structure().get(rubric__code=code, number=number)
+
+
+def full_scores(version, rating=None, count=3, yes_no=1):
+    """A complete set of scores: every rating at `rating` (default its top), counts, yes."""
+    scores = {}
+    for item in version.items.all():
+        if item.kind == "rating":
+            scores[item.code] = item.scale_max if rating is None else rating
+        elif item.kind == "count":
+            scores[item.code] = count
+        else:
+            scores[item.code] = yes_no
+    return scores
+
+
+def make_observation(coach, practitioner, version=None, submit=True, **fields):
+    """An observation saved through the services, so it is scored like a real one."""
+    from observations import services
+    from observations.models import ActivityType, Observation
+
+    version = version or rubric_version()
+    fields.setdefault("observed_on", dt.date(2024, 5, 1))
+    fields.setdefault("activity", ActivityType.objects.first())
+    fields.setdefault("scores", full_scores(version))
+    observation = Observation(
+        coach=coach, practitioner=practitioner, rubric_version=version, **fields
+    )
+    save = services.observation_submit if submit else services.observation_save_draft
+    return save(observation=observation, definition=version.definition())
