@@ -16,5 +16,6 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("people/", include("miiwrap.people.urls")),
+    path("observations/", include("observations.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -105,6 +105,7 @@ def item_field(item):
     if item.kind == scoring.COUNT:
         return forms.IntegerField(
             min_value=0,
+            max_value=scoring.COUNT_MAX,
             widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": 0}),
             **options,
         )

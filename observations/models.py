@@ -100,7 +100,8 @@ class Item(models.Model):
         YES_NO = scoring.YES_NO, "Yes / no"
 
     version = models.ForeignKey(RubricVersion, models.CASCADE, related_name="items")
-    domain = models.ForeignKey(Domain, models.PROTECT, null=True, blank=True, related_name="items")
+    # RESTRICT: a domain with items stays, unless its whole version is deleted with them.
+    domain = models.ForeignKey(Domain, models.RESTRICT, null=True, blank=True, related_name="items")
     code = models.SlugField(max_length=40, help_text="Short code, used as the CSV column.")
     label = models.CharField(max_length=200)
     guidance = models.TextField(blank=True, help_text="What the observer looks for.")

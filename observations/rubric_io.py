@@ -6,6 +6,9 @@ ones in a migration and the real ones elsewhere.
 """
 
 import json
+import math
+import re
+from numbers import Number
 from pathlib import Path
 
 from django.utils import timezone
@@ -35,6 +38,8 @@ ITEM_FIELDS = {
     "required",
 }
 METRIC_FIELDS = {"code", "label", "kind", "numerator", "denominator", "thresholds", "is_overall"}
+STATUSES = {"draft", "published", "retired"}
+CODE = re.compile(r"[-a-zA-Z0-9_]{1,40}")
 
 
 class RubricFormatError(ValueError):
@@ -94,6 +99,7 @@ def check(data):
     for key in ("rubric", "version", "items", "metrics"):
         if key not in data:
             raise RubricFormatError(f"The file has no “{key}” section.")
+    _check_shape(data)
     items = data["items"]
     codes = [item.get("code") for item in items]
     if len(set(codes)) != len(codes):
@@ -106,6 +112,78 @@ def check(data):
         _check_metric(metric, set(codes), bands)
     if sum(bool(m.get("is_overall")) for m in data["metrics"]) > 1:
         raise RubricFormatError("Only one metric can be the overall score.")
+
+
+def _check_shape(data):
+    """The sections hold what load_version reads, of the right types."""
+    rubric, head = data["rubric"], data["version"]
+    if not isinstance(rubric, dict) or not _is_code(rubric.get("code")):
+        raise RubricFormatError("The rubric needs a code: letters, digits, - or _, up to 40.")
+    if not isinstance(rubric.get("name"), str) or not rubric["name"].strip():
+        raise RubricFormatError("The rubric needs a name.")
+    if not isinstance(head, dict) or not _is_whole(head.get("number")) or head["number"] < 1:
+        raise RubricFormatError("The version needs a number: a whole number from 1.")
+    if head.get("status", "draft") not in STATUSES:
+        raise RubricFormatError(f"The version's status must be one of {sorted(STATUSES)}.")
+    if not _list_of(head.get("bands", []), str):
+        raise RubricFormatError("The version's bands must be a list of names.")
+    for key in ("domains", "items", "metrics"):
+        if not _list_of(data.get(key, []), dict):
+            raise RubricFormatError(f"“{key}” must be a list of objects.")
+    for domain in data.get("domains", []):
+        if not _is_code(domain.get("code")) or not isinstance(domain.get("name"), str):
+            raise RubricFormatError("Every domain needs a code and a name.")
+    for item in data["items"]:
+        _check_item_shape(item)
+    for metric in data["metrics"]:
+        _check_metric_shape(metric)
+
+
+def _check_item_shape(item):
+    if not _is_code(item.get("code")):
+        raise RubricFormatError("Every item needs a code: letters, digits, - or _, up to 40.")
+    code = item["code"]
+    for key in ("scale_min", "scale_max", "position"):
+        if key in item and not _is_whole(item[key]):
+            raise RubricFormatError(f"Item {code}: {key} must be a whole number.")
+    levels = item.get("levels", [])
+    if not _list_of(levels, dict) or not all(
+        _is_whole(level.get("value")) and isinstance(level.get("label"), str) for level in levels
+    ):
+        raise RubricFormatError(f"Item {code}: every level needs a whole-number value and a label.")
+    if not set().union(*levels) <= {"value", "label", "descriptor"}:
+        raise RubricFormatError(f"Item {code}: a level has only a value, a label and a descriptor.")
+
+
+def _check_metric_shape(metric):
+    if not _is_code(metric.get("code")) or not isinstance(metric.get("label"), str):
+        raise RubricFormatError("Every metric needs a code and a label.")
+    code = metric["code"]
+    for key in ("numerator", "denominator"):
+        if not _list_of(metric.get(key, []), str):
+            raise RubricFormatError(f"Metric {code}: {key} must be a list of item codes.")
+    thresholds = metric.get("thresholds", [])
+    if not _list_of(thresholds, dict) or not all(
+        isinstance(t.get("minimum"), Number)
+        and not isinstance(t["minimum"], bool)
+        and math.isfinite(t["minimum"])
+        for t in thresholds
+    ):
+        raise RubricFormatError(
+            f"Metric {code}: every threshold needs a band and a number minimum."
+        )
+
+
+def _is_code(value):
+    return isinstance(value, str) and CODE.fullmatch(value) is not None
+
+
+def _is_whole(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _list_of(value, kind):
+    return isinstance(value, list) and all(isinstance(entry, kind) for entry in value)
 
 
 def _check_item(item, domains):
@@ -174,7 +252,8 @@ def _load_structure(version, data, models):
             position=raw.get("position", index),
             **fields,
         )
-        models.Level.objects.bulk_create(models.Level(item=item, **lv) for lv in raw["levels"])
+        levels = raw.get("levels", [])
+        models.Level.objects.bulk_create(models.Level(item=item, **lv) for lv in levels)
     for index, raw in enumerate(data["metrics"]):
         fields = {k: v for k, v in raw.items() if k in METRIC_FIELDS}
         models.Metric.objects.create(version=version, position=index, **fields)

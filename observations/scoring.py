@@ -13,6 +13,8 @@ from fractions import Fraction
 from functools import cached_property
 
 NA = "na"
+# No observed session holds more of one behaviour; a longer number is a typing slip.
+COUNT_MAX = 9999
 
 RATING, COUNT, YES_NO = "rating", "count", "yes_no"
 MEAN, SUM, RATIO, PERCENT, PERCENT_OF_POSSIBLE = (
@@ -194,6 +196,8 @@ def _item_problem(item, value, complete):
         return "Enter a whole number."
     if item.kind == COUNT and value < 0:
         return "A count cannot be negative."
+    if item.kind == COUNT and value > COUNT_MAX:
+        return f"A count above {COUNT_MAX} is not plausible; check the number."
     if item.kind == YES_NO and value not in (0, 1):
         return "Answer yes or no."
     if item.kind == RATING and not item.scale_min <= value <= item.scale_max:

@@ -1,14 +1,17 @@
-"""Writes to observations: drafts, submission, amendment, acknowledgement, recomputation."""
+"""Writes to observations: drafts, submission, amendment, acknowledgement, recomputation;
+and to rubric versions: publishing, retiring, copying, importing."""
 
 import zoneinfo
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from miiwrap.people.models import Role
-from observations import scoring
+from observations import models as observation_models
+from observations import rubric_io, scoring
 from observations.models import Amendment, Observation, RubricVersion
 
 FEEDBACK_FIELDS = [
@@ -41,7 +44,8 @@ def observer_problem(coach, practitioner):
     """Why this coach may not observe this practitioner, or None when they may."""
     if coach.pk == practitioner.pk:
         return "A coach cannot observe themselves."
-    if not coach.roles.filter(role=Role.COACH).exists():
+    # has_role reads prefetched grants when there are some, so an import checks rows in memory.
+    if not coach.has_role(Role.COACH):
         return f"{coach} does not hold the coach role."
     same_org = coach.organization_id == practitioner.organization_id
     if not (same_org or coach.organization.is_purveyor):
@@ -177,3 +181,85 @@ def observations_recompute(queryset, batch_size=2000):
             batch = []
     Observation.objects.bulk_update(batch, fields)
     return changed
+
+
+# Rubric versions ---------------------------------------------------------------------------
+
+
+def publish_problems(version):
+    """Why this version cannot take observations yet; [] when it can."""
+    try:
+        rubric_io.check(rubric_io.dump_version(version))
+    except rubric_io.RubricFormatError as error:
+        return [str(error)]
+    definition = version.definition()
+    if not definition.items:
+        return ["Add at least one item."]
+    # A trial computation on the lowest and the highest scores catches what the file
+    # format cannot, such as a threshold that is not a number.
+    for pick in (_lowest, _highest):
+        try:
+            scoring.compute(definition, {item.code: pick(item) for item in definition.items})
+        except (ArithmeticError, TypeError, ValueError) as error:
+            return [f"The scores cannot be computed: {error}."]
+    return []
+
+
+def _lowest(item):
+    return 0 if item.kind != scoring.RATING else item.scale_min
+
+
+def _highest(item):
+    return {scoring.RATING: item.scale_max, scoring.YES_NO: 1}.get(item.kind, 10)
+
+
+@transaction.atomic
+def rubric_version_publish(*, version):
+    if version.status != RubricVersion.Status.DRAFT:
+        raise ValidationError(f"{version} is {version.get_status_display().lower()}, not a draft.")
+    problems = publish_problems(version)
+    if problems:
+        raise ValidationError(problems)
+    version.status = RubricVersion.Status.PUBLISHED
+    version.published_at = timezone.now()
+    version.save(update_fields=["status", "published_at"])
+    return version
+
+
+def rubric_version_retire(*, version):
+    """No new observations on this version; those made on it keep it."""
+    if version.status != RubricVersion.Status.PUBLISHED:
+        raise ValidationError(
+            f"{version} is {version.get_status_display().lower()}; only a "
+            "published version is retired."
+        )
+    version.status = RubricVersion.Status.RETIRED
+    version.save(update_fields=["status"])
+    return version
+
+
+@transaction.atomic
+def rubric_version_copy(*, version):
+    """A new draft with the next number and the same domains, items, levels and metrics."""
+    data = rubric_io.dump_version(version)
+    latest = version.rubric.versions.aggregate(Max("number"))["number__max"]
+    data["version"].update(
+        number=latest + 1,
+        status=RubricVersion.Status.DRAFT,
+        notes=f"Copied from version {version.number}.",
+    )
+    return rubric_io.load_version(data, observation_models)
+
+
+def rubric_version_import(*, data):
+    """Load a rubric document; RubricFormatError (nothing saved) when it cannot be loaded."""
+    try:
+        with transaction.atomic():
+            return rubric_io.load_version(data, observation_models)
+    except rubric_io.RubricFormatError:
+        raise
+    except (DatabaseError, LookupError, TypeError, ValueError, AttributeError) as error:
+        # What check() lets through and the database refuses, such as a label too long.
+        raise rubric_io.RubricFormatError(
+            f"The file could not be loaded ({type(error).__name__}: {error})."
+        ) from error

@@ -24,7 +24,7 @@ ARGS = [
 
 
 @pytest.fixture
-def page(live_server, monkeypatch, threads_close_connections):
+def page(live_server, monkeypatch, threads_close_connections, shipped_rubrics):
     require(Path(CHROMIUM).exists(), f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 

@@ -64,6 +64,20 @@ def threads_close_connections(monkeypatch):
 
 
 @pytest.fixture
+def shipped_rubrics(transactional_db):
+    """The shipped rubrics and activity types, loaded again after a transactional flush.
+
+    A migration loads them, and a transactional test's flush empties every table; tests
+    that run after one (a live server, a worker) get them back here.
+    """
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("observations.migrations.0002_ship_rubrics").load(apps, None)
+
+
+@pytest.fixture
 def world(db):
     """Three organizations and the personas that every access test uses.
 

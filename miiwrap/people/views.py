@@ -40,9 +40,13 @@ def directory(request):
 def detail(request, pk):
     person = _get_person_for_user(request.user, pk)
     coaches = list(person.coach_assignments.visible_to(request.user).select_related("coach"))
+    viewer = viewer_for(request.user)
     ctx = {
         "person": person,
         "coaches": coaches,
+        # The viewer coaches this person now, so may start an observation of them.
+        "may_observe": viewer.is_coach
+        and any(a.coach_id == viewer.person_id and a.is_current() for a in coaches),
         # A practitioner may not open their coach's page; name the coach without a link.
         "linkable_coach_ids": set(
             Person.objects.visible_to(request.user)

@@ -208,6 +208,7 @@ def test_missing_required_items_matter_only_when_complete():
     "code, bad, message",
     [
         ("question", -1, "A count cannot be negative."),
+        ("question", 10**400, "A count above 9999 is not plausible; check the number."),
         ("cct", 6, "Choose a rating from 1 to 5."),
         ("cct", 0, "Choose a rating from 1 to 5."),
         ("cct", "4", "Enter a whole number."),

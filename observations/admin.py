@@ -1,0 +1,417 @@
+"""Rubrics, activity types and observations in the admin.
+
+Rubrics and activity types are shared by every organization: organization admins read
+them, purveyor admins manage them. A published or retired rubric version never changes,
+because observations were scored on it: its page is read-only, and the actions publish,
+retire, copy it as a new draft, or export it. Observations are read here and changed
+through the amend page, which keeps the reason and the old values.
+"""
+
+import io
+import json
+import zipfile
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from miiwrap.admin import ScopedAdmin
+from miiwrap.people.access import viewer_for
+from observations import imports, rubric_io, services
+from observations.admin_forms import (
+    MetricForm,
+    ObservationImportForm,
+    RubricImportForm,
+    RubricVersionForm,
+)
+from observations.models import (
+    ActivityType,
+    Amendment,
+    Domain,
+    Item,
+    Level,
+    Metric,
+    Observation,
+    Rubric,
+    RubricVersion,
+)
+
+ERRORS_SHOWN = 1000
+
+
+class SharedAdmin(ScopedAdmin):
+    """Rows every admin user reads (they belong to no organization); the purveyor edits."""
+
+    def get_queryset(self, request):
+        return admin.ModelAdmin.get_queryset(self, request)
+
+
+def _upload_page(model_admin, request, template, **ctx):
+    ctx = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.model._meta,
+        **ctx,
+    }
+    return TemplateResponse(request, template, ctx)
+
+
+# Rubrics ----------------------------------------------------------------------------------
+
+
+class VersionInline(admin.TabularInline):
+    model = RubricVersion
+    fields = ["number", "status", "published_at", "notes"]
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return True
+
+
+@admin.register(Rubric)
+class RubricAdmin(SharedAdmin):
+    list_display = ["name", "code"]
+    search_fields = ["name", "code"]
+    inlines = [VersionInline]
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.import_view)
+        return [path("import/", view, name="observations_rubric_import"), *super().get_urls()]
+
+    def import_view(self, request):
+        """Load a rubric version from a JSON document exported here or elsewhere."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        posted = request.method == "POST"
+        form = RubricImportForm(request.POST if posted else None, request.FILES if posted else None)
+        if posted and form.is_valid():
+            try:
+                version = services.rubric_version_import(data=form.cleaned_data["file"])
+            except rubric_io.RubricFormatError as error:
+                form.add_error("file", str(error))
+            else:
+                messages.success(request, f"Imported {version} ({version.get_status_display()}).")
+                url = reverse("admin:observations_rubricversion_change", args=[version.pk])
+                return HttpResponseRedirect(url)
+        return _upload_page(
+            self,
+            request,
+            "admin/observations/rubric/import.html",
+            form=form,
+            title="Import rubric from JSON",
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "may_import": self.has_add_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+
+class DraftOnlyInline:
+    """Parts of a rubric version: editable while the version is a draft, by the purveyor."""
+
+    def _editable(self, request, obj):
+        may = self.admin_site._registry[RubricVersion].has_change_permission(request)
+        return may and (obj is None or obj.is_editable)
+
+    def has_add_permission(self, request, obj=None):
+        return self._editable(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._editable(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._editable(request, obj)
+
+    def has_view_permission(self, request, obj=None):
+        return True
+
+
+class DomainInline(DraftOnlyInline, admin.TabularInline):
+    model = Domain
+    fields = ["code", "name", "position"]
+    extra = 0
+
+
+class ItemInline(DraftOnlyInline, admin.TabularInline):
+    model = Item
+    fields = [
+        "code",
+        "label",
+        "kind",
+        "domain",
+        "scale_min",
+        "scale_max",
+        "allows_na",
+        "required",
+        "position",
+    ]
+    extra = 0
+    show_change_link = True  # levels and guidance are edited on the item's own page
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        if "domain" in formset.form.base_fields:
+            domains = Domain.objects.filter(version=obj) if obj else Domain.objects.none()
+            formset.form.base_fields["domain"].queryset = domains
+        return formset
+
+
+class MetricInline(DraftOnlyInline, admin.StackedInline):
+    model = Metric
+    form = MetricForm
+    extra = 0
+
+
+@admin.register(RubricVersion)
+class RubricVersionAdmin(SharedAdmin):
+    form = RubricVersionForm
+    list_display = ["__str__", "rubric", "number", "status", "published_at"]
+    list_filter = ["status", "rubric"]
+    list_select_related = ["rubric"]
+    search_fields = ["rubric__name", "rubric__code", "notes"]
+    readonly_fields = ["status", "published_at"]
+    inlines = [DomainInline, ItemInline, MetricInline]
+    actions = ["publish", "retire", "copy_as_draft", "export_json"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_structure()
+
+    def get_actions(self, request):
+        # Deleting in bulk would reach published versions; a draft is deleted from its page.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and (obj is None or obj.is_editable)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (obj is None or obj.is_editable)
+
+    @admin.action(description="Publish selected drafts", permissions=["change"])
+    def publish(self, request, queryset):
+        self._each(request, queryset, services.rubric_version_publish, "published")
+
+    @admin.action(description="Retire selected versions", permissions=["change"])
+    def retire(self, request, queryset):
+        self._each(request, queryset, services.rubric_version_retire, "retired")
+
+    def _each(self, request, queryset, service, done):
+        for version in queryset:
+            try:
+                service(version=version)
+            except ValidationError as error:
+                messages.error(request, f"{version} was not {done}: {' '.join(error.messages)}")
+            else:
+                messages.success(request, f"{version} {done}.")
+
+    @admin.action(description="Copy as new draft version", permissions=["change"])
+    def copy_as_draft(self, request, queryset):
+        copies = [services.rubric_version_copy(version=version) for version in queryset]
+        for copy in copies:
+            messages.success(request, f"{copy} created as a draft.")
+        if len(copies) == 1:
+            url = reverse("admin:observations_rubricversion_change", args=[copies[0].pk])
+            return HttpResponseRedirect(url)
+        return None
+
+    @admin.action(description="Export as JSON", permissions=["view"])
+    def export_json(self, request, queryset):
+        files = {
+            f"{version.rubric.code}-v{version.number}.json": json.dumps(
+                rubric_io.dump_version(version), indent=2, ensure_ascii=False
+            )
+            for version in queryset
+        }
+        if len(files) == 1:
+            [(name, text)] = files.items()
+            return _attachment(text.encode(), "application/json", name)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, text in files.items():
+                archive.writestr(name, text)
+        return _attachment(buffer.getvalue(), "application/zip", "rubric-versions.zip")
+
+
+def _attachment(content, content_type, name):
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+class LevelInline(admin.TabularInline):
+    model = Level
+    fields = ["value", "label", "descriptor"]
+    extra = 0
+
+    def _editable(self, request, obj):
+        return self.admin_site._registry[Item].has_change_permission(request, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return self._editable(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._editable(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._editable(request, obj)
+
+    def has_view_permission(self, request, obj=None):
+        return True
+
+
+@admin.register(Item)
+class ItemAdmin(SharedAdmin):
+    """An item's own page, reached from its version: guidance and the levels' descriptors."""
+
+    list_display = ["code", "label", "version", "kind"]
+    list_select_related = ["version__rubric"]
+    list_filter = ["version"]
+    search_fields = ["code", "label"]
+    readonly_fields = ["version"]
+    inlines = [LevelInline]
+
+    def has_module_permission(self, request):
+        return False  # reached from a version's page, not from the index
+
+    def has_add_permission(self, request):
+        return False  # items are added on their version's page
+
+    def has_change_permission(self, request, obj=None):
+        editable = obj is None or obj.version.is_editable
+        return super().has_change_permission(request, obj) and editable
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_change_permission(request, obj)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "domain":
+            item_id = request.resolver_match.kwargs.get("object_id")
+            kwargs["queryset"] = Domain.objects.filter(version__items__pk=item_id)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(ActivityType)
+class ActivityTypeAdmin(SharedAdmin):
+    list_display = ["name", "is_active", "position"]
+    list_filter = ["is_active"]
+    search_fields = ["name"]
+
+
+# Observations -----------------------------------------------------------------------------
+
+
+@admin.register(Observation)
+class ObservationAdmin(ScopedAdmin):
+    list_display = [
+        "observed_on",
+        "practitioner",
+        "coach",
+        "rubric_version",
+        "activity",
+        "overall_score",
+        "band",
+        "status",
+    ]
+    list_filter = [
+        "status",
+        "band",
+        ("rubric_version__rubric", admin.RelatedOnlyFieldListFilter),
+        ("practitioner__organization", admin.RelatedOnlyFieldListFilter),
+        ("activity", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = [
+        "practitioner__first_name",
+        "practitioner__last_name",
+        "practitioner__email",
+        "practitioner__staff_id",
+        "coach__first_name",
+        "coach__last_name",
+    ]
+    list_select_related = ["practitioner", "coach", "rubric_version__rubric", "activity"]
+    date_hierarchy = "observed_on"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in Observation._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # coaches record observations; files come through the import page
+
+    def has_change_permission(self, request, obj=None):
+        return False  # changed on the amend page, which keeps the reason and old values
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.import_view)
+        return [path("import/", view, name="observations_observation_import"), *super().get_urls()]
+
+    def may_import(self, request):
+        viewer = viewer_for(request.user)
+        return viewer.sees_everything or "org_admin" in viewer.roles
+
+    def import_view(self, request):
+        """Upload a CSV file; organization admins only name their own organization's people."""
+        if not self.may_import(request):
+            raise PermissionDenied
+        posted = request.method == "POST"
+        form = ObservationImportForm(
+            request.POST if posted else None, request.FILES if posted else None
+        )
+        result = None
+        if posted and form.is_valid():
+            result = imports.import_observations(
+                form.cleaned_data["file"],
+                imported_by=request.user,
+                dry_run=form.cleaned_data["dry_run"],
+            )
+        return _upload_page(
+            self,
+            request,
+            "admin/observations/observation/import.html",
+            form=form,
+            result=result,
+            errors_shown=result.errors[:ERRORS_SHOWN] if result else [],
+            errors_hidden=max(0, len(result.errors) - ERRORS_SHOWN) if result else 0,
+            title="Import observations from CSV",
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "may_import": self.may_import(request)}
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(Amendment)
+class AmendmentAdmin(ScopedAdmin):
+    list_display = ["observation", "amended_by", "amended_at", "reason"]
+    list_select_related = [
+        "observation__practitioner",
+        "observation__rubric_version__rubric",
+        "amended_by",
+    ]
+    search_fields = ["reason", "observation__practitioner__last_name"]
+    date_hierarchy = "amended_at"
+
+    def get_queryset(self, request):
+        visible = Observation.objects.visible_to(request.user)
+        return admin.ModelAdmin.get_queryset(self, request).filter(observation__in=visible)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in Amendment._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

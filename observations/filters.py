@@ -1,0 +1,82 @@
+import django_filters
+from django import forms
+
+from miiwrap.people.access import viewer_for
+from miiwrap.people.models import Person, Team
+from observations.models import Observation, Rubric, RubricVersion
+
+
+def band_choices():
+    """Every band named by a version in use (published or retired), best first, once each."""
+    bands = {}
+    versions = RubricVersion.objects.exclude(status=RubricVersion.Status.DRAFT)
+    for names in versions.order_by("rubric__name", "number").values_list("bands", flat=True):
+        bands.update(dict.fromkeys(names))
+    return [(band, band.capitalize()) for band in bands]
+
+
+class ObservationFilter(django_filters.FilterSet):
+    """Filters for the observation list; every choice is something the viewer may see."""
+
+    team = django_filters.ModelChoiceFilter(
+        field_name="practitioner__team",
+        queryset=Team.objects.none(),
+        label="Team",
+        empty_label="Any",
+    )
+    practitioner = django_filters.ModelChoiceFilter(
+        queryset=Person.objects.none(), empty_label="Anyone"
+    )
+    coach = django_filters.ModelChoiceFilter(queryset=Person.objects.none(), empty_label="Anyone")
+    rubric = django_filters.ModelChoiceFilter(
+        field_name="rubric_version__rubric",
+        queryset=Rubric.objects.all(),
+        label="Rubric",
+        empty_label="Any",
+    )
+    date_from = django_filters.DateFilter(
+        field_name="observed_on",
+        lookup_expr="gte",
+        label="From",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    date_to = django_filters.DateFilter(
+        field_name="observed_on",
+        lookup_expr="lte",
+        label="To",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    band = django_filters.ChoiceFilter(choices=[], empty_label="Any")
+    status = django_filters.ChoiceFilter(choices=Observation.Status.choices, empty_label="Any")
+
+    class Meta:
+        model = Observation
+        fields = [
+            "team",
+            "practitioner",
+            "coach",
+            "rubric",
+            "date_from",
+            "date_to",
+            "band",
+            "status",
+        ]
+
+    def __init__(self, data=None, *args, user, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        if viewer_for(user).uses_directory:
+            self.filters["team"].queryset = Team.objects.visible_to(user)
+            self.filters["practitioner"].queryset = Person.objects.visible_to(user)
+        else:
+            # A practitioner only ever sees their own observations: nobody else to pick.
+            del self.filters["team"], self.filters["practitioner"]
+        coaches = self.queryset.values("coach_id")
+        self.filters["coach"].queryset = Person.objects.filter(pk__in=coaches)
+        self.filters["band"].extra["choices"] = band_choices()
+        for field in self.form.fields.values():
+            is_select = isinstance(field.widget, forms.Select)
+            field.widget.attrs["class"] = "form-select" if is_select else "form-control"
+
+    def single_rubric(self):
+        """The rubric filtered on, when the list is limited to one (valid filters only)."""
+        return self.form.cleaned_data.get("rubric") if self.is_valid() else None

@@ -1,0 +1,48 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from observations.models import Observation, Rubric
+from observations.services import observations_recompute
+
+
+class Command(BaseCommand):
+    help = (
+        "Recompute the stored scores of submitted observations, after a scoring fix. "
+        "Rows whose scores come out the same are left alone."
+    )
+
+    def add_base_argument(self, parser, *args, **kwargs):
+        # This command's --version is a rubric version number, not Django's version.
+        if "--version" not in args:
+            super().add_base_argument(parser, *args, **kwargs)
+
+    def add_arguments(self, parser):
+        parser.add_argument("--rubric", metavar="CODE", help="Only this rubric, by its code.")
+        parser.add_argument(
+            "--version", type=int, metavar="N", help="Only this version (needs --rubric)."
+        )
+
+    def handle(self, *, rubric, version, **options):
+        observations = self.selected(rubric, version)
+        checked = observations.submitted().count()
+        changed = observations_recompute(observations)
+        self.stdout.write(
+            f"Recomputed {checked:,} submitted observation{'s' if checked != 1 else ''}: "
+            f"{changed:,} changed."
+        )
+
+    def selected(self, code, number):
+        """The observations named by --rubric and --version; every one when neither is given."""
+        if number is not None and not code:
+            raise CommandError("--version needs --rubric: version numbers belong to a rubric.")
+        if not code:
+            return Observation.objects.all()
+        rubric = Rubric.objects.filter(code=code).first()
+        if rubric is None:
+            codes = ", ".join(Rubric.objects.order_by("code").values_list("code", flat=True))
+            raise CommandError(f"No rubric has the code “{code}”; the codes are {codes}.")
+        if number is None:
+            return Observation.objects.filter(rubric_version__rubric=rubric)
+        version = rubric.versions.filter(number=number).first()
+        if version is None:
+            raise CommandError(f"{rubric} has no version {number}.")
+        return Observation.objects.filter(rubric_version=version)

@@ -1,0 +1,276 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from miiwrap.people.access import viewer_for
+from miiwrap.people.models import Person
+from observations import display, exports, scoring, services
+from observations.filters import ObservationFilter
+from observations.forms import ITEM_PREFIX, AcknowledgeForm, AmendForm, ObservationForm
+from observations.models import Observation, RubricVersion
+
+
+@login_required
+def observation_list(request):
+    """Observations the viewer may see, filtered; `?format=csv` downloads every filtered row."""
+    observations = Observation.objects.visible_to(request.user).for_list()
+    filterset = ObservationFilter(request.GET, queryset=observations, user=request.user)
+    if request.GET.get("format") == "csv" and filterset.is_valid():
+        return exports.csv_response(filterset.qs, rubric=filterset.single_rubric())
+    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    for observation in page:
+        version = observation.rubric_version
+        observation.band_class = display.band_class(version.bands, observation.band)
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("format", None)
+    ctx = {
+        "filter": filterset,
+        "page": page,
+        "query": query.urlencode(),
+        "own_only": not viewer_for(request.user).uses_directory,
+    }
+    return render(request, "observations/list.html", ctx)
+
+
+# The coach's form, the detail page, acknowledgement and amendment ---------------------------
+
+DEFAULT_RUBRIC = "miiwrap-fidelity"
+
+
+def _coach_for(user):
+    """The signed-in coach as a Person; 404 for anyone who does not hold the coach role."""
+    viewer = viewer_for(user)
+    if not viewer.is_coach:
+        raise Http404("Only coaches record observations.")
+    return Person.objects.select_related("organization").get(pk=viewer.person_id)
+
+
+def _version(pk, versions=None):
+    """A rubric version with its items and levels; 404 for junk or unknown ids."""
+    versions = RubricVersion.objects.with_structure() if versions is None else versions
+    if _as_id(pk) is None:
+        raise Http404("No such rubric version.")
+    return get_object_or_404(versions, pk=_as_id(pk))
+
+
+def _version_for_new(choice):
+    """The chosen published version; by default the newest MiiWrap fidelity tool."""
+    published = RubricVersion.objects.with_structure().published()
+    if choice:
+        return _version(choice, published)
+    newest = published.order_by("-number")
+    version = newest.filter(rubric__code=DEFAULT_RUBRIC).first() or newest.first()
+    if version is None:
+        raise Http404("No rubric version is published yet.")
+    return version
+
+
+def _as_id(text):
+    """A primary key from user input, or None: digits only, short enough for any database."""
+    text = str(text or "")
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 16 else None
+
+
+def _get_observation_for_user(user, pk):
+    """An observation the user may see (drafts only by their author); 404 otherwise."""
+    observations = Observation.objects.visible_to(user).for_list()
+    return get_object_or_404(observations.select_related("practitioner__organization"), pk=pk)
+
+
+def _get_amendable_for_user(user, pk):
+    """A submitted observation and the Person amending it: its coach or a purveyor admin."""
+    observation = _get_observation_for_user(user, pk)
+    viewer = viewer_for(user)
+    if not _may_amend(viewer, observation):
+        raise Http404("Only its coach or a purveyor admin amends an observation.")
+    return observation, Person.objects.get(pk=viewer.person_id)
+
+
+def _may_amend(viewer, observation):
+    if observation.is_draft or viewer.person_id is None:
+        return False
+    return viewer.person_id == observation.coach_id or "purveyor_admin" in viewer.roles
+
+
+def _add_errors(forms, error):
+    """Put a service's ValidationError on the fields it names; anything else on the first form."""
+    named = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
+    for field, texts in named.items():
+        form = next((f for f in forms if field in f.fields), forms[0])
+        form.add_error(field if field in form.fields else None, texts)
+
+
+def _form_page(request, form, template="observations/form.html", **ctx):
+    """The form for a new observation or a draft; amend.html adds the reason."""
+    ctx.update(form=form, version=form.version, groups=display.item_groups(form))
+    ctx["versions"] = RubricVersion.objects.published().select_related("rubric")
+    ctx["summary"] = display.preview_summary(form.definition, form.data or _initial_scores(form))
+    failed = form.errors or (ctx.get("reason_form") and ctx["reason_form"].errors)
+    return render(request, template, ctx, status=400 if failed else 200)
+
+
+def _initial_scores(form):
+    return {name: form[name].value() for name in form.fields if name.startswith(ITEM_PREFIX)}
+
+
+def _save(request, form):
+    """Save the draft or submit it; None, with every problem on the form, when refused."""
+    submit = request.POST.get("action") == "submit"
+    if not form.is_valid():
+        if submit:
+            _flag_unscored(form)
+        return None
+    observation = form.save()
+    service = services.observation_submit if submit else services.observation_save_draft
+    try:
+        service(observation=observation, definition=form.definition)
+    except ValidationError as error:
+        _add_errors([form], error)
+        return None
+    if submit:
+        messages.success(request, "Observation submitted. The practitioner can now read it.")
+        return redirect(observation)
+    messages.success(request, "Draft saved.")
+    return redirect("observations:edit", pk=observation.pk)
+
+
+def _flag_unscored(form):
+    """On a refused submit, also name the items still to score, so every problem shows at once."""
+    unscored = scoring.problems(form.definition, form.scores(), complete=True)
+    for code, message in unscored.items():
+        if ITEM_PREFIX + code in form.fields and ITEM_PREFIX + code not in form.errors:
+            form.add_error(ITEM_PREFIX + code, message)
+
+
+@login_required
+def observation_new(request):
+    coach = _coach_for(request.user)
+    version = _version_for_new(request.GET.get("rubric"))
+    data = request.POST if request.method == "POST" else None
+    initial = {"observed_on": services.local_today(coach), "rubric_version": version}
+    if practitioner_id := _as_id(request.GET.get("practitioner")):
+        initial["practitioner"] = practitioner_id
+    form = ObservationForm(data, coach=coach, version=version, initial=initial)
+    if form.is_bound and (saved := _save(request, form)):
+        return saved
+    return _form_page(request, form, practitioner_id=practitioner_id)
+
+
+@login_required
+def observation_edit(request, pk):
+    coach = _coach_for(request.user)
+    drafts = Observation.objects.filter(coach=coach, status=Observation.Status.DRAFT)
+    observation = get_object_or_404(drafts, pk=pk)
+    version = _version(observation.rubric_version_id)
+    data = request.POST if request.method == "POST" else None
+    form = ObservationForm(data, instance=observation, coach=coach, version=version)
+    if form.is_bound and (saved := _save(request, form)):
+        return saved
+    return _form_page(request, form, observation=observation)
+
+
+@login_required
+@require_POST
+def observation_preview(request):
+    """The summary panel for the form's current values, computed here, never in the browser."""
+    _coach_for(request.user)
+    version = _version(request.POST.get("rubric_version"))
+    summary = display.preview_summary(version.definition(), request.POST)
+    return render(request, "observations/_summary.html", {"summary": summary})
+
+
+@login_required
+def observation_detail(request, pk):
+    return _detail_page(request, _get_observation_for_user(request.user, pk))
+
+
+def _detail_page(request, observation, acknowledge_form=None):
+    viewer = viewer_for(request.user)
+    version = _version(observation.rubric_version_id)
+    definition = version.definition()
+    if acknowledge_form is None and viewer.person_id == observation.practitioner_id:
+        acknowledge_form = AcknowledgeForm(initial={"response": observation.response})
+    ctx = {
+        "observation": observation,
+        "version": version,
+        "summary": display.summary(
+            definition, observation.metrics, observation.overall_score, observation.band
+        ),
+        "domains": display.scored_domains(version, observation.scores),
+        "feedback": display.feedback(observation, definition),
+        "amendments": display.amendments(observation, definition),
+        "acknowledge_form": acknowledge_form,
+        "may_amend": _may_amend(viewer, observation),
+    }
+    status = 400 if acknowledge_form is not None and acknowledge_form.errors else 200
+    return render(request, "observations/detail.html", ctx, status=status)
+
+
+@login_required
+@require_POST
+def observation_acknowledge(request, pk):
+    """The observed practitioner acknowledges, and may answer; answering again edits it."""
+    observation = _get_observation_for_user(request.user, pk)
+    if viewer_for(request.user).person_id != observation.practitioner_id:
+        raise Http404("Only the observed practitioner acknowledges an observation.")
+    form = AcknowledgeForm(request.POST)
+    if not form.is_valid():
+        return _detail_page(request, observation, acknowledge_form=form)
+    services.observation_acknowledge(
+        observation=observation, response=form.cleaned_data["response"]
+    )
+    messages.success(request, "Thank you: your coach can see that you have read this.")
+    return redirect(observation)
+
+
+@login_required
+def observation_amend(request, pk):
+    observation, amended_by = _get_amendable_for_user(request.user, pk)
+    version = _version(observation.rubric_version_id)
+    data = request.POST if request.method == "POST" else None
+    form = _amend_observation_form(data, observation, version)
+    reason_form = AmendForm(data)
+    if form.is_bound and _amend(form, reason_form, amended_by):
+        messages.success(request, "Observation amended; the old values are kept below.")
+        return redirect(observation)
+    return _form_page(
+        request, form, "observations/amend.html", observation=observation, reason_form=reason_form
+    )
+
+
+def _amend(form, reason_form, amended_by):
+    """Amend with the form's values; False, with every problem on the forms, when refused."""
+    if not all([form.is_valid(), reason_form.is_valid()]):
+        _flag_unscored(form)
+        return False
+    # The form has written the new values onto its instance; the database still has the old.
+    changed = Observation.objects.get(pk=form.instance.pk)
+    try:
+        services.observation_amend(
+            observation=form.save(),
+            changed=changed,
+            definition=form.definition,
+            amended_by=amended_by,
+            reason=reason_form.cleaned_data["reason"],
+        )
+    except ValidationError as error:
+        _add_errors([form, reason_form], error)
+        return False
+    return True
+
+
+def _amend_observation_form(data, observation, version):
+    """The coach's form on the stored values; its practitioner and rubric stay choosable."""
+    form = ObservationForm(data, instance=observation, coach=observation.coach, version=version)
+    caseload = form.fields["practitioner"].queryset.values("pk")
+    form.fields["practitioner"].queryset = Person.objects.filter(
+        Q(pk__in=caseload) | Q(pk=observation.practitioner_id)
+    ).order_by("last_name", "first_name")
+    form.fields["rubric_version"].queryset = RubricVersion.objects.filter(pk=version.pk)
+    return form
