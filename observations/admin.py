@@ -249,25 +249,14 @@ def _attachment(content, content_type, name):
     return response
 
 
-class LevelInline(admin.TabularInline):
+class LevelInline(DraftOnlyInline, admin.TabularInline):
     model = Level
     fields = ["value", "label", "descriptor"]
     extra = 0
 
     def _editable(self, request, obj):
+        # Levels sit on an item's page; the item knows whether its version is a draft.
         return self.admin_site._registry[Item].has_change_permission(request, obj)
-
-    def has_add_permission(self, request, obj=None):
-        return self._editable(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return self._editable(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return self._editable(request, obj)
-
-    def has_view_permission(self, request, obj=None):
-        return True
 
 
 @admin.register(Item)
