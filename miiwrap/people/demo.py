@@ -41,12 +41,15 @@ class Scale:
     organizations: int
     teams_per_org: tuple[int, int]
     practitioners_per_team: tuple[int, int] = (5, 10)
+    observation_years: float = 3  # how far back observations go (observations.demo)
 
 
 SCALES = {
     "demo": Scale(organizations=4, teams_per_org=(2, 4)),
     # About 200 front-line practitioners (coaches aside) an organization: 20,000 in all.
-    "state": Scale(organizations=100, teams_per_org=(23, 27)),
+    # One year of observations (about 155,000) keeps the run under a minute on SQLite;
+    # three years would be about 390,000 and take two.
+    "state": Scale(organizations=100, teams_per_org=(23, 27), observation_years=1),
 }
 
 # --- Names ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from miiwrap.people import demo
+from observations import demo as demo_observations
 
 
 def iso_date(text):
@@ -52,7 +53,12 @@ class Command(BaseCommand):
         started = time.monotonic()
         with transaction.atomic():
             plans = demo.build_world(wanted, seed=seed, today=today, scale=scale)
-        self.report(plans, wanted, time.monotonic() - started)
+            built = time.monotonic()
+            observed = demo_observations.add_observations(
+                plans, seed=seed, today=today, years=scale.observation_years
+            )
+        self.report(plans, wanted, built - started)
+        self.report_observations(plans, observed, time.monotonic() - built)
         self.print_logins(demo.demo_logins(wanted[1].slug, today))
 
     def report(self, plans, wanted, seconds):
@@ -66,6 +72,16 @@ class Command(BaseCommand):
         )
         if skipped := len(wanted) - len(plans):
             self.stdout.write(f"Already there: {count_of(skipped, 'organizations')}.")
+
+    def report_observations(self, plans, observed, seconds):
+        if not plans:
+            return
+        if observed is None:
+            self.stdout.write("No observations: no published shipped rubric or activity type.")
+            return
+        kinds = ", ".join(f"{number:,} on the {name}" for name, number in sorted(observed.items()))
+        total = sum(observed.values())
+        self.stdout.write(f"Added {total:,} observations ({kinds}) in {seconds:.1f} s.")
 
     def print_logins(self, logins):
         rows = [("Role", "Email", "Password")]
