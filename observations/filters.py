@@ -24,10 +24,9 @@ class ObservationFilter(django_filters.FilterSet):
         label="Team",
         empty_label="Any",
     )
-    practitioner = django_filters.ModelChoiceFilter(
-        queryset=Person.objects.none(), empty_label="Anyone"
-    )
-    coach = django_filters.ModelChoiceFilter(queryset=Person.objects.none(), empty_label="Anyone")
+    # Text, not a list of everyone: a purveyor sees tens of thousands of people.
+    practitioner = django_filters.CharFilter(method="filter_person", label="Practitioner")
+    coach = django_filters.CharFilter(method="filter_person", label="Coach")
     rubric = django_filters.ModelChoiceFilter(
         field_name="rubric_version__rubric",
         queryset=Rubric.objects.all(),
@@ -66,16 +65,23 @@ class ObservationFilter(django_filters.FilterSet):
         super().__init__(data, *args, **kwargs)
         if viewer_for(user).uses_directory:
             self.filters["team"].queryset = Team.objects.visible_to(user)
-            self.filters["practitioner"].queryset = Person.objects.visible_to(user)
         else:
             # A practitioner only ever sees their own observations: nobody else to pick.
             del self.filters["team"], self.filters["practitioner"]
-        coaches = self.queryset.values("coach_id")
-        self.filters["coach"].queryset = Person.objects.filter(pk__in=coaches)
         self.filters["band"].extra["choices"] = band_choices()
+        for name in ("practitioner", "coach"):
+            if name in self.form.fields:
+                self.form.fields[name].widget.attrs["placeholder"] = "Name, email or staff ID"
         for field in self.form.fields.values():
             is_select = isinstance(field.widget, forms.Select)
             field.widget.attrs["class"] = "form-select" if is_select else "form-control"
+
+    def filter_person(self, queryset, name, value):
+        """A person by id (links from a person's page) or by name, email or staff ID."""
+        value = value.strip()
+        if value.isdigit():
+            return queryset.filter(**{f"{name}_id": int(value)})
+        return queryset.filter(**{f"{name}__in": Person.objects.search(value).values("pk")})
 
     def single_rubric(self):
         """The rubric filtered on, when the list is limited to one (valid filters only)."""

@@ -16,6 +16,7 @@ import math
 import random
 import statistics
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -120,7 +121,8 @@ class Command(BaseCommand):
         scale = "state" if wanted >= STATE_FROM_ROWS else "demo"
         orgs = demo.identities(SEED, demo.SCALES[scale].organizations)
         personas = ensure_people(orgs, scale, today)
-        prefix = f"{KEY_PREFIX}{timezone.now():%Y%m%dT%H%M%S}:"
+        # The time plus a random part: two runs within one second must not share keys.
+        prefix = f"{KEY_PREFIX}{timezone.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}:"
         try:
             self.report_dataset(*ensure_observations(wanted, today, prefix, orgs))
             self.measure(personas, runs)
