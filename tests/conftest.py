@@ -20,6 +20,16 @@ def require(available, why):
     pytest.skip(why)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On CI a skipped test is a failed one, whatever skipped it."""
+    report = yield
+    if ON_CI and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"Skipped on CI, where every test must run: {report.longrepr}"
+    return report
+
+
 def port_open(url, default_port):
     parsed = urlparse(url)
     try:
