@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from certification.models import CertificationEvent, CertificationPeriod, EvidenceRule, Program
-from miiwrap.admin import ScopedAdmin
+from miiwrap.admin import ReadOnlyAdmin, ScopedAdmin
 from miiwrap.people.access import viewer_for
 
 
@@ -53,7 +53,7 @@ class EventInline(admin.TabularInline):
 
 
 @admin.register(CertificationPeriod)
-class CertificationPeriodAdmin(ScopedAdmin):
+class CertificationPeriodAdmin(ReadOnlyAdmin, ScopedAdmin):
     """Read-only here: certifying, renewing and revoking go through the decision services."""
 
     list_display = ["person", "program", "valid_from", "valid_until", "revoked_on"]
@@ -62,12 +62,3 @@ class CertificationPeriodAdmin(ScopedAdmin):
     list_select_related = ["person", "program"]
     date_hierarchy = "valid_until"
     inlines = [EventInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -17,7 +17,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from miiwrap.admin import ScopedAdmin
+from miiwrap.admin import ReadOnlyAdmin, ScopedAdmin
 from miiwrap.people.access import viewer_for
 from observations import imports, rubric_io, services
 from observations.admin_forms import (
@@ -379,7 +379,7 @@ class ObservationAdmin(ScopedAdmin):
 
 
 @admin.register(Amendment)
-class AmendmentAdmin(ScopedAdmin):
+class AmendmentAdmin(ReadOnlyAdmin, ScopedAdmin):
     list_display = ["observation", "amended_by", "amended_at", "reason"]
     list_select_related = [
         "observation__practitioner",
@@ -395,12 +395,3 @@ class AmendmentAdmin(ScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in Amendment._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

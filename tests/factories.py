@@ -79,3 +79,15 @@ def make_observation(coach, practitioner, version=None, submit=True, **fields):
     )
     save = services.observation_submit if submit else services.observation_save_draft
     return save(observation=observation, definition=version.definition())
+
+
+def wipe_world():
+    """Delete every organization, person, login and what hangs on them, children first."""
+    from observations.models import Observation
+
+    Observation.objects.all().delete()
+    CoachAssignment.objects.all().delete()
+    Person.objects.all().delete()
+    Team.objects.all().delete()
+    Organization.objects.all().delete()
+    get_user_model().objects.all().delete()

@@ -14,11 +14,6 @@ def url(observation):
 
 
 @pytest.fixture
-def version(world):
-    return rubric_version()
-
-
-@pytest.fixture
 def observation(world, version):
     scores = {**full_scores(version, rating=2), "wp-team": "na"}
     return make_observation(world.coach, world.practitioner, scores=scores, strengths="Warm.")

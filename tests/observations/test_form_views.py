@@ -11,21 +11,11 @@ from django.utils.html import escape
 
 from miiwrap.people.models import Organization
 from observations.models import Observation
-from tests.factories import full_scores, make_observation, make_person, rubric_version
+from tests.factories import full_scores, make_observation, make_person
 from tests.observations.page import fields, post_data
 
 NEW = reverse("observations:new")
 NOT_COACHES = ["practitioner", "unassigned", "leader", "org_admin", "purveyor_admin"]
-
-
-@pytest.fixture
-def version(world):
-    return rubric_version()
-
-
-@pytest.fixture
-def mi_coding(world):
-    return rubric_version("mi-coding")
 
 
 def test_anonymous_is_sent_to_sign_in(client, world):

@@ -3,19 +3,9 @@
 import pytest
 from django.urls import reverse
 
-from tests.factories import full_scores, rubric_version
+from tests.factories import full_scores
 
 URL = reverse("observations:preview")
-
-
-@pytest.fixture
-def version(world):
-    return rubric_version()
-
-
-@pytest.fixture
-def mi_coding(world):
-    return rubric_version("mi-coding")
 
 
 def preview(client, version, scores, **extra):

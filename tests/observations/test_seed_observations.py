@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
@@ -19,10 +18,11 @@ from django.test.utils import CaptureQueriesContext
 
 from coaching.models import CoachAssignment
 from miiwrap.people import demo
-from miiwrap.people.models import Organization, Person, Role, Team
+from miiwrap.people.models import Person, Role
 from observations import demo as demo_observations
 from observations import scoring, services
 from observations.models import ActivityType, Observation, RubricVersion
+from tests.factories import wipe_world
 
 TODAY = dt.date(2025, 6, 16)
 NOW = dt.datetime(2025, 6, 16, 12, tzinfo=ZoneInfo("America/New_York"))
@@ -40,15 +40,6 @@ def seed(*args):
     return out.getvalue()
 
 
-def wipe():
-    Observation.objects.all().delete()
-    CoachAssignment.objects.all().delete()
-    Person.objects.all().delete()
-    Team.objects.all().delete()
-    Organization.objects.all().delete()
-    get_user_model().objects.all().delete()
-
-
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
     """The demo world, built once for the tests that only read it, and removed afterwards."""
@@ -57,7 +48,7 @@ def world(django_db_setup, django_db_blocker):
         with time_machine.travel(NOW, tick=False):
             output = seed()
         yield output
-        wipe()
+        wipe_world()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from django.urls import reverse
 from coaching.models import CoachAssignment
 from miiwrap.people import demo
 from miiwrap.people.models import Organization, Person, Role, RoleGrant, Team
-from observations.models import Observation
+from tests.factories import wipe_world
 
 TODAY = dt.date(2025, 6, 16)
 pytestmark = pytest.mark.time_machine(
@@ -35,15 +35,6 @@ def seed(*args):
 def logins(output):
     """{label: email} from the table the command prints."""
     return dict(LOGIN_LINE.findall(output))
-
-
-def wipe():
-    Observation.objects.all().delete()
-    CoachAssignment.objects.all().delete()
-    Person.objects.all().delete()
-    Team.objects.all().delete()
-    Organization.objects.all().delete()
-    get_user_model().objects.all().delete()
 
 
 def people_rows():
@@ -321,7 +312,7 @@ def test_running_twice_adds_nothing_and_says_so(output):
 def test_the_same_seed_gives_identical_people_and_assignments(db):
     seed("--seed", "7", "--orgs", "2")
     people, assignments = people_rows(), assignment_rows()
-    wipe()
+    wipe_world()
     seed("--seed", "7", "--orgs", "2")
     assert people_rows() == people
     assert assignment_rows() == assignments
@@ -330,7 +321,7 @@ def test_the_same_seed_gives_identical_people_and_assignments(db):
 def test_a_different_seed_gives_different_names(db):
     seed("--seed", "1", "--orgs", "2")
     first = Counter(Person.objects.values_list("first_name", "last_name"))
-    wipe()
+    wipe_world()
     seed("--seed", "2", "--orgs", "2")
     second = Counter(Person.objects.values_list("first_name", "last_name"))
     assert first != second
@@ -376,7 +367,7 @@ def test_today_sets_the_day_the_world_is_built_for(db):
 def test_without_today_the_world_is_built_for_the_local_date(db):
     seed("--orgs", "1")
     implicit = people_rows()
-    wipe()
+    wipe_world()
     seed("--orgs", "1", "--today", TODAY.isoformat())
     assert people_rows() == implicit
 
