@@ -7,11 +7,7 @@ metrics never share a column. Item columns are headed by the item code, as in th
 import file (or "item/<code>" should an item share its code with an earlier column).
 """
 
-import csv
-
-from django.http import StreamingHttpResponse
-from django.utils import timezone
-
+from miiwrap.spreadsheet import csv_download, csv_lines
 from observations.models import RubricVersion
 
 FIXED_COLUMNS = [
@@ -31,26 +27,6 @@ FIXED_COLUMNS = [
     "overall score",
     "band",
 ]
-# A spreadsheet runs a cell starting with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe(value):
-    """The cell as written: text that a spreadsheet would run gets a leading apostrophe."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-class Echo:
-    """A file-like object whose write() hands the line back, for streaming."""
-
-    def write(self, value):
-        return value
-
-
 def columns_for(queryset, rubric=None):
     """(metric columns, item codes): metric columns as (heading, rubric id, metric code)."""
     if rubric is not None:
@@ -92,26 +68,21 @@ def observation_cells(observation, metric_columns, item_codes):
         found = observation.metrics.get(code) if version.rubric_id == rubric_id else None
         cells.append(found.get("value") if found else None)
     cells += [observation.scores.get(code) for code in item_codes]
-    return [safe(cell) for cell in cells]
+    return cells
 
 
 def observations_csv(queryset, rubric=None):
     """CSV lines for every observation in the queryset, read in chunks."""
     metric_columns, item_codes = columns_for(queryset, rubric)
-    writer = csv.writer(Echo())
     headings = [*FIXED_COLUMNS, *(heading for heading, _, _ in metric_columns)]
     taken = set(headings)
-    yield writer.writerow(
-        [*headings, *(f"item/{code}" if code in taken else code for code in item_codes)]
+    headings += [f"item/{code}" if code in taken else code for code in item_codes]
+    rows = (
+        observation_cells(observation, metric_columns, item_codes)
+        for observation in queryset.iterator(chunk_size=2000)
     )
-    for observation in queryset.iterator(chunk_size=2000):
-        yield writer.writerow(observation_cells(observation, metric_columns, item_codes))
+    return csv_lines(headings, rows)
 
 
 def csv_response(queryset, rubric=None):
-    name = f"observations-{timezone.localdate():%Y-%m-%d}.csv"
-    return StreamingHttpResponse(
-        observations_csv(queryset, rubric),
-        content_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return csv_download(observations_csv(queryset, rubric), "observations")
