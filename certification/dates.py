@@ -20,12 +20,26 @@ class RenewFrom(StrEnum):
 
 
 class State(StrEnum):
+    NOT_CERTIFIED = "not_certified"  # never certified, no observations yet
+    IN_PROGRESS = "in_progress"  # never certified, observations accumulating
     NOT_YET = "not_yet"  # a period decided ahead of its start
     CERTIFIED = "certified"
     WINDOW_OPEN = "window_open"
     GRACE = "grace"
     LAPSED = "lapsed"
     REVOKED = "revoked"
+
+
+LABELS = {
+    State.NOT_CERTIFIED: "Not certified",
+    State.IN_PROGRESS: "In progress",
+    State.NOT_YET: "Not yet valid",
+    State.CERTIFIED: "Certified",
+    State.WINDOW_OPEN: "Window open",
+    State.GRACE: "Grace",
+    State.LAPSED: "Lapsed",
+    State.REVOKED: "Revoked",
+}
 
 
 @dataclass(frozen=True)
@@ -105,3 +119,63 @@ def next_date(period, today, revoked_on=None):
         State.GRACE: ("Grace ends", period.grace_ends),
         State.LAPSED: ("Lapsed since", period.grace_ends + DAY),
     }[state]
+
+
+# One person in one program, from all the periods they hold there ---------------------------
+
+
+@dataclass(frozen=True)
+class Held:
+    """A period as a person holds it: its dates, its revocation, and the record's key."""
+
+    period: Period
+    revoked_on: dt.date | None = None
+    key: object = None
+
+    def is_revoked(self, today):
+        return self.revoked_on is not None and self.revoked_on <= today
+
+    def valid_on(self, day):
+        """Certified on `day`: inside the period and not yet revoked (grace is not valid)."""
+        inside = self.period.valid_from <= day <= self.period.valid_until
+        return inside and not self.is_revoked(day)
+
+
+@dataclass(frozen=True)
+class Standing:
+    state: State
+    held: Held | None = None  # the period the state comes from
+
+    @property
+    def label(self):
+        return LABELS[self.state]
+
+    def next_date(self, today):
+        """(what, date) that matters next; None before a first certification."""
+        if self.held is None:
+            return None
+        if self.state == State.CERTIFIED:
+            return ("Expires", self.held.period.valid_until)
+        return next_date(self.held.period, today, self.held.revoked_on)
+
+
+def standing(held, today, accumulating=False):
+    """Where a person stands in a program on `today`, from every period they hold there.
+
+    A renewal decided ahead of its start keeps them certified until its expiry; otherwise
+    the latest period that has started decides. With none, they are in progress while
+    observations accumulate. The roster's SQL (certification.models) mirrors this.
+    """
+    ahead = [h for h in held if h.period.valid_from > today and not h.is_revoked(today)]
+    if ahead:
+        return Standing(State.CERTIFIED, max(ahead, key=lambda h: h.period.valid_until))
+    started = [h for h in held if h.period.valid_from <= today]
+    if not started:
+        return Standing(State.IN_PROGRESS if accumulating else State.NOT_CERTIFIED)
+    latest = max(started, key=lambda h: (h.period.valid_from, h.key or 0))
+    return Standing(state_on(latest.period, today, latest.revoked_on), latest)
+
+
+def holds_on(held, day):
+    """Whether any of these periods made the person certified on `day`."""
+    return any(h.valid_on(day) for h in held)

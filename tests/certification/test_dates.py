@@ -5,14 +5,19 @@ import datetime as dt
 import pytest
 
 from certification.dates import (
+    LABELS,
+    Held,
     Period,
     RenewFrom,
     Rules,
+    Standing,
     State,
     add_months,
+    holds_on,
     next_date,
     next_period,
     period_from,
+    standing,
     state_on,
 )
 
@@ -126,3 +131,80 @@ def test_eighteen_month_programs_work_too():
     period = period_from(Rules(active_months=18, window_days=60, grace_days=0), D(2025, 8, 31))
     assert (period.valid_until, period.window_opens) == (D(2027, 2, 27), D(2026, 12, 29))
     assert state_on(period, D(2027, 2, 28)) == State.LAPSED
+
+
+# One person in one program: the state from all their periods --------------------------------
+
+FIRST_PERIOD = Held(PREVIOUS, key=1)  # 2025-05-02 to 2027-05-01, window 2027-01-31
+
+
+def test_with_no_period_a_person_is_not_certified_or_in_progress():
+    assert standing([], D(2026, 1, 1)) == Standing(State.NOT_CERTIFIED)
+    assert standing([], D(2026, 1, 1), accumulating=True) == Standing(State.IN_PROGRESS)
+
+
+@pytest.mark.parametrize(
+    "today, state, next_one",
+    [
+        (D(2026, 1, 1), State.CERTIFIED, ("Expires", D(2027, 5, 1))),
+        (D(2027, 1, 31), State.WINDOW_OPEN, ("Window open until", D(2027, 5, 1))),
+        (D(2027, 5, 2), State.GRACE, ("Grace ends", D(2027, 5, 31))),
+        (D(2027, 6, 1), State.LAPSED, ("Lapsed since", D(2027, 6, 1))),
+    ],
+)
+def test_one_period_gives_the_state_and_the_one_date_that_matters(today, state, next_one):
+    found = standing([FIRST_PERIOD], today, accumulating=True)
+    assert (found.state, found.held, found.next_date(today)) == (state, FIRST_PERIOD, next_one)
+
+
+def test_a_renewal_decided_in_the_window_makes_the_person_certified_to_the_new_expiry():
+    renewed = Held(next_period(RULES, D(2027, 3, 15), PREVIOUS), key=2)
+    found = standing([FIRST_PERIOD, renewed], D(2027, 3, 16))
+    assert (found.state, found.held) == (State.CERTIFIED, renewed)
+    assert found.next_date(D(2027, 3, 16)) == ("Expires", D(2029, 5, 1))
+    # Once it has started, it is the latest period that started.
+    assert standing([FIRST_PERIOD, renewed], D(2027, 5, 2)).held == renewed
+
+
+def test_a_revoked_period_makes_the_person_revoked_from_that_day():
+    revoked = Held(PREVIOUS, revoked_on=D(2026, 3, 1), key=1)
+    assert standing([revoked], D(2026, 2, 28)).state == State.CERTIFIED
+    found = standing([revoked], D(2026, 3, 1))
+    assert found.state == State.REVOKED
+    assert found.next_date(D(2026, 3, 1)) == ("Revoked on", D(2026, 3, 1))
+
+
+def test_a_revoked_renewal_decided_ahead_does_not_count():
+    ahead = Held(next_period(RULES, D(2027, 3, 15), PREVIOUS), revoked_on=D(2027, 4, 1), key=2)
+    assert standing([FIRST_PERIOD, ahead], D(2027, 4, 2)).state == State.WINDOW_OPEN
+
+
+def test_a_new_first_certification_after_a_lapse_is_what_counts():
+    assert standing([FIRST_PERIOD], D(2027, 8, 31)).state == State.LAPSED
+    fresh = Held(next_period(RULES, D(2027, 9, 1), PREVIOUS), key=2)
+    assert fresh.period.valid_from == D(2027, 9, 1)
+    assert standing([FIRST_PERIOD, fresh], D(2027, 9, 1)) == Standing(State.CERTIFIED, fresh)
+
+
+@pytest.mark.parametrize(
+    "day, valid",
+    [
+        (D(2025, 5, 1), False),
+        (D(2025, 5, 2), True),
+        (D(2027, 5, 1), True),
+        (D(2027, 5, 2), False),  # grace still allows renewal, but is not certified
+    ],
+)
+def test_holding_a_certification_on_a_day_excludes_grace(day, valid):
+    assert holds_on([FIRST_PERIOD], day) is valid
+
+
+def test_holding_ends_the_day_a_revocation_takes_effect():
+    revoked = Held(PREVIOUS, revoked_on=D(2026, 3, 1))
+    assert holds_on([revoked], D(2026, 2, 28))
+    assert not holds_on([revoked], D(2026, 3, 1))
+
+
+def test_every_state_has_a_label():
+    assert {state: LABELS[state] for state in State}[State.WINDOW_OPEN] == "Window open"
+    assert set(LABELS) == set(State)

@@ -1,0 +1,205 @@
+"""Evidence rules: does observed practice meet a program's standard? Plain functions.
+
+A rule reads: at least N submitted observations on rubric R, dated from the first day
+that counts through the day of the decision, each with an overall score of at least T
+and/or a band of at least B, each by an observer certified on the day they observed;
+among them at least K activity types; and the latest observation on a companion rubric
+in the same days at band B2 or better. A program may also require another
+certification first (coaches are certified practitioners).
+
+Every bound is inclusive: an observation on the first day counts, one the day before
+does not; a score of exactly T counts.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str  # "initial" or "renewal"
+    rubric_id: int
+    rubric_name: str
+    min_observations: int
+    within_days: int | None = None
+    min_overall: Decimal | None = None
+    min_band: str = ""
+    min_activity_types: int = 1
+    observer_program: str = ""  # the certification observers must hold; "" for anyone
+    companion_rubric_id: int | None = None
+    companion_name: str = ""
+    companion_min_band: str = ""
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One submitted observation, as an evidence rule reads it."""
+
+    id: int
+    observed_on: dt.date
+    rubric_id: int
+    overall: Decimal | None
+    band: str
+    bands: tuple  # the rubric version's bands, best first
+    activity: str
+    observer: str
+    observer_certified: bool = True
+
+    def as_json(self):
+        """What a certification keeps of it, so later amendments cannot rewrite the record."""
+        return {
+            "id": self.id,
+            "observed_on": self.observed_on.isoformat(),
+            "overall": None if self.overall is None else str(self.overall),
+            "band": self.band,
+            "activity": self.activity,
+            "observer": self.observer,
+        }
+
+
+@dataclass(frozen=True)
+class Requirement:
+    text: str  # what the rule asks, in words
+    met: bool
+    detail: str  # what there is now, and what would meet it
+
+
+@dataclass(frozen=True)
+class Progress:
+    rule: Rule
+    first_day: dt.date
+    requirements: tuple
+    qualifying: tuple  # the observations that meet the standard, oldest first
+    evidence: tuple  # what a decision today would keep as its evidence
+
+    @property
+    def meets(self):
+        return all(requirement.met for requirement in self.requirements)
+
+    @property
+    def summary(self):
+        """One line: the first requirement still unmet, or that the rule is met."""
+        unmet = [r for r in self.requirements if not r.met]
+        return unmet[0].detail if unmet else "Meets the rule"
+
+
+def band_at_least(band, minimum, bands):
+    """`band` is `minimum` or better in `bands` (listed best first)."""
+    bands = list(bands)
+    return band in bands and minimum in bands and bands.index(band) <= bands.index(minimum)
+
+
+def first_day(rule, as_of, *, window_opens=None, not_before=None):
+    """The first day whose observations count: D days back, or (a renewal with no D) from
+    the day the window opened; never before `not_before` (a revocation)."""
+    if rule.within_days is not None:
+        start = as_of - dt.timedelta(days=rule.within_days)
+    else:
+        start = window_opens or dt.date.min
+    return max(start, not_before) if not_before else start
+
+
+def scores_enough(rule, seen):
+    if rule.min_overall is not None and (seen.overall is None or seen.overall < rule.min_overall):
+        return False
+    return not rule.min_band or band_at_least(seen.band, rule.min_band, seen.bands)
+
+
+def evaluate(rule, seen, *, as_of, first, deadline=None, requires=None):
+    """Progress toward `rule` on `as_of`, counting observations from `first`.
+
+    `seen` is the person's submitted observations (any order, any rubric); `deadline` a
+    date the evidence is due by (expiry, or the deadline after hire); `requires` is
+    (program name, held) for a certification the person must already hold.
+    """
+    in_days = sorted(
+        (s for s in seen if first <= s.observed_on <= as_of), key=lambda s: (s.observed_on, s.id)
+    )
+    scored = [s for s in in_days if s.rubric_id == rule.rubric_id and scores_enough(rule, s)]
+    qualifying = [s for s in scored if s.observer_certified or not rule.observer_program]
+    companion = _companion(rule, in_days)
+    requirements = [
+        _count_requirement(rule, first, qualifying, scored, as_of, deadline),
+        *_activity_requirement(rule, qualifying),
+        *_companion_requirement(rule, first, companion),
+        *_ladder_requirement(requires),
+    ]
+    evidence = [*qualifying, *([companion] if companion else [])]
+    return Progress(rule, first, tuple(requirements), tuple(qualifying), tuple(evidence))
+
+
+def _standard(rule):
+    parts = []
+    if rule.min_overall is not None:
+        parts.append(f"at {rule.min_overall.normalize():f} or more")
+    if rule.min_band:
+        parts.append(f"at band {rule.min_band} or better")
+    return " and ".join(parts)
+
+
+def _count_requirement(rule, first, qualifying, scored, as_of, deadline):
+    need, have = rule.min_observations, len(qualifying)
+    since = "" if first == dt.date.min else f" since {first:%Y-%m-%d}"
+    observer = f", by an observer holding {rule.observer_program}" if rule.observer_program else ""
+    text = f"{need} observations on the {rule.rubric_name} {_standard(rule)}{since}{observer}"
+    detail = f"{have} of {need} qualifying observations"
+    if have < need:
+        detail += f"; {need - have} more {_due(rule, qualifying, as_of, deadline)}".rstrip()
+    if uncounted := len(scored) - have:
+        detail += f" ({uncounted} more scored high enough, but the observer was not certified)"
+    return Requirement(text, have >= need, detail)
+
+
+def _due(rule, qualifying, as_of, deadline):
+    """When the missing observations are due: before the oldest qualifying one stops
+    counting, and by the deadline, whichever comes first."""
+    dates = [deadline] if deadline else []
+    if qualifying and rule.within_days is not None:
+        dates.append(qualifying[0].observed_on + dt.timedelta(days=rule.within_days))
+    if not dates:
+        return ""
+    due = min(dates)
+    return f"by {due:%Y-%m-%d}" if due >= as_of else f"(overdue since {due:%Y-%m-%d})"
+
+
+def _activity_requirement(rule, qualifying):
+    need = rule.min_activity_types
+    if need <= 1:
+        return []
+    kinds = sorted({s.activity for s in qualifying})
+    detail = f"{len(kinds)} of {need}" + (f": {', '.join(kinds)}" if kinds else "")
+    return [Requirement(f"{need} activity types among them", len(kinds) >= need, detail)]
+
+
+def _companion(rule, in_days):
+    if rule.companion_rubric_id is None:
+        return None
+    observed = [
+        s
+        for s in in_days
+        if s.rubric_id == rule.companion_rubric_id
+        and (s.observer_certified or not rule.observer_program)
+    ]
+    return observed[-1] if observed else None
+
+
+def _companion_requirement(rule, first, latest):
+    if rule.companion_rubric_id is None:
+        return []
+    since = "" if first == dt.date.min else f" since {first:%Y-%m-%d}"
+    name, band = rule.companion_name, rule.companion_min_band
+    text = f"The latest {name} observation{since} at {band} or better"
+    if latest is None:
+        return [Requirement(text, False, f"No {name} observation{since}")]
+    met = band_at_least(latest.band, band, latest.bands)
+    detail = f"Latest {name}: {latest.band or 'no band'} on {latest.observed_on:%Y-%m-%d}"
+    return [Requirement(text, met, detail)]
+
+
+def _ladder_requirement(requires):
+    if requires is None:
+        return []
+    name, held = requires
+    detail = f"Holds {name}" if held else f"Does not hold a current {name} certification"
+    return [Requirement(f"A current {name} certification", held, detail)]
