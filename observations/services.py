@@ -1,7 +1,6 @@
 """Writes to observations: drafts, submission, amendment, acknowledgement, recomputation;
 and to rubric versions: publishing, retiring, copying, importing."""
 
-import zoneinfo
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -36,8 +35,7 @@ EDITABLE_FIELDS = [
 
 def local_today(person):
     """Today in the person's organization's time zone: a date is a date where they work."""
-    zone = zoneinfo.ZoneInfo(person.organization.time_zone)
-    return timezone.now().astimezone(zone).date()
+    return person.organization.local_today()
 
 
 def observer_problem(coach, practitioner):

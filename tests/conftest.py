@@ -88,6 +88,20 @@ def shipped_rubrics(transactional_db):
 
 
 @pytest.fixture
+def shipped_programs(shipped_rubrics):
+    """The shipped certification programs, loaded again after a transactional flush."""
+    import importlib
+
+    from django.apps import apps
+
+    for name in ("0002_ship_programs", "0003_rosters_decisions_verification"):
+        migration = importlib.import_module(f"certification.migrations.{name}")
+        for step in ("load", "ship_certifiers"):
+            if hasattr(migration, step):
+                getattr(migration, step)(apps, None)
+
+
+@pytest.fixture
 def world(db):
     """Three organizations and the personas that every access test uses.
 

@@ -81,10 +81,39 @@ def make_observation(coach, practitioner, version=None, submit=True, **fields):
     return save(observation=observation, definition=version.definition())
 
 
+def make_period(person, decided_by, program_code="practitioner", valid_from=None, **fields):
+    """A certification period as the date rules grant it, decided on its first day."""
+    from certification import dates
+    from certification.models import CertificationEvent, CertificationPeriod, Program
+
+    program = Program.objects.get(code=program_code)
+    valid_from = valid_from or dt.date(2025, 5, 2)
+    period = dates.period_from(program.rules(), valid_from)
+    fields = {
+        "valid_from": period.valid_from,
+        "valid_until": period.valid_until,
+        "window_opens": period.window_opens,
+        "grace_ends": period.grace_ends,
+        "decided_on": valid_from,
+        "override_reason": "Made by a test.",
+        **fields,
+    }
+    made = CertificationPeriod.objects.create(
+        person=person, program=program, decided_by=decided_by, **fields
+    )
+    CertificationEvent.objects.create(
+        period=made, kind="certified", happened_on=made.decided_on, by=decided_by
+    )
+    return made
+
+
 def wipe_world():
     """Delete every organization, person, login and what hangs on them, children first."""
+    from certification.models import CertificationEvent, CertificationPeriod
     from observations.models import Observation
 
+    CertificationEvent.objects.all().delete()
+    CertificationPeriod.objects.all().delete()
     Observation.objects.all().delete()
     CoachAssignment.objects.all().delete()
     Person.objects.all().delete()

@@ -57,6 +57,17 @@ class Organization(models.Model):
     def __str__(self):
         return self.name
 
+    def local_today(self, now=None):
+        """Today where the organization works: a date is a date in its own zone."""
+        now = now or timezone.now()
+        return now.astimezone(zoneinfo.ZoneInfo(self.time_zone)).date()
+
+
+def todays_by_zone(zones, now=None):
+    """{zone: today there} for each zone, so one query can read a date in many zones."""
+    now = now or timezone.now()
+    return {zone: now.astimezone(zoneinfo.ZoneInfo(zone)).date() for zone in zones}
+
 
 class TeamQuerySet(models.QuerySet):
     def visible_to(self, user):
@@ -104,6 +115,13 @@ class PersonQuerySet(models.QuerySet):
             caseload = CoachAssignment.objects.current().filter(coach_id=viewer.person_id)
             seen = seen.union(caseload.order_by().values("practitioner_id"))
         return self.filter(pk__in=seen)
+
+    def signed_in_as(self, user):
+        """The Person a login belongs to, with organization and roles; None without one."""
+        person_id = viewer_for(user).person_id
+        if person_id is None:
+            return None
+        return self.select_related("organization").prefetch_related("roles").get(pk=person_id)
 
     def active_on(self, day):
         return self.filter(Q(leave_date=None) | Q(leave_date__gte=day), hire_date__lte=day)

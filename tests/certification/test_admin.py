@@ -3,7 +3,7 @@
 import pytest
 
 from certification.models import CertificationPeriod
-from tests.certification.test_models import make_period
+from tests.factories import make_period
 
 PROGRAMS = "/admin/certification/program/"
 PERIODS = "/admin/certification/certificationperiod/"

@@ -8,27 +8,9 @@ from django.db import IntegrityError, transaction
 from certification import dates
 from certification.models import CertificationEvent, CertificationPeriod, EvidenceRule, Program
 from observations.models import Rubric
+from tests.factories import make_period
 
 D = dt.date
-
-
-START = D(2025, 5, 2)
-
-
-def make_period(person, decided_by, program_code="practitioner", valid_from=START, **kw):
-    program = Program.objects.get(code=program_code)
-    period = dates.period_from(program.rules(), valid_from)
-    fields = {
-        "valid_from": period.valid_from,
-        "valid_until": period.valid_until,
-        "window_opens": period.window_opens,
-        "grace_ends": period.grace_ends,
-        "decided_on": valid_from,
-        **kw,
-    }
-    return CertificationPeriod.objects.create(
-        person=person, program=program, decided_by=decided_by, **fields
-    )
 
 
 def test_the_three_programs_ship_as_a_ladder(db):

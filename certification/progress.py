@@ -1,0 +1,256 @@
+"""Where people stand in a program and how far they are toward its rule, read in bulk.
+
+`cards(people, program)` answers for any number of people with the same five queries:
+their periods, the certification the program requires first, their observations in the
+days that count, and the certifications of whoever observed them. The rules themselves
+are certification.dates (standing) and certification.evidence (progress).
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from certification import dates, evidence
+from certification.models import CertificationPeriod, EvidenceRule, Program
+from observations.models import Observation
+
+RENEWING = {dates.State.CERTIFIED, dates.State.WINDOW_OPEN, dates.State.GRACE}
+
+
+@dataclass
+class Card:
+    """One person in one program on one day."""
+
+    person: object
+    program: object
+    today: dt.date
+    standing: dates.Standing
+    periods: list = field(default_factory=list)  # CertificationPeriod rows, newest first
+    rule: object = None  # the EvidenceRule that applies next
+    first_day: dt.date | None = None
+    deadline: dt.date | None = None
+    progress: evidence.Progress | None = None
+    may_decide: bool = False
+
+    @property
+    def state(self):
+        return self.standing.state
+
+    @property
+    def next_date(self):
+        return self.standing.next_date(self.today)
+
+    @property
+    def is_renewal(self):
+        return self.state in RENEWING
+
+    @property
+    def previous(self):
+        """The period a decision today would renew, or None for a first certification."""
+        return self.standing.held if self.is_renewal else None
+
+    @property
+    def renewed_ahead(self):
+        held = self.standing.held
+        return held is not None and held.period.valid_from > self.today
+
+    @property
+    def shows_progress(self):
+        """Progress matters unless the person is certified and their window is not open."""
+        return self.progress is not None and self.state != dates.State.CERTIFIED
+
+    @property
+    def current_period(self):
+        held = self.standing.held
+        return next((p for p in self.periods if held and p.pk == held.key), None)
+
+
+def cards(people, program, as_of=None):
+    """{person id: Card} on `as_of`, or on each person's own today in their zone.
+
+    `people` need their organization loaded; `program` its rules (Program.objects.with_rules).
+    """
+    people = list(people)
+    todays = {p.pk: as_of or p.organization.local_today() for p in people}
+    periods = _periods_by_person(people, program)
+    holds_required = _holds_required(people, program, todays)
+    found = {}
+    for person in people:
+        today = todays[person.pk]
+        held = [period.as_held() for period in periods.get(person.pk, [])]
+        card = Card(person, program, today, dates.standing(held, today), periods.get(person.pk, []))
+        choose_rule(card)
+        found[person.pk] = card
+    _evaluate(found.values(), program, holds_required)
+    return found
+
+
+def card(person, program, as_of=None):
+    return cards([person], program, as_of)[person.pk]
+
+
+def person_cards(person, decider=None):
+    """The cards a person's page shows, each knowing whether `decider` may decide it."""
+    found = []
+    for program in Program.objects.with_rules().for_person(person):
+        person_card = card(person, program)
+        person_card.may_decide = decider is not None and not program.decider_problem(
+            decider, person, person_card.today
+        )
+        found.append(person_card)
+    return found
+
+
+def _periods_by_person(people, program):
+    rows = CertificationPeriod.objects.filter(person__in=people, program=program)
+    found = {}
+    rows = rows.select_related("decided_by", "revoked_by").prefetch_related("events__by")
+    for period in rows.order_by("-valid_from", "-pk"):
+        found.setdefault(period.person_id, []).append(period)
+    return found
+
+
+def _holds_required(people, program, todays):
+    """{person id: holds the program required first, on their day}; {} when none is."""
+    if program.requires_id is None:
+        return {}
+    rows = CertificationPeriod.objects.filter(person__in=people, program_id=program.requires_id)
+    held = {}
+    for period in rows:
+        held.setdefault(period.person_id, []).append(period.as_held())
+    return {p.pk: dates.holds_on(held.get(p.pk, []), todays[p.pk]) for p in people}
+
+
+def choose_rule(card):
+    """The rule that applies next, the first day that counts toward it, and its deadline."""
+    held = card.standing.held
+    if card.is_renewal:
+        card.rule = card.program.evidence_rule(EvidenceRule.Kind.RENEWAL)
+        period = held.period
+        in_grace = card.today > period.valid_until
+        card.deadline = period.grace_ends if in_grace else period.valid_until
+        window_opens = period.window_opens
+        not_before = None
+    else:
+        card.rule = card.program.evidence_rule(EvidenceRule.Kind.INITIAL)
+        card.deadline = _hire_deadline(card)
+        window_opens = None
+        not_before = held.revoked_on if card.state == dates.State.REVOKED else None
+    if card.rule is not None:
+        card.first_day = evidence.first_day(
+            card.rule.as_rule(), card.today, window_opens=window_opens, not_before=not_before
+        )
+
+
+def _hire_deadline(card):
+    days = card.program.deadline_days_after_hire
+    if days is None or card.periods:
+        return None
+    return card.person.hire_date + dt.timedelta(days=days)
+
+
+def _evaluate(all_cards, program, holds_required):
+    ruled = [c for c in all_cards if c.rule is not None]
+    if not ruled:
+        return
+    rows = _observations(ruled)
+    observer_holds = _observer_periods(rows, program)
+    for card in ruled:
+        pk = card.person.pk
+        assess(card, rows.get(pk, []), observer_holds, holds_required.get(pk, False))
+
+
+def assess(card, rows, observer_holds, holds_required):
+    """Progress toward the card's rule from the person's observation rows (as
+    _observations reads them) and {(person id, program id): [Held]} of their observers."""
+    observer_program = card.rule.observer_certified_in_id
+    seen = [_as_seen(row, observer_holds, observer_program) for row in rows]
+    requires = None
+    if card.program.requires_id is not None:
+        requires = (card.program.requires.name, holds_required)
+    card.progress = evidence.evaluate(
+        card.rule.as_rule(),
+        seen,
+        as_of=card.today,
+        first=card.first_day,
+        deadline=card.deadline,
+        requires=requires,
+    )
+    if card.state == dates.State.NOT_CERTIFIED and _accumulating(card, seen):
+        card.standing = dates.Standing(dates.State.IN_PROGRESS)
+
+
+def _accumulating(card, seen):
+    return any(
+        s.rubric_id == card.rule.rubric_id and card.first_day <= s.observed_on <= card.today
+        for s in seen
+    )
+
+
+def _observations(ruled):
+    """{person id: observation rows} on the rules' rubrics from the earliest day that counts."""
+    rubrics = {c.rule.rubric_id for c in ruled} | {
+        c.rule.companion_rubric_id for c in ruled if c.rule.companion_rubric_id
+    }
+    rows = (
+        Observation.objects.submitted()
+        .filter(
+            practitioner__in=[c.person.pk for c in ruled],
+            rubric_version__rubric_id__in=rubrics,
+            observed_on__gte=min(c.first_day for c in ruled),
+            observed_on__lte=max(c.today for c in ruled),
+        )
+        .values(
+            "pk",
+            "practitioner_id",
+            "coach_id",
+            "observed_on",
+            "overall_score",
+            "band",
+            "rubric_version__rubric_id",
+            "rubric_version__bands",
+            "activity__name",
+            "coach__first_name",
+            "coach__last_name",
+        )
+    )
+    found = {}
+    for row in rows:
+        found.setdefault(row["practitioner_id"], []).append(row)
+    return found
+
+
+def _observer_periods(seen, program):
+    """{(coach id, program id): [Held]} for every observer and every observer program."""
+    programs = {r.observer_certified_in_id for r in program.evidence_rules.all()} - {None}
+    coaches = {row["coach_id"] for rows in seen.values() for row in rows}
+    if not programs or not coaches:
+        return {}
+    found = {}
+    for period in CertificationPeriod.objects.filter(person__in=coaches, program__in=programs):
+        found.setdefault((period.person_id, period.program_id), []).append(period.as_held())
+    return found
+
+
+def _as_seen(row, observer_holds, observer_program):
+    certified = observer_program is None or dates.holds_on(
+        observer_holds.get((row["coach_id"], observer_program), []), row["observed_on"]
+    )
+    return evidence.Seen(
+        id=row["pk"],
+        observed_on=row["observed_on"],
+        rubric_id=row["rubric_version__rubric_id"],
+        overall=row["overall_score"],
+        band=row["band"],
+        bands=tuple(row["rubric_version__bands"] or ()),
+        activity=row["activity__name"],
+        observer=f"{row['coach__first_name']} {row['coach__last_name']}".strip(),
+        observer_certified=certified,
+    )
+
+
+def ready(people, program):
+    """Cards of those whose evidence meets the rule today and who are due a decision,
+    the most pressing deadline first."""
+    found = cards(people, program).values()
+    due = [c for c in found if c.state != dates.State.CERTIFIED and c.progress and c.progress.meets]
+    return sorted(due, key=lambda c: (c.deadline or dt.date.max, c.person.last_name, c.person.pk))

@@ -1,0 +1,123 @@
+"""Certification decisions: certify, recertify, revoke. Each keeps an audit event."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from certification import dates, progress
+from certification.models import CertificationEvent, CertificationPeriod
+from miiwrap.people.models import Person
+
+
+def _check_date(person, decided_on, today, backdate_reason):
+    if decided_on > today:
+        return {"decided_on": "A decision cannot be dated in the future."}
+    if decided_on < today and not backdate_reason:
+        return {
+            "backdate_reason": f"The decision is dated {decided_on:%Y-%m-%d}, before today: "
+            "say why, or date it today."
+        }
+    if decided_on < person.hire_date:
+        return {"decided_on": f"{person} was hired on {person.hire_date:%Y-%m-%d}."}
+    if person.leave_date and decided_on > person.leave_date:
+        return {"decided_on": f"{person} left on {person.leave_date:%Y-%m-%d}."}
+    return None
+
+
+def _check_standing(card, decided_on):
+    later = [p for p in card.periods if p.decided_on > decided_on]
+    if later:
+        return {
+            "decided_on": f"A later decision exists (on {later[0].decided_on:%Y-%m-%d}); a "
+            "decision cannot be dated before it."
+        }
+    if card.renewed_ahead:
+        until = card.standing.held.period.valid_until
+        return {None: f"Already recertified until {until:%Y-%m-%d}."}
+    return None
+
+
+@transaction.atomic
+def certification_decide(
+    *, person, program, decided_by, decided_on=None, override_reason="", backdate_reason=""
+):
+    """Certify or recertify `person` in `program`, as of `decided_on` (default: today where
+    they work). The evidence is evaluated as of that day and kept as a snapshot; a decision
+    it does not support needs `override_reason`; a date before today needs `backdate_reason`.
+    """
+    # One decision at a time per person: a second one waits, then sees the first.
+    person = Person.objects.select_for_update().select_related("organization").get(pk=person.pk)
+    override_reason, backdate_reason = override_reason.strip(), backdate_reason.strip()
+    today = person.organization.local_today()
+    decided_on = decided_on or today
+    if problem := program.decider_problem(decided_by, person, decided_on):
+        raise ValidationError(problem)
+    if errors := _check_date(person, decided_on, today, backdate_reason):
+        raise ValidationError(errors)
+    card = progress.card(person, program, as_of=decided_on)
+    if errors := _check_standing(card, decided_on):
+        raise ValidationError(errors)
+    if card.progress is None and not override_reason:
+        raise ValidationError({"override_reason": f"{program} has no evidence rule: say why."})
+    if card.progress is not None and not card.progress.meets and not override_reason:
+        raise ValidationError(
+            {
+                "override_reason": f"The evidence does not meet the rule ({card.progress.summary}"
+                "). Give a reason to decide anyway."
+            }
+        )
+    return _record_decision(card, decided_by, decided_on, override_reason, backdate_reason)
+
+
+def _record_decision(card, decided_by, decided_on, override_reason, backdate_reason):
+    previous = card.previous.period if card.previous else None
+    dated = dates.next_period(card.program.rules(), decided_on, previous)
+    period = CertificationPeriod.objects.create(
+        person=card.person,
+        program=card.program,
+        valid_from=dated.valid_from,
+        valid_until=dated.valid_until,
+        window_opens=dated.window_opens,
+        grace_ends=dated.grace_ends,
+        is_renewal=previous is not None,
+        decided_on=decided_on,
+        decided_by=decided_by,
+        backdate_reason=backdate_reason,
+        evidence=[seen.as_json() for seen in card.progress.evidence] if card.progress else [],
+        override_reason=override_reason,
+    )
+    kind = CertificationEvent.Kind.RECERTIFIED if previous else CertificationEvent.Kind.CERTIFIED
+    notes = [f"Override: {override_reason}" if override_reason else "Evidence met the rule."]
+    if backdate_reason:
+        notes.append(f"Dated before it was recorded: {backdate_reason}")
+    CertificationEvent.objects.create(
+        period=period, kind=kind, happened_on=decided_on, by=decided_by, note=" ".join(notes)
+    )
+    return period
+
+
+@transaction.atomic
+def certification_revoke(*, period, revoked_by, reason):
+    """Revoke a period from today where the person works, with any renewal that follows it."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the certification is revoked."})
+    person = (
+        Person.objects.select_for_update().select_related("organization").get(pk=period.person_id)
+    )
+    today = person.organization.local_today()
+    if problem := period.program.decider_problem(revoked_by, person, today):
+        raise ValidationError(problem)
+    period = CertificationPeriod.objects.get(pk=period.pk)
+    if period.state_on(today) in (dates.State.LAPSED, dates.State.REVOKED):
+        raise ValidationError("This certification has already lapsed or been revoked.")
+    targets = CertificationPeriod.objects.filter(
+        person=person, program=period.program, valid_from__gte=period.valid_from, revoked_on=None
+    )
+    for target in targets:
+        target.revoked_on, target.revoked_by, target.revocation_reason = today, revoked_by, reason
+        target.save(update_fields=["revoked_on", "revoked_by", "revocation_reason"])
+        CertificationEvent.objects.create(
+            period=target, kind=CertificationEvent.Kind.REVOKED, happened_on=today,
+            by=revoked_by, note=reason,
+        )  # fmt: skip
+    return period
