@@ -168,7 +168,9 @@ def standing(held, today, accumulating=False):
     """
     ahead = [h for h in held if h.period.valid_from > today and not h.is_revoked(today)]
     if ahead:
-        return Standing(State.CERTIFIED, max(ahead, key=lambda h: h.period.valid_until))
+        return Standing(
+            State.CERTIFIED, max(ahead, key=lambda h: (h.period.valid_from, h.key or 0))
+        )
     started = [h for h in held if h.period.valid_from <= today]
     if not started:
         return Standing(State.IN_PROGRESS if accumulating else State.NOT_CERTIFIED)

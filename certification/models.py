@@ -435,7 +435,7 @@ def with_standing(people, program, todays):
     ahead = periods.filter(
         Q(revoked_on=None) | Q(revoked_on__gt=OuterRef("local_today")),
         valid_from__gt=OuterRef("local_today"),
-    ).order_by("-valid_until")
+    ).order_by("-valid_from", "-pk")  # ordered as the index runs, not by expiry
     fields = ["pk", "valid_from", "valid_until", "window_opens", "grace_ends", "revoked_on"]
     people = people.annotate(
         **{f"cur_{name}": Subquery(current.values(name)[:1]) for name in fields},
@@ -474,7 +474,9 @@ def _accumulating(people, program, todays):
     if rule is None:
         return people.annotate(accumulating=Value(False))
     observations = Observation.objects.submitted().filter(
-        practitioner=OuterRef("pk"), rubric_version__rubric_id=rule.rubric_id
+        practitioner=OuterRef("pk"),
+        rubric_version__rubric_id=rule.rubric_id,
+        observed_on__lte=OuterRef("local_today"),
     )
     if rule.within_days is not None:
         shift = dt.timedelta(days=rule.within_days)

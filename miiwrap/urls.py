@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from certification import views as certification_views
 from miiwrap.people import views as people_views
 from miiwrap.people.forms import SignInForm
 
@@ -17,5 +18,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("people/", include("miiwrap.people.urls")),
     path("observations/", include("observations.urls")),
+    path("certification/", include("certification.urls")),
+    path("verify/<str:code>/", certification_views.verify, name="verify"),
     path("admin/", admin.site.urls),
 ]

@@ -27,6 +27,8 @@ FIXED_COLUMNS = [
     "overall score",
     "band",
 ]
+
+
 def columns_for(queryset, rubric=None):
     """(metric columns, item codes): metric columns as (heading, rubric id, metric code)."""
     if rubric is not None:

@@ -3,6 +3,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
+from certification.progress import person_cards
 from miiwrap.people.access import viewer_for
 from miiwrap.people.filters import DirectoryFilter
 from miiwrap.people.models import Person
@@ -56,5 +57,6 @@ def detail(request, pk):
         "caseload": person.caseload_assignments.visible_to(request.user)
         .current()
         .select_related("practitioner__team"),
+        "certifications": person_cards(person, Person.objects.signed_in_as(request.user)),
     }
     return render(request, "people/detail.html", ctx)

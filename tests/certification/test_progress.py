@@ -167,3 +167,45 @@ def test_a_person_page_card_knows_who_may_decide(world, certified_coach):
     assert [(c.program.code, c.may_decide) for c in cards] == [("practitioner", True)]
     leader = Person.objects.signed_in_as(world.leader.user)
     assert [c.may_decide for c in progress.person_cards(person, leader)] == [False]
+
+
+# The roster's SQL and the pure rule agree ------------------------------------------------------
+
+EDGES = [
+    D(2024, 8, 31), D(2024, 9, 1), D(2026, 6, 1), D(2026, 6, 2), D(2026, 8, 31),
+    D(2026, 9, 1), D(2026, 9, 30), D(2026, 10, 1), D(2027, 3, 1), D(2028, 9, 1),
+]  # fmt: skip
+
+
+@pytest.fixture
+def histories(world, frozen):
+    """One person per shape of history, each certified 2024-09-01 to 2026-08-31 first."""
+    by = world.purveyor_admin
+    shapes = {}
+    for shape in ("single", "renewed", "revoked", "revoked_renewal", "lapsed_then_new"):
+        person = make_person(world.home, "practitioner", first_name=shape)
+        make_period(person, by, valid_from=D(2024, 9, 1))
+        shapes[shape] = person
+    make_period(shapes["renewed"], by, valid_from=D(2026, 9, 1), decided_on=D(2026, 6, 20),
+                is_renewal=True)  # fmt: skip
+    shapes["revoked"].certifications.update(
+        revoked_on=D(2025, 6, 1), revoked_by=by, revocation_reason="Test."
+    )
+    make_period(shapes["revoked_renewal"], by, valid_from=D(2026, 9, 1),
+                decided_on=D(2026, 6, 20), is_renewal=True, revoked_on=D(2026, 7, 1),
+                revoked_by=by, revocation_reason="Test.")  # fmt: skip
+    make_period(shapes["lapsed_then_new"], by, valid_from=D(2026, 10, 1))
+    observe(world.coach, world.unassigned, D(2026, 6, 1))  # in progress, no period
+    return [*shapes.values(), world.unassigned]
+
+
+@pytest.mark.parametrize("day", EDGES)
+def test_the_rosters_sql_state_matches_the_date_rules_on_every_edge(histories, day):
+    from certification.models import on_roster, with_standing
+
+    program = Program.objects.with_rules().get(code="practitioner")
+    people = Person.objects.filter(pk__in=[p.pk for p in histories])
+    rows = with_standing(on_roster(people, program), program, {"America/New_York": day})
+    in_sql = dict(rows.values_list("pk", "state"))
+    in_python = {p.pk: card_of(p, as_of=day).state.value for p in histories}
+    assert in_sql == in_python

@@ -1,0 +1,118 @@
+import re
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+
+from certification import dates
+from certification.models import ROSTER_STATES
+from miiwrap.people.access import viewer_for
+from miiwrap.people.models import Organization, Team
+
+MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+class MonthField(forms.CharField):
+    """A calendar month as YYYY-MM (what <input type=month> sends); cleans to (year, month)."""
+
+    widget = forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM"})
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        match = MONTH.match(value.strip())
+        if not match or not 1 <= int(match[2]) <= 12:
+            raise ValidationError(f"“{value}” is not a month such as 2027-05.")
+        return int(match[1]), int(match[2])
+
+
+class MonthFilter(django_filters.Filter):
+    field_class = MonthField
+
+
+class RosterFilter(django_filters.FilterSet):
+    """The roster's filters; the rows come annotated by certification.models.with_standing."""
+
+    q = django_filters.CharFilter(method="filter_search", label="Search")
+    organization = django_filters.ModelChoiceFilter(
+        queryset=Organization.objects.none(), label="Organization", empty_label="Any"
+    )
+    team = django_filters.ModelChoiceFilter(
+        queryset=Team.objects.none(), label="Team", empty_label="Any"
+    )
+    state = django_filters.ChoiceFilter(
+        choices=[(state.value, dates.LABELS[state]) for state in ROSTER_STATES],
+        label="State",
+        empty_label="Any",
+    )
+    expires = MonthFilter(method="filter_expires", label="Expires in")
+
+    def __init__(self, data=None, *args, user, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        self.filters["team"].queryset = Team.objects.visible_to(user).select_related("organization")
+        if viewer_for(user).sees_everything:
+            self.filters["organization"].queryset = Organization.objects.filter(is_purveyor=False)
+        else:
+            del self.filters["organization"]
+        self.form.fields["q"].widget = forms.TextInput(
+            attrs={"placeholder": "Name, email or staff ID", "type": "search"}
+        )
+        for field in self.form.fields.values():
+            is_select = isinstance(field.widget, forms.Select)
+            field.widget.attrs["class"] = "form-select" if is_select else "form-control"
+
+    def filter_search(self, queryset, name, value):
+        return queryset.search(value)
+
+    def filter_expires(self, queryset, name, value):
+        year, month = value
+        return queryset.filter(expires__year=year, expires__month=month)
+
+
+class DecisionForm(forms.Form):
+    decided_on = forms.DateField(
+        label="Decision date",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Today (if left empty), unless the decision was made earlier; then say why.",
+    )
+    override_reason = forms.CharField(
+        label="Reason to decide against the rule",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Needed only when the evidence does not meet the rule.",
+    )
+    backdate_reason = forms.CharField(
+        label="Why the decision is dated before today",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class RevokeForm(forms.Form):
+    reason = forms.CharField(
+        label="Why is this certification revoked?",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The person and their organization will see this reason.",
+    )
+
+
+class QueueFilter(forms.Form):
+    program = forms.ChoiceField(label="Program", required=False)
+    organization = forms.ModelChoiceField(
+        Organization.objects.none(), label="Organization", required=False, empty_label="Any"
+    )
+
+    def __init__(self, data=None, *, programs, purveyor):
+        super().__init__(data)
+        self.fields["program"].choices = [(p.code, p.name) for p in programs]
+        if purveyor:
+            self.fields["organization"].queryset = Organization.objects.filter(is_purveyor=False)
+        else:
+            del self.fields["organization"]
+        for field in self.fields.values():
+            field.widget.attrs["class"] = "form-select"

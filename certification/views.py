@@ -1,0 +1,238 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, F, Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from certification import exports, progress, qr, services
+from certification.dates import LABELS, State
+from certification.forms import DecisionForm, QueueFilter, RevokeForm, RosterFilter
+from certification.models import (
+    ROSTER_STATES,
+    CertificationPeriod,
+    Program,
+    could_be_ready,
+    on_roster,
+    roster_next_date,
+    with_standing,
+)
+from miiwrap.people.access import viewer_for
+from miiwrap.people.models import Organization, Person, todays_by_zone
+
+
+def _todays(user):
+    zones = Organization.objects.visible_to(user).values_list("time_zone", flat=True).distinct()
+    return todays_by_zone(set(zones))
+
+
+def _current_staff(people, program, todays):
+    """Whoever is on the program's roster and still works here, with their standing."""
+    rows = with_standing(on_roster(people, program), program, todays)
+    return rows.filter(Q(leave_date=None) | Q(leave_date__gte=F("local_today")))
+
+
+# The roster -------------------------------------------------------------------------------
+
+
+def _decides(viewer):
+    """Coaches (once certified) and the purveyor decide certifications; others never do."""
+    return viewer.sees_everything or viewer.is_coach
+
+
+@login_required
+def index(request):
+    viewer = viewer_for(request.user)
+    first = Program.objects.first()
+    if (viewer.sees_everything or viewer.sees_organization) and first is not None:
+        return redirect(first)
+    if _decides(viewer):
+        return redirect("certification:queue")
+    raise Http404("Certification pages are for leaders, admins and certifiers.")
+
+
+@login_required
+def roster(request, code):
+    """Everyone's standing in one program, for leaders and admins; `?format=csv` downloads."""
+    viewer = viewer_for(request.user)
+    if not (viewer.sees_everything or viewer.sees_organization):
+        raise Http404("The roster is for leaders and admins.")
+    program = get_object_or_404(Program.objects.with_rules(), code=code)
+    people = Person.objects.visible_to(request.user)
+    rows = _current_staff(people, program, _todays(request.user))
+    rows = rows.select_related("organization", "team").order_by("last_name", "first_name", "pk")
+    filterset = RosterFilter(request.GET, queryset=rows, user=request.user)
+    if request.GET.get("format") == "csv" and filterset.is_valid():
+        return exports.roster_csv(filterset.qs, program)
+    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    for row in page:
+        row.next_date, row.state_label = roster_next_date(row), LABELS[State(row.state)]
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("format", None)
+    ctx = {
+        "program": program,
+        "programs": Program.objects.all(),
+        "filter": filterset,
+        "page": page,
+        "query": query.urlencode(),
+        "counts": _state_counts(rows),
+    }
+    return render(request, "certification/roster.html", ctx)
+
+
+def _state_counts(rows):
+    """[(state, label, count)] over the unfiltered roster, every state listed."""
+    found = dict(rows.order_by().values_list("state").annotate(n=Count("pk")))
+    return [(state.value, LABELS[state], found.get(state.value, 0)) for state in ROSTER_STATES]
+
+
+# The decision queue ------------------------------------------------------------------------
+
+
+@login_required
+def queue(request):
+    """Everyone the signed-in certifier sees whose evidence now meets a program's rule."""
+    decider = Person.objects.signed_in_as(request.user)
+    if decider is None or not _decides(viewer_for(request.user)):
+        raise Http404("Decisions are made by certifiers on the staff record.")
+    programs = list(Program.objects.decidable_by(decider, decider.organization.local_today()))
+    purveyor = viewer_for(request.user).sees_everything
+    form = QueueFilter(request.GET or None, programs=programs, purveyor=purveyor)
+    ctx = {"programs": programs, "form": form, "page": None}
+    if programs and (not form.is_bound or form.is_valid()):
+        chosen = form.cleaned_data if form.is_bound else {}
+        program = _chosen_program(programs, chosen.get("program"))
+        people = Person.objects.visible_to(request.user).exclude(pk=decider.pk)
+        if chosen.get("organization"):
+            people = people.filter(organization=chosen["organization"])
+        todays = _todays(request.user)
+        rows = could_be_ready(_current_staff(people, program, todays), program, todays)
+        due = progress.ready(rows.select_related("organization", "team"), program)
+        query = request.GET.copy()
+        query.pop("page", None)
+        page = Paginator(due, 50).get_page(request.GET.get("page"))
+        ctx.update(program=program, page=page, query=query.urlencode())
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, "certification/queue.html", ctx, status=status)
+
+
+def _chosen_program(programs, code):
+    chosen = next((p for p in programs if p.code == code), programs[0])
+    return Program.objects.with_rules().get(pk=chosen.pk)
+
+
+# Decisions ---------------------------------------------------------------------------------
+
+
+def _decision_setup(request, person_pk, program):
+    """(person, decider) when the signed-in user may decide this person's certification in
+    `program`; 404 otherwise, so a page never says who exists."""
+    people = Person.objects.visible_to(request.user).select_related("organization", "team")
+    person = get_object_or_404(people, pk=person_pk)
+    decider = Person.objects.signed_in_as(request.user)
+    if program.decider_problem(decider, person, person.organization.local_today()):
+        raise Http404("You do not decide this certification.")
+    return person, decider
+
+
+def _add_errors(form, error):
+    named = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
+    for field, texts in named.items():
+        form.add_error(field if field in form.fields else None, texts)
+
+
+def _back(request, fallback):
+    """Where to go after a decision: a safe `next` from the form, or the person's page."""
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return redirect(target)
+    return redirect(fallback)
+
+
+@login_required
+def decide(request, pk, code):
+    """Certify or recertify one person: their progress, the evidence, and the decision form."""
+    program = get_object_or_404(Program.objects.with_rules(), code=code)
+    person, decider = _decision_setup(request, pk, program)
+    today = person.organization.local_today()
+    form = DecisionForm(
+        request.POST if request.method == "POST" else None, initial={"decided_on": today}
+    )
+    if form.is_bound and form.is_valid():
+        try:
+            period = services.certification_decide(
+                person=person,
+                program=program,
+                decided_by=decider,
+                decided_on=form.cleaned_data["decided_on"] or today,
+                override_reason=form.cleaned_data["override_reason"],
+                backdate_reason=form.cleaned_data["backdate_reason"],
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            verb = "Recertified" if period.is_renewal else "Certified"
+            messages.success(
+                request, f"{verb} {person} in {program} until {period.valid_until:%Y-%m-%d}."
+            )
+            return _back(request, person)
+    ctx = {"person": person, "program": program, "card": progress.card(person, program)}
+    ctx["form"] = form
+    return render(request, "certification/decide.html", ctx, status=400 if form.errors else 200)
+
+
+@login_required
+def revoke(request, pk):
+    periods = CertificationPeriod.objects.visible_to(request.user).select_related(
+        "program", "person__organization"
+    )
+    period = get_object_or_404(periods, pk=pk)
+    person, decider = _decision_setup(request, period.person_id, period.program)
+    form = RevokeForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        try:
+            services.certification_revoke(
+                period=period, revoked_by=decider, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, f"{person}'s {period.program} certification is revoked.")
+            return redirect(person)
+    ctx = {"period": period, "person": person, "form": form}
+    return render(request, "certification/revoke.html", ctx, status=400 if form.errors else 200)
+
+
+# Certificates ------------------------------------------------------------------------------
+
+
+@login_required
+def certificate(request, pk):
+    """A printable certificate for a period the user may see, with its verification link."""
+    periods = CertificationPeriod.objects.visible_to(request.user).select_related(
+        "program", "person__organization", "decided_by"
+    )
+    period = get_object_or_404(periods, pk=pk)
+    url = request.build_absolute_uri(period.verification_url())
+    ctx = {"period": period, "verification_url": url, "qr_svg": qr.svg(url)}
+    ctx["today"] = period.person.organization.local_today()
+    return render(request, "certification/certificate.html", ctx)
+
+
+def verify(request, code):
+    """Open to anyone with the link: is this certificate valid today?"""
+    periods = CertificationPeriod.objects.select_related("program", "person__organization")
+    period = get_object_or_404(periods, verification_code=code)
+    today = period.person.organization.local_today()
+    later = (
+        CertificationPeriod.objects.filter(
+            person=period.person_id, program=period.program_id, valid_from__gt=period.valid_from
+        )
+        .order_by("-valid_until")
+        .first()
+    )
+    ctx = {"period": period, "state": period.state_on(today), "today": today, "later": later}
+    return render(request, "certification/verify.html", ctx)
