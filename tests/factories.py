@@ -2,6 +2,7 @@
 
 import datetime as dt
 import itertools
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 
@@ -98,6 +99,9 @@ def make_period(person, decided_by, program_code="practitioner", valid_from=None
         "override_reason": "Made by a test.",
         **fields,
     }
+    # Recorded at noon on the day it was decided, where the person works.
+    zone = ZoneInfo(person.organization.time_zone)
+    fields.setdefault("decided_at", dt.datetime.combine(fields["decided_on"], dt.time(12), zone))
     made = CertificationPeriod.objects.create(
         person=person, program=program, decided_by=decided_by, **fields
     )
