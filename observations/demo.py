@@ -464,14 +464,25 @@ def coach_on(assignments, day):
     return None
 
 
-def observations_for(org, *, seed, setting):
-    """Unsaved observations of one planned organization's practitioners, coaches included."""
+def _stream(org, *, seed, setting):
+    """The organization's random stream, its practitioners and their trajectories (the
+    stream's first draws, so anyone replaying them gets the same paths)."""
     rng = random.Random(f"{seed}:{org.identity.slug}:observations")
-    zone = zoneinfo.ZoneInfo(org.identity.time_zone)
     people = [p for p in org.people if Role.PRACTITIONER in p.roles]
     codes = sorted({item.code for tool in setting.tools.values() for item in tool.definition.items})
-    paths = trajectories(rng, people, today=setting.today, codes=codes)
-    assignments = _assignments_by_practitioner(org)
+    return rng, people, trajectories(rng, people, today=setting.today, codes=codes)
+
+
+def trajectories_for(org, *, seed, setting):
+    """{person plan: Trajectory} as observations_for draws them."""
+    return _stream(org, seed=seed, setting=setting)[2]
+
+
+def observations_for(org, *, seed, setting):
+    """Unsaved observations of one planned organization's practitioners, coaches included."""
+    rng, people, paths = _stream(org, seed=seed, setting=setting)
+    zone = zoneinfo.ZoneInfo(org.identity.time_zone)
+    assignments = assignments_by_practitioner(org)
     rows = []
     for person in people:
         for day in visit_days(rng, person, today=setting.today, years=setting.years):
@@ -481,18 +492,18 @@ def observations_for(org, *, seed, setting):
     return rows
 
 
-def _assignments_by_practitioner(org):
+def assignments_by_practitioner(org):
     found = {}
     for assignment in org.assignments:
         found.setdefault(assignment.practitioner, []).append(assignment)
     return found
 
 
-def _observation(rng, setting, person, coach, day, trajectory, zone):
-    """1. pick rubric and activity; 2. draw scores; 3. decide status and times;
-    4. compute the stored metrics; 5. write feedback and perhaps a reply."""
-    tool = _pick_tool(rng, setting.tools)
-    activity = _pick_activity(rng, setting.activities, tool.code)
+def _observation(rng, setting, person, coach, day, trajectory, zone, tool=None, activity=None):
+    """1. pick rubric and activity (unless given); 2. draw scores; 3. decide status and
+    times; 4. compute the stored metrics; 5. write feedback and perhaps a reply."""
+    tool = tool or _pick_tool(rng, setting.tools)
+    activity = activity or _pick_activity(rng, setting.activities, tool.code)
     codes = [item.code for item in tool.definition.items]
     levels = trajectory.item_levels(day, codes, rng.gauss(0, SESSION_NOISE))
     scores = draw_scores(rng, tool.definition, levels, activity.name)
@@ -518,6 +529,25 @@ def _observation(rng, setting, person, coach, day, trajectory, zone):
     result = apply_scores(observation, tool.definition, saved_at)
     _give_feedback(rng, observation, tool.definition, result)
     return observation
+
+
+def planned_visit(rng, setting, person, coach, day, trajectory, zone, *, tool_code, activity):
+    """An observation booked for a purpose (a certification), on a chosen rubric and
+    activity; scored, timed and given feedback like any visit. `coach` needs only `.row`."""
+    tool = setting.tools[tool_code]
+    return _observation(rng, setting, person, coach, day, trajectory, zone, tool, activity)
+
+
+def pick_activities(rng, setting, tool_code, count):
+    """`count` different activity types, drawn as visits on this rubric draw them."""
+    chosen = []
+    for _ in range(20 * count):  # bounded: a rubric may weigh some activities at zero
+        activity = _pick_activity(rng, setting.activities, tool_code)
+        if activity not in chosen:
+            chosen.append(activity)
+        if len(chosen) == count:
+            break
+    return chosen
 
 
 def _pick_tool(rng, tools):

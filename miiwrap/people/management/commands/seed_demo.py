@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from certification import demo as demo_certification
 from miiwrap.people import demo
 from observations import demo as demo_observations
 
@@ -57,8 +58,13 @@ class Command(BaseCommand):
             observed = demo_observations.add_observations(
                 plans, seed=seed, today=today, years=scale.observation_years
             )
+            observed_at = time.monotonic()
+            certified = demo_certification.add_certifications(
+                plans, seed=seed, today=today, years=scale.observation_years
+            )
         self.report(plans, wanted, built - started)
-        self.report_observations(plans, observed, time.monotonic() - built)
+        self.report_observations(plans, observed, observed_at - built)
+        self.report_certifications(plans, certified, time.monotonic() - observed_at)
         self.print_logins(demo.demo_logins(wanted[1].slug, today))
 
     def report(self, plans, wanted, seconds):
@@ -82,6 +88,18 @@ class Command(BaseCommand):
         kinds = ", ".join(f"{number:,} on the {name}" for name, number in sorted(observed.items()))
         total = sum(observed.values())
         self.stdout.write(f"Added {total:,} observations ({kinds}) in {seconds:.1f} s.")
+
+    def report_certifications(self, plans, made, seconds):
+        if not plans:
+            return
+        if made is None:
+            self.stdout.write("No certifications: the shipped programs or rubrics are missing.")
+            return
+        self.stdout.write(
+            f"Added {made['periods']:,} certification periods ({made['overrides']:,} carried "
+            f"over or renewed by the purveyor's panel) and {made['visits']:,} certification "
+            f"visits in {seconds:.1f} s."
+        )
 
     def print_logins(self, logins):
         rows = [("Role", "Email", "Password")]

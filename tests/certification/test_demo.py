@@ -1,0 +1,196 @@
+"""seed_demo's certification layer: histories that follow the demo's observations."""
+
+import datetime as dt
+import io
+import re
+from collections import Counter
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.test import override_settings
+
+from certification import dates, evidence
+from certification.demo import CARRIED_OVER, PANEL, VISIT_KEY
+from certification.models import CertificationPeriod, Program, on_roster, with_standing
+from miiwrap.people import demo
+from miiwrap.people.models import Person, todays_by_zone
+from observations.models import Observation
+from tests.factories import wipe_world
+
+TODAY = dt.date(2025, 6, 16)
+NOW = dt.datetime(2025, 6, 16, 12, tzinfo=ZoneInfo("America/New_York"))
+pytestmark = pytest.mark.time_machine(NOW, tick=False)
+CERTIFIED_LINE = re.compile(
+    r"^Added ([\d,]+) certification periods \(([\d,]+) carried over or renewed by the "
+    r"purveyor's panel\) and ([\d,]+) certification visits in [\d.]+ s\.$",
+    re.MULTILINE,
+)
+
+
+def seed(*args):
+    out = io.StringIO()
+    call_command("seed_demo", "--today", TODAY.isoformat(), *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    hashers = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=hashers):
+        with time_machine.travel(NOW, tick=False):
+            output = seed()
+        yield output
+        wipe_world()
+
+
+@pytest.fixture
+def output(world, db):
+    return world
+
+
+def test_it_says_what_it_added(output):
+    periods, overrides, visits = (
+        int(n.replace(",", "")) for n in CERTIFIED_LINE.search(output).groups()
+    )
+    assert periods == CertificationPeriod.objects.count() > 100
+    assert overrides == CertificationPeriod.objects.exclude(override_reason="").count()
+    assert visits == Observation.objects.filter(import_key__startswith=VISIT_KEY).count() > 100
+
+
+def test_the_histories_break_no_invariant(output):
+    out = io.StringIO()
+    call_command("check_certifications", stdout=out)
+    assert out.getvalue().startswith("No problems in ")
+
+
+def test_every_override_is_a_carried_over_or_panel_decision(output):
+    reasons = Counter(CertificationPeriod.objects.values_list("override_reason", flat=True))
+    assert set(reasons) == {"", CARRIED_OVER, PANEL}
+    assert reasons[""] > reasons[CARRIED_OVER] / 2  # most later decisions rest on evidence
+    panel = CertificationPeriod.objects.filter(override_reason=PANEL)
+    assert set(panel.values_list("person__organization__is_purveyor", flat=True)) == {True}
+
+
+def test_carried_over_certifications_start_before_the_records(output):
+    start = TODAY - dt.timedelta(days=3 * 365)
+    carried = CertificationPeriod.objects.filter(override_reason=CARRIED_OVER)
+    assert all(p.decided_on <= start < p.valid_until for p in carried)
+
+
+def test_every_decision_on_evidence_meets_its_rule_on_its_day(output):
+    """Judged again from the stored snapshot and the observers' periods, not the replay."""
+    programs = {p.pk: p for p in Program.objects.with_rules()}
+    held = {}
+    for period in CertificationPeriod.objects.all():
+        held.setdefault((period.person_id, period.program_id), []).append(period.as_held())
+    checked = 0
+    for period in CertificationPeriod.objects.filter(override_reason="").select_related("person"):
+        program = programs[period.program_id]
+        rule_row = program.evidence_rule("renewal" if period.is_renewal else "initial")
+        progress = evidence.evaluate(
+            rule_row.as_rule(),
+            seen_in(period, rule_row, held),
+            as_of=period.decided_on,
+            first=first_day(period, rule_row, held),
+            requires=required(period, program, held),
+        )
+        assert progress.meets, (period, progress.summary)
+        checked += 1
+    assert checked > 50
+
+
+def seen_in(period, rule_row, held):
+    rows = Observation.objects.filter(pk__in=period.evidence_ids()).select_related(
+        "rubric_version", "activity"
+    )
+    assert len(rows) == len(period.evidence)
+    observer_program = rule_row.observer_certified_in_id
+    return [
+        evidence.Seen(
+            id=row.pk,
+            observed_on=row.observed_on,
+            rubric_id=row.rubric_version.rubric_id,
+            overall=row.overall_score,
+            band=row.band,
+            bands=tuple(row.rubric_version.bands),
+            activity=row.activity.name,
+            observer="",
+            observer_certified=dates.holds_on(
+                held.get((row.coach_id, observer_program), []), row.observed_on
+            ),
+        )
+        for row in rows
+        if row.status != Observation.Status.DRAFT
+    ]
+
+
+def first_day(period, rule_row, held):
+    if not period.is_renewal:
+        return evidence.first_day(rule_row.as_rule(), period.decided_on)
+    before = [
+        h
+        for h in held[(period.person_id, period.program_id)]
+        if h.period.valid_from < period.valid_from
+        and h.period.window_opens <= period.decided_on <= h.period.grace_ends
+    ]
+    window = max(before, key=lambda h: h.period.valid_from).period.window_opens
+    return evidence.first_day(rule_row.as_rule(), period.decided_on, window_opens=window)
+
+
+def required(period, program, held):
+    if program.requires_id is None:
+        return None
+    own = held.get((period.person_id, program.requires_id), [])
+    return (program.requires.name, dates.holds_on(own, period.decided_on))
+
+
+def test_certification_visits_are_by_observers_certified_that_day(output):
+    held = {}
+    for period in CertificationPeriod.objects.all():
+        held.setdefault((period.person_id, period.program.code), []).append(period.as_held())
+    visits = Observation.objects.filter(import_key__startswith=VISIT_KEY).select_related("coach")
+    for visit in visits:
+        trainer = visit.coach.organization.is_purveyor
+        needed = "trainer" if trainer else "coach"
+        assert dates.holds_on(held.get((visit.coach_id, needed), []), visit.observed_on), visit
+    assert visits.filter(coach__organization__is_purveyor=True).exists()  # coaches' visits
+
+
+def test_the_demo_shows_every_common_state(output):
+    program = Program.objects.with_rules().get(code="practitioner")
+    people = on_roster(Person.objects.filter(organization__is_purveyor=False), program)
+    zones = set(people.values_list("organization__time_zone", flat=True))
+    rows = with_standing(people.active_on(TODAY), program, todays_by_zone(zones))
+    states = Counter(rows.values_list("state", flat=True))
+    assert {"certified", "in_progress", "window_open", "lapsed"} <= set(states)
+    assert states["certified"] > states["in_progress"]
+
+
+def test_client_coaches_hold_coach_certifications(output):
+    coaches = Person.objects.filter(organization__is_purveyor=False).with_role("coach")
+    holding = CertificationPeriod.objects.filter(program__code="coach", person__in=coaches)
+    assert holding.values("person").distinct().count() == coaches.count()
+
+
+def test_running_again_adds_no_certification(output):
+    before = CertificationPeriod.objects.count()
+    again = seed()
+    assert CertificationPeriod.objects.count() == before
+    assert "certification" not in again.split("\n\n")[0]
+
+
+def test_a_later_organization_gets_histories_from_the_existing_purveyor(output):
+    before = CertificationPeriod.objects.filter(person__organization__is_purveyor=True).count()
+    more = seed("--orgs", "5")
+    periods = int(CERTIFIED_LINE.search(more).group(1).replace(",", ""))
+    assert periods > 10
+    assert (
+        CertificationPeriod.objects.filter(person__organization__is_purveyor=True).count() == before
+    )
+    new_slug = demo.identities(1, 5)[5].slug
+    new_coach_periods = CertificationPeriod.objects.filter(
+        program__code="coach", person__organization__slug=new_slug
+    )
+    assert new_coach_periods.filter(override_reason="").exists()
