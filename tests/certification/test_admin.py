@@ -41,3 +41,88 @@ def test_coaches_are_kept_out_of_the_admin(world, login):
     response = login(world.coach).get(PROGRAMS)
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def rule_form_data(program, **rule):
+    """The program change form as the admin posts it, with its two evidence rules."""
+    from certification.models import EvidenceRule
+
+    data = {
+        "code": program.code,
+        "name": program.name,
+        "audience_role": program.audience_role,
+        "requires": program.requires_id or "",
+        "certifier_program": program.certifier_program_id or "",
+        "certified_by_purveyor": "on" if program.certified_by_purveyor else "",
+        "active_months": program.active_months,
+        "window_days": program.window_days,
+        "grace_days": program.grace_days,
+        "renew_from": program.renew_from,
+        "deadline_days_after_hire": "",
+        "position": program.position,
+        "evidence_rules-TOTAL_FORMS": 2,
+        "evidence_rules-INITIAL_FORMS": 2,
+        "evidence_rules-MIN_NUM_FORMS": 0,
+        "evidence_rules-MAX_NUM_FORMS": 2,
+    }
+    for n, existing in enumerate(EvidenceRule.objects.filter(program=program).order_by("pk")):
+        values = {
+            "id": existing.pk,
+            "program": program.pk,
+            "kind": existing.kind,
+            "rubric": existing.rubric_id,
+            "min_observations": existing.min_observations,
+            "within_days": existing.within_days or "",
+            "min_overall": existing.min_overall or "",
+            "min_band": existing.min_band,
+            "observer_certified_in": existing.observer_certified_in_id or "",
+            "min_activity_types": existing.min_activity_types,
+            "companion_rubric": existing.companion_rubric_id or "",
+            "companion_min_band": existing.companion_min_band,
+        }
+        if existing.kind == "initial":
+            values.update(rule)
+        data.update({f"evidence_rules-{n}-{key}": value for key, value in values.items()})
+    return data
+
+
+@pytest.mark.parametrize(
+    "change, error",
+    [
+        ({"min_band": "stellar"}, "“stellar” is not a band of MiiWrap fidelity tool."),
+        ({"companion_min_band": "excellent"}, "“excellent” is not a band of MI coding rubric."),
+        ({"companion_min_band": ""}, "Name the band the companion rubric must reach."),
+        ({"min_activity_types": 9}, "Cannot ask for more activity types than observations."),
+    ],
+)
+def test_an_evidence_rule_that_cannot_be_met_is_refused_with_a_reason(world, login, change, error):
+    from certification.models import EvidenceRule, Program
+
+    program = Program.objects.get(code="practitioner")
+    response = login(world.purveyor_admin).post(
+        f"{PROGRAMS}{program.pk}/change/", rule_form_data(program, **change)
+    )
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    assert EvidenceRule.objects.get(program=program, kind="initial").min_activity_types == 2
+
+
+def test_the_purveyor_edits_an_evidence_rule_in_the_admin(world, login):
+    from certification.models import EvidenceRule, Program
+
+    program = Program.objects.get(code="practitioner")
+    response = login(world.purveyor_admin).post(
+        f"{PROGRAMS}{program.pk}/change/", rule_form_data(program, min_observations=4)
+    )
+    assert response.status_code == 302
+    assert EvidenceRule.objects.get(program=program, kind="initial").min_observations == 4
+
+
+def test_a_window_longer_than_the_period_is_refused(world, login):
+    from certification.models import Program
+
+    program = Program.objects.get(code="practitioner")
+    data = rule_form_data(program)
+    data["window_days"] = 700
+    response = login(world.purveyor_admin).post(f"{PROGRAMS}{program.pk}/change/", data)
+    assert "The window must open inside the period (under 672)." in response.content.decode()

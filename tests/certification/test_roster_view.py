@@ -1,7 +1,9 @@
 """The roster of a program: who opens it, what each row says, filters, CSV, queries."""
 
 import csv
+import datetime as dt
 import io
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -12,7 +14,7 @@ from certification import dates
 from certification.models import CertificationPeriod, Program
 from miiwrap.people.models import Person, RoleGrant
 from tests.certification.conftest import D, observe
-from tests.factories import make_period, make_person
+from tests.factories import make_org, make_period, make_person
 
 URL = reverse("certification:roster", args=["practitioner"])
 OPENS = {"leader", "org_admin", "purveyor_admin", "outsider"}
@@ -216,3 +218,14 @@ def test_program_tabs_link_every_roster(roster, login):
     content = login(roster.leader).get(URL).content.decode()
     for code in ("practitioner", "coach", "trainer"):
         assert f'href="/certification/{code}/"' in content
+
+
+def test_each_row_reads_today_in_its_own_organizations_zone(world, login, time_machine):
+    # 04:30 UTC on 2026-09-01: 1 September in New York, still 31 August in Honolulu.
+    time_machine.move_to(dt.datetime(2026, 9, 1, 4, 30, tzinfo=ZoneInfo("UTC")), tick=False)
+    islands = make_org("Windward Youth Services", time_zone="Pacific/Honolulu")
+    islander = make_person(islands, "practitioner")
+    for person in (world.practitioner, islander):
+        make_period(person, world.purveyor_admin, valid_from=D(2024, 9, 1))
+    found = rows(login(world.purveyor_admin).get(URL))
+    assert (found[world.practitioner.pk], found[islander.pk]) == ("grace", "window_open")
