@@ -29,7 +29,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
-from certification import dates, progress
+from certification import dates, progress, services
 from certification.models import CertificationEvent, CertificationPeriod, Program
 from miiwrap.people.models import Person, Role
 from observations import demo as demo_observations
@@ -133,37 +133,18 @@ def _purveyor_holds():
 
 
 def _record(world, org_periods, person, program, day, *, card=None, override="", by=None):
-    """A decision as the services make it: the period the date rules grant, its evidence,
-    and the audit event."""
-    previous = card.previous.period if card is not None and card.previous else None
-    dated = dates.next_period(program.rules(), day, previous)
-    moment = dt.datetime.combine(day, dt.time(15), tzinfo=zoneinfo.ZoneInfo("UTC"))
-    period = CertificationPeriod(
+    """A decision as the services make it (services.decision_records), kept in memory."""
+    period, event = services.decision_records(
         person=person,
         program=program,
-        valid_from=dated.valid_from,
-        valid_until=dated.valid_until,
-        window_opens=dated.window_opens,
-        grace_ends=dated.grace_ends,
-        is_renewal=previous is not None,
-        decided_on=day,
+        previous=card.previous.period if card is not None and card.previous else None,
+        progress=card.progress if card is not None else None,
         decided_by=by or world.director,
-        decided_at=moment,
-        evidence=[s.as_json() for s in card.progress.evidence] if card and card.progress else [],
+        decided_on=day,
         override_reason=override,
+        decided_at=dt.datetime.combine(day, dt.time(15), tzinfo=zoneinfo.ZoneInfo("UTC")),
     )
-    kind = CertificationEvent.Kind.RECERTIFIED if previous else CertificationEvent.Kind.CERTIFIED
-    note = f"Override: {override}" if override else "Evidence met the rule."
-    world.events.append(
-        CertificationEvent(
-            period=period,
-            kind=kind,
-            happened_on=day,
-            by=period.decided_by,
-            recorded_at=moment,
-            note=note,
-        )
-    )
+    world.events.append(event)
     world.periods.append(period)
     world.holds.setdefault((person.pk, program.pk), []).append(period.as_held())
     org_periods.setdefault((person.pk, program.pk), []).insert(0, period)
@@ -222,24 +203,9 @@ def _replay(world, plan):
 def _routine_rows(plan):
     rows = Observation.objects.submitted().filter(practitioner__organization=plan.row)
     found = {}
-    for row in rows.values(*ROW_FIELDS):
+    for row in rows.values(*progress.OBSERVATION_FIELDS):
         found.setdefault(row["practitioner_id"], []).append(row)
     return found
-
-
-ROW_FIELDS = [
-    "pk",
-    "practitioner_id",
-    "coach_id",
-    "observed_on",
-    "overall_score",
-    "band",
-    "rubric_version__rubric_id",
-    "rubric_version__bands",
-    "activity__name",
-    "coach__first_name",
-    "coach__last_name",
-]
 
 
 def _begin(world, org, person):

@@ -6,8 +6,8 @@ from django.core.exceptions import ValidationError
 
 from certification import dates
 from certification.models import ROSTER_STATES
-from miiwrap.people.access import viewer_for
-from miiwrap.people.models import Organization, Team
+from miiwrap.people.filters import PeopleFilterSet
+from miiwrap.people.models import Organization
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -31,16 +31,9 @@ class MonthFilter(django_filters.Filter):
     field_class = MonthField
 
 
-class RosterFilter(django_filters.FilterSet):
+class RosterFilter(PeopleFilterSet):
     """The roster's filters; the rows come annotated by certification.models.with_standing."""
 
-    q = django_filters.CharFilter(method="filter_search", label="Search")
-    organization = django_filters.ModelChoiceFilter(
-        queryset=Organization.objects.none(), label="Organization", empty_label="Any"
-    )
-    team = django_filters.ModelChoiceFilter(
-        queryset=Team.objects.none(), label="Team", empty_label="Any"
-    )
     state = django_filters.ChoiceFilter(
         choices=[(state.value, dates.LABELS[state]) for state in ROSTER_STATES],
         label="State",
@@ -48,22 +41,8 @@ class RosterFilter(django_filters.FilterSet):
     )
     expires = MonthFilter(method="filter_expires", label="Expires in")
 
-    def __init__(self, data=None, *args, user, **kwargs):
-        super().__init__(data, *args, **kwargs)
-        self.filters["team"].queryset = Team.objects.visible_to(user).select_related("organization")
-        if viewer_for(user).sees_everything:
-            self.filters["organization"].queryset = Organization.objects.filter(is_purveyor=False)
-        else:
-            del self.filters["organization"]
-        self.form.fields["q"].widget = forms.TextInput(
-            attrs={"placeholder": "Name, email or staff ID", "type": "search"}
-        )
-        for field in self.form.fields.values():
-            is_select = isinstance(field.widget, forms.Select)
-            field.widget.attrs["class"] = "form-select" if is_select else "form-control"
-
-    def filter_search(self, queryset, name, value):
-        return queryset.search(value)
+    def organizations(self):
+        return Organization.objects.filter(is_purveyor=False)
 
     def filter_expires(self, queryset, name, value):
         year, month = value

@@ -14,6 +14,20 @@ from certification.models import CertificationPeriod, EvidenceRule, Program
 from observations.models import Observation
 
 RENEWING = {dates.State.CERTIFIED, dates.State.WINDOW_OPEN, dates.State.GRACE}
+# What the evidence rule reads of each observation: the rows `assess` takes.
+OBSERVATION_FIELDS = [
+    "pk",
+    "practitioner_id",
+    "coach_id",
+    "observed_on",
+    "overall_score",
+    "band",
+    "rubric_version__rubric_id",
+    "rubric_version__bands",
+    "activity__name",
+    "coach__first_name",
+    "coach__last_name",
+]
 
 
 @dataclass
@@ -199,19 +213,7 @@ def _observations(ruled):
             observed_on__gte=min(c.first_day for c in ruled),
             observed_on__lte=max(c.today for c in ruled),
         )
-        .values(
-            "pk",
-            "practitioner_id",
-            "coach_id",
-            "observed_on",
-            "overall_score",
-            "band",
-            "rubric_version__rubric_id",
-            "rubric_version__bands",
-            "activity__name",
-            "coach__first_name",
-            "coach__last_name",
-        )
+        .values(*OBSERVATION_FIELDS)
     )
     found = {}
     for row in rows:

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from certification import dates, progress
 from certification.models import CertificationEvent, CertificationPeriod
@@ -69,11 +70,39 @@ def certification_decide(
 
 
 def _record_decision(card, decided_by, decided_on, override_reason, backdate_reason):
-    previous = card.previous.period if card.previous else None
-    dated = dates.next_period(card.program.rules(), decided_on, previous)
-    period = CertificationPeriod.objects.create(
+    period, event = decision_records(
         person=card.person,
         program=card.program,
+        previous=card.previous.period if card.previous else None,
+        progress=card.progress,
+        decided_by=decided_by,
+        decided_on=decided_on,
+        override_reason=override_reason,
+        backdate_reason=backdate_reason,
+    )
+    period.save()
+    event.save()  # its period, now saved, gives it the id
+    return period
+
+
+def decision_records(
+    *,
+    person,
+    program,
+    previous,
+    progress,
+    decided_by,
+    decided_on,
+    override_reason="",
+    backdate_reason="",
+    decided_at=None,
+):
+    """The period a decision grants and its audit event, unsaved: the date rules give the
+    dates, the progress its evidence snapshot. `previous` is the dates.Period it renews."""
+    dated = dates.next_period(program.rules(), decided_on, previous)
+    period = CertificationPeriod(
+        person=person,
+        program=program,
         valid_from=dated.valid_from,
         valid_until=dated.valid_until,
         window_opens=dated.window_opens,
@@ -81,18 +110,24 @@ def _record_decision(card, decided_by, decided_on, override_reason, backdate_rea
         is_renewal=previous is not None,
         decided_on=decided_on,
         decided_by=decided_by,
+        decided_at=decided_at or timezone.now(),
         backdate_reason=backdate_reason,
-        evidence=[seen.as_json() for seen in card.progress.evidence] if card.progress else [],
+        evidence=[seen.as_json() for seen in progress.evidence] if progress else [],
         override_reason=override_reason,
     )
     kind = CertificationEvent.Kind.RECERTIFIED if previous else CertificationEvent.Kind.CERTIFIED
     notes = [f"Override: {override_reason}" if override_reason else "Evidence met the rule."]
     if backdate_reason:
         notes.append(f"Dated before it was recorded: {backdate_reason}")
-    CertificationEvent.objects.create(
-        period=period, kind=kind, happened_on=decided_on, by=decided_by, note=" ".join(notes)
+    event = CertificationEvent(
+        period=period,
+        kind=kind,
+        happened_on=decided_on,
+        by=decided_by,
+        recorded_at=period.decided_at,
+        note=" ".join(notes),
     )
-    return period
+    return period, event
 
 
 @transaction.atomic

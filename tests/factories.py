@@ -1,6 +1,8 @@
 """Small helpers that make valid rows with as few arguments as a test needs."""
 
+import contextlib
 import datetime as dt
+import io
 import itertools
 from zoneinfo import ZoneInfo
 
@@ -109,6 +111,33 @@ def make_period(person, decided_by, program_code="practitioner", valid_from=None
         period=made, kind="certified", happened_on=made.decided_on, by=decided_by
     )
     return made
+
+
+DEMO_TODAY = dt.date(2025, 6, 16)
+DEMO_NOW = dt.datetime(2025, 6, 16, 12, tzinfo=ZoneInfo("America/New_York"))
+
+
+def seed_demo(*args):
+    """seed_demo as of DEMO_TODAY; what it printed."""
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("seed_demo", "--today", DEMO_TODAY.isoformat(), *args, stdout=out)
+    return out.getvalue()
+
+
+@contextlib.contextmanager
+def demo_world(django_db_blocker):
+    """The demo world built once, for a module of tests that only read it; removed after."""
+    import time_machine
+    from django.test import override_settings
+
+    hashers = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=hashers):
+        with time_machine.travel(DEMO_NOW, tick=False):
+            output = seed_demo()
+        yield output
+        wipe_world()
 
 
 def wipe_world():

@@ -6,8 +6,9 @@ from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Organization, Person, Role, Team
 
 
-class DirectoryFilter(django_filters.FilterSet):
-    """Search and filters for the people directory; choices come from what the viewer sees."""
+class PeopleFilterSet(django_filters.FilterSet):
+    """Search, organization (for the purveyor) and team, for any list of people; every
+    choice is something the viewer may see."""
 
     q = django_filters.CharFilter(method="filter_search", label="Search")
     organization = django_filters.ModelChoiceFilter(
@@ -16,6 +17,32 @@ class DirectoryFilter(django_filters.FilterSet):
     team = django_filters.ModelChoiceFilter(
         queryset=Team.objects.none(), label="Team", empty_label="Any"
     )
+
+    def __init__(self, data=None, *args, user, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        self.filters["team"].queryset = Team.objects.visible_to(user).select_related("organization")
+        if viewer_for(user).sees_everything:
+            self.filters["organization"].queryset = self.organizations()
+        else:
+            del self.filters["organization"]
+        self.form.fields["q"].widget = forms.TextInput(
+            attrs={"placeholder": "Name, email or staff ID", "type": "search"}
+        )
+        for field in self.form.fields.values():
+            is_select = isinstance(field.widget, forms.Select)
+            field.widget.attrs["class"] = "form-select" if is_select else "form-control"
+
+    def organizations(self):
+        """The organizations a purveyor may pick."""
+        return Organization.objects.all()
+
+    def filter_search(self, queryset, name, value):
+        return queryset.search(value)
+
+
+class DirectoryFilter(PeopleFilterSet):
+    """Search and filters for the people directory."""
+
     role = django_filters.ChoiceFilter(
         choices=Role.choices, method="filter_role", label="Role", empty_label="Any"
     )
@@ -34,18 +61,7 @@ class DirectoryFilter(django_filters.FilterSet):
     def __init__(self, data=None, *args, user, **kwargs):
         data = data.copy() if data is not None else {}
         data.setdefault("status", "active")
-        super().__init__(data, *args, **kwargs)
-        self.filters["team"].queryset = Team.objects.visible_to(user).select_related("organization")
-        if viewer_for(user).sees_everything:
-            self.filters["organization"].queryset = Organization.objects.all()
-        else:
-            del self.filters["organization"]
-        self.form.fields["q"].widget = forms.TextInput(
-            attrs={"placeholder": "Name, email or staff ID", "type": "search"}
-        )
-        for field in self.form.fields.values():
-            is_select = isinstance(field.widget, forms.Select)
-            field.widget.attrs["class"] = "form-select" if is_select else "form-control"
+        super().__init__(data, *args, user=user, **kwargs)
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
@@ -53,9 +69,6 @@ class DirectoryFilter(django_filters.FilterSet):
             # The form says what was wrong; the list keeps its default meanwhile.
             queryset = self.filter_status(queryset, "status", "active")
         return queryset
-
-    def filter_search(self, queryset, name, value):
-        return queryset.search(value)
 
     def filter_role(self, queryset, name, value):
         return queryset.with_role(value)

@@ -4,12 +4,9 @@ import datetime as dt
 import io
 import re
 from collections import Counter
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.core.management import call_command
-from django.test import override_settings
 
 from certification import dates, evidence
 from certification.demo import CARRIED_OVER, PANEL, VISIT_KEY
@@ -17,10 +14,9 @@ from certification.models import CertificationPeriod, Program, on_roster, with_s
 from miiwrap.people import demo
 from miiwrap.people.models import Person, todays_by_zone
 from observations.models import Observation
-from tests.factories import wipe_world
+from tests.factories import DEMO_NOW, DEMO_TODAY, demo_world, seed_demo
 
-TODAY = dt.date(2025, 6, 16)
-NOW = dt.datetime(2025, 6, 16, 12, tzinfo=ZoneInfo("America/New_York"))
+TODAY, NOW = DEMO_TODAY, DEMO_NOW
 pytestmark = pytest.mark.time_machine(NOW, tick=False)
 CERTIFIED_LINE = re.compile(
     r"^Added ([\d,]+) certification periods \(([\d,]+) carried over or renewed by the "
@@ -29,20 +25,10 @@ CERTIFIED_LINE = re.compile(
 )
 
 
-def seed(*args):
-    out = io.StringIO()
-    call_command("seed_demo", "--today", TODAY.isoformat(), *args, stdout=out)
-    return out.getvalue()
-
-
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
-    hashers = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=hashers):
-        with time_machine.travel(NOW, tick=False):
-            output = seed()
+    with demo_world(django_db_blocker) as output:
         yield output
-        wipe_world()
 
 
 @pytest.fixture
@@ -176,14 +162,14 @@ def test_client_coaches_hold_coach_certifications(output):
 
 def test_running_again_adds_no_certification(output):
     before = CertificationPeriod.objects.count()
-    again = seed()
+    again = seed_demo()
     assert CertificationPeriod.objects.count() == before
     assert "certification" not in again.split("\n\n")[0]
 
 
 def test_a_later_organization_gets_histories_from_the_existing_purveyor(output):
     before = CertificationPeriod.objects.filter(person__organization__is_purveyor=True).count()
-    more = seed("--orgs", "5")
+    more = seed_demo("--orgs", "5")
     periods = int(CERTIFIED_LINE.search(more).group(1).replace(",", ""))
     assert periods > 10
     assert (

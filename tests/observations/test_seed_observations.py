@@ -1,7 +1,6 @@
 """seed_demo's observation layer: years of believable observations for the demo world."""
 
 import datetime as dt
-import io
 import itertools
 import random
 import re
@@ -10,10 +9,7 @@ from collections import defaultdict
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
-from django.core.management import call_command
 from django.db import connection
-from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from certification.demo import VISIT_KEY
@@ -23,10 +19,9 @@ from miiwrap.people.models import Person, Role
 from observations import demo as demo_observations
 from observations import scoring, services
 from observations.models import ActivityType, Observation, RubricVersion
-from tests.factories import wipe_world
+from tests.factories import DEMO_NOW, DEMO_TODAY, demo_world, seed_demo
 
-TODAY = dt.date(2025, 6, 16)
-NOW = dt.datetime(2025, 6, 16, 12, tzinfo=ZoneInfo("America/New_York"))
+TODAY, NOW = DEMO_TODAY, DEMO_NOW
 pytestmark = pytest.mark.time_machine(NOW, tick=False)
 ADDED_LINE = re.compile(
     r"^Added ([\d,]+) observations \(([\d,]+) on the MI coding rubric, "
@@ -40,21 +35,11 @@ def routine():
     return Observation.objects.exclude(import_key__startswith=VISIT_KEY)
 
 
-def seed(*args):
-    out = io.StringIO()
-    call_command("seed_demo", "--today", TODAY.isoformat(), *args, stdout=out)
-    return out.getvalue()
-
-
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
     """The demo world, built once for the tests that only read it, and removed afterwards."""
-    hashers = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=hashers):
-        with time_machine.travel(NOW, tick=False):
-            output = seed()
+    with demo_world(django_db_blocker) as output:
         yield output
-        wipe_world()
 
 
 @pytest.fixture
@@ -381,7 +366,7 @@ def observation_rows(slugs=None):
 
 def test_running_again_adds_no_observations(output):
     before = observation_rows()
-    again = seed()
+    again = seed_demo()
     assert observation_rows() == before
     assert "observations" not in again.split("\n\n")[0]
 
@@ -389,7 +374,7 @@ def test_running_again_adds_no_observations(output):
 def test_a_larger_run_adds_observations_only_for_the_new_organization(output):
     slugs = [identity.slug for identity in demo.identities(1, 4)]
     before = observation_rows(slugs)
-    more = seed("--orgs", "5")
+    more = seed_demo("--orgs", "5")
     new_slug = demo.identities(1, 5)[5].slug
     assert observation_rows(slugs) == before
     added = ADDED_LINE.search(more).group(1).replace(",", "")
@@ -437,7 +422,7 @@ def test_a_different_seed_plans_different_observations(db):
 def test_without_a_published_rubric_people_are_built_and_no_observations(output):
     RubricVersion.objects.update(status=RubricVersion.Status.RETIRED)
     before = Observation.objects.count()
-    more = seed("--orgs", "5")
+    more = seed_demo("--orgs", "5")
     assert more.startswith("Created 1 organization, ")
     assert "No observations: no published shipped rubric or activity type." in more
     assert Observation.objects.count() == before
@@ -445,7 +430,7 @@ def test_without_a_published_rubric_people_are_built_and_no_observations(output)
 
 def test_observations_are_inserted_in_batches(output):
     with CaptureQueriesContext(connection) as queries:
-        more = seed("--orgs", "5")
+        more = seed_demo("--orgs", "5")
     added = int(ADDED_LINE.search(more).group(1).replace(",", ""))
     visits = int(re.search(r"and ([\d,]+) certification visits", more).group(1).replace(",", ""))
     inserts = [q for q in queries if q["sql"].startswith('INSERT INTO "observations_observation"')]
@@ -453,7 +438,7 @@ def test_observations_are_inserted_in_batches(output):
 
 
 def test_state_scale_keeps_a_year_of_observations(output):
-    more = seed("--scale", "state", "--orgs", "5")
+    more = seed_demo("--scale", "state", "--orgs", "5")
     new_slug = demo.identities(1, 5)[5].slug
     dates = [row[2] for row in observation_rows([new_slug])]
     assert "Added " in more
