@@ -20,11 +20,17 @@ class PeopleFilterSet(django_filters.FilterSet):
 
     def __init__(self, data=None, *args, user, **kwargs):
         super().__init__(data, *args, **kwargs)
-        self.filters["team"].queryset = Team.objects.visible_to(user).select_related("organization")
+        teams = Team.objects.visible_to(user).select_related("organization")
         if viewer_for(user).sees_everything:
             self.filters["organization"].queryset = self.organizations()
+            # Team names repeat across organizations: a purveyor picks the organization first.
+            chosen = str((data or {}).get("organization", ""))
+            picked = chosen.isascii() and chosen.isdigit() and len(chosen) < 16
+            teams = teams.filter(organization_id=chosen) if picked else teams.none()
+            self.filters["team"].label = "Team (of the organization)"
         else:
             del self.filters["organization"]
+        self.filters["team"].queryset = teams
         self.form.fields["q"].widget = forms.TextInput(
             attrs={"placeholder": "Name, email or staff ID", "type": "search"}
         )

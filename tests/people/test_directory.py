@@ -260,3 +260,18 @@ def test_query_count_does_not_grow_with_the_number_of_people(world, login, perso
         response = client.get(URL)
     assert response.context["page"].paginator.count > 1000
     assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
+
+
+def test_the_purveyor_picks_an_organization_before_its_teams(world, login):
+    client = login(world.purveyor_admin)
+    assert not client.get(URL).context["filter"].form.fields["team"].queryset.exists()
+    response = client.get(URL, {"organization": world.home.pk})
+    choices = set(response.context["filter"].form.fields["team"].queryset)
+    assert choices == {world.team_a, world.team_b}
+
+
+@pytest.mark.parametrize("organization", ["99999999999999999999", "٣", "-1"])
+def test_an_odd_organization_leaves_no_team_to_pick_and_no_error_page(world, login, organization):
+    response = login(world.purveyor_admin).get(URL, {"organization": organization})
+    assert response.status_code == 200
+    assert not response.context["filter"].form.fields["team"].queryset.exists()
