@@ -69,3 +69,15 @@ def test_embedded_transport_runs_a_job_with_no_server(tmp_path):
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         app.send_task(TASK)
         assert wait_until(lambda: not Session.objects.exists())
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_postgresql_sessions_run_without_jit():
+    require(
+        connection.vendor == "postgresql",
+        "needs PostgreSQL: set DATABASE_URL=postgres://USER@HOST:5432/DB to run it",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("show jit")
+        assert cursor.fetchone()[0] == "off"

@@ -42,6 +42,7 @@ def test_database_url_switches_to_postgresql(tmp_path):
         "django.db.backends.postgresql"
     )
     assert setting("DATABASES[default][PORT]", DATABASE_URL=url) == "5433"
+    assert setting("DATABASES[default][OPTIONS][options]", DATABASE_URL=url) == "-c jit=off"
 
 
 def test_default_broker_needs_no_server(tmp_path):
