@@ -1,7 +1,6 @@
-"""The roster as CSV: one row per person, every filtered row, streamed."""
+"""The roster as CSV: one row per person, every filtered row, streamed in chunks."""
 
-from certification.dates import LABELS, State
-from certification.models import roster_next_date
+from certification import roster
 from miiwrap.spreadsheet import csv_download, csv_lines
 
 COLUMNS = [
@@ -19,6 +18,7 @@ COLUMNS = [
     "window opens",
     "grace ends",
 ]
+CHUNK = 2000
 
 
 def _iso(day):
@@ -26,25 +26,31 @@ def _iso(day):
 
 
 def roster_cells(row, program):
-    next_date = roster_next_date(row) or ("", None)
-    renewed = row.ahead_until is not None
+    person, held = row.person, row.standing.held
+    label, day = row.next_date or ("", None)
+    period = held.period if held else None
     return [
-        row.full_name,
-        row.email,
-        row.staff_id,
-        row.organization.name,
-        row.team.name if row.team_id else "",
+        person.full_name,
+        person.email,
+        person.staff_id,
+        person.organization.name,
+        person.team.name if person.team_id else "",
         program.name,
-        LABELS[State(row.state)],
-        next_date[0],
-        _iso(next_date[1]),
-        _iso(row.cur_valid_from),
-        _iso(row.ahead_until if renewed else row.cur_valid_until),
-        _iso(row.cur_window_opens),
-        _iso(row.cur_grace_ends),
+        row.standing.label,
+        label,
+        _iso(day),
+        *(_iso(getattr(period, name, None)) for name in DATES),
     ]
 
 
+DATES = ["valid_from", "valid_until", "window_opens", "grace_ends"]
+
+
+def _cells(rows, program):
+    for start in range(0, len(rows), CHUNK):
+        for row in roster.with_people(rows[start : start + CHUNK]):
+            yield roster_cells(row, program)
+
+
 def roster_csv(rows, program):
-    lines = csv_lines(COLUMNS, (roster_cells(row, program) for row in rows.iterator(2000)))
-    return csv_download(lines, f"{program.code}-roster")
+    return csv_download(csv_lines(COLUMNS, _cells(rows, program)), f"{program.code}-roster")

@@ -5,7 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from certification import dates
-from certification.models import ROSTER_STATES
+from certification.roster import STATES
 from miiwrap.people.filters import PeopleFilterSet
 from miiwrap.people.models import Organization
 
@@ -32,21 +32,22 @@ class MonthFilter(django_filters.Filter):
 
 
 class RosterFilter(PeopleFilterSet):
-    """The roster's filters; the rows come annotated by certification.models.with_standing."""
+    """The roster's filters. Search, organization and team narrow the people; state and
+    expiry month are derived, so certification.roster.matching applies them afterwards."""
 
     state = django_filters.ChoiceFilter(
-        choices=[(state.value, dates.LABELS[state]) for state in ROSTER_STATES],
+        choices=[(state.value, dates.LABELS[state]) for state in STATES],
         label="State",
         empty_label="Any",
+        method="derived",
     )
-    expires = MonthFilter(method="filter_expires", label="Expires in")
+    expires = MonthFilter(method="derived", label="Expires in")
 
     def organizations(self):
         return Organization.objects.filter(is_purveyor=False)
 
-    def filter_expires(self, queryset, name, value):
-        year, month = value
-        return queryset.filter(expires__year=year, expires__month=month)
+    def derived(self, queryset, name, value):
+        return queryset
 
 
 class DecisionForm(forms.Form):

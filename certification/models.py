@@ -4,16 +4,11 @@ import secrets
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import (
-    Case,
     Count,
-    DateField,
-    Exists,
     F,
     OuterRef,
     Q,
     Subquery,
-    Value,
-    When,
 )
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -401,17 +396,7 @@ class CertificationEvent(models.Model):
         return f"{self.get_kind_display()} on {self.happened_on}"
 
 
-# The roster: everyone's standing in one program, computed in SQL ---------------------------
-
-ROSTER_STATES = [
-    dates.State.NOT_CERTIFIED,
-    dates.State.IN_PROGRESS,
-    dates.State.CERTIFIED,
-    dates.State.WINDOW_OPEN,
-    dates.State.GRACE,
-    dates.State.LAPSED,
-    dates.State.REVOKED,
-]
+# The roster and the decision queue -------------------------------------------------------
 
 
 def on_roster(people, program):
@@ -422,116 +407,49 @@ def on_roster(people, program):
     return people.filter(audience)
 
 
-def with_standing(people, program, todays):
-    """`people` annotated with their standing in `program`, as dates.standing decides it.
+def could_be_ready(people, program, todays):
+    """A cheap first cut of the decision queue: people not certified ahead of their window,
+    with at least as many observations on the rules' rubrics, at the lowest score any rule
+    accepts, in the longest look-back any rule uses, as the least demanding rule asks.
+    Two indexed probes a person; certification.progress then checks each whole rule.
 
-    `todays` maps each time zone to today's date there, so each row reads the date in its
-    organization's zone. Annotations: local_today, the started period's dates (cur_*),
-    ahead_until (a renewal decided ahead), expires, state.
+    It errs toward keeping people: "today" is the latest of the zones' dates.
     """
-    people = people.annotate(local_today=_by_zone(todays))
-    periods = CertificationPeriod.objects.filter(person=OuterRef("pk"), program=program)
-    current = periods.filter(valid_from__lte=OuterRef("local_today")).order_by("-valid_from", "-pk")
-    ahead = periods.filter(
-        Q(revoked_on=None) | Q(revoked_on__gt=OuterRef("local_today")),
-        valid_from__gt=OuterRef("local_today"),
-    ).order_by("-valid_from", "-pk")  # ordered as the index runs, not by expiry
-    fields = ["pk", "valid_from", "valid_until", "window_opens", "grace_ends", "revoked_on"]
-    people = people.annotate(
-        **{f"cur_{name}": Subquery(current.values(name)[:1]) for name in fields},
-        ahead_until=Subquery(ahead.values("valid_until")[:1]),
-    )
-    return _accumulating(people, program, todays).annotate(
-        expires=Coalesce("ahead_until", "cur_valid_until"), state=_state_case()
-    )
-
-
-def roster_next_date(row):
-    """(what, date) that matters next for a row annotated by with_standing, or None."""
-    state = dates.State(row.state)
-    if state in (dates.State.NOT_CERTIFIED, dates.State.IN_PROGRESS):
-        return None
-    if state == dates.State.CERTIFIED:
-        return ("Expires", row.expires)
-    period = dates.Period(
-        row.cur_valid_from, row.cur_valid_until, row.cur_window_opens, row.cur_grace_ends
-    )
-    return dates.next_date(period, row.local_today, row.cur_revoked_on)
-
-
-def _by_zone(todays, shift=None):
-    """A date per row from its organization's zone: today there, less `shift` if given."""
-    whens = [
-        When(organization__time_zone=zone, then=Value(day - shift if shift else day))
-        for zone, day in todays.items()
-    ]
-    return Case(*whens, default=Value(None), output_field=DateField())
-
-
-def _accumulating(people, program, todays):
-    """Observations on the first-certification rubric in its look-back: in progress."""
-    rule = program.evidence_rule(EvidenceRule.Kind.INITIAL)
-    if rule is None:
-        return people.annotate(accumulating=Value(False))
+    rules = list(program.evidence_rules.all())
+    if not rules:
+        return people.none()
+    today = max(todays.values())
     observations = Observation.objects.submitted().filter(
         practitioner=OuterRef("pk"),
-        rubric_version__rubric_id=rule.rubric_id,
-        observed_on__lte=OuterRef("local_today"),
+        rubric_version__rubric_id__in=[rule.rubric_id for rule in rules],
+        observed_on__lte=today,
     )
-    if rule.within_days is not None:
-        shift = dt.timedelta(days=rule.within_days)
-        people = people.annotate(accumulating_since=_by_zone(todays, shift=shift))
-        observations = observations.filter(observed_on__gte=OuterRef("accumulating_since"))
-    return people.annotate(accumulating=Exists(observations))
-
-
-def _state_case():
-    today = F("local_today")
-    return Case(
-        When(ahead_until__isnull=False, then=Value(dates.State.CERTIFIED.value)),
-        When(cur_pk__isnull=True, accumulating=True, then=Value(dates.State.IN_PROGRESS.value)),
-        When(cur_pk__isnull=True, then=Value(dates.State.NOT_CERTIFIED.value)),
-        When(cur_revoked_on__lte=today, then=Value(dates.State.REVOKED.value)),
-        When(cur_window_opens__gt=today, then=Value(dates.State.CERTIFIED.value)),
-        When(cur_valid_until__gte=today, then=Value(dates.State.WINDOW_OPEN.value)),
-        When(cur_grace_ends__gte=today, then=Value(dates.State.GRACE.value)),
-        default=Value(dates.State.LAPSED.value),
-        output_field=models.CharField(),
+    if look_back := _longest_look_back(program, rules):
+        observations = observations.filter(observed_on__gte=min(todays.values()) - look_back)
+    scores = [rule.min_overall for rule in rules]
+    if None not in scores:
+        observations = observations.filter(overall_score__gte=min(scores))
+    counted = observations.order_by().values("practitioner").annotate(n=Count("pk"))
+    not_due = CertificationPeriod.objects.filter(
+        Q(revoked_on=None) | Q(revoked_on__gt=today), program=program, window_opens__gt=today
+    )
+    # NOT IN a hashed set is cheap, so the database drops the certified before counting.
+    return (
+        people.exclude(pk__in=not_due.values("person_id"))
+        .annotate(observed=Coalesce(Subquery(counted.values("n")[:1]), 0))
+        .filter(observed__gte=min(rule.min_observations for rule in rules))
     )
 
 
-RENEWING_STATES = [dates.State.WINDOW_OPEN.value, dates.State.GRACE.value]
-
-
-def could_be_ready(people, program, todays):
-    """A cheap first cut of the decision queue, on rows annotated by with_standing: people
-    not certified beyond their window, with enough observations on the rule's rubric at
-    its score in the days that count. certification.progress then checks the whole rule.
-    """
-    due = people.exclude(state=dates.State.CERTIFIED.value)
-    cuts = Q(pk__in=[])
-    for rule in program.evidence_rules.all():
-        renewing = rule.kind == EvidenceRule.Kind.RENEWAL
+def _longest_look_back(program, rules):
+    """How far back any rule can count, or None for no limit. A renewal counting from the
+    window counts no further back than the window and grace together."""
+    days = []
+    for rule in rules:
         if rule.within_days is not None:
-            since = _by_zone(todays, shift=dt.timedelta(days=rule.within_days))
-        elif renewing:
-            since = F("cur_window_opens")
+            days.append(rule.within_days)
+        elif rule.kind == EvidenceRule.Kind.RENEWAL:
+            days.append(program.window_days + program.grace_days)
         else:
-            since = Value(dt.date.min, output_field=DateField())
-        observations = Observation.objects.submitted().filter(
-            practitioner=OuterRef("pk"),
-            rubric_version__rubric_id=rule.rubric_id,
-            observed_on__gte=OuterRef(f"since_{rule.kind}"),
-        )
-        if rule.min_overall is not None:
-            observations = observations.filter(overall_score__gte=rule.min_overall)
-        counted = observations.order_by().values("practitioner").annotate(n=Count("pk"))
-        due = due.annotate(
-            **{
-                f"since_{rule.kind}": since,
-                f"count_{rule.kind}": Coalesce(Subquery(counted.values("n")[:1]), 0),
-            }
-        )
-        in_state = Q(state__in=RENEWING_STATES) if renewing else ~Q(state__in=RENEWING_STATES)
-        cuts |= in_state & Q(**{f"count_{rule.kind}__gte": rule.min_observations})
-    return due.filter(cuts)
+            return None
+    return dt.timedelta(days=max(days))

@@ -78,14 +78,15 @@ class Card:
         return next((p for p in self.periods if held and p.pk == held.key), None)
 
 
-def cards(people, program, as_of=None):
+def cards(people, program, as_of=None, history=False):
     """{person id: Card} on `as_of`, or on each person's own today in their zone.
 
     `people` need their organization loaded; `program` its rules (Program.objects.with_rules).
+    With `history`, each period comes with who decided it and its audit events.
     """
     people = list(people)
     todays = {p.pk: as_of or p.organization.local_today() for p in people}
-    periods = _periods_by_person(people, program)
+    periods = _periods_by_person(people, program, history)
     holds_required = _holds_required(people, program, todays)
     found = {}
     for person in people:
@@ -98,15 +99,15 @@ def cards(people, program, as_of=None):
     return found
 
 
-def card(person, program, as_of=None):
-    return cards([person], program, as_of)[person.pk]
+def card(person, program, as_of=None, history=False):
+    return cards([person], program, as_of, history)[person.pk]
 
 
 def person_cards(person, decider=None):
     """The cards a person's page shows, each knowing whether `decider` may decide it."""
     found = []
     for program in Program.objects.with_rules().for_person(person):
-        person_card = card(person, program)
+        person_card = card(person, program, history=True)
         person_card.may_decide = decider is not None and not program.decider_problem(
             decider, person, person_card.today
         )
@@ -114,10 +115,11 @@ def person_cards(person, decider=None):
     return found
 
 
-def _periods_by_person(people, program):
+def _periods_by_person(people, program, history):
     rows = CertificationPeriod.objects.filter(person__in=people, program=program)
+    if history:
+        rows = rows.select_related("decided_by", "revoked_by").prefetch_related("events__by")
     found = {}
-    rows = rows.select_related("decided_by", "revoked_by").prefetch_related("events__by")
     for period in rows.order_by("-valid_from", "-pk"):
         found.setdefault(period.person_id, []).append(period)
     return found

@@ -2,23 +2,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Q
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from certification import exports, progress, qr, services
-from certification.dates import LABELS, State
+from certification import roster as standings
 from certification.forms import DecisionForm, QueueFilter, RevokeForm, RosterFilter
-from certification.models import (
-    ROSTER_STATES,
-    CertificationPeriod,
-    Program,
-    could_be_ready,
-    on_roster,
-    roster_next_date,
-    with_standing,
-)
+from certification.models import CertificationPeriod, Program, could_be_ready, on_roster
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Organization, Person, todays_by_zone
 
@@ -26,15 +18,6 @@ from miiwrap.people.models import Organization, Person, todays_by_zone
 def _todays(user):
     zones = Organization.objects.visible_to(user).values_list("time_zone", flat=True).distinct()
     return todays_by_zone(set(zones))
-
-
-def _current_staff(people, program, todays):
-    """Whoever is on the program's roster and still works here, with their standing."""
-    rows = with_standing(on_roster(people, program), program, todays)
-    return rows.filter(Q(leave_date=None) | Q(leave_date__gte=F("local_today")))
-
-
-# The roster -------------------------------------------------------------------------------
 
 
 def _decides(viewer):
@@ -53,6 +36,9 @@ def index(request):
     raise Http404("Certification pages are for leaders, admins and certifiers.")
 
 
+# The roster -------------------------------------------------------------------------------
+
+
 @login_required
 def roster(request, code):
     """Everyone's standing in one program, for leaders and admins; `?format=csv` downloads."""
@@ -60,15 +46,15 @@ def roster(request, code):
     if not (viewer.sees_everything or viewer.sees_organization):
         raise Http404("The roster is for leaders and admins.")
     program = get_object_or_404(Program.objects.with_rules(), code=code)
-    people = Person.objects.visible_to(request.user)
-    rows = _current_staff(people, program, _todays(request.user))
-    rows = rows.select_related("organization", "team").order_by("last_name", "first_name", "pk")
-    filterset = RosterFilter(request.GET, queryset=rows, user=request.user)
+    people = on_roster(Person.objects.visible_to(request.user), program)
+    filterset = RosterFilter(request.GET, queryset=people, user=request.user)
+    everyone = standings.standings(filterset.qs.order_by("last_name", "first_name", "pk"), program)
+    chosen = filterset.form.cleaned_data if filterset.is_valid() else {}
+    rows = standings.matching(everyone, chosen.get("state"), chosen.get("expires"))
     if request.GET.get("format") == "csv" and filterset.is_valid():
-        return exports.roster_csv(filterset.qs, program)
-    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
-    for row in page:
-        row.next_date, row.state_label = roster_next_date(row), LABELS[State(row.state)]
+        return exports.roster_csv(rows, program)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    standings.with_people(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("format", None)
@@ -78,15 +64,9 @@ def roster(request, code):
         "filter": filterset,
         "page": page,
         "query": query.urlencode(),
-        "counts": _state_counts(rows),
+        "counts": standings.counts(everyone),
     }
     return render(request, "certification/roster.html", ctx)
-
-
-def _state_counts(rows):
-    """[(state, label, count)] over the unfiltered roster, every state listed."""
-    found = dict(rows.order_by().values_list("state").annotate(n=Count("pk")))
-    return [(state.value, LABELS[state], found.get(state.value, 0)) for state in ROSTER_STATES]
 
 
 # The decision queue ------------------------------------------------------------------------
@@ -109,8 +89,11 @@ def queue(request):
         if chosen.get("organization"):
             people = people.filter(organization=chosen["organization"])
         todays = _todays(request.user)
-        rows = could_be_ready(_current_staff(people, program, todays), program, todays)
-        due = progress.ready(rows.select_related("organization", "team"), program)
+        staff = on_roster(people, program).filter(
+            Q(leave_date=None) | Q(leave_date__gte=min(todays.values()))
+        )
+        rows = could_be_ready(staff, program, todays).select_related("organization", "team")
+        due = progress.ready(rows, program)
         query = request.GET.copy()
         query.pop("page", None)
         page = Paginator(due, 50).get_page(request.GET.get("page"))

@@ -31,7 +31,7 @@ def roster(world, certified_coach):
 
 
 def rows(response):
-    return {row.pk: row.state for row in response.context["page"].object_list}
+    return {row.person_id: row.state for row in response.context["page"].object_list}
 
 
 @pytest.mark.parametrize("persona", [*PERSONAS, "outsider", "away_practitioner"])
