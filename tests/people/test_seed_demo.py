@@ -415,3 +415,15 @@ def test_at_state_scale_an_organization_has_about_two_hundred_practitioners():
     practitioners = [p for p in plan.people if Role.PRACTITIONER in p.roles]
     assert 150 <= len(practitioners) <= 260
     assert len({p.email for p in plan.people}) == len(plan.people)
+
+
+def test_it_refreshes_the_planner_statistics_after_loading(output):
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'people_person'")
+        else:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_user_tables WHERE relname = 'people_person' "
+                "AND (last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL)"
+            )
+        assert cursor.fetchone()[0] >= 1
