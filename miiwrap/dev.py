@@ -109,6 +109,9 @@ def _relay(prefix, child):
 
 
 def _stop_all(children):
+    # A second Ctrl-C while the children stop must not leave any of them running.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
     for child in children:
         if child.poll() is None:
             child.send_signal(signal.SIGINT if os.name != "nt" else signal.SIGTERM)

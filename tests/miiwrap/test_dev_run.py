@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from pathlib import Path
 
@@ -60,8 +61,14 @@ def running_app(tmp_path):
         lambda process: os.killpg(process.pid, signal.SIGINT),
         # A process supervisor stops the command alone; it must stop its children.
         lambda process: process.send_signal(signal.SIGTERM),
+        # An impatient second Ctrl-C must not cut the shutdown short and orphan a child.
+        lambda process: [
+            os.killpg(process.pid, signal.SIGINT),
+            time.sleep(0.3),
+            os.killpg(process.pid, signal.SIGINT),
+        ],
     ],
-    ids=["ctrl-c", "sigterm"],
+    ids=["ctrl-c", "sigterm", "ctrl-c-twice"],
 )
 def test_run_command_serves_the_login_page_with_worker_and_beat(running_app, stop):
     process, url, lines = running_app
@@ -72,7 +79,7 @@ def test_run_command_serves_the_login_page_with_worker_and_beat(running_app, sto
     assert "miiwrap-demo" in output()
 
     stop(process)
-    assert process.wait(timeout=30) == 0
+    assert process.wait(timeout=30) == 0, output()
     assert fetch(url + "/accounts/login/")[0] is None
     assert wait_until(lambda: not children_of_session(process.pid), 15)
 
