@@ -292,7 +292,10 @@ def test_two_certifiers_deciding_at_once_make_one_period(
 ):
     from django.db import connection
 
-    require(connection.vendor == "postgresql", "needs PostgreSQL: set DATABASE_URL")
+    require(
+        connection.vendor == "postgresql",
+        "needs PostgreSQL: set DATABASE_URL=postgres://USER@HOST:5432/DB to run it",
+    )
     second = make_person(world.home, "coach", "practitioner")
     make_period(second, world.purveyor_admin, "coach", D(2025, 1, 2))
     make_assignment(second, world.practitioner)
