@@ -159,6 +159,18 @@ class Standing:
         return next_date(self.held.period, today, self.held.revoked_on)
 
 
+class OnDay:
+    """For a record of one person in one program with `standing` and `today`."""
+
+    @property
+    def state(self):
+        return self.standing.state
+
+    @property
+    def next_date(self):
+        return self.standing.next_date(self.today)
+
+
 def standing(held, today, accumulating=False):
     """Where a person stands in a program on `today`, from every period they hold there.
 

@@ -31,7 +31,7 @@ OBSERVATION_FIELDS = [
 
 
 @dataclass
-class Card:
+class Card(dates.OnDay):
     """One person in one program on one day."""
 
     person: object
@@ -44,14 +44,6 @@ class Card:
     deadline: dt.date | None = None
     progress: evidence.Progress | None = None
     may_decide: bool = False
-
-    @property
-    def state(self):
-        return self.standing.state
-
-    @property
-    def next_date(self):
-        return self.standing.next_date(self.today)
 
     @property
     def is_renewal(self):

@@ -31,19 +31,11 @@ STATES = [
 
 
 @dataclass
-class Row:
+class Row(dates.OnDay):
     person_id: int
     today: dt.date
     standing: dates.Standing
     person: Person | None = None  # loaded for the rows shown
-
-    @property
-    def state(self):
-        return self.standing.state
-
-    @property
-    def next_date(self):
-        return self.standing.next_date(self.today)
 
     @property
     def expires(self):

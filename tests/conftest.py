@@ -101,6 +101,21 @@ def shipped_programs(shipped_rubrics):
                 getattr(migration, step)(apps, None)
 
 
+@pytest.fixture(scope="module")
+def demo_seeded(django_db_setup, django_db_blocker):
+    """The demo world, built once for a module of tests that only read it; removed after."""
+    from tests.factories import demo_world
+
+    with demo_world(django_db_blocker) as output:
+        yield output
+
+
+@pytest.fixture
+def demo_output(demo_seeded, db):
+    """What seed_demo printed building the module's demo world."""
+    return demo_seeded
+
+
 @pytest.fixture
 def world(db):
     """Three organizations and the personas that every access test uses.

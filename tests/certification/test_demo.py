@@ -14,7 +14,7 @@ from certification.models import CertificationPeriod, Program, on_roster
 from miiwrap.people import demo
 from miiwrap.people.models import Person
 from observations.models import Observation
-from tests.factories import DEMO_NOW, DEMO_TODAY, demo_world, seed_demo
+from tests.factories import DEMO_NOW, DEMO_TODAY, seed_demo
 
 TODAY, NOW = DEMO_TODAY, DEMO_NOW
 pytestmark = pytest.mark.time_machine(NOW, tick=False)
@@ -25,33 +25,22 @@ CERTIFIED_LINE = re.compile(
 )
 
 
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    with demo_world(django_db_blocker) as output:
-        yield output
-
-
-@pytest.fixture
-def output(world, db):
-    return world
-
-
-def test_it_says_what_it_added(output):
+def test_it_says_what_it_added(demo_output):
     periods, overrides, visits = (
-        int(n.replace(",", "")) for n in CERTIFIED_LINE.search(output).groups()
+        int(n.replace(",", "")) for n in CERTIFIED_LINE.search(demo_output).groups()
     )
     assert periods == CertificationPeriod.objects.count() > 100
     assert overrides == CertificationPeriod.objects.exclude(override_reason="").count()
     assert visits == Observation.objects.filter(import_key__startswith=VISIT_KEY).count() > 100
 
 
-def test_the_histories_break_no_invariant(output):
+def test_the_histories_break_no_invariant(demo_output):
     out = io.StringIO()
     call_command("check_certifications", stdout=out)
     assert out.getvalue().startswith("No problems in ")
 
 
-def test_every_override_is_a_carried_over_or_panel_decision(output):
+def test_every_override_is_a_carried_over_or_panel_decision(demo_output):
     reasons = Counter(CertificationPeriod.objects.values_list("override_reason", flat=True))
     assert set(reasons) == {"", CARRIED_OVER, PANEL}
     assert reasons[""] > reasons[CARRIED_OVER] / 2  # most later decisions rest on evidence
@@ -59,13 +48,13 @@ def test_every_override_is_a_carried_over_or_panel_decision(output):
     assert set(panel.values_list("person__organization__is_purveyor", flat=True)) == {True}
 
 
-def test_carried_over_certifications_start_before_the_records(output):
+def test_carried_over_certifications_start_before_the_records(demo_output):
     start = TODAY - dt.timedelta(days=3 * 365)
     carried = CertificationPeriod.objects.filter(override_reason=CARRIED_OVER)
     assert all(p.decided_on <= start < p.valid_until for p in carried)
 
 
-def test_every_decision_on_evidence_meets_its_rule_on_its_day(output):
+def test_every_decision_on_evidence_meets_its_rule_on_its_day(demo_output):
     """Judged again from the stored snapshot and the observers' periods, not the replay."""
     programs = {p.pk: p for p in Program.objects.with_rules()}
     held = {}
@@ -132,7 +121,7 @@ def required(period, program, held):
     return (program.requires.name, dates.holds_on(own, period.decided_on))
 
 
-def test_certification_visits_are_by_observers_certified_that_day(output):
+def test_certification_visits_are_by_observers_certified_that_day(demo_output):
     held = {}
     for period in CertificationPeriod.objects.all():
         held.setdefault((period.person_id, period.program.code), []).append(period.as_held())
@@ -144,7 +133,7 @@ def test_certification_visits_are_by_observers_certified_that_day(output):
     assert visits.filter(coach__organization__is_purveyor=True).exists()  # coaches' visits
 
 
-def test_the_demo_shows_every_common_state(output):
+def test_the_demo_shows_every_common_state(demo_output):
     program = Program.objects.with_rules().get(code="practitioner")
     people = on_roster(Person.objects.filter(organization__is_purveyor=False), program)
     states = Counter(row.state for row in roster.standings(people, program))
@@ -152,20 +141,20 @@ def test_the_demo_shows_every_common_state(output):
     assert states["certified"] > states["in_progress"]
 
 
-def test_client_coaches_hold_coach_certifications(output):
+def test_client_coaches_hold_coach_certifications(demo_output):
     coaches = Person.objects.filter(organization__is_purveyor=False).with_role("coach")
     holding = CertificationPeriod.objects.filter(program__code="coach", person__in=coaches)
     assert holding.values("person").distinct().count() == coaches.count()
 
 
-def test_running_again_adds_no_certification(output):
+def test_running_again_adds_no_certification(demo_output):
     before = CertificationPeriod.objects.count()
     again = seed_demo()
     assert CertificationPeriod.objects.count() == before
     assert "certification" not in again.split("\n\n")[0]
 
 
-def test_a_later_organization_gets_histories_from_the_existing_purveyor(output):
+def test_a_later_organization_gets_histories_from_the_existing_purveyor(demo_output):
     before = CertificationPeriod.objects.filter(person__organization__is_purveyor=True).count()
     more = seed_demo("--orgs", "5")
     periods = int(CERTIFIED_LINE.search(more).group(1).replace(",", ""))

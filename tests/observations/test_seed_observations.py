@@ -19,7 +19,7 @@ from miiwrap.people.models import Person, Role
 from observations import demo as demo_observations
 from observations import scoring, services
 from observations.models import ActivityType, Observation, RubricVersion
-from tests.factories import DEMO_NOW, DEMO_TODAY, demo_world, seed_demo
+from tests.factories import DEMO_NOW, DEMO_TODAY, seed_demo
 
 TODAY, NOW = DEMO_TODAY, DEMO_NOW
 pytestmark = pytest.mark.time_machine(NOW, tick=False)
@@ -35,20 +35,8 @@ def routine():
     return Observation.objects.exclude(import_key__startswith=VISIT_KEY)
 
 
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    """The demo world, built once for the tests that only read it, and removed afterwards."""
-    with demo_world(django_db_blocker) as output:
-        yield output
-
-
 @pytest.fixture
-def output(world, db):
-    return world
-
-
-@pytest.fixture
-def observations(output):
+def observations(demo_output):
     rows = routine().select_related(
         "practitioner__organization", "coach", "rubric_version__rubric", "activity"
     )
@@ -88,13 +76,13 @@ def last_day(person):
 # --- What is there ------------------------------------------------------------------------
 
 
-def test_it_says_how_many_observations_it_added_on_each_rubric(output):
-    total, mi, tool = (int(n.replace(",", "")) for n in ADDED_LINE.search(output).groups())
+def test_it_says_how_many_observations_it_added_on_each_rubric(demo_output):
+    total, mi, tool = (int(n.replace(",", "")) for n in ADDED_LINE.search(demo_output).groups())
     assert total == mi + tool == routine().count() > 1000
     assert mi == routine().filter(rubric_version__rubric__code="mi-coding").count()
 
 
-def test_every_client_practitioner_who_stayed_a_while_is_observed(output):
+def test_every_client_practitioner_who_stayed_a_while_is_observed(demo_output):
     window = TODAY - dt.timedelta(days=3 * 365)
     observed = set(Observation.objects.values_list("practitioner_id", flat=True))
     practitioners = Person.objects.with_role(Role.PRACTITIONER)
@@ -104,7 +92,7 @@ def test_every_client_practitioner_who_stayed_a_while_is_observed(output):
     assert not Observation.objects.filter(practitioner__organization__is_purveyor=True).exists()
 
 
-def test_coaches_who_also_practise_are_observed_too(output):
+def test_coaches_who_also_practise_are_observed_too(demo_output):
     coaches = Person.objects.with_role(Role.COACH).with_role(Role.PRACTITIONER)
     assert Observation.objects.filter(practitioner__in=coaches).count() > 100
 
@@ -364,14 +352,14 @@ def observation_rows(slugs=None):
     return sorted(rows.values_list(*fields, "status", "overall_score", "growth_areas"))
 
 
-def test_running_again_adds_no_observations(output):
+def test_running_again_adds_no_observations(demo_output):
     before = observation_rows()
     again = seed_demo()
     assert observation_rows() == before
     assert "observations" not in again.split("\n\n")[0]
 
 
-def test_a_larger_run_adds_observations_only_for_the_new_organization(output):
+def test_a_larger_run_adds_observations_only_for_the_new_organization(demo_output):
     slugs = [identity.slug for identity in demo.identities(1, 4)]
     before = observation_rows(slugs)
     more = seed_demo("--orgs", "5")
@@ -381,7 +369,7 @@ def test_a_larger_run_adds_observations_only_for_the_new_organization(output):
     assert int(added) == len(observation_rows([new_slug])) > 100
 
 
-def test_the_same_seed_plans_the_same_observations_as_it_wrote(output):
+def test_the_same_seed_plans_the_same_observations_as_it_wrote(demo_output):
     slug = demo.identities(1, 1)[1].slug
     plan = demo.plan_organization(
         demo.identities(1, 1)[1], seed=1, today=TODAY, scale=demo.SCALES["demo"]
@@ -419,7 +407,7 @@ def test_a_different_seed_plans_different_observations(db):
     assert dates(1) != dates(2)
 
 
-def test_without_a_published_rubric_people_are_built_and_no_observations(output):
+def test_without_a_published_rubric_people_are_built_and_no_observations(demo_output):
     RubricVersion.objects.update(status=RubricVersion.Status.RETIRED)
     before = Observation.objects.count()
     more = seed_demo("--orgs", "5")
@@ -428,7 +416,7 @@ def test_without_a_published_rubric_people_are_built_and_no_observations(output)
     assert Observation.objects.count() == before
 
 
-def test_observations_are_inserted_in_batches(output):
+def test_observations_are_inserted_in_batches(demo_output):
     with CaptureQueriesContext(connection) as queries:
         more = seed_demo("--orgs", "5")
     added = int(ADDED_LINE.search(more).group(1).replace(",", ""))
@@ -437,7 +425,7 @@ def test_observations_are_inserted_in_batches(output):
     assert 1 <= len(inserts) <= (added + visits) / 30
 
 
-def test_state_scale_keeps_a_year_of_observations(output):
+def test_state_scale_keeps_a_year_of_observations(demo_output):
     more = seed_demo("--scale", "state", "--orgs", "5")
     new_slug = demo.identities(1, 5)[5].slug
     dates = [row[2] for row in observation_rows([new_slug])]
