@@ -123,10 +123,7 @@ def _world(seed, today, years):
 
 def _purveyor_holds():
     rows = CertificationPeriod.objects.filter(person__organization__is_purveyor=True)
-    found = {}
-    for period in rows:
-        found.setdefault((period.person_id, period.program_id), []).append(period.as_held())
-    return found
+    return rows.held_by("person_id", "program_id")
 
 
 # --- Records --------------------------------------------------------------------------------
@@ -201,11 +198,9 @@ def _replay(world, plan):
 
 
 def _routine_rows(plan):
-    rows = Observation.objects.submitted().filter(practitioner__organization=plan.row)
-    found = {}
-    for row in rows.values(*progress.OBSERVATION_FIELDS):
-        found.setdefault(row["practitioner_id"], []).append(row)
-    return found
+    return progress.rows_by_practitioner(
+        Observation.objects.filter(practitioner__organization=plan.row)
+    )
 
 
 def _begin(world, org, person):

@@ -18,6 +18,7 @@ COLUMNS = [
     "window opens",
     "grace ends",
 ]
+DATES = ["valid_from", "valid_until", "window_opens", "grace_ends"]  # of the period shown
 CHUNK = 2000
 
 
@@ -41,9 +42,6 @@ def roster_cells(row, program):
         _iso(day),
         *(_iso(getattr(period, name, None)) for name in DATES),
     ]
-
-
-DATES = ["valid_from", "valid_until", "window_opens", "grace_ends"]
 
 
 def _cells(rows, program):

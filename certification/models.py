@@ -277,6 +277,17 @@ class CertificationPeriodQuerySet(models.QuerySet):
         """As dates.Held tuples, for the pure date rules."""
         return [period.as_held() for period in self]
 
+    def held_by(self, *keys):
+        """{key: [dates.Held]} grouped by the named fields (one field: its value is the key;
+        several: a tuple), read as plain values, since there may be thousands."""
+        dated = ["valid_from", "valid_until", "window_opens", "grace_ends", "revoked_on", "pk"]
+        found = {}
+        for row in self.order_by().values_list(*keys, *dated):
+            key = row[0] if len(keys) == 1 else row[: len(keys)]
+            *period, revoked_on, pk = row[len(keys) :]
+            found.setdefault(key, []).append(dates.Held(dates.Period(*period), revoked_on, pk))
+        return found
+
 
 def _verification_code():
     return secrets.token_urlsafe(15)

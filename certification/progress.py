@@ -122,9 +122,7 @@ def _holds_required(people, program, todays):
     if program.requires_id is None:
         return {}
     rows = CertificationPeriod.objects.filter(person__in=people, program_id=program.requires_id)
-    held = {}
-    for period in rows:
-        held.setdefault(period.person_id, []).append(period.as_held())
+    held = rows.held_by("person_id")
     return {p.pk: dates.holds_on(held.get(p.pk, []), todays[p.pk]) for p in people}
 
 
@@ -199,18 +197,20 @@ def _observations(ruled):
     rubrics = {c.rule.rubric_id for c in ruled} | {
         c.rule.companion_rubric_id for c in ruled if c.rule.companion_rubric_id
     }
-    rows = (
-        Observation.objects.submitted()
-        .filter(
+    return rows_by_practitioner(
+        Observation.objects.filter(
             practitioner__in=[c.person.pk for c in ruled],
             rubric_version__rubric_id__in=rubrics,
             observed_on__gte=min(c.first_day for c in ruled),
             observed_on__lte=max(c.today for c in ruled),
         )
-        .values(*OBSERVATION_FIELDS)
     )
+
+
+def rows_by_practitioner(observations):
+    """{person id: rows as `assess` reads them} for the submitted ones among `observations`."""
     found = {}
-    for row in rows:
+    for row in observations.submitted().values(*OBSERVATION_FIELDS):
         found.setdefault(row["practitioner_id"], []).append(row)
     return found
 
@@ -221,10 +221,8 @@ def _observer_periods(seen, program):
     coaches = {row["coach_id"] for rows in seen.values() for row in rows}
     if not programs or not coaches:
         return {}
-    found = {}
-    for period in CertificationPeriod.objects.filter(person__in=coaches, program__in=programs):
-        found.setdefault((period.person_id, period.program_id), []).append(period.as_held())
-    return found
+    periods = CertificationPeriod.objects.filter(person__in=coaches, program__in=programs)
+    return periods.held_by("person_id", "program_id")
 
 
 def _as_seen(row, observer_holds, observer_program):

@@ -63,14 +63,8 @@ def standings(people, program, now=None):
 
 
 def _held(people, program):
-    """{person id: [dates.Held]}, read as plain values: the roster may hold thousands."""
     periods = CertificationPeriod.objects.filter(program=program, person__in=people.values("pk"))
-    fields = ["valid_from", "valid_until", "window_opens", "grace_ends", "revoked_on", "pk"]
-    found = {}
-    for person_id, *values in periods.order_by().values_list("person_id", *fields):
-        *period, revoked_on, pk = values
-        found.setdefault(person_id, []).append(dates.Held(dates.Period(*period), revoked_on, pk))
-    return found
+    return periods.held_by("person_id")
 
 
 def _observed(people, program, todays):

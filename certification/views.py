@@ -11,6 +11,7 @@ from certification import exports, progress, qr, services
 from certification import roster as standings
 from certification.forms import DecisionForm, QueueFilter, RevokeForm, RosterFilter
 from certification.models import CertificationPeriod, Program, could_be_ready, on_roster
+from miiwrap.forms import add_service_errors
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Organization, Person, todays_by_zone
 
@@ -121,12 +122,6 @@ def _decision_setup(request, person_pk, program):
     return person, decider
 
 
-def _add_errors(form, error):
-    named = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
-    for field, texts in named.items():
-        form.add_error(field if field in form.fields else None, texts)
-
-
 def _back(request, fallback):
     """Where to go after a decision: a safe `next` from the form, or the person's page."""
     target = request.POST.get("next", "")
@@ -155,7 +150,7 @@ def decide(request, pk, code):
                 backdate_reason=form.cleaned_data["backdate_reason"],
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors([form], error)
         else:
             verb = "Recertified" if period.is_renewal else "Certified"
             messages.success(
@@ -181,7 +176,7 @@ def revoke(request, pk):
                 period=period, revoked_by=decider, reason=form.cleaned_data["reason"]
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors([form], error)
         else:
             messages.success(request, f"{person}'s {period.program} certification is revoked.")
             return redirect(person)
@@ -201,7 +196,6 @@ def certificate(request, pk):
     period = get_object_or_404(periods, pk=pk)
     url = request.build_absolute_uri(period.verification_url())
     ctx = {"period": period, "verification_url": url, "qr_svg": qr.svg(url)}
-    ctx["today"] = period.person.organization.local_today()
     return render(request, "certification/certificate.html", ctx)
 
 

@@ -7,6 +7,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from miiwrap.forms import add_service_errors
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Person
 from observations import display, exports, scoring, services
@@ -98,14 +99,6 @@ def _may_amend(viewer, observation):
     return viewer.person_id == observation.coach_id or "purveyor_admin" in viewer.roles
 
 
-def _add_errors(forms, error):
-    """Put a service's ValidationError on the fields it names; anything else on the first form."""
-    named = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
-    for field, texts in named.items():
-        form = next((f for f in forms if field in f.fields), forms[0])
-        form.add_error(field if field in form.fields else None, texts)
-
-
 def _form_page(request, form, template="observations/form.html", **ctx):
     """The form for a new observation or a draft; amend.html adds the reason."""
     ctx.update(form=form, version=form.version, groups=display.item_groups(form))
@@ -131,7 +124,7 @@ def _save(request, form):
     try:
         service(observation=observation, definition=form.definition)
     except ValidationError as error:
-        _add_errors([form], error)
+        add_service_errors([form], error)
         return None
     if submit:
         messages.success(request, "Observation submitted. The practitioner can now read it.")
@@ -260,7 +253,7 @@ def _amend(form, reason_form, amended_by):
             reason=reason_form.cleaned_data["reason"],
         )
     except ValidationError as error:
-        _add_errors([form, reason_form], error)
+        add_service_errors([form, reason_form], error)
         return False
     return True
 
