@@ -464,3 +464,193 @@ def _longest_look_back(program, rules):
         else:
             return None
     return dt.timedelta(days=max(days))
+
+
+# Reminders ------------------------------------------------------------------------------
+
+
+class ReminderRuleQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The purveyor's defaults are everyone's; an organization's own rules are its own."""
+        viewer = viewer_for(user)
+        if viewer.sees_everything:
+            return self.all()
+        return self.filter(Q(organization=None) | Q(organization_id=viewer.organization_id))
+
+
+class ReminderRule(models.Model):
+    """When to remind whom of a certification's expiry, and what the email says.
+
+    The purveyor's rules (no organization) apply everywhere; an organization may replace
+    one of them (or switch it off, with an inactive replacement) and add its own.
+    """
+
+    class Timing(models.TextChoices):
+        BEFORE_EXPIRY = "before_expiry", "days before expiry"
+        AFTER_EXPIRY = "after_expiry", "days after expiry (on lapse)"
+        AFTER_GRACE = "after_grace", "days after grace ends"
+
+    program = models.ForeignKey(Program, models.CASCADE, related_name="reminder_rules")
+    organization = models.ForeignKey(
+        "people.Organization",
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="reminder_rules",
+        help_text="Empty: the purveyor's default for every organization.",
+    )
+    replaces = models.ForeignKey(
+        "self",
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="replacements",
+        limit_choices_to={"organization": None},
+        help_text="The purveyor default this organization's rule takes the place of.",
+    )
+    days = models.PositiveSmallIntegerField(
+        help_text="How many days before or after; 1 after expiry is the day it lapses."
+    )
+    timing = models.CharField(max_length=20, choices=Timing.choices)
+    to_practitioner = models.BooleanField(
+        "to the person", default=True, help_text="The person whose certification it is."
+    )
+    to_coach = models.BooleanField("to their coach", default=True)
+    to_leader = models.BooleanField(
+        "to their leader", default=True, help_text="Leaders get it in their daily digest."
+    )
+    subject = models.CharField(max_length=300)
+    body_text = models.TextField("text body")
+    body_html = models.TextField(
+        "HTML body", blank=True, help_text="Empty: the text body, with its paragraphs kept."
+    )
+    is_active = models.BooleanField(
+        "active",
+        default=True,
+        help_text="An inactive replacement switches the purveyor's default off here.",
+    )
+
+    objects = ReminderRuleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["program", "organization__name", "timing", "-days"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "timing", "days"],
+                condition=Q(organization=None),
+                name="one_default_per_moment",
+                violation_error_message="The purveyor already has a rule for this moment.",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "program", "timing", "days"],
+                condition=Q(organization__isnull=False),
+                name="one_org_rule_per_moment",
+                violation_error_message="This organization already has a rule for this moment.",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "replaces"],
+                condition=Q(replaces__isnull=False),
+                name="one_replacement_per_default",
+                violation_error_message="This organization already replaces that default.",
+            ),
+            models.CheckConstraint(
+                condition=Q(replaces=None) | Q(organization__isnull=False),
+                name="only_organizations_replace",
+            ),
+            models.CheckConstraint(
+                condition=Q(days__gte=1) | ~Q(timing__in=["after_expiry", "after_grace"]),
+                name="after_means_a_day_or_more",
+            ),
+        ]
+
+    def __str__(self):
+        owner = self.organization or "Default"
+        return f"{self.program}: {self.moment} ({owner})"
+
+    @property
+    def moment(self):
+        unit = "day" if self.days == 1 else "days"
+        return f"{self.days} {unit} {self.get_timing_display().removeprefix('days ')}"
+
+    def clean(self):
+        from certification import reminders
+
+        errors = {}
+        if self.replaces_id:
+            default = self.replaces
+            if self.organization_id is None:
+                errors["replaces"] = "Only an organization's rule replaces a default."
+            elif default.organization_id is not None:
+                errors["replaces"] = "Pick one of the purveyor's defaults."
+            elif self.program_id and default.program_id != self.program_id:
+                errors["replaces"] = f"That default belongs to {default.program}."
+        if self.timing != self.Timing.BEFORE_EXPIRY and self.days == 0:
+            errors["days"] = "After expiry or grace, count at least 1 day."
+        for field in ("subject", "body_text", "body_html"):
+            unknown = reminders.unknown_placeholders(getattr(self, field) or "")
+            if unknown:
+                errors[field] = (
+                    f"Unknown placeholder {', '.join('{{ ' + u + ' }}' for u in unknown)}. "
+                    f"Use: {reminders.placeholder_list()}."
+                )
+        if errors:
+            raise ValidationError(errors)
+
+    def due_on(self, period):
+        """The day this rule's reminder is due for a period (a dates.Period or the model)."""
+        days = dt.timedelta(days=self.days)
+        if self.timing == self.Timing.BEFORE_EXPIRY:
+            return period.valid_until - days
+        if self.timing == self.Timing.AFTER_EXPIRY:
+            return period.valid_until + days
+        return period.grace_ends + days
+
+    @property
+    def key_id(self):
+        """The rule a reminder counts against: a replacement counts as the default it
+        replaces, so switching to it mid-cycle never repeats what was sent."""
+        return self.replaces_id or self.pk
+
+
+class Reminder(models.Model):
+    """One reminder of one period, from one rule, to one person: at most one, ever."""
+
+    class Role(models.TextChoices):
+        PRACTITIONER = "practitioner", "The person"
+        COACH = "coach", "Coach"
+        LEADER = "leader", "Leader"
+
+    period = models.ForeignKey(CertificationPeriod, models.CASCADE, related_name="reminders")
+    rule = models.ForeignKey(
+        ReminderRule,
+        models.PROTECT,
+        related_name="+",
+        help_text="The rule it counts against (a default, when an organization replaced it).",
+    )
+    applied_rule = models.ForeignKey(
+        ReminderRule, models.SET_NULL, null=True, related_name="reminders"
+    )
+    recipient = models.ForeignKey(Person, models.CASCADE, related_name="+")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    due_on = models.DateField()
+    created_at = models.DateTimeField(default=timezone.now)
+    notification = models.OneToOneField(
+        "notifications.Notification",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reminder",
+    )
+    batch = models.CharField(max_length=32, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-due_on", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period", "rule", "recipient"], name="one_reminder_per_rule_and_person"
+            )
+        ]
+        indexes = [models.Index(fields=["batch"])]
+
+    def __str__(self):
+        return f"{self.get_role_display()} {self.recipient}: {self.period} ({self.due_on})"

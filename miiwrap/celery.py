@@ -1,4 +1,6 @@
+import logging
 import os
+from functools import partial
 from pathlib import Path
 
 from celery import Celery
@@ -6,9 +8,13 @@ from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "miiwrap.settings")
 
+logger = logging.getLogger(__name__)
+
 app = Celery("miiwrap")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["miiwrap.people", "coaching", "observations", "certification"])
+app.autodiscover_tasks(
+    ["miiwrap.people", "miiwrap.notifications", "coaching", "observations", "certification"]
+)
 
 # The schedule, one entry per periodic job.
 app.conf.beat_schedule = {
@@ -16,6 +22,18 @@ app.conf.beat_schedule = {
     "clear-expired-sessions": {
         "task": "miiwrap.people.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=15),
+    },
+    # Record windows opening, expiries and lapses, queue the reminders due today, make
+    # the leaders' daily digests and send them all. Early, so they arrive by the workday.
+    "certification-jobs": {
+        "task": "certification.tasks.run_certification_jobs",
+        "schedule": crontab(hour=6, minute=0),
+    },
+    # Send what is waiting: retries after a failure, and anything whose queued nudge
+    # was lost while the broker was down.
+    "deliver-notifications": {
+        "task": "miiwrap.notifications.tasks.deliver_notifications",
+        "schedule": crontab(minute="*/5"),
     },
 }
 
@@ -27,3 +45,24 @@ def _make_queue_folders(sender, **kwargs):
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(key):
             Path(options[key]).mkdir(parents=True, exist_ok=True)
+
+
+def enqueue(task, *args, **kwargs):
+    """Queue a task; if the broker cannot take it, log that and return False.
+
+    Only for work the database also remembers, so that a scheduled run does it anyway:
+    a page or a save must keep working while Redis is down.
+    """
+    try:
+        task.apply_async(args, kwargs)
+    except Exception as error:  # whatever the transport raises, the page goes on
+        logger.warning("Could not queue %s (%s); its scheduled run will do it.", task.name, error)
+        return False
+    return True
+
+
+def enqueue_on_commit(task, *args, **kwargs):
+    """Queue a task once the current transaction commits (never for rolled-back work)."""
+    from django.db import transaction
+
+    transaction.on_commit(partial(enqueue, task, *args, **kwargs))

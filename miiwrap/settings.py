@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "coaching",
     "observations",
     "certification",
+    "miiwrap.notifications",
 ]
 
 MIDDLEWARE = [
@@ -166,6 +167,16 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "MiiWrap Fidelity <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Links in emails start with this address.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+
+# Notifications: a failed email is tried again after 5, 10, 20 and 40 minutes, then
+# marked failed with its error on the admins' log page.
+NOTIFICATION_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATION_MAX_ATTEMPTS", "5"))
+NOTIFICATION_RETRY_MINUTES = int(os.environ.get("NOTIFICATION_RETRY_MINUTES", "5"))
+# A reminder the daily job could not send on its day (the job did not run) is still sent
+# this many days late; older ones are past helping. Only the latest due one goes out.
+REMINDER_CATCH_UP_DAYS = int(os.environ.get("REMINDER_CATCH_UP_DAYS", "7"))
 
 # Celery: a Redis URL switches the broker to Redis; without one, messages go through
 # a folder on disk (kombu's filesystem transport), so the worker and beat run with no
@@ -187,6 +198,15 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# A page that queues a job must not hang when the broker is down: give up quickly, and
+# let the next scheduled run pick up the work (the database holds it, not the queue).
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 
 # Production hardening, on whenever DEBUG is off; each can be relaxed by its variable
 # (for instance behind a proxy that terminates TLS and sets X-Forwarded-Proto).

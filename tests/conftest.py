@@ -94,7 +94,11 @@ def shipped_programs(shipped_rubrics):
 
     from django.apps import apps
 
-    for name in ("0002_ship_programs", "0003_rosters_decisions_verification"):
+    for name in (
+        "0002_ship_programs",
+        "0003_rosters_decisions_verification",
+        "0006_ship_reminder_rules",
+    ):
         migration = importlib.import_module(f"certification.migrations.{name}")
         for step in ("load", "ship_certifiers"):
             if hasattr(migration, step):

@@ -1,0 +1,11 @@
+from celery import shared_task
+from django.db import DatabaseError
+
+from certification import jobs
+
+
+@shared_task(autoretry_for=(DatabaseError,), retry_backoff=True, max_retries=5)
+def run_certification_jobs():
+    """The daily job: transitions, reminders, leaders' digests, and sending."""
+    report = jobs.run()
+    return list(report.lines())

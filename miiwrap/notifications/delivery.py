@@ -1,0 +1,229 @@
+"""Sending notifications: each email once, retried with backoff, never lost.
+
+`deliver()` claims due rows with one UPDATE (a row another worker has claimed is no
+longer pending, so it is skipped), sends them through Django's email framework and
+records the outcome. A failure is retried after 5, 10, 20… minutes and marked failed,
+with its error, after the last attempt. `compose_digests()` gathers each leader's pending
+items into one email a day. The number of queries depends on the batches, not the rows.
+"""
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from miiwrap.notifications.models import Notification, absolute_url
+
+logger = logging.getLogger(__name__)
+
+Status = Notification.Status
+# A claim older than this belongs to a worker that stopped mid-batch; its rows go back.
+STALE_CLAIM = dt.timedelta(minutes=30)
+
+
+@dataclass
+class Delivered:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    def add(self, other):
+        self.sent += other.sent
+        self.retrying += other.retrying
+        self.failed += other.failed
+
+
+def notify(recipient, kind, subject, body_text, *, body_html="", link="", digest=False):
+    """Record a notification for `recipient`, to be emailed (or put in their digest)."""
+    return Notification.objects.create(
+        recipient=recipient,
+        kind=kind,
+        subject=subject[:300],
+        body_text=body_text,
+        body_html=body_html,
+        link=link,
+        delivery=Notification.Delivery.DIGEST if digest else Notification.Delivery.EMAIL,
+    )
+
+
+def retry_delay(attempts):
+    """How long to wait after the `attempts`-th failure: 5, 10, 20, 40… minutes."""
+    return dt.timedelta(minutes=settings.NOTIFICATION_RETRY_MINUTES * 2 ** (attempts - 1))
+
+
+def deliver(now=None, batch_size=500):
+    """Send every due email; returns what happened."""
+    now = now or timezone.now()
+    _release_stale_claims(now)
+    total = Delivered()
+    while True:
+        claimed = _claim(now, batch_size)
+        if not claimed:
+            return total
+        total.add(_send(claimed, now))
+
+
+def _release_stale_claims(now):
+    Notification.objects.filter(status=Status.SENDING, claimed_at__lt=now - STALE_CLAIM).update(
+        status=Status.PENDING, claim=""
+    )
+
+
+def _claim(now, batch_size):
+    token = uuid.uuid4().hex
+    due = Notification.objects.due(now).order_by("next_attempt_at", "pk").values("pk")
+    Notification.objects.filter(pk__in=due[:batch_size], status=Status.PENDING).update(
+        status=Status.SENDING, claim=token, claimed_at=now
+    )
+    return list(
+        Notification.objects.filter(claim=token, status=Status.SENDING).select_related(
+            "recipient__user"
+        )
+    )
+
+
+def address_of(person):
+    if person.email:
+        return person.email
+    user = person.user
+    return user.email if user is not None and user.email else ""
+
+
+def _send(claimed, now):
+    outcome = Delivered()
+    connection = None
+    for notification in claimed:
+        notification.attempts += 1
+        notification.claim = ""
+        address = address_of(notification.recipient)
+        if not address:
+            _give_up(notification, f"{notification.recipient} has no email address on record.")
+            outcome.failed += 1
+            continue
+        try:
+            connection = connection or get_connection()
+            _message(notification, address, connection).send()
+        except Exception as error:  # any failure of one email is recorded, never raised
+            logger.warning("Email %s to %s failed: %s", notification.pk, address, error)
+            if notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
+                _give_up(notification, _describe(error))
+                outcome.failed += 1
+            else:
+                notification.status = Status.PENDING
+                notification.last_error = _describe(error)
+                notification.next_attempt_at = now + retry_delay(notification.attempts)
+                outcome.retrying += 1
+            continue
+        notification.status = Status.SENT
+        notification.sent_at = timezone.now()
+        notification.email = address
+        notification.last_error = ""
+        outcome.sent += 1
+    if connection is not None:
+        connection.close()
+    Notification.objects.bulk_update(
+        claimed,
+        ["status", "attempts", "claim", "sent_at", "email", "last_error", "next_attempt_at"],
+    )
+    return outcome
+
+
+def _give_up(notification, error):
+    notification.status = Status.FAILED
+    notification.last_error = error
+
+
+def _describe(error):
+    return f"{type(error).__name__}: {error}"[:2000]
+
+
+def _message(notification, address, connection):
+    message = EmailMultiAlternatives(
+        subject=notification.subject,
+        body=notification.body_text,
+        to=[address],
+        connection=connection,
+    )
+    if notification.body_html:
+        message.attach_alternative(notification.body_html, "text/html")
+    return message
+
+
+def retry(notifications):
+    """Send failed notifications again, as new: an admin fixed what was wrong."""
+    return notifications.filter(status=Status.FAILED).update(
+        status=Status.PENDING, attempts=0, next_attempt_at=timezone.now(), claim=""
+    )
+
+
+# The leaders' daily digest -----------------------------------------------------------------
+
+
+def compose_digests(now=None, day=None):
+    """One digest a day per leader, listing every pending item addressed to them.
+
+    Items that arrive after the day's digest was made wait for the next day's. Made in
+    one transaction, so a digest is never sent before its items are marked as in it.
+    `day` replaces each leader's own today (for replays and tests).
+    """
+    now = now or timezone.now()
+    items = (
+        Notification.objects.filter(
+            delivery=Notification.Delivery.DIGEST, status=Status.PENDING, digest=None
+        )
+        .select_related("recipient__organization")
+        .order_by("recipient_id", "created_at", "pk")
+    )
+    token = uuid.uuid4().hex
+    with transaction.atomic():
+        by_leader = {}
+        for item in items:
+            by_leader.setdefault(item.recipient, []).append(item)
+        if not by_leader:
+            return 0
+        Notification.objects.bulk_create(
+            [_digest(leader, found, now, day, token) for leader, found in by_leader.items()],
+            ignore_conflicts=True,
+        )
+        made = {d.recipient_id: d for d in Notification.objects.filter(claim=token)}
+        placed = []
+        for leader, found in by_leader.items():
+            digest = made.get(leader.pk)
+            if digest is None:
+                continue  # today's digest went out already: these go in tomorrow's
+            for item in found:
+                item.digest = digest
+                item.status = Status.IN_DIGEST
+                placed.append(item)
+        Notification.objects.bulk_update(placed, ["digest", "status"])
+        Notification.objects.filter(claim=token).update(claim="")
+    return len(made)
+
+
+def _digest(leader, items, now, day, token):
+    day = day or leader.organization.local_today(now)
+    context = {
+        "leader": leader,
+        "day": day,
+        "items": [(item, absolute_url(item.link) if item.link else "") for item in items],
+    }
+    count = len(items)
+    return Notification(
+        recipient=leader,
+        kind=Notification.Kind.DIGEST,
+        digest_on=day,
+        subject=f"Your MiiWrap Fidelity digest for {day:%Y-%m-%d}: "
+        f"{count} item{'s' if count != 1 else ''}",
+        body_text=render_to_string("notifications/digest.txt", context),
+        body_html=render_to_string("notifications/digest.html", context),
+        link="/notifications/",
+        created_at=now,
+        next_attempt_at=now,
+        claim=token,
+    )
