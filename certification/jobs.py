@@ -437,9 +437,7 @@ def queue_reminders(report, today=None, now=None):
         _insert(report, Reminder, rows, "period_id")
         made = list(Reminder.objects.filter(batch=token))
         by_key = {_key(due): note for due, note in messages.items()}
-        notes = {
-            r.pk: by_key[(r.period_id, r.rule_id, r.recipient_id)] for r in made
-        }
+        notes = {r.pk: by_key[(r.period_id, r.rule_id, r.recipient_id)] for r in made}
         Notification.objects.bulk_create(notes.values(), batch_size=1000)
         for reminder in made:
             reminder.notification = notes[reminder.pk]

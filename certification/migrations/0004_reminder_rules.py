@@ -5,41 +5,103 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('certification', '0003_rosters_decisions_verification'),
+        ("certification", "0003_rosters_decisions_verification"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Reminder',
+            name="Reminder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('practitioner', 'The person'), ('coach', 'Coach'), ('leader', 'Leader')], max_length=20)),
-                ('due_on', models.DateField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('batch', models.CharField(blank=True, editable=False, max_length=32)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("practitioner", "The person"),
+                            ("coach", "Coach"),
+                            ("leader", "Leader"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("due_on", models.DateField()),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("batch", models.CharField(blank=True, editable=False, max_length=32)),
             ],
             options={
-                'ordering': ['-due_on', '-pk'],
+                "ordering": ["-due_on", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='ReminderRule',
+            name="ReminderRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('days', models.PositiveSmallIntegerField(help_text='How many days before or after; 1 after expiry is the day it lapses.')),
-                ('timing', models.CharField(choices=[('before_expiry', 'days before expiry'), ('after_expiry', 'days after expiry (on lapse)'), ('after_grace', 'days after grace ends')], max_length=20)),
-                ('to_practitioner', models.BooleanField(default=True, help_text='The person whose certification it is.', verbose_name='to the person')),
-                ('to_coach', models.BooleanField(default=True, verbose_name='to their coach')),
-                ('to_leader', models.BooleanField(default=True, help_text='Leaders get it in their daily digest.', verbose_name='to their leader')),
-                ('subject', models.CharField(max_length=300)),
-                ('body_text', models.TextField(verbose_name='text body')),
-                ('body_html', models.TextField(blank=True, help_text='Empty: the text body, with its paragraphs kept.', verbose_name='HTML body')),
-                ('is_active', models.BooleanField(default=True, help_text="An inactive replacement switches the purveyor's default off here.", verbose_name='active')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "days",
+                    models.PositiveSmallIntegerField(
+                        help_text="How many days before or after; 1 after expiry is the day it lapses."
+                    ),
+                ),
+                (
+                    "timing",
+                    models.CharField(
+                        choices=[
+                            ("before_expiry", "days before expiry"),
+                            ("after_expiry", "days after expiry (on lapse)"),
+                            ("after_grace", "days after grace ends"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "to_practitioner",
+                    models.BooleanField(
+                        default=True,
+                        help_text="The person whose certification it is.",
+                        verbose_name="to the person",
+                    ),
+                ),
+                ("to_coach", models.BooleanField(default=True, verbose_name="to their coach")),
+                (
+                    "to_leader",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Leaders get it in their daily digest.",
+                        verbose_name="to their leader",
+                    ),
+                ),
+                ("subject", models.CharField(max_length=300)),
+                ("body_text", models.TextField(verbose_name="text body")),
+                (
+                    "body_html",
+                    models.TextField(
+                        blank=True,
+                        help_text="Empty: the text body, with its paragraphs kept.",
+                        verbose_name="HTML body",
+                    ),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="An inactive replacement switches the purveyor's default off here.",
+                        verbose_name="active",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['program', 'organization__name', 'timing', '-days'],
+                "ordering": ["program", "organization__name", "timing", "-days"],
             },
         ),
     ]

@@ -5,80 +5,149 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('certification', '0004_reminder_rules'),
-        ('notifications', '0001_initial'),
-        ('people', '0001_initial'),
+        ("certification", "0004_reminder_rules"),
+        ("notifications", "0001_initial"),
+        ("people", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='reminder',
-            name='notification',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='reminder', to='notifications.notification'),
+            model_name="reminder",
+            name="notification",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="reminder",
+                to="notifications.notification",
+            ),
         ),
         migrations.AddField(
-            model_name='reminder',
-            name='period',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reminders', to='certification.certificationperiod'),
+            model_name="reminder",
+            name="period",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="reminders",
+                to="certification.certificationperiod",
+            ),
         ),
         migrations.AddField(
-            model_name='reminder',
-            name='recipient',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='people.person'),
+            model_name="reminder",
+            name="recipient",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="people.person"
+            ),
         ),
         migrations.AddField(
-            model_name='reminderrule',
-            name='organization',
-            field=models.ForeignKey(blank=True, help_text="Empty: the purveyor's default for every organization.", null=True, on_delete=django.db.models.deletion.CASCADE, related_name='reminder_rules', to='people.organization'),
+            model_name="reminderrule",
+            name="organization",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Empty: the purveyor's default for every organization.",
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="reminder_rules",
+                to="people.organization",
+            ),
         ),
         migrations.AddField(
-            model_name='reminderrule',
-            name='program',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reminder_rules', to='certification.program'),
+            model_name="reminderrule",
+            name="program",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="reminder_rules",
+                to="certification.program",
+            ),
         ),
         migrations.AddField(
-            model_name='reminderrule',
-            name='replaces',
-            field=models.ForeignKey(blank=True, help_text="The purveyor default this organization's rule takes the place of.", limit_choices_to={'organization': None}, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='replacements', to='certification.reminderrule'),
+            model_name="reminderrule",
+            name="replaces",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The purveyor default this organization's rule takes the place of.",
+                limit_choices_to={"organization": None},
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="replacements",
+                to="certification.reminderrule",
+            ),
         ),
         migrations.AddField(
-            model_name='reminder',
-            name='applied_rule',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='reminders', to='certification.reminderrule'),
+            model_name="reminder",
+            name="applied_rule",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="reminders",
+                to="certification.reminderrule",
+            ),
         ),
         migrations.AddField(
-            model_name='reminder',
-            name='rule',
-            field=models.ForeignKey(help_text='The rule it counts against (a default, when an organization replaced it).', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='certification.reminderrule'),
+            model_name="reminder",
+            name="rule",
+            field=models.ForeignKey(
+                help_text="The rule it counts against (a default, when an organization replaced it).",
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="certification.reminderrule",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='reminderrule',
-            constraint=models.UniqueConstraint(condition=models.Q(('organization', None)), fields=('program', 'timing', 'days'), name='one_default_per_moment', violation_error_message='The purveyor already has a rule for this moment.'),
+            model_name="reminderrule",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("organization", None)),
+                fields=("program", "timing", "days"),
+                name="one_default_per_moment",
+                violation_error_message="The purveyor already has a rule for this moment.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='reminderrule',
-            constraint=models.UniqueConstraint(condition=models.Q(('organization__isnull', False)), fields=('organization', 'program', 'timing', 'days'), name='one_org_rule_per_moment', violation_error_message='This organization already has a rule for this moment.'),
+            model_name="reminderrule",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("organization__isnull", False)),
+                fields=("organization", "program", "timing", "days"),
+                name="one_org_rule_per_moment",
+                violation_error_message="This organization already has a rule for this moment.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='reminderrule',
-            constraint=models.UniqueConstraint(condition=models.Q(('replaces__isnull', False)), fields=('organization', 'replaces'), name='one_replacement_per_default', violation_error_message='This organization already replaces that default.'),
+            model_name="reminderrule",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("replaces__isnull", False)),
+                fields=("organization", "replaces"),
+                name="one_replacement_per_default",
+                violation_error_message="This organization already replaces that default.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='reminderrule',
-            constraint=models.CheckConstraint(condition=models.Q(('replaces', None), ('organization__isnull', False), _connector='OR'), name='only_organizations_replace'),
+            model_name="reminderrule",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("replaces", None), ("organization__isnull", False), _connector="OR"
+                ),
+                name="only_organizations_replace",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='reminderrule',
-            constraint=models.CheckConstraint(condition=models.Q(('days__gte', 1), models.Q(('timing__in', ['after_expiry', 'after_grace']), _negated=True), _connector='OR'), name='after_means_a_day_or_more'),
+            model_name="reminderrule",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("days__gte", 1),
+                    models.Q(("timing__in", ["after_expiry", "after_grace"]), _negated=True),
+                    _connector="OR",
+                ),
+                name="after_means_a_day_or_more",
+            ),
         ),
         migrations.AddIndex(
-            model_name='reminder',
-            index=models.Index(fields=['batch'], name='certificati_batch_d73503_idx'),
+            model_name="reminder",
+            index=models.Index(fields=["batch"], name="certificati_batch_d73503_idx"),
         ),
         migrations.AddConstraint(
-            model_name='reminder',
-            constraint=models.UniqueConstraint(fields=('period', 'rule', 'recipient'), name='one_reminder_per_rule_and_person'),
+            model_name="reminder",
+            constraint=models.UniqueConstraint(
+                fields=("period", "rule", "recipient"), name="one_reminder_per_rule_and_person"
+            ),
         ),
     ]

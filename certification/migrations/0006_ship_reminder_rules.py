@@ -20,8 +20,7 @@ ON_LAPSE = (
 GRACE_END = (
     "{{ name }}: {{ program }} has lapsed",
     GREETING + "Grace for {{ name }}'s {{ program }} certification ended on {{ grace_end }}, "
-    "so it has lapsed. {{ first_name }} starts the path to a first certification again."
-    + SIGN_OFF,
+    "so it has lapsed. {{ first_name }} starts the path to a first certification again." + SIGN_OFF,
 )
 RULES = [
     ("before_expiry", 90, BEFORE),

@@ -77,9 +77,7 @@ class Notification(models.Model):
     last_error = models.TextField(blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
     # A digest item points at the digest that carried it; a digest has its day.
-    digest = models.ForeignKey(
-        "self", models.SET_NULL, null=True, blank=True, related_name="items"
-    )
+    digest = models.ForeignKey("self", models.SET_NULL, null=True, blank=True, related_name="items")
     digest_on = models.DateField(null=True, blank=True)
 
     objects = NotificationQuerySet.as_manager()

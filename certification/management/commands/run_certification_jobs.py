@@ -27,7 +27,8 @@ class Command(BaseCommand):
             try:
                 today = dt.date.fromisoformat(today)
             except ValueError:
-                raise CommandError(f"--today must be a date such as 2026-06-30, not {today!r}.")
+                message = f"--today must be a date such as 2026-06-30, not {today!r}."
+                raise CommandError(message) from None
         report = jobs.run(today=today, send=not no_send)
         for line in report.lines():
             self.stdout.write(line)

@@ -6,42 +6,124 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('people', '0001_initial'),
+        ("people", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('reminder', 'Certification reminder'), ('feedback', 'New feedback'), ('decision', 'Certification decision'), ('digest', 'Daily digest'), ('alert', 'Alert')], max_length=20)),
-                ('delivery', models.CharField(choices=[('email', 'Email'), ('digest', 'In the daily digest')], default='email', max_length=10)),
-                ('subject', models.CharField(max_length=300)),
-                ('body_text', models.TextField()),
-                ('body_html', models.TextField(blank=True)),
-                ('link', models.CharField(blank=True, help_text='A path in the app.', max_length=500)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('status', models.CharField(choices=[('pending', 'Waiting to send'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed'), ('in_digest', 'In a digest')], default='pending', max_length=10)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('claim', models.CharField(blank=True, editable=False, max_length=32)),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('email', models.CharField(blank=True, help_text='The address it went to.', max_length=254)),
-                ('last_error', models.TextField(blank=True)),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
-                ('digest_on', models.DateField(blank=True, null=True)),
-                ('digest', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='items', to='notifications.notification')),
-                ('recipient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='people.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("reminder", "Certification reminder"),
+                            ("feedback", "New feedback"),
+                            ("decision", "Certification decision"),
+                            ("digest", "Daily digest"),
+                            ("alert", "Alert"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "delivery",
+                    models.CharField(
+                        choices=[("email", "Email"), ("digest", "In the daily digest")],
+                        default="email",
+                        max_length=10,
+                    ),
+                ),
+                ("subject", models.CharField(max_length=300)),
+                ("body_text", models.TextField()),
+                ("body_html", models.TextField(blank=True)),
+                (
+                    "link",
+                    models.CharField(blank=True, help_text="A path in the app.", max_length=500),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting to send"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed"),
+                            ("in_digest", "In a digest"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("claim", models.CharField(blank=True, editable=False, max_length=32)),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "email",
+                    models.CharField(
+                        blank=True, help_text="The address it went to.", max_length=254
+                    ),
+                ),
+                ("last_error", models.TextField(blank=True)),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
+                ("digest_on", models.DateField(blank=True, null=True)),
+                (
+                    "digest",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="items",
+                        to="notifications.notification",
+                    ),
+                ),
+                (
+                    "recipient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to="people.person",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
-                'indexes': [models.Index(fields=['status', 'next_attempt_at'], name='notificatio_status_444bb6_idx'), models.Index(fields=['recipient', '-created_at'], name='notificatio_recipie_a972ce_idx'), models.Index(fields=['claim'], name='notificatio_claim_160e7d_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('kind', 'digest')), fields=('recipient', 'digest_on'), name='one_digest_a_day'), models.CheckConstraint(condition=models.Q(models.Q(('kind', 'digest'), _negated=True), ('digest_on__isnull', False), _connector='OR'), name='digest_has_a_day')],
+                "ordering": ["-created_at", "-pk"],
+                "indexes": [
+                    models.Index(
+                        fields=["status", "next_attempt_at"], name="notificatio_status_444bb6_idx"
+                    ),
+                    models.Index(
+                        fields=["recipient", "-created_at"], name="notificatio_recipie_a972ce_idx"
+                    ),
+                    models.Index(fields=["claim"], name="notificatio_claim_160e7d_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("kind", "digest")),
+                        fields=("recipient", "digest_on"),
+                        name="one_digest_a_day",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("kind", "digest"), _negated=True),
+                            ("digest_on__isnull", False),
+                            _connector="OR",
+                        ),
+                        name="digest_has_a_day",
+                    ),
+                ],
             },
         ),
     ]
