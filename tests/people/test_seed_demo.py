@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from coaching.models import CoachAssignment
 from miiwrap.people import demo
+from miiwrap.people.management.commands import seed_demo as seed_demo_command
 from miiwrap.people.models import Organization, Person, Role, RoleGrant, Team
 from tests.factories import wipe_world
 
@@ -372,13 +373,34 @@ def test_without_today_the_world_is_built_for_the_local_date(db):
     assert people_rows() == implicit
 
 
-def test_it_inserts_in_bulk_rather_than_row_by_row(db):
+def test_it_inserts_in_bulk_rather_than_row_by_row(db, monkeypatch):
+    # The certification job it runs at the end is measured on its own
+    # (bench_certification_jobs, and tests/certification/test_jobs.py).
+    monkeypatch.setattr(seed_demo_command.certification_jobs, "run", _no_job)
     with CaptureQueriesContext(connection) as queries:
         seed()
     # Observations have their own batches (tests/observations/test_seed_observations.py).
     about_people = [q for q in queries if "observations_" not in q["sql"]]
     assert len(about_people) <= 30
     assert Person.objects.count() > 100
+
+
+def _no_job(**kwargs):
+    from certification.jobs import Report
+
+    return Report()
+
+
+def test_it_records_transitions_and_queues_todays_reminders(db):
+    from certification.models import CertificationEvent, Reminder
+    from miiwrap.notifications.models import Notification
+
+    output = seed()
+    assert "certification transitions and queued" in output
+    assert CertificationEvent.objects.filter(kind="window_opened").exists()
+    assert Reminder.objects.exists()
+    # The worker sends them: nothing was emailed while seeding.
+    assert not Notification.objects.filter(status="sent").exists()
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from certification import demo as demo_certification
+from certification import jobs as certification_jobs
 from miiwrap.people import demo
 from observations import demo as demo_observations
 
@@ -70,6 +71,8 @@ class Command(BaseCommand):
         self.report(plans, wanted, built - started)
         self.report_observations(plans, observed, observed_at - built)
         self.report_certifications(plans, certified, time.monotonic() - observed_at)
+        if plans and certified is not None:
+            self.run_certification_jobs(today)
         self.print_logins(demo.demo_logins(wanted[1].slug, today))
 
     def report(self, plans, wanted, seconds):
@@ -104,6 +107,17 @@ class Command(BaseCommand):
             f"Added {made['periods']:,} certification periods ({made['overrides']:,} carried "
             f"over or renewed by the purveyor's panel) and {made['visits']:,} certification "
             f"visits in {seconds:.1f} s."
+        )
+
+    def run_certification_jobs(self, today):
+        """What the daily job would have recorded by today: windows opened, expiries and
+        lapses, and today's reminders, left for the worker to send."""
+        started = time.monotonic()
+        report = certification_jobs.run(today=today, send=False)
+        self.stdout.write(
+            f"Recorded {sum(report.transitions.values()):,} certification transitions and "
+            f"queued {report.reminders:,} reminders for the worker to send in "
+            f"{time.monotonic() - started:.1f} s."
         )
 
     def print_logins(self, logins):
