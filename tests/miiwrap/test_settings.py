@@ -83,3 +83,15 @@ def test_deploy_check_is_clean_with_debug_off(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_every_scheduled_job_names_a_registered_task():
+    from miiwrap.celery import app
+
+    app.loader.import_default_modules()
+    schedule = app.conf.beat_schedule
+    assert {"certification-jobs", "deliver-notifications", "clear-expired-sessions"} <= set(
+        schedule
+    )
+    for name, entry in schedule.items():
+        assert entry["task"] in app.tasks, name
