@@ -86,9 +86,12 @@ def _todays(today, now):
     if today is not None:
         return Value(today, output_field=DateField()), (today, today)
     zones = set(Organization.objects.values_list("time_zone", flat=True).distinct())
-    todays = todays_by_zone(zones, now)
-    if not todays:
-        return Value(now.date(), output_field=DateField()), (now.date(), now.date())
+    todays = todays_by_zone(zones, now) or {"": now.date()}
+    if len(set(todays.values())) == 1:
+        # The usual case at 06:00: one date everywhere. A plain value keeps the planner's
+        # estimates right, which a CASE over the zones hides from it.
+        (day,) = set(todays.values())
+        return Value(day, output_field=DateField()), (day, day)
     case = Case(
         *[When(person__organization__time_zone=z, then=Value(d)) for z, d in todays.items()],
         output_field=DateField(),
@@ -442,7 +445,7 @@ def queue_reminders(report, today=None, now=None):
         for reminder in made:
             reminder.notification = notes[reminder.pk]
             reminder.batch = ""
-        Reminder.objects.bulk_update(made, ["notification", "batch"], batch_size=1000)
+        Reminder.objects.bulk_update(made, ["notification", "batch"], batch_size=500)
     report.reminders += len(made)
 
 
@@ -485,6 +488,7 @@ def _messages(report, candidates, chosen, today, now):
             body_text=text,
             body_html=html,
             link=person.get_absolute_url(),
+            email=people[due.recipient_id].email,
             created_at=now,
             next_attempt_at=now,
         )

@@ -331,6 +331,9 @@ class CertificationPeriod(models.Model):
         indexes = [
             models.Index(fields=["program", "valid_until"]),
             models.Index(fields=["person", "program", "valid_from"]),
+            # The daily job looks for expiries and grace ends in a few date ranges.
+            models.Index(fields=["valid_until"], name="period_expiry"),
+            models.Index(fields=["grace_ends"], name="period_grace_end"),
         ]
         constraints = [
             models.CheckConstraint(

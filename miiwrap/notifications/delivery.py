@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -43,6 +44,7 @@ def notify(recipient, kind, subject, body_text, *, body_html="", link="", digest
     """Record a notification for `recipient`, to be emailed (or put in their digest)."""
     return Notification.objects.create(
         recipient=recipient,
+        email=address_of(recipient),
         kind=kind,
         subject=subject[:300],
         body_text=body_text,
@@ -76,9 +78,15 @@ def _release_stale_claims(now):
 
 
 def _claim(now, batch_size):
+    # The ids first, as a list: fresh pending rows have no planner statistics yet, and an
+    # IN (subquery) would then be compared row by row. The status check in the UPDATE is
+    # what makes the claim safe: a row another worker claimed meanwhile is not pending.
     token = uuid.uuid4().hex
-    due = Notification.objects.due(now).order_by("next_attempt_at", "pk").values("pk")
-    Notification.objects.filter(pk__in=due[:batch_size], status=Status.PENDING).update(
+    due = Notification.objects.due(now).order_by("next_attempt_at", "pk")
+    ids = list(due.values_list("pk", flat=True)[:batch_size])
+    if not ids:
+        return []
+    Notification.objects.filter(pk__in=ids, status=Status.PENDING).update(
         status=Status.SENDING, claim=token, claimed_at=now
     )
     return list(
@@ -96,47 +104,65 @@ def address_of(person):
 
 
 def _send(claimed, now):
+    """Send each claimed email; record the outcome with one UPDATE for those sent (the
+    usual case) and a bulk update for the rest."""
     outcome = Delivered()
     connection = None
+    sent, others, readdressed = [], [], []
     for notification in claimed:
-        notification.attempts += 1
-        notification.claim = ""
         address = address_of(notification.recipient)
         if not address:
             _give_up(notification, f"{notification.recipient} has no email address on record.")
-            outcome.failed += 1
+            others.append(notification)
             continue
         try:
             connection = connection or get_connection()
             _message(notification, address, connection).send()
         except Exception as error:  # any failure of one email is recorded, never raised
             logger.warning("Email %s to %s failed: %s", notification.pk, address, error)
-            if notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
-                _give_up(notification, _describe(error))
-                outcome.failed += 1
-            else:
-                notification.status = Status.PENDING
-                notification.last_error = _describe(error)
-                notification.next_attempt_at = now + retry_delay(notification.attempts)
-                outcome.retrying += 1
+            _failed(notification, error, now)
+            others.append(notification)
             continue
-        notification.status = Status.SENT
-        notification.sent_at = timezone.now()
-        notification.email = address
-        notification.last_error = ""
-        outcome.sent += 1
+        sent.append(notification.pk)
+        if notification.email != address:
+            notification.email = address
+            readdressed.append(notification)
     if connection is not None:
         connection.close()
-    Notification.objects.bulk_update(
-        claimed,
-        ["status", "attempts", "claim", "sent_at", "email", "last_error", "next_attempt_at"],
+    Notification.objects.filter(pk__in=sent).update(
+        status=Status.SENT,
+        attempts=F("attempts") + 1,
+        claim="",
+        sent_at=timezone.now(),
+        last_error="",
     )
+    Notification.objects.bulk_update(readdressed, ["email"])
+    Notification.objects.bulk_update(
+        others, ["status", "attempts", "claim", "last_error", "next_attempt_at"]
+    )
+    outcome.sent = len(sent)
+    outcome.failed = sum(1 for n in others if n.status == Status.FAILED)
+    outcome.retrying = len(others) - outcome.failed
     return outcome
+
+
+def _failed(notification, error, now):
+    notification.attempts += 1
+    notification.claim = ""
+    if notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
+        _give_up(notification, _describe(error))
+    else:
+        notification.status = Status.PENDING
+        notification.last_error = _describe(error)
+        notification.next_attempt_at = now + retry_delay(notification.attempts)
 
 
 def _give_up(notification, error):
     notification.status = Status.FAILED
     notification.last_error = error
+    notification.claim = ""
+    if notification.attempts == 0:  # no address: it was never tried
+        notification.attempts = 1
 
 
 def _describe(error):
