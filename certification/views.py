@@ -5,13 +5,18 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
-from certification import exports, progress, qr, services
+from certification import exports, progress, qr, reminder_log, services
 from certification import roster as standings
 from certification.forms import DecisionForm, QueueFilter, RevokeForm, RosterFilter
 from certification.models import CertificationPeriod, Program, could_be_ready, on_roster
+from miiwrap.celery import enqueue_on_commit
 from miiwrap.forms import add_service_errors
+from miiwrap.notifications import delivery
+from miiwrap.notifications.tasks import deliver_notifications
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Organization, Person, todays_by_zone
 
@@ -182,6 +187,73 @@ def revoke(request, pk):
             return redirect(person)
     ctx = {"period": period, "person": person, "form": form}
     return render(request, "certification/revoke.html", ctx, status=400 if form.errors else 200)
+
+
+# The reminder log --------------------------------------------------------------------------
+
+
+def _admins_only(request):
+    if not viewer_for(request.user).uses_admin:
+        raise Http404("The reminder log is for administrators.")
+
+
+def _log_filter(request):
+    log = reminder_log.log(request.user)
+    return reminder_log.LogFilter(request.GET, queryset=log, user=request.user)
+
+
+@login_required
+def reminders(request):
+    """Reminders sent, failed (to send again) and coming: `?show=sent|failed|scheduled`."""
+    _admins_only(request)
+    show = request.GET.get("show")
+    show = show if show in reminder_log.TABS else "sent"
+    filterset = _log_filter(request)
+    rows = reminder_log.tab(show, filterset, request.user)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    page.object_list = reminder_log.shown(show, page.object_list)
+    query = request.GET.copy()
+    query.pop("page", None)
+    filters = query.copy()
+    filters.pop("show", None)
+    ctx = {"show": show, "tabs": reminder_log.TABS, "filter": filterset, "page": page}
+    ctx.update(query=query.urlencode(), filters=filters.urlencode())
+    ctx["failed_count"] = reminder_log.gave_up(filterset.qs)
+    status = 400 if filterset.form.errors else 200
+    return render(request, "certification/reminder_log.html", ctx, status=status)
+
+
+@login_required
+@require_POST
+def retry_reminder(request, pk):
+    """Send one failed reminder or digest again."""
+    _admins_only(request)
+    one = reminder_log.log(request.user).filter(pk=pk)
+    get_object_or_404(one)
+    return _retried(request, one)
+
+
+@login_required
+@require_POST
+def retry_failed(request):
+    """Send again every failed reminder and digest the admin sees under the filters."""
+    _admins_only(request)
+    filterset = _log_filter(request)
+    # A filter that does not parse chooses nothing, rather than everything.
+    return _retried(request, filterset.qs if filterset.is_valid() else filterset.qs.none())
+
+
+def _retried(request, notifications):
+    count = delivery.retry(notifications)
+    if count:
+        enqueue_on_commit(deliver_notifications)
+        emails = "1 email" if count == 1 else f"{count} emails"
+        messages.success(request, f"{emails} will be sent again.")
+    else:
+        messages.info(request, "Nothing to send again: no failed emails among those chosen.")
+    query = request.GET.copy()
+    query["show"] = "failed"
+    return redirect(f"{reverse('certification:reminders')}?{query.urlencode()}")
 
 
 # Certificates ------------------------------------------------------------------------------
