@@ -88,6 +88,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "miiwrap.people.context_processors.viewer",
+                "miiwrap.notifications.context_processors.unread_notifications",
             ],
         },
     },
