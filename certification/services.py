@@ -6,6 +6,10 @@ from django.utils import timezone
 
 from certification import dates, progress
 from certification.models import CertificationEvent, CertificationPeriod
+from miiwrap.celery import enqueue_on_commit
+from miiwrap.notifications.delivery import notify
+from miiwrap.notifications.models import Notification, absolute_url
+from miiwrap.notifications.tasks import deliver_notifications
 from miiwrap.people.models import Person
 
 
@@ -66,7 +70,9 @@ def certification_decide(
                 "). Give a reason to decide anyway."
             }
         )
-    return _record_decision(card, decided_by, decided_on, override_reason, backdate_reason)
+    period = _record_decision(card, decided_by, decided_on, override_reason, backdate_reason)
+    _tell_person(period)
+    return period
 
 
 def _record_decision(card, decided_by, decided_on, override_reason, backdate_reason):
@@ -83,6 +89,22 @@ def _record_decision(card, decided_by, decided_on, override_reason, backdate_rea
     period.save()
     event.save()  # its period, now saved, gives it the id
     return period
+
+
+def _tell_person(period):
+    """The person hears of their certification. The email is queued once the decision
+    commits; if the broker is down, the scheduled delivery sends it."""
+    program, link = period.program, period.get_absolute_url()
+    until = f"{period.valid_until:%Y-%m-%d}"
+    notify(
+        period.person,
+        Notification.Kind.DECISION,
+        f"You are certified in {program} until {until}",
+        f"{period.decided_by} certified you in {program}, valid from "
+        f"{period.valid_from:%Y-%m-%d} until {until}. Your certificate: {absolute_url(link)}",
+        link=link,
+    )
+    enqueue_on_commit(deliver_notifications)
 
 
 def decision_records(

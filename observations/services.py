@@ -8,6 +8,10 @@ from django.db import DatabaseError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from miiwrap.celery import enqueue_on_commit
+from miiwrap.notifications.delivery import notify
+from miiwrap.notifications.models import Notification, absolute_url
+from miiwrap.notifications.tasks import deliver_notifications
 from miiwrap.people.models import Role
 from observations import models as observation_models
 from observations import rubric_io, scoring
@@ -109,7 +113,23 @@ def observation_submit(*, observation, definition):
     observation.status = Observation.Status.SUBMITTED
     observation.submitted_at = now
     observation.save()
+    _tell_practitioner(observation)
     return observation
+
+
+def _tell_practitioner(observation):
+    """The practitioner hears of new feedback to read. The email is queued once the
+    submission commits; if the broker is down, the scheduled delivery sends it."""
+    coach, link = observation.coach, observation.get_absolute_url()
+    notify(
+        observation.practitioner,
+        Notification.Kind.FEEDBACK,
+        f"New feedback from {coach} to acknowledge",
+        f"{coach} observed your work on {observation.observed_on:%Y-%m-%d} and left "
+        f"feedback. Read it and acknowledge it here: {absolute_url(link)}",
+        link=link,
+    )
+    enqueue_on_commit(deliver_notifications)
 
 
 def snapshot(observation):
