@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import Case, DateField, Exists, F, OuterRef, Q, Value, When
+from django.db.models import Case, Count, DateField, Exists, F, OuterRef, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
@@ -174,9 +174,12 @@ def record_transitions(report, today=None, now=None):
             )
         except Exception as error:  # one bad row must not stop the others
             _left_for_next_run(report, f"period {row['pk']}: {error}")
-    # A transition another run recorded meanwhile conflicts and is skipped.
-    created = _insert(report, CertificationEvent, events, "period_id")
-    report.transitions.update(event.kind for event in created)
+    # A transition another run recorded meanwhile conflicts and is skipped; what this run
+    # recorded is what carries its own `recorded_at`.
+    if _insert(report, CertificationEvent, events, "period_id"):
+        mine = CertificationEvent.objects.filter(recorded_at=now, kind__in=list(TRANSITIONS))
+        counted = mine.order_by().values_list("kind").annotate(n=Count("pk"))
+        report.transitions.update(dict(counted))
 
 
 def _insert(report, model, objects, key, **extra):

@@ -66,10 +66,14 @@ class LogFilter(django_filters.FilterSet):
         return self.form.cleaned_data if self.is_valid() else {}
 
 
-def log(user):
-    """Every reminder and digest notification the admin `user` may see."""
-    kinds = [Notification.Kind.REMINDER, Notification.Kind.DIGEST]
-    return Notification.objects.visible_to(user).filter(kind__in=kinds)
+def log(user, every_kind=False):
+    """Every reminder and digest notification the admin `user` may see; with
+    `every_kind`, the other emails too (feedback, decisions), for the Failed tab: any
+    email that failed is one an admin may need to send again."""
+    found = Notification.objects.visible_to(user)
+    if every_kind:
+        return found
+    return found.filter(kind__in=[Notification.Kind.REMINDER, Notification.Kind.DIGEST])
 
 
 def tab(show, filterset, user):

@@ -197,8 +197,8 @@ def _admins_only(request):
         raise Http404("The reminder log is for administrators.")
 
 
-def _log_filter(request):
-    log = reminder_log.log(request.user)
+def _log_filter(request, every_kind=False):
+    log = reminder_log.log(request.user, every_kind)
     return reminder_log.LogFilter(request.GET, queryset=log, user=request.user)
 
 
@@ -208,7 +208,7 @@ def reminders(request):
     _admins_only(request)
     show = request.GET.get("show")
     show = show if show in reminder_log.TABS else "sent"
-    filterset = _log_filter(request)
+    filterset = _log_filter(request, every_kind=show == "failed")
     rows = reminder_log.tab(show, filterset, request.user)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     page.object_list = reminder_log.shown(show, page.object_list)
@@ -218,7 +218,7 @@ def reminders(request):
     filters.pop("show", None)
     ctx = {"show": show, "tabs": reminder_log.TABS, "filter": filterset, "page": page}
     ctx.update(query=query.urlencode(), filters=filters.urlencode())
-    ctx["failed_count"] = reminder_log.gave_up(filterset.qs)
+    ctx["failed_count"] = reminder_log.gave_up(_log_filter(request, every_kind=True).qs)
     status = 400 if filterset.form.errors else 200
     return render(request, "certification/reminder_log.html", ctx, status=status)
 
@@ -228,7 +228,7 @@ def reminders(request):
 def retry_reminder(request, pk):
     """Send one failed reminder or digest again."""
     _admins_only(request)
-    one = reminder_log.log(request.user).filter(pk=pk)
+    one = reminder_log.log(request.user, every_kind=True).filter(pk=pk)
     get_object_or_404(one)
     return _retried(request, one)
 
@@ -238,7 +238,7 @@ def retry_reminder(request, pk):
 def retry_failed(request):
     """Send again every failed reminder and digest the admin sees under the filters."""
     _admins_only(request)
-    filterset = _log_filter(request)
+    filterset = _log_filter(request, every_kind=True)
     # A filter that does not parse chooses nothing, rather than everything.
     return _retried(request, filterset.qs if filterset.is_valid() else filterset.qs.none())
 

@@ -467,3 +467,24 @@ def test_scheduled_reads_people_in_bulk(world, login, frozen):
     many = queries()
     assert one[1] < many[1]
     assert many[0] == one[0]
+
+
+def test_failed_lists_every_kind_of_email_and_retries_it(world, login, periods, monkeypatch):
+    # Feedback and decision emails are not reminders, but one that failed still needs an
+    # admin's hand; the Sent tab keeps to reminders and digests.
+    note = Notification.objects.create(
+        recipient=world.practitioner,
+        kind=Notification.Kind.FEEDBACK,
+        subject="New feedback to acknowledge",
+        body_text="Body",
+        status=Status.FAILED,
+        attempts=5,
+        last_error="SMTPServerDisconnected: gone",
+    )
+    client = login(world.org_admin)
+    assert note.pk in listed(client.get(URL, {"show": "failed"}))
+    assert note.pk not in listed(client.get(URL))
+    monkeypatch.setattr(miiwrap.celery, "enqueue", lambda *args, **kwargs: True)
+    client.post(reverse("certification:retry_reminder", args=[note.pk]))
+    note.refresh_from_db()
+    assert note.status == Status.PENDING

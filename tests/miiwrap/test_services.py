@@ -66,9 +66,14 @@ def test_embedded_transport_runs_a_job_with_no_server(tmp_path):
     (tmp_path / "queue").mkdir()
     (tmp_path / "control").mkdir()
     make_expired_session()
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        app.send_task(TASK)
-        assert wait_until(lambda: not Session.objects.exists())
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            app.send_task(TASK)
+            assert wait_until(lambda: not Session.objects.exists())
+    finally:
+        # start_worker makes its app the current one; later tasks must queue through ours.
+        celery_app.set_current()
+        celery_app.set_default()
 
 
 @pytest.mark.postgres
