@@ -59,7 +59,7 @@ def retry_delay(attempts):
     return dt.timedelta(minutes=settings.NOTIFICATION_RETRY_MINUTES * 2 ** (attempts - 1))
 
 
-def deliver(now=None, batch_size=500):
+def deliver(now=None, batch_size=1000):
     """Send every due email; returns what happened."""
     now = now or timezone.now()
     _release_stale_claims(now)
@@ -249,6 +249,7 @@ def _digest(leader, items, now, day, token):
         body_text=render_to_string("notifications/digest.txt", context),
         body_html=render_to_string("notifications/digest.html", context),
         link="/notifications/",
+        email=leader.email,
         created_at=now,
         next_attempt_at=now,
         claim=token,
