@@ -6,10 +6,8 @@ from django.utils import timezone
 
 from certification import dates, progress
 from certification.models import CertificationEvent, CertificationPeriod
-from miiwrap.celery import enqueue_on_commit
 from miiwrap.notifications.delivery import notify
 from miiwrap.notifications.models import Notification, absolute_url
-from miiwrap.notifications.tasks import deliver_notifications
 from miiwrap.people.models import Person
 
 
@@ -92,8 +90,7 @@ def _record_decision(card, decided_by, decided_on, override_reason, backdate_rea
 
 
 def _tell_person(period):
-    """The person hears of their certification. The email is queued once the decision
-    commits; if the broker is down, the scheduled delivery sends it."""
+    """The person hears of their certification, by email once the decision commits."""
     program, link = period.program, period.get_absolute_url()
     until = f"{period.valid_until:%Y-%m-%d}"
     notify(
@@ -104,7 +101,6 @@ def _tell_person(period):
         f"{period.valid_from:%Y-%m-%d} until {until}. Your certificate: {absolute_url(link)}",
         link=link,
     )
-    enqueue_on_commit(deliver_notifications)
 
 
 def decision_records(

@@ -13,10 +13,8 @@ from certification import exports, progress, qr, reminder_log, services
 from certification import roster as standings
 from certification.forms import DecisionForm, QueueFilter, RevokeForm, RosterFilter
 from certification.models import CertificationPeriod, Program, could_be_ready, on_roster
-from miiwrap.celery import enqueue_on_commit
 from miiwrap.forms import add_service_errors
 from miiwrap.notifications import delivery
-from miiwrap.notifications.tasks import deliver_notifications
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Organization, Person, todays_by_zone
 
@@ -246,7 +244,6 @@ def retry_failed(request):
 def _retried(request, notifications):
     count = delivery.retry(notifications)
     if count:
-        enqueue_on_commit(deliver_notifications)
         emails = "1 email" if count == 1 else f"{count} emails"
         messages.success(request, f"{emails} will be sent again.")
     else:

@@ -8,10 +8,8 @@ from django.db import DatabaseError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from miiwrap.celery import enqueue_on_commit
 from miiwrap.notifications.delivery import notify
 from miiwrap.notifications.models import Notification, absolute_url
-from miiwrap.notifications.tasks import deliver_notifications
 from miiwrap.people.models import Role
 from observations import models as observation_models
 from observations import rubric_io, scoring
@@ -119,7 +117,7 @@ def observation_submit(*, observation, definition):
 
 def _tell_practitioner(observation):
     """The practitioner hears of new feedback to read. The email is queued once the
-    submission commits; if the broker is down, the scheduled delivery sends it."""
+    submission commits (see notify)."""
     coach, link = observation.coach, observation.get_absolute_url()
     notify(
         observation.practitioner,
@@ -129,7 +127,6 @@ def _tell_practitioner(observation):
         f"feedback. Read it and acknowledge it here: {absolute_url(link)}",
         link=link,
     )
-    enqueue_on_commit(deliver_notifications)
 
 
 def snapshot(observation):

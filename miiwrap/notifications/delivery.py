@@ -41,8 +41,10 @@ class Delivered:
 
 
 def notify(recipient, kind, subject, body_text, *, body_html="", link="", digest=False):
-    """Record a notification for `recipient`, to be emailed (or put in their digest)."""
-    return Notification.objects.create(
+    """Record a notification for `recipient`, to be emailed (or put in their digest). An
+    email is queued for sending once the transaction commits; if the broker is down, the
+    scheduled delivery sends it."""
+    made = Notification.objects.create(
         recipient=recipient,
         email=address_of(recipient),
         kind=kind,
@@ -52,6 +54,16 @@ def notify(recipient, kind, subject, body_text, *, body_html="", link="", digest
         link=link,
         delivery=Notification.Delivery.DIGEST if digest else Notification.Delivery.EMAIL,
     )
+    if not digest:
+        _send_soon()
+    return made
+
+
+def _send_soon():
+    from miiwrap.celery import enqueue_on_commit
+    from miiwrap.notifications.tasks import deliver_notifications  # it imports this module
+
+    enqueue_on_commit(deliver_notifications)
 
 
 def retry_delay(attempts):
@@ -182,10 +194,14 @@ def _message(notification, address, connection):
 
 
 def retry(notifications):
-    """Send failed notifications again, as new: an admin fixed what was wrong."""
-    return notifications.filter(status=Status.FAILED).update(
+    """Send failed notifications again, as new: an admin fixed what was wrong. Returns how
+    many; they are queued for sending once the transaction commits."""
+    count = notifications.filter(status=Status.FAILED).update(
         status=Status.PENDING, attempts=0, next_attempt_at=timezone.now(), claim=""
     )
+    if count:
+        _send_soon()
+    return count
 
 
 # The leaders' daily digest -----------------------------------------------------------------
