@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import Case, Count, DateField, Exists, F, OuterRef, Q, Value, When
-from django.urls import reverse
 from django.utils import timezone
 
 from certification import dates, progress, reminders
@@ -176,34 +175,32 @@ def record_transitions(report, today=None, now=None):
             _left_for_next_run(report, f"period {row['pk']}: {error}")
     # A transition another run recorded meanwhile conflicts and is skipped; what this run
     # recorded is what carries its own `recorded_at`.
-    if _insert(report, CertificationEvent, events, "period_id"):
+    _insert(report, CertificationEvent, events, "period_id")
+    if events:
         mine = CertificationEvent.objects.filter(recorded_at=now, kind__in=list(TRANSITIONS))
         counted = mine.order_by().values_list("kind").annotate(n=Count("pk"))
         report.transitions.update(dict(counted))
 
 
-def _insert(report, model, objects, key, **extra):
-    """Insert, skipping what already exists. On a database error, insert one by one so
-    that only the faulty rows are left (and logged) for the next run. Returns the objects
-    this call inserted, as far as the database can tell: ON CONFLICT DO NOTHING does not
-    say which were skipped, so callers that must know use a batch token."""
+def _insert(report, model, objects, key):
+    """Insert, skipping rows that already exist (another run made them). On a database
+    error, insert one by one, so that only the faulty rows are left, logged, for the next
+    run. ON CONFLICT DO NOTHING does not say which rows it skipped: callers that must
+    know what they inserted mark their rows (a batch token, their recorded_at)."""
     if not objects:
-        return []
+        return
     try:
         with transaction.atomic():
-            model.objects.bulk_create(objects, ignore_conflicts=True, batch_size=2000, **extra)
-        return objects
+            model.objects.bulk_create(objects, ignore_conflicts=True, batch_size=2000)
+        return
     except DatabaseError:
         logger.exception("Bulk insert of %s failed; trying row by row", model.__name__)
-    inserted = []
     for obj in objects:
         try:
             with transaction.atomic():
                 model.objects.bulk_create([obj], ignore_conflicts=True)
-            inserted.append(obj)
         except DatabaseError as error:
             _left_for_next_run(report, f"{model.__name__} for {getattr(obj, key)}: {error}")
-    return inserted
 
 
 def _left_for_next_run(report, problem):
@@ -408,7 +405,7 @@ def latest_only(found, existing):
 
 
 def queue_reminders(report, today=None, now=None):
-    """Create today's reminders and their notifications; returns how many are new."""
+    """Create today's reminders and their notifications, counting the new ones."""
     now = now or timezone.now()
     candidates, found = plan(today, now)
     if not found:
@@ -461,8 +458,7 @@ def _messages(report, candidates, chosen, today, now):
     by_pk = {c.pk: c for c in candidates}
     people_ids = {d.recipient_id for d in chosen} | {by_pk[d.period_id].person_id for d in chosen}
     people = Person.objects.select_related("organization").in_bulk(people_ids)
-    cards = _cards(people, [by_pk[d.period_id] for d in chosen], today)
-    programs = {p.pk: p for p in Program.objects.all()}
+    programs, cards = _cards(people, [by_pk[d.period_id] for d in chosen], today)
     messages = {}
     for due in chosen:
         candidate = by_pk[due.period_id]
@@ -499,16 +495,18 @@ def _messages(report, candidates, chosen, today, now):
 
 
 def _cards(people, candidates, today):
-    """{(person id, program id): Card} for the progress line, a few queries per program."""
+    """({id: Program}, {(person id, program id): Card}) for the candidates' programs and
+    progress lines, a few queries per program."""
     found = {}
     by_program = {}
     for candidate in candidates:
         by_program.setdefault(candidate.program_id, set()).add(candidate.person_id)
-    for program in Program.objects.with_rules().filter(pk__in=by_program):
+    programs = Program.objects.with_rules().in_bulk(by_program)
+    for program in programs.values():
         chosen = [people[pk] for pk in by_program[program.pk]]
         for pk, card in progress.cards(chosen, program, as_of=today).items():
             found[(pk, program.pk)] = card
-    return found
+    return programs, found
 
 
 def _values(person, recipient, program, candidate, card):
@@ -529,5 +527,5 @@ def _values(person, recipient, program, candidate, card):
         "days_left": (period.valid_until - candidate.today).days,
         "state": dates.LABELS[state],
         "progress": progress_line,
-        "link": absolute_url(reverse("people:detail", args=[person.pk])),
+        "link": absolute_url(person.get_absolute_url()),
     }
