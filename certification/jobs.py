@@ -320,7 +320,7 @@ def plan(today=None, now=None, ahead=0):
     ]
     if not candidates:
         return [], []
-    people = _recipients(candidates, earliest, latest + dt.timedelta(end))
+    people = recipients(candidates, earliest, latest + dt.timedelta(end))
     found = []
     for candidate in candidates:
         first, last = candidate.today + dt.timedelta(start), candidate.today + dt.timedelta(end)
@@ -364,7 +364,7 @@ def _active(leave_date, day):
     return leave_date is None or leave_date >= day
 
 
-def _recipients(candidates, earliest, latest):
+def recipients(candidates, earliest, latest):
     person_ids = {c.person_id for c in candidates}
     coaches = {}
     assignments = (

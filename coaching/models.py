@@ -1,8 +1,10 @@
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
+from django.urls import reverse
 from django.utils import timezone
 
+from coaching import drift
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Person, Role
 
@@ -95,3 +97,318 @@ class CoachAssignment(models.Model):
     def is_current(self, day=None):
         day = day or timezone.localdate()
         return self.starts_on <= day and (self.ends_on is None or self.ends_on >= day)
+
+
+# Drift --------------------------------------------------------------------------------------
+
+
+class DriftSettings(models.Model):
+    """How drift is detected on one rubric. A rubric without a row uses the defaults,
+    which are the field defaults here and in coaching.drift.Params."""
+
+    rubric = models.OneToOneField(
+        "observations.Rubric", models.CASCADE, related_name="drift_settings"
+    )
+    enabled = models.BooleanField(default=True, help_text="Untick to stop drift alerts on it.")
+    lam = models.FloatField(
+        "EWMA weight (λ)",
+        default=0.2,
+        help_text="Weight of the newest observation in the smoothed score, above 0 and at most "
+        "1. Smaller reacts more slowly and more surely.",
+    )
+    limit_sigmas = models.FloatField(
+        "EWMA limit (L)", default=3.0, help_text="Control limit, in standard deviations."
+    )
+    cusum_k = models.FloatField(
+        "CUSUM allowance (k)",
+        default=0.5,
+        help_text="Slack per observation, in standard deviations.",
+    )
+    cusum_h = models.FloatField(
+        "CUSUM limit (h)", default=4.0, help_text="Alarm level, in standard deviations."
+    )
+    run_length = models.PositiveSmallIntegerField(
+        default=8, help_text="Observations in a row below baseline that raise an alert."
+    )
+    baseline_n = models.PositiveSmallIntegerField(
+        "baseline observations",
+        default=5,
+        help_text="Without a certification, the first this many observations set the baseline.",
+    )
+    min_own_points = models.PositiveSmallIntegerField(
+        "own spread from",
+        default=10,
+        help_text="From this many observations on, a person's own spread is used; below, "
+        "the spread pooled across everyone scored on the rubric version.",
+    )
+    adequate_band = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="Two observations in a row below this band raise an alert. Empty: the "
+        "second-best band of the version (adequate, fair).",
+    )
+    momentum_window = models.PositiveSmallIntegerField(
+        default=6, help_text="Recent observations the momentum is read from."
+    )
+    momentum_slope = models.FloatField(
+        default=0.1,
+        help_text="Change per observation, in standard deviations, beyond which momentum "
+        "is building or slipping.",
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "drift settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(lam__gt=0, lam__lte=1), name="drift_lambda_in_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    limit_sigmas__gt=0, cusum_k__gte=0, cusum_h__gt=0, momentum_slope__gt=0
+                ),
+                name="drift_limits_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(run_length__gte=2, baseline_n__gte=2, momentum_window__gte=2),
+                name="drift_counts_at_least_two",
+            ),
+            models.CheckConstraint(condition=Q(min_own_points__gte=3), name="drift_own_points"),
+        ]
+
+    def __str__(self):
+        return f"Drift settings for {self.rubric}"
+
+    def params(self):
+        return drift.Params(
+            lam=self.lam,
+            L=self.limit_sigmas,
+            k=self.cusum_k,
+            h=self.cusum_h,
+            run_length=self.run_length,
+            baseline_n=self.baseline_n,
+            min_own_points=self.min_own_points,
+            momentum_window=self.momentum_window,
+            momentum_slope=self.momentum_slope,
+        )
+
+    def adequate_in(self, bands):
+        """The band below which an observation counts against the band rule."""
+        if self.adequate_band in bands:
+            return self.adequate_band
+        return bands[1] if len(bands) > 1 else (bands[0] if bands else "")
+
+    def clean(self):
+        if not self.adequate_band or not self.rubric_id:
+            return
+        names = {
+            band for bands in self.rubric.versions.values_list("bands", flat=True) for band in bands
+        }
+        if self.adequate_band not in names:
+            raise ValidationError(
+                {
+                    "adequate_band": f"No version of {self.rubric} has a band called "
+                    f"“{self.adequate_band}”; choose one of: {', '.join(sorted(names)) or 'none'}."
+                }
+            )
+
+
+class PooledSpread(models.Model):
+    """The within-practitioner spread (standard deviation) of overall scores on one rubric
+    version, pooled across everyone, as the nightly job last measured it; a person with
+    few observations is judged against it."""
+
+    rubric_version = models.OneToOneField(
+        "observations.RubricVersion", models.CASCADE, related_name="+"
+    )
+    sigma = models.FloatField()
+    moving_ranges = models.PositiveIntegerField()
+    computed_on = models.DateField()
+
+    def __str__(self):
+        return f"spread {self.sigma:.2f} on {self.rubric_version_id}"
+
+
+class Momentum(models.Model):
+    """Where one practitioner's scores on one rubric are heading, from the recent slope of
+    the smoothed score (EWMA). Rewritten by the drift job."""
+
+    class Direction(models.TextChoices):
+        BUILDING = drift.BUILDING, "Building"
+        STEADY = drift.STEADY, "Steady"
+        SLIPPING = drift.SLIPPING, "Slipping"
+
+    person = models.ForeignKey(Person, models.CASCADE, related_name="momentum")
+    rubric = models.ForeignKey("observations.Rubric", models.CASCADE, related_name="+")
+    direction = models.CharField(max_length=10, choices=Direction.choices)
+    slope = models.FloatField(help_text="Points per observation.")
+    last_observed_on = models.DateField()
+    computed_on = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["person", "rubric"], name="momentum_once_per_rubric")
+        ]
+        indexes = [models.Index(fields=["person", "-last_observed_on"])]
+
+    def __str__(self):
+        return f"{self.person_id} {self.direction} on {self.rubric_id}"
+
+
+def with_momentum(queryset, person_field="pk"):
+    """Annotate rows with `momentum`: the direction on the rubric the person was last
+    observed on (a subquery, so a list page makes no extra query)."""
+    latest = Momentum.objects.filter(person_id=OuterRef(person_field)).order_by(
+        "-last_observed_on", "-pk"
+    )
+    return queryset.annotate(momentum=Subquery(latest.values("direction")[:1]))
+
+
+class DriftAlertQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Alerts about people the user sees, never their own; team and item alerts to
+        those who see the organization."""
+        viewer = viewer_for(user)
+        if viewer.sees_everything:
+            return self.all()
+        if viewer.person_id is None:
+            return self.none()
+        people = Person.objects.visible_to(user).exclude(pk=viewer.person_id).values("pk")
+        seen = Q(practitioner__in=people)
+        if viewer.sees_organization:
+            seen |= Q(organization_id=viewer.organization_id, practitioner=None)
+        return self.filter(seen)
+
+    def active(self):
+        return self.filter(status__in=DriftAlert.ACTIVE)
+
+    def for_list(self):
+        return self.select_related(
+            "practitioner__team", "team", "organization", "rubric", "acknowledged_by"
+        )
+
+
+class DriftAlert(models.Model):
+    """One episode of drift: raised once when a rule first fires, kept up to date while the
+    series stays out of control, resolved when it is back (or by a person)."""
+
+    class Scope(models.TextChoices):
+        PERSON = "person", "Practitioner"
+        TEAM = "team", "Team (monthly mean)"
+        ITEM = "item", "Item across the organization (monthly mean)"
+
+    class Rule(models.TextChoices):
+        EWMA = drift.EWMA, "Smoothed score below its control limit"
+        CUSUM = drift.CUSUM, "Sustained shortfall (CUSUM)"
+        RUN = drift.RUN, "A run below baseline"
+        BAND = drift.BAND, "Two observations below adequate"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        RESOLVED = "resolved", "Resolved"
+
+    ACTIVE = (Status.OPEN, Status.ACKNOWLEDGED)
+
+    scope = models.CharField(max_length=10, choices=Scope.choices)
+    # What the episode is about, as one key: "person:12", "team:3", "item:5:mi-reflect".
+    subject = models.CharField(max_length=100)
+    organization = models.ForeignKey(
+        "people.Organization", models.CASCADE, related_name="drift_alerts"
+    )
+    practitioner = models.ForeignKey(
+        Person, models.CASCADE, null=True, blank=True, related_name="drift_alerts"
+    )
+    team = models.ForeignKey(
+        "people.Team", models.CASCADE, null=True, blank=True, related_name="drift_alerts"
+    )
+    rubric = models.ForeignKey("observations.Rubric", models.CASCADE, related_name="+")
+    item_code = models.CharField(max_length=40, blank=True)
+    item_label = models.CharField(max_length=200, blank=True)
+    rule = models.CharField(max_length=10, choices=Rule.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    began_on = models.DateField(help_text="The first observation (or month) out of control.")
+    raised_on = models.DateField()
+    checked_on = models.DateField(help_text="The last day the job looked at it.")
+    baseline = models.FloatField()
+    baseline_from = models.CharField(max_length=200, help_text="What set the baseline.")
+    current = models.FloatField(help_text="The smoothed level when last checked.")
+    statistic = models.FloatField()
+    limit = models.FloatField()
+    sigma = models.FloatField(null=True, blank=True)
+    points = models.PositiveIntegerField(help_text="Observations (or months) since baseline.")
+    moved = models.JSONField(default=list, blank=True, help_text="Items that fell most.")
+    acknowledged_by = models.ForeignKey(
+        Person, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    resolved_on = models.DateField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        Person,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when it resolved itself.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DriftAlertQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-raised_on", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject", "rubric", "rule", "began_on"], name="drift_alert_per_episode"
+            ),
+            models.UniqueConstraint(
+                fields=["subject", "rubric", "rule"],
+                condition=Q(status__in=["open", "acknowledged"]),
+                name="drift_alert_one_active",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="resolved") | Q(resolved_on=None),
+                name="drift_alert_resolved_has_date",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "status"])]
+
+    def __str__(self):
+        return f"{self.about()}: {self.get_rule_display()} since {self.began_on}"
+
+    def get_absolute_url(self):
+        return reverse("coaching:alert", args=[self.pk])
+
+    @property
+    def is_active(self):
+        return self.status in self.ACTIVE
+
+    def about(self):
+        if self.scope == self.Scope.PERSON:
+            return str(self.practitioner)
+        if self.scope == self.Scope.TEAM:
+            return f"Team {self.team}"
+        return f"{self.item_label or self.item_code} across {self.organization}"
+
+    def explanation(self):
+        """Why it was raised, in plain words a coach reads without a statistics course."""
+        unit = "observation" if self.scope == self.Scope.PERSON else "month"
+        said = {
+            drift.EWMA: f"The smoothed score has fallen to {self.current:.1f}, below the control "
+            f"limit of {self.limit:.1f} that ordinary ups and downs stay above.",
+            drift.CUSUM: f"Since {self.began_on:%d %b %Y} the {unit}s have added up to "
+            f"{self.statistic:.1f} points short of the baseline, more than the {self.limit:.1f} "
+            "that ordinary ups and downs explain.",
+            drift.RUN: f"{self.statistic:.0f} {unit}s in a row below the baseline.",
+            drift.BAND: f"The last {self.statistic:.0f} observations were below the adequate band.",
+        }[self.rule]
+        return (
+            f"{said} Baseline {self.baseline:.1f} ({self.baseline_from}); now {self.current:.1f}."
+        )
+
+    def moved_text(self):
+        """The items that fell most, as “Reflections 2.6 → 1.4”."""
+        return [
+            f"{entry['label']} {entry['baseline']:.1f} → {entry['current']:.1f}"
+            for entry in self.moved
+        ]

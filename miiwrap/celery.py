@@ -23,6 +23,12 @@ app.conf.beat_schedule = {
         "task": "miiwrap.people.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Look for drift in every practitioner's, team's and item's scores. Before the
+    # certification job, so the leaders' digest it makes carries the night's new alerts.
+    "detect-drift": {
+        "task": "coaching.tasks.detect_drift",
+        "schedule": crontab(hour=5, minute=0),
+    },
     # Record windows opening, expiries and lapses, queue the reminders due today, make
     # the leaders' daily digests and send them all. Early, so they arrive by the workday.
     "certification-jobs": {

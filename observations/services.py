@@ -8,6 +8,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from coaching.services import drift_check_soon
 from miiwrap.notifications.delivery import notify
 from miiwrap.notifications.models import Notification, absolute_url
 from miiwrap.people.models import Role
@@ -112,6 +113,7 @@ def observation_submit(*, observation, definition):
     observation.submitted_at = now
     observation.save()
     _tell_practitioner(observation)
+    drift_check_soon([observation.practitioner_id])
     return observation
 
 
@@ -160,6 +162,7 @@ def observation_amend(*, observation, changed, definition, amended_by, reason):
     )
     apply_scores(observation, definition)
     observation.save()
+    drift_check_soon([observation.practitioner_id, changed.practitioner_id])
     return observation
 
 

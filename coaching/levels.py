@@ -1,0 +1,579 @@
+"""What the drift job reads and judges, at three levels: each practitioner's series of
+observations, each team's monthly mean, and each item's organization-wide monthly mean.
+
+Reads are a few queries whatever the number of people; the judging is coaching.drift's
+control charts over coaching.series arrays. The writes are coaching.services'.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+import numpy as np
+from django.db import connection
+from django.db.models import Avg, Case, Count, FloatField, IntegerField, Q, Value, When
+from django.db.models.functions import Cast, ExtractDay, ExtractMonth, ExtractYear
+
+from certification.models import CertificationPeriod
+from coaching import drift
+from coaching.models import DriftAlert, DriftSettings
+from coaching.series import Series, pooled_sigma, ymd_to_date
+from miiwrap.people.models import Person, Team
+from observations.models import Item, Observation, Rubric, RubricVersion
+
+Scope = DriftAlert.Scope
+# Items named in an alert: the few that fell most.
+MOVED_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class Found:
+    """A series out of control now, as an alert records it."""
+
+    scope: str
+    subject: str
+    organization_id: int
+    rubric_id: int
+    rule: str
+    began_on: dt.date
+    baseline: float
+    baseline_from: str
+    current: float
+    statistic: float
+    limit: float
+    sigma: float | None
+    points: int
+    practitioner_id: int | None = None
+    team_id: int | None = None
+    item_code: str = ""
+    item_label: str = ""
+    moved: tuple = ()
+
+    @property
+    def key(self):
+        return (self.subject, self.rubric_id, self.rule)
+
+    def as_fields(self):
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        fields["moved"] = list(self.moved)
+        return fields
+
+
+# Settings ---------------------------------------------------------------------------------
+
+
+def rubric_rules():
+    """{rubric id: DriftSettings}, an unsaved default one for a rubric without a row."""
+    rules = {s.rubric_id: s for s in DriftSettings.objects.all()}
+    for pk in Rubric.objects.values_list("pk", flat=True):
+        rules.setdefault(pk, DriftSettings(rubric_id=pk))
+    return rules
+
+
+def below_adequate(rules):
+    """{version id: band names worse than the rubric's adequate band}."""
+    found = {}
+    for pk, rubric_id, bands in RubricVersion.objects.values_list("pk", "rubric_id", "bands"):
+        adequate = rules[rubric_id].adequate_in(bands) if rubric_id in rules else ""
+        found[pk] = bands[bands.index(adequate) + 1 :] if adequate in bands else []
+    return found
+
+
+# Reading observations ---------------------------------------------------------------------
+
+
+@dataclass
+class Rows:
+    """Submitted observations as numeric columns, sorted by practitioner, rubric, date."""
+
+    person: np.ndarray
+    rubric: np.ndarray
+    version: np.ndarray
+    ymd: np.ndarray  # the date as yyyymmdd
+    obs: np.ndarray
+    score: np.ndarray  # overall score; nan when the rubric has none
+    below: np.ndarray  # bool: below the adequate band
+
+    @classmethod
+    def of(cls, values):
+        table = np.array(values, dtype=float).reshape(-1, 7)
+        ints = table[:, :5].astype(np.int64)
+        return cls(*ints.T, table[:, 5], table[:, 6] > 0)
+
+
+def read_observations(person_ids, below):
+    """Every submitted observation (of `person_ids`, when given), in one query."""
+    observations = Observation.objects.submitted()
+    if person_ids is not None:
+        observations = observations.filter(practitioner_id__in=person_ids)
+    flags = [
+        When(rubric_version_id=v, band__in=names, then=1) for v, names in below.items() if names
+    ]
+    is_below = Case(*flags, default=Value(0), output_field=IntegerField()) if flags else Value(0)
+    ymd = ExtractYear("observed_on") * 10000 + ExtractMonth("observed_on") * 100
+    rows = observations.order_by(
+        "practitioner_id", "rubric_version__rubric_id", "observed_on", "pk"
+    ).values_list(
+        "practitioner_id",
+        "rubric_version__rubric_id",
+        "rubric_version_id",
+        ymd + ExtractDay("observed_on"),
+        "pk",
+        Cast("overall_score", FloatField()),
+        is_below,
+    )
+    return Rows.of(list(rows))
+
+
+def evidence_ids(today, person_ids):
+    """The observations that earned certifications current today."""
+    periods = CertificationPeriod.objects.filter(
+        Q(revoked_on=None) | Q(revoked_on__gt=today),
+        valid_from__lte=today,
+        grace_ends__gte=today,
+    ).exclude(evidence=[])
+    if person_ids is not None:
+        periods = periods.filter(person_id__in=person_ids)
+    ids = [
+        entry["id"]
+        for evidence in periods.values_list("evidence", flat=True)
+        for entry in evidence
+        if isinstance(entry, dict) and isinstance(entry.get("id"), int)
+    ]
+    return np.array(ids, dtype=np.int64)
+
+
+def people_of(pks):
+    """{person id: (organization, team, leave date)} in one query."""
+    rows = Person.objects.filter(pk__in=[int(pk) for pk in pks]).values_list(
+        "pk", "organization_id", "team_id", "leave_date"
+    )
+    return {pk: rest for pk, *rest in rows}
+
+
+# Judging series ---------------------------------------------------------------------------
+
+
+@dataclass
+class Baselines:
+    begin: np.ndarray  # per series: the first monitored position
+    level: np.ndarray  # per series: the baseline
+    certified: np.ndarray  # per series: set by a certification's evidence
+    rows: np.ndarray  # per row: part of its series' baseline
+
+
+def baselines(series, values, settings, is_evidence=None):
+    """Per series: the evidence's level when some rows are evidence, else the first N."""
+    count = len(series)
+    first_n = np.array([settings(s).baseline_n for s in range(count)], dtype=np.int64)
+    if is_evidence is None:
+        is_evidence = np.zeros(len(values), dtype=bool)
+    certified = np.bincount(series.of_row, is_evidence, minlength=count) > 0
+    last = np.full(count, -1)
+    np.maximum.at(last, series.of_row[is_evidence], series.position[is_evidence])
+    in_base = np.where(
+        certified[series.of_row], is_evidence, series.position < first_n[series.of_row]
+    )
+    begin = np.where(certified, last + 1, first_n)
+    return Baselines(begin, series.mean(values, in_base), certified, in_base)
+
+
+def spread(series, values, pooled_by, pooled, settings):
+    """Per series σ: its own when it has enough points, else the pooled one."""
+    own, ranges = series.robust_sigma(series.moving_ranges(values, same=pooled_by))
+    minimum = np.array([settings(s).min_own_points for s in range(len(series))])
+    pooled_here = np.array([pooled.get(int(g), np.nan) for g in series.last(pooled_by)])
+    use_own = (ranges + 1 >= minimum) & (own > 0)
+    return np.where(use_own, own, pooled_here)
+
+
+def chart(series, values, base, sigma, settings_of, below=None):
+    """coaching.drift's rules on every series, run per group of series sharing settings;
+    {rule: {field: array over all series}}."""
+    x, lengths = series.matrix(values, base.begin)
+    flags = None if below is None else series.matrix(below, base.begin, fill=False)[0]
+    out = {}
+    groups = {}
+    for index in range(len(series)):
+        groups.setdefault(id(settings_of(index)), []).append(index)
+    for chosen in groups.values():
+        chosen = np.array(chosen)
+        params = settings_of(chosen[0]).params()
+        found = drift.check_many(
+            x[chosen],
+            lengths[chosen],
+            base.level[chosen],
+            sigma[chosen],
+            params,
+            None if flags is None else flags[chosen],
+        )
+        for rule, signals in found.items():
+            merged = out.setdefault(rule, {})
+            for name in ("alarm", "began", "statistic", "limit"):
+                column = merged.setdefault(
+                    name, np.zeros(len(series), getattr(signals, name).dtype)
+                )
+                column[chosen] = getattr(signals, name)
+    return out, lengths
+
+
+def alarms(series, charted, lengths, base, *, row_day):
+    """(series index, rule, began on, statistic, limit, points) for each rule in alarm."""
+    found = []
+    for rule, signals in charted.items():
+        for index in np.flatnonzero(signals["alarm"]):
+            began_row = series.start[index] + base.begin[index] + signals["began"][index]
+            found.append(
+                (
+                    int(index),
+                    rule,
+                    row_day(int(began_row)),
+                    float(signals["statistic"][index]),
+                    float(signals["limit"][index]),
+                    int(lengths[index]),
+                )
+            )
+    return found
+
+
+# Level 1: practitioners -------------------------------------------------------------------
+
+
+def person_level(rows, rules, today, person_ids, pooled):
+    """(alarms, momentum rows) for every (practitioner, rubric) series."""
+    series = Series.split([rows.person, rows.rubric])
+    if not len(series):
+        return [], []
+    rubric_of = series.first(rows.rubric)
+
+    def settings(index):
+        return rules[int(rubric_of[index])]
+
+    base = baselines(
+        series, rows.score, settings, np.isin(rows.obs, evidence_ids(today, person_ids))
+    )
+    sigma = spread(series, rows.score, rows.version, pooled, settings)
+    charted, lengths = chart(series, rows.score, base, sigma, settings, rows.below)
+    ewma = charted[drift.EWMA]
+    people = people_of(series.first(rows.person))
+    found, groups = [], []
+    for index, rule, began, statistic, limit, points in alarms(
+        series, charted, lengths, base, row_day=lambda row: ymd_to_date(rows.ymd[row])
+    ):
+        person = int(series.first(rows.person)[index])
+        organization, _, leave_date = people[person]
+        if not settings(index).enabled or (leave_date and leave_date < today):
+            continue
+        last_row = series.start[index] + series.length[index] - 1
+        found.append(
+            Found(
+                scope=Scope.PERSON,
+                subject=f"person:{person}",
+                organization_id=organization,
+                rubric_id=int(rubric_of[index]),
+                rule=rule,
+                began_on=began,
+                baseline=_number(base.level[index]),
+                baseline_from=_person_baseline(base, index, settings(index)),
+                current=_number(ewma["statistic"][index], fallback=rows.score[last_row]),
+                statistic=statistic,
+                limit=limit,
+                sigma=_maybe(sigma[index]),
+                points=points,
+                practitioner_id=person,
+            )
+        )
+        groups.append((int(rubric_of[index]), *_before_and_after(series, rows, base, index, began)))
+    moved = moved_items(groups, list(rules))
+    found = [replace(f, moved=m) for f, m in zip(found, moved, strict=True)]
+    return found, person_momentum(series, rows, sigma, rules)
+
+
+def _before_and_after(series, rows, base, index, began):
+    """The baseline's observation ids, and those of the episode so far (at least two)."""
+    span = slice(series.start[index], series.start[index] + series.length[index])
+    before = rows.obs[span][base.rows[span]]
+    days = rows.ymd[span]
+    since = np.flatnonzero(days >= int(began.strftime("%Y%m%d")))
+    first = min(since[0] if len(since) else len(days) - 2, len(days) - 2)
+    return before.tolist(), rows.obs[span][max(first, 0) :].tolist()
+
+
+def _person_baseline(base, index, settings):
+    if base.certified[index]:
+        return "the observations that earned the current certification"
+    return f"the first {settings.baseline_n} observations"
+
+
+def person_momentum(series, rows, sigma, rules):
+    """Momentum rows for every series long enough to have one."""
+    x, lengths = series.matrix(rows.score, np.zeros(len(series), dtype=np.int64))
+    rubric_of = series.first(rows.rubric)
+    found = []
+    for rubric_id in np.unique(rubric_of):
+        chosen = np.flatnonzero(rubric_of == rubric_id)
+        labels, slopes = drift.momentum_many(
+            x[chosen], lengths[chosen], sigma[chosen], rules[int(rubric_id)].params()
+        )
+        for index, label, slope in zip(chosen, labels, slopes, strict=True):
+            if label is None:
+                continue
+            found.append(
+                {
+                    "person_id": int(series.first(rows.person)[index]),
+                    "rubric_id": int(rubric_id),
+                    "direction": label,
+                    "slope": float(slope),
+                    "last_observed_on": ymd_to_date(series.last(rows.ymd)[index]),
+                }
+            )
+    return found
+
+
+def pooled_spreads(rows):
+    """{version: (σ, moving ranges)} over the rows read."""
+    series = Series.split([rows.person, rows.rubric])
+    return pooled_sigma(series.moving_ranges(rows.score, same=rows.version), rows.version)
+
+
+# Levels 2 and 3: teams and items, by month -------------------------------------------------
+
+
+def complete_months_before(today):
+    """Only whole months are judged: a month still running has too few observations."""
+    return today.replace(day=1)
+
+
+def team_months(today):
+    """(team, rubric, yyyymm, mean overall score) for complete months, sorted."""
+    month = ExtractYear("observed_on") * 100 + ExtractMonth("observed_on")
+    return list(
+        Observation.objects.submitted()
+        .filter(observed_on__lt=complete_months_before(today), practitioner__team__isnull=False)
+        .exclude(overall_score=None)
+        .annotate(month=month)
+        .values_list("practitioner__team_id", "rubric_version__rubric_id", "month")
+        .annotate(mean=Avg(Cast("overall_score", FloatField())), n=Count("pk"))
+        .order_by("practitioner__team_id", "rubric_version__rubric_id", "month")
+        .values_list("practitioner__team_id", "rubric_version__rubric_id", "month", "mean")
+    )
+
+
+ITEM_MONTHS_SQL = {
+    "postgresql": """
+        SELECT p.organization_id, v.rubric_id, s.key,
+               (EXTRACT(YEAR FROM o.observed_on) * 100 + EXTRACT(MONTH FROM o.observed_on))::int,
+               SUM((s.value #>> '{{}}')::float), COUNT(*)
+        FROM {observation} o
+        JOIN {person} p ON p.id = o.practitioner_id
+        JOIN {version} v ON v.id = o.rubric_version_id
+        CROSS JOIN LATERAL jsonb_each(o.scores) s
+        WHERE o.status <> 'draft' AND o.observed_on < %s AND jsonb_typeof(s.value) = 'number'
+        GROUP BY 1, 2, 3, 4""",
+    "sqlite": """
+        SELECT p.organization_id, v.rubric_id, s.key,
+               CAST(strftime('%%Y%%m', o.observed_on) AS INTEGER), SUM(s.value), COUNT(*)
+        FROM {observation} o
+        JOIN {person} p ON p.id = o.practitioner_id
+        JOIN {version} v ON v.id = o.rubric_version_id, json_each(o.scores) s
+        WHERE o.status <> 'draft' AND o.observed_on < %s AND s.type IN ('integer', 'real')
+        GROUP BY 1, 2, 3, 4""",
+}
+
+
+def item_months(today):
+    """(organization, rubric, item code, yyyymm, sum, count) of every numeric
+    item score, for complete months: the JSON is unpacked inside the database."""
+    sql = ITEM_MONTHS_SQL[connection.vendor].format(
+        observation=Observation._meta.db_table,
+        person=Person._meta.db_table,
+        version=RubricVersion._meta.db_table,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [complete_months_before(today)])
+        return cursor.fetchall()
+
+
+def month_start(yyyymm):
+    return dt.date(int(yyyymm) // 100, int(yyyymm) % 100, 1)
+
+
+def judge_months(keys, months, values, settings_of_series, pool_of_series):
+    """Alarms on monthly series (rows sorted by keys then month); the spread is pooled
+    across the series sharing a pool key (a rubric; a rubric's item)."""
+    series = Series.split(keys)
+    if not len(series):
+        return None
+
+    def settings(index):
+        return settings_of_series(series, index)
+
+    base = baselines(series, values, settings)
+    pools = np.array([pool_of_series(series, i) for i in range(len(series))])[series.of_row]
+    pooled = pooled_sigma(series.moving_ranges(values), pools)
+    pooled = {group: sigma for group, (sigma, _) in pooled.items()}
+    sigma = spread(series, values, pools, pooled, settings)
+    charted, lengths = chart(series, values, base, sigma, settings)
+    ewma = charted[drift.EWMA]
+    found = []
+    for index, rule, began, statistic, limit, points in alarms(
+        series, charted, lengths, base, row_day=lambda row: month_start(months[row])
+    ):
+        if not settings(index).enabled:
+            continue
+        found.append(
+            (
+                index,
+                {
+                    "rule": rule,
+                    "began_on": began,
+                    "baseline": float(base.level[index]),
+                    "baseline_from": f"the first {settings(index).baseline_n} months",
+                    "current": _number(ewma["statistic"][index]),
+                    "statistic": statistic,
+                    "limit": limit,
+                    "sigma": _maybe(sigma[index]),
+                    "points": points,
+                },
+            )
+        )
+    return series, found
+
+
+def team_level(rules, today):
+    """Each team's monthly mean overall score, judged like a practitioner's series."""
+    rows = np.array(team_months(today), dtype=float).reshape(-1, 4)
+    team, rubric = rows[:, 0].astype(np.int64), rows[:, 1].astype(np.int64)
+    judged = judge_months(
+        [team, rubric],
+        rows[:, 2].astype(np.int64),
+        rows[:, 3],
+        lambda series, i: rules[int(series.first(rubric)[i])],
+        lambda series, i: int(series.first(rubric)[i]),
+    )
+    if not judged:
+        return []
+    series, found = judged
+    organization_of = dict(Team.objects.values_list("pk", "organization_id"))
+    return [
+        Found(
+            scope=Scope.TEAM,
+            subject=f"team:{int(series.first(team)[i])}",
+            organization_id=organization_of[int(series.first(team)[i])],
+            rubric_id=int(series.first(rubric)[i]),
+            team_id=int(series.first(team)[i]),
+            **fields,
+        )
+        for i, fields in found
+    ]
+
+
+def item_level(rules, today):
+    """Each item's organization-wide monthly mean, judged like a practitioner's series."""
+    rows = item_months(today)
+    codes = sorted({row[2] for row in rows})
+    number = {code: n for n, code in enumerate(codes)}
+    table = np.array(
+        [
+            (org, rubric, number[code], month, total / n)
+            for org, rubric, code, month, total, n in rows
+        ],
+        dtype=float,
+    ).reshape(-1, 5)
+    order = np.lexsort((table[:, 3], table[:, 2], table[:, 1], table[:, 0]))
+    table = table[order]
+    org, rubric, item = (table[:, c].astype(np.int64) for c in range(3))
+    judged = judge_months(
+        [org, rubric, item],
+        table[:, 3].astype(np.int64),
+        table[:, 4],
+        lambda series, i: rules[int(series.first(rubric)[i])],
+        lambda series, i: int(series.first(rubric)[i]) * 100_000 + int(series.first(item)[i]),
+    )
+    if not judged:
+        return []
+    series, found = judged
+    labels = labels_of_items(list(rules))
+    made = []
+    for i, fields in found:
+        rubric_id, code = int(series.first(rubric)[i]), codes[int(series.first(item)[i])]
+        organization = int(series.first(org)[i])
+        made.append(
+            Found(
+                scope=Scope.ITEM,
+                subject=f"item:{organization}:{code}",
+                organization_id=organization,
+                rubric_id=rubric_id,
+                item_code=code,
+                item_label=labels.get((rubric_id, code), (code,))[0],
+                **fields,
+            )
+        )
+    return made
+
+
+def _number(value, fallback=np.nan):
+    value = float(value)
+    if np.isnan(value):
+        value = float(fallback)
+    return value
+
+
+def _maybe(value):
+    value = float(value)
+    return None if np.isnan(value) else value
+
+
+def labels_of_items(rubric_ids):
+    """{(rubric, code): (label, kind, scale_min, scale_max)} from the newest versions."""
+    found = {}
+    items = Item.objects.filter(version__rubric_id__in=rubric_ids).order_by("version__number")
+    for row in items.values_list(
+        "version__rubric_id", "code", "label", "kind", "scale_min", "scale_max"
+    ):
+        found[(row[0], row[1])] = row[2:]
+    return found
+
+
+# What moved -------------------------------------------------------------------------------
+
+
+def moved_items(groups, rubric_ids):
+    """For each (rubric, baseline observation ids, recent observation ids): the items whose
+    mean fell most from the baseline to the recent ones, as a share of their scale."""
+    wanted = sorted({pk for _, before, after in groups for pk in (*before, *after)})
+    scores = {}
+    for start in range(0, len(wanted), 2000):
+        chunk = wanted[start : start + 2000]
+        scores.update(Observation.objects.filter(pk__in=chunk).values_list("pk", "scores"))
+    labels = labels_of_items(rubric_ids)
+    return [
+        _fell_most(
+            rubric,
+            [scores.get(pk, {}) for pk in before],
+            [scores.get(pk, {}) for pk in after],
+            labels,
+        )
+        for rubric, before, after in groups
+    ]
+
+
+def _fell_most(rubric, before, after, labels):
+    changes = []
+    for code in {code for card in before for code in card}:
+        old, new = _item_mean(before, code), _item_mean(after, code)
+        if old is None or new is None or new >= old:
+            continue
+        label, kind, low, high = labels.get((rubric, code), (code, "count", 0, 0))
+        span = high - low if kind != "count" else max(old, 1.0)
+        changes.append(((old - new) / (span or 1), code, label, old, new))
+    changes.sort(reverse=True)
+    return tuple(
+        {"code": code, "label": label, "baseline": round(old, 2), "current": round(new, 2)}
+        for _, code, label, old, new in changes[:MOVED_SHOWN]
+    )
+
+
+def _item_mean(cards, code):
+    values = [card[code] for card in cards if isinstance(card.get(code), int | float)]
+    values = [v for v in values if not isinstance(v, bool)]
+    return sum(values) / len(values) if values else None

@@ -1,0 +1,286 @@
+"""The drift job: every submitted observation in, alerts and momentum out.
+
+1. Read the observations once, sorted, as numeric columns (one query).
+2. Cut them into series (a practitioner on a rubric), set each one's baseline (the
+   observations that earned the current certification, else the first N) and spread.
+3. Run the control charts of coaching.drift on all series at once.
+4. Keep one alert per episode: raise the new, refresh the ongoing, resolve the recovered.
+5. Nightly, do the same for each team's monthly mean and each item's organization-wide
+   monthly mean (two grouped queries), and rewrite the momentum that changed.
+6. Tell the coaches (by email) and the leaders (in their digest) of each new alert.
+
+Run for everyone (`person_ids=None`, the nightly job) or for a few practitioners just
+after their observation is submitted; the latter reads only their rows and judges a
+short series against the spread the nightly job last pooled.
+"""
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from coaching import levels
+from coaching.models import DriftAlert, Momentum, PooledSpread
+
+logger = logging.getLogger(__name__)
+
+Scope = DriftAlert.Scope
+
+
+@dataclass
+class Report:
+    observations: int = 0
+    raised: dict = field(default_factory=dict)
+    ongoing: int = 0
+    resolved: int = 0
+    momentum_written: int = 0
+    notified: int = 0
+    seconds: dict = field(default_factory=dict)
+
+    def summary(self):
+        raised = ", ".join(f"{n} {scope}" for scope, n in self.raised.items()) or "none"
+        return (
+            f"{self.observations} observations read; alerts raised: {raised}; ongoing "
+            f"{self.ongoing}; resolved {self.resolved}; momentum rows written "
+            f"{self.momentum_written}; notifications {self.notified}."
+        )
+
+
+def drift_detect(*, today, person_ids=None):
+    """Run the detector; nightly over everyone when `person_ids` is None."""
+    report, started = Report(), time.monotonic()
+    rules = levels.rubric_rules()
+    rows = levels.read_observations(person_ids, levels.below_adequate(rules))
+    report.observations = len(rows.obs)
+    report.seconds["read"] = time.monotonic() - started
+    pooled = pooled_spreads(rows, today, saved=person_ids is not None)
+    found, momentum = levels.person_level(rows, rules, today, person_ids, pooled)
+    report.seconds["charts"] = time.monotonic() - started
+    subjects = None if person_ids is None else {f"person:{pk}" for pk in person_ids}
+    new = sync_alerts(found, today=today, scope=Scope.PERSON, subjects=subjects, report=report)
+    report.momentum_written = write_momentum(momentum, today, person_ids)
+    report.seconds["people"] = time.monotonic() - started
+    if person_ids is None:
+        for scope, level in ((Scope.TEAM, levels.team_level), (Scope.ITEM, levels.item_level)):
+            found = level(rules, today)
+            new += sync_alerts(found, today=today, scope=scope, subjects=None, report=report)
+    report.notified = tell_about(new, today)
+    report.seconds["total"] = time.monotonic() - started
+    return report
+
+
+def drift_check_soon(person_ids):
+    """Queue a look at these practitioners' series once the current transaction commits
+    (if the broker is down, the nightly job catches up)."""
+    from coaching.tasks import detect_drift_for  # the tasks import this module
+    from miiwrap.celery import enqueue_on_commit
+
+    for person_id in sorted(set(person_ids)):
+        enqueue_on_commit(detect_drift_for, person_id)
+
+
+def pooled_spreads(rows, today, *, saved):
+    """{version: σ}. Nightly: pooled over everyone and kept. For a few people: as kept,
+    or pooled over their rows for a version never pooled yet."""
+    here = levels.pooled_spreads(rows)
+    if not saved:
+        for version, (sigma, count) in here.items():
+            PooledSpread.objects.update_or_create(
+                rubric_version_id=version,
+                defaults={"sigma": sigma, "moving_ranges": count, "computed_on": today},
+            )
+        return {version: sigma for version, (sigma, _) in here.items()}
+    kept = dict(
+        PooledSpread.objects.filter(rubric_version_id__in=list(here)).values_list(
+            "rubric_version_id", "sigma"
+        )
+    )
+    return {version: kept.get(version, sigma) for version, (sigma, _) in here.items()}
+
+
+# 4. Alerts --------------------------------------------------------------------------------
+
+
+def sync_alerts(found, *, today, scope, subjects, report):
+    """Raise, refresh and resolve alerts of one scope so they match `found`; returns the
+    alerts raised now. `subjects` limits which alerts are in question (None: all)."""
+    active = DriftAlert.objects.filter(scope=scope, status__in=DriftAlert.ACTIVE)
+    if subjects is not None:
+        active = active.filter(subject__in=subjects)
+    active = {(a.subject, a.rubric_id, a.rule): a for a in active}
+    now = {f.key: f for f in found}
+    report.ongoing += refresh(active, now, today)
+    report.resolved += resolve([a.pk for key, a in active.items() if key not in now], today)
+    new = raise_new([f for key, f in now.items() if key not in active], today)
+    report.raised[scope] = report.raised.get(scope, 0) + len(new)
+    return new
+
+
+def refresh(active, now, today):
+    """Ongoing episodes: the latest level, limit and items; the episode keeps its start."""
+    changed = []
+    for key, alert in active.items():
+        if key in now:
+            latest = now[key].as_fields()
+            for name in ("current", "statistic", "limit", "sigma", "points", "moved", "baseline"):
+                setattr(alert, name, latest[name])
+            alert.checked_on = today
+            changed.append(alert)
+    fields = ["current", "statistic", "limit", "sigma", "points", "moved", "baseline", "checked_on"]
+    DriftAlert.objects.bulk_update(changed, fields, batch_size=500)
+    return len(changed)
+
+
+def resolve(pks, today):
+    """Back in control: resolved by itself (no resolver), unless someone did it already."""
+    done = 0
+    for start in range(0, len(pks), 500):
+        done += DriftAlert.objects.filter(
+            pk__in=pks[start : start + 500], status__in=DriftAlert.ACTIVE
+        ).update(status=DriftAlert.Status.RESOLVED, resolved_on=today, checked_on=today)
+    return done
+
+
+def raise_new(candidates, today):
+    """One alert per episode: an episode someone already closed stays closed, and when
+    two runs meet, the unique constraints let only one of them raise it."""
+    closed = set()
+    subjects = sorted({f.subject for f in candidates})
+    for start in range(0, len(subjects), 500):
+        closed |= set(
+            DriftAlert.objects.filter(
+                subject__in=subjects[start : start + 500], status=DriftAlert.Status.RESOLVED
+            ).values_list("subject", "rubric_id", "rule", "began_on")
+        )
+    made = []
+    for found in candidates:
+        if (*found.key, found.began_on) in closed:
+            continue
+        try:
+            with transaction.atomic():
+                made.append(
+                    DriftAlert.objects.create(
+                        **found.as_fields(), raised_on=today, checked_on=today
+                    )
+                )
+        except IntegrityError:
+            logger.info("Drift alert %s already raised by another run", found.key)
+    return made
+
+
+# 5. Momentum ------------------------------------------------------------------------------
+
+
+def write_momentum(rows, today, person_ids):
+    """Write only what changed: a night without new observations writes nothing."""
+    existing = Momentum.objects.all()
+    if person_ids is not None:
+        existing = existing.filter(person_id__in=person_ids)
+    known = {
+        (person, rubric): (direction, round(slope, 9), seen)
+        for person, rubric, direction, slope, seen in existing.values_list(
+            "person_id", "rubric_id", "direction", "slope", "last_observed_on"
+        )
+    }
+    changed = [
+        Momentum(**row, computed_on=today)
+        for row in rows
+        if known.get((row["person_id"], row["rubric_id"]))
+        != (row["direction"], round(row["slope"], 9), row["last_observed_on"])
+    ]
+    Momentum.objects.bulk_create(
+        changed,
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["person", "rubric"],
+        update_fields=["direction", "slope", "last_observed_on", "computed_on"],
+    )
+    return len(changed)
+
+
+# 6. Notifications -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Whom an alert concerns, as certification.jobs.recipients reads a candidate."""
+
+    person_id: int | None
+    organization_id: int
+    team_id: int | None
+
+    @classmethod
+    def of(cls, alert):
+        team = alert.team_id or (alert.practitioner.team_id if alert.practitioner_id else None)
+        return cls(alert.practitioner_id, alert.organization_id, team)
+
+
+@dataclass(frozen=True)
+class ToCoachAndLeader:
+    to_practitioner: bool = False
+    to_coach: bool = True
+    to_leader: bool = True
+
+
+def tell_about(alerts, today):
+    """The practitioner's current coaches by email, leaders in their daily digest."""
+    if not alerts:
+        return 0
+    from certification.jobs import recipients
+    from miiwrap.notifications.delivery import notify
+    from miiwrap.notifications.models import Notification, absolute_url
+    from miiwrap.people.models import Person
+
+    alerts = DriftAlert.objects.filter(pk__in=[a.pk for a in alerts]).select_related(
+        "practitioner", "team", "organization", "rubric"
+    )
+    audiences = {alert.pk: Audience.of(alert) for alert in alerts}
+    finder = recipients(list(audiences.values()), today, today)
+    told = [
+        (a, *who) for a in alerts for who in finder.of(audiences[a.pk], ToCoachAndLeader(), today)
+    ]
+    people = Person.objects.select_related("user").in_bulk({person for _, person, _ in told})
+    for alert, person, role in told:
+        link = alert.get_absolute_url()
+        moved = "".join(f"Fell most: {line}\n" for line in alert.moved_text())
+        notify(
+            people[person],
+            Notification.Kind.ALERT,
+            f"Drift: {alert.about()} on {alert.rubric}",
+            f"{alert.explanation()}\n{moved}\nRead it and note what you will do: "
+            f"{absolute_url(link)}",
+            link=link,
+            digest=role == "leader",
+        )
+    return len(told)
+
+
+# People's actions -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def alert_acknowledge(*, alert, by, note):
+    """Someone has read it and says what they will do; it stays until resolved."""
+    alert.status = DriftAlert.Status.ACKNOWLEDGED
+    alert.acknowledged_by, alert.acknowledged_at, alert.note = by, timezone.now(), note
+    updated = DriftAlert.objects.filter(pk=alert.pk, status__in=DriftAlert.ACTIVE).update(
+        status=alert.status,
+        acknowledged_by=by,
+        acknowledged_at=alert.acknowledged_at,
+        note=note,
+    )
+    return bool(updated)
+
+
+@transaction.atomic
+def alert_resolve(*, alert, by, today, note=""):
+    """Closed by hand; the same episode will not be raised again."""
+    updated = DriftAlert.objects.filter(pk=alert.pk, status__in=DriftAlert.ACTIVE).update(
+        status=DriftAlert.Status.RESOLVED,
+        resolved_on=today,
+        resolved_by=by,
+        note=note or alert.note,
+    )
+    return bool(updated)
