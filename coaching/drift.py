@@ -1,0 +1,402 @@
+"""Drift: control charts over each practitioner's time-ordered scores, and their momentum.
+
+Pure numpy, no database. Scores since certification are compared with the practitioner's
+baseline (their level in the observations that earned the certification) by four rules:
+
+- EWMA: z_t = λ·x_t + (1-λ)·z_{t-1}, z_0 = baseline, t = 1..n; out of control when
+  z_t < baseline - L·sd_t, where sd_t = sigma·√(λ/(2-λ)·(1-(1-λ)^{2t})).
+- Lower CUSUM: S_0 = 0, S_t = max(0, S_{t-1} + (baseline - k·sigma) - x_t);
+  out of control when S_t > h·sigma.
+- Run rule: out when the last `run_length` scores are all strictly below the baseline.
+- Band rule: out when the two latest observations are both below the adequate band.
+
+Each rule is a two-state machine per series. An episode begins at the first out-of-control
+point and ends only where the statistic is well back (EWMA: z_t ≥ baseline - release·L·sd_t;
+CUSUM: S_t ≤ release·h·sigma; run: a score at or above the baseline; band: an observation not
+below adequate), so a series hovering at a limit makes one episode, not one per crossing.
+
+sigma is robust: the median moving range / 0.9539, since the median of |N(0, 2·sigma^2)| is
+0.9539·sigma, so one bad day barely moves it. A series too short for its own sigma uses the
+sigma pooled over its cohort.
+
+Momentum is the least-squares slope of the last few values of an EWMA started at the series'
+first score: building above momentum_slope·sigma per observation, slipping below minus that,
+else steady.
+
+The batch functions take a 2-D array, one series per row, left-aligned and NaN-padded after its
+length, and loop only over the time index, so tens of thousands of series are checked at once.
+A NaN inside a row is a missing score: the charts skip it (their state and their t stay as they
+were) but the band rule still counts the observation through `below`. The single-series
+functions are thin wrappers over the batch ones, so there is one implementation.
+"""
+
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+EWMA, CUSUM, RUN, BAND = "ewma", "cusum", "run", "band"
+RULES = (EWMA, CUSUM, RUN, BAND)
+BUILDING, STEADY, SLIPPING = "building", "steady", "slipping"
+
+# The median of |N(0, 2·sigma^2)|, which a moving range of independent scores follows.
+MEDIAN_MOVING_RANGE = 0.9539
+# The band rule looks at the two latest observations.
+BAND_POINTS = 2
+
+
+@dataclass(frozen=True)
+class Params:
+    lam: float = 0.2  # EWMA weight λ
+    L: float = 3.0  # EWMA limit, in standard deviations of the EWMA statistic
+    k: float = 0.5  # CUSUM allowance, in sigma
+    h: float = 4.0  # CUSUM decision interval, in sigma
+    run_length: int = 8  # run rule: this many in a row below baseline
+    baseline_n: int = 5  # baseline = first N observations when there is no certification
+    min_own_points: int = 10  # points a series needs for its own sigma, else pooled
+    momentum_window: int = 6  # points of the EWMA the momentum slope is fitted on
+    momentum_slope: float = 0.1  # |slope| in sigma per observation beyond which momentum moves
+    release: float = 0.5  # an episode ends only once back within release times its limit
+
+
+DEFAULTS = Params()
+
+
+# eq=False: comparing dataclasses of arrays field by field has no single truth value.
+@dataclass(frozen=True, eq=False)
+class Signals:
+    """One rule over many series: arrays of shape (n,), values at each series' last point."""
+
+    alarm: np.ndarray  # in an episode at the last point
+    began: np.ndarray  # index where the current episode began; -1 when not in one
+    statistic: np.ndarray  # EWMA z; CUSUM S (score units); run length below; points below band
+    limit: np.ndarray  # EWMA lower limit (a score); h·sigma; run_length; 2
+    episodes: np.ndarray  # episodes begun over the whole series
+    first_alarm: np.ndarray  # index of the first out-of-control point ever; -1 if none
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One rule over one series, as plain Python values (see Signals)."""
+
+    alarm: bool
+    began: int
+    statistic: float
+    limit: float
+    episodes: int
+    first_alarm: int
+
+
+@dataclass(frozen=True, eq=False)
+class Trace:
+    """One rule over many series, point by point: arrays of shape (n, T)."""
+
+    statistic: np.ndarray
+    limit: np.ndarray
+    out: np.ndarray  # out of control at this (counted) point
+    alarm: np.ndarray  # in an episode after this point
+
+
+# --- sigma and baseline ---------------------------------------------------------------------
+
+
+def moving_ranges(values):
+    """|x_t - x_{t-1}| between consecutive scores; a missing score is passed over."""
+    return np.abs(np.diff(_present(values)))
+
+
+def robust_sigma(values):
+    """sigma from the median moving range; nan when there is no moving range."""
+    return _sigma_from(moving_ranges(values))
+
+
+def pooled_sigma(series):
+    """sigma from the median of every moving range of every series; nan when there is none."""
+    ranges = [moving_ranges(values) for values in series]
+    return _sigma_from(np.concatenate(ranges) if ranges else np.empty(0))
+
+
+def choose_sigma(own_values, pooled, params=DEFAULTS):
+    """The series' own sigma if it has enough points and a spread, else the pooled one, or nan."""
+    enough = _present(own_values).size >= params.min_own_points
+    own = robust_sigma(own_values) if enough else math.nan
+    return next((float(s) for s in (own, pooled) if _usable(s)), math.nan)
+
+
+def baseline_level(values):
+    """The mean of the scores present; nan when there are none."""
+    present = _present(values)
+    return float(present.mean()) if present.size else math.nan
+
+
+def _sigma_from(ranges):
+    return float(np.median(ranges)) / MEDIAN_MOVING_RANGE if ranges.size else math.nan
+
+
+def _present(values):
+    scores = np.asarray(values, dtype=float).ravel()
+    return scores[~np.isnan(scores)]
+
+
+def _usable(sigma):
+    return sigma is not None and math.isfinite(sigma) and sigma > 0
+
+
+def _usable_many(baseline, sigma):
+    """Rows whose baseline is finite and whose sigma is finite and positive."""
+    return np.isfinite(baseline) & _usable_sigmas(sigma)
+
+
+def _usable_sigmas(sigma):
+    return np.isfinite(sigma) & (sigma > 0)
+
+
+# --- batch ----------------------------------------------------------------------------------
+
+
+def check_many(x, lengths, baseline, sigma, params=DEFAULTS, below=None):
+    """Every rule over every row: rule → Signals at each row's last point.
+
+    x is (n, T), each row left-aligned and NaN-padded after lengths[i]; baseline and sigma are
+    per row (or one for all). EWMA and CUSUM stay silent on a row without a finite baseline and
+    a positive sigma, the run rule on one without a baseline; `below` (bool, like x) feeds the
+    band rule, which is silent without it.
+    """
+    rows = _rows(x, lengths, baseline, sigma, below)
+    return {rule: _summarize(steps(rows, params), rows.n) for rule, steps in _STEPS.items()}
+
+
+def trace_many(x, lengths, baseline, sigma, params=DEFAULTS, below=None):
+    """Every rule over every row, point by point: rule → Trace (for charts and trials)."""
+    rows = _rows(x, lengths, baseline, sigma, below)
+    return {rule: _trace(steps(rows, params), rows) for rule, steps in _STEPS.items()}
+
+
+def momentum_many(x, lengths, sigma, params=DEFAULTS):
+    """(labels, slopes): building / steady / slipping or None per row, and the slope.
+
+    The slope is in score units per observation, nan when the row has too few scores; the
+    label is None then, and when sigma is not usable.
+    """
+    rows = _rows(x, lengths, np.nan, sigma, None)
+    slopes = _recent_slopes(rows.x, params)
+    steep = params.momentum_slope * rows.sigma
+    labels = np.where(slopes > steep, BUILDING, np.where(slopes < -steep, SLIPPING, STEADY))
+    labels = labels.astype(object)
+    labels[np.isnan(slopes) | ~_usable_sigmas(rows.sigma)] = None
+    return labels, slopes
+
+
+class _Rows(NamedTuple):
+    x: np.ndarray  # (n, T ≥ 1) scores; NaN where missing or past the row's length
+    valid: np.ndarray  # (n, T) within the row's length
+    below: np.ndarray  # (n, T) below the adequate band, within the row's length
+    baseline: np.ndarray  # (n,)
+    sigma: np.ndarray  # (n,)
+    width: int  # T as given, before an empty array got its one padding column
+
+    @property
+    def n(self):
+        return len(self.x)
+
+
+def _rows(x, lengths, baseline, sigma, below):
+    """Normalize the batch input; one padding column when T = 0, so every rule takes a step."""
+    x = np.asarray(x, dtype=float)
+    n, width = x.shape
+    below = np.zeros(x.shape, dtype=bool) if below is None else np.asarray(below, dtype=bool)
+    x, below = _pad(x, np.nan), _pad(below, False)
+    valid = np.arange(x.shape[1]) < np.minimum(np.asarray(lengths), width).reshape(n, 1)
+    return _Rows(
+        x=np.where(valid, x, np.nan),
+        valid=valid,
+        below=below & valid,
+        baseline=np.broadcast_to(np.asarray(baseline, dtype=float), (n,)),
+        sigma=np.broadcast_to(np.asarray(sigma, dtype=float), (n,)),
+        width=width,
+    )
+
+
+def _pad(a, fill):
+    return np.pad(a, ((0, 0), (0, max(0, 1 - a.shape[1]))), constant_values=fill)
+
+
+class _Step(NamedTuple):
+    """One rule's state after one time index, across all rows."""
+
+    counted: np.ndarray  # the point took part; elsewhere the machine stands still
+    statistic: np.ndarray
+    limit: np.ndarray | float
+    out: np.ndarray  # out of control
+    back: np.ndarray  # back far enough to end an episode
+
+
+def _smoothed(x, counted, z0, lam):
+    """The EWMA after each time index; points not counted leave it where it was."""
+    z = np.array(z0, dtype=float)
+    for column, now in zip(x.T, counted.T, strict=True):
+        z = np.where(now, lam * column + (1 - lam) * z, z)
+        yield z
+
+
+def _ewma_steps(rows, p):
+    usable = _usable_many(rows.baseline, rows.sigma)
+    counted = ~np.isnan(rows.x) & usable[:, None]
+    t = np.zeros(rows.n)
+    for z, now in zip(_smoothed(rows.x, counted, rows.baseline, p.lam), counted.T, strict=True):
+        t = t + now  # t counts the scores seen, so a missing score does not widen the limit
+        sd = rows.sigma * np.sqrt(p.lam / (2 - p.lam) * (1 - (1 - p.lam) ** (2 * t)))
+        limit = rows.baseline - p.L * sd
+        back = z >= rows.baseline - p.release * p.L * sd
+        yield _Step(now, _shown(z, usable), _shown(limit, usable), z < limit, back)
+
+
+def _cusum_steps(rows, p):
+    usable = _usable_many(rows.baseline, rows.sigma)
+    counted = ~np.isnan(rows.x) & usable[:, None]
+    target, h = rows.baseline - p.k * rows.sigma, p.h * rows.sigma
+    s = np.zeros(rows.n)
+    for column, now in zip(rows.x.T, counted.T, strict=True):
+        s = np.where(now, np.maximum(0.0, s + target - column), s)
+        yield _Step(now, _shown(s, usable), _shown(h, usable), s > h, s <= p.release * h)
+
+
+def _run_steps(rows, p):
+    counted = ~np.isnan(rows.x) & ~np.isnan(rows.baseline)[:, None]
+    run = np.zeros(rows.n)
+    for column, now in zip(rows.x.T, counted.T, strict=True):
+        low = column < rows.baseline
+        run = np.where(now, np.where(low, run + 1, 0), run)
+        yield _Step(now, run, p.run_length, run >= p.run_length, ~low)
+
+
+def _band_steps(rows, p):
+    count = np.zeros(rows.n)
+    for low, now in zip(rows.below.T, rows.valid.T, strict=True):
+        count = np.where(now, np.where(low, count + 1, 0), count)
+        yield _Step(now, count, BAND_POINTS, count >= BAND_POINTS, ~low)
+
+
+_STEPS = {EWMA: _ewma_steps, CUSUM: _cusum_steps, RUN: _run_steps, BAND: _band_steps}
+
+
+def _shown(values, usable):
+    """A chart's number only where the chart can run."""
+    return np.where(usable, values, np.nan)
+
+
+class _Machine:
+    """Per row: in or out of an episode, when the current one began, how many there were."""
+
+    def __init__(self, n):
+        self.alarm = np.zeros(n, dtype=bool)
+        self.began = np.full(n, -1)
+        self.episodes = np.zeros(n, dtype=int)
+        self.first_alarm = np.full(n, -1)
+
+    def advance(self, t, step):
+        out = step.counted & step.out
+        start = out & ~self.alarm
+        self.episodes = self.episodes + start
+        self.first_alarm = np.where(out & (self.first_alarm < 0), t, self.first_alarm)
+        # Out of control keeps an episode going; only a counted point well back ends it.
+        self.alarm = out | (self.alarm & ~(step.counted & step.back))
+        self.began = np.where(self.alarm, np.where(start, t, self.began), -1)
+        return out
+
+
+def _summarize(steps, n):
+    machine = _Machine(n)
+    for t, step in enumerate(steps):
+        machine.advance(t, step)
+    return Signals(
+        alarm=machine.alarm,
+        began=machine.began,
+        statistic=_full(step.statistic, n),
+        limit=_full(step.limit, n),
+        episodes=machine.episodes,
+        first_alarm=machine.first_alarm,
+    )
+
+
+def _trace(steps, rows):
+    machine = _Machine(rows.n)
+    columns = []
+    for t, step in enumerate(steps):
+        out = machine.advance(t, step)
+        statistic, limit = _full(step.statistic, rows.n), _full(step.limit, rows.n)
+        columns.append((statistic, limit, out, machine.alarm))
+    stacked = (np.stack(c, axis=1)[:, : rows.width] for c in zip(*columns, strict=True))
+    return Trace(*stacked)
+
+
+def _full(value, n):
+    return np.array(np.broadcast_to(np.asarray(value, dtype=float), (n,)))
+
+
+def _recent_slopes(x, p):
+    """Least-squares slope per observation of the EWMA's last `momentum_window` values."""
+    counted = ~np.isnan(x)
+    z = np.stack(list(_smoothed(x, counted, _first_scores(x), p.lam)), axis=1)
+    recent = _last_counted(z, counted, p.momentum_window)
+    steps = np.arange(p.momentum_window) - (p.momentum_window - 1) / 2
+    slopes = recent @ steps / (steps @ steps)
+    # The EWMA starts at the first score, so the first point adds nothing: it needs one more.
+    return np.where(counted.sum(axis=1) > p.momentum_window, slopes, np.nan)
+
+
+def _first_scores(x):
+    return x[np.arange(len(x)), np.argmax(~np.isnan(x), axis=1)]
+
+
+def _last_counted(values, counted, window):
+    """Each row's values at its last `window` counted points, left-padded with NaN."""
+    rank = np.cumsum(counted, axis=1)
+    start = rank[:, -1:] - window
+    rows, cols = np.nonzero(counted & (rank > start))
+    recent = np.full((len(values), window), np.nan)
+    recent[rows, rank[rows, cols] - start[rows, 0] - 1] = values[rows, cols]
+    return recent
+
+
+# --- one series -----------------------------------------------------------------------------
+
+
+def check(xs, baseline, sigma, params=DEFAULTS, below=None):
+    """Every rule over one series: rule → Signal."""
+    x, lengths, below = _one(xs, below)
+    many = check_many(x, lengths, [baseline], [sigma], params, below)
+    return {rule: _signal(signals) for rule, signals in many.items()}
+
+
+def ewma_path(xs, baseline, sigma, params=DEFAULTS):
+    """(z, lower limit) after each score of one series, for charts."""
+    x, lengths, _ = _one(xs, None)
+    rows = _rows(x, lengths, [baseline], [sigma], None)
+    trace = _trace(_ewma_steps(rows, params), rows)
+    path = zip(trace.statistic[0], trace.limit[0], strict=True)
+    return [(float(z), float(limit)) for z, limit in path]
+
+
+def momentum(xs, sigma, params=DEFAULTS):
+    """(building / steady / slipping or None, slope in score units per observation)."""
+    x, lengths, _ = _one(xs, None)
+    labels, slopes = momentum_many(x, lengths, [sigma], params)
+    return labels[0], float(slopes[0])
+
+
+def _one(xs, below):
+    x = np.asarray(xs, dtype=float).reshape(1, -1)
+    return x, [x.shape[1]], None if below is None else np.asarray(below, dtype=bool).reshape(1, -1)
+
+
+def _signal(signals):
+    return Signal(
+        alarm=bool(signals.alarm[0]),
+        began=int(signals.began[0]),
+        statistic=float(signals.statistic[0]),
+        limit=float(signals.limit[0]),
+        episodes=int(signals.episodes[0]),
+        first_alarm=int(signals.first_alarm[0]),
+    )

@@ -1,0 +1,583 @@
+"""The drift charts on constructed series whose answers are known; no database."""
+
+import math
+from collections import Counter
+from dataclasses import astuple, fields
+
+import numpy as np
+import pytest
+
+from coaching import drift
+from coaching.drift import BAND, CUSUM, EWMA, RULES, RUN, Params
+
+BASE, SD = 80.0, 5.0
+
+
+def first_alarms(xs, baseline=BASE, sigma=SD, params=drift.DEFAULTS, below=None):
+    signals = drift.check(xs, baseline, sigma, params, below)
+    return {rule: signals[rule].first_alarm for rule in RULES}
+
+
+def drop(sigmas, points, before=0):
+    """`before` scores at the baseline, then `points` scores `sigmas` sigma below it."""
+    return [BASE] * before + [BASE - sigmas * SD] * points
+
+
+def crossings(out):
+    """How many times a point-by-point out-of-control flag switches on."""
+    return int(np.sum(out & ~np.r_[False, out[:-1]]))
+
+
+# --- stable series --------------------------------------------------------------------------
+
+
+def test_a_constant_series_at_its_baseline_raises_nothing_under_any_rule():
+    signals = drift.check([BASE] * 30, BASE, SD, below=[False] * 30)
+
+    for rule in RULES:
+        assert signals[rule].alarm is False
+        assert signals[rule].episodes == 0
+        assert signals[rule].first_alarm == -1
+        assert signals[rule].began == -1
+    assert signals[EWMA].statistic == BASE
+    assert signals[CUSUM].statistic == 0.0
+
+
+def test_a_series_above_its_baseline_raises_nothing_either():
+    assert set(first_alarms([BASE + 2 * SD] * 30).values()) == {-1}
+
+
+# --- steps ----------------------------------------------------------------------------------
+
+
+def test_the_closed_form_puts_a_two_sigma_ewma_alarm_at_the_third_point():
+    # z_t falls 2(1 - 0.8^t) sigma; the limit sits 3·sqrt(0.2/1.8·(1 - 0.64^t)) sigma down.
+    beyond = [2 * (1 - 0.8**t) > 3 * math.sqrt(0.2 / 1.8 * (1 - 0.64**t)) for t in (1, 2, 3)]
+
+    assert beyond == [False, False, True]
+
+
+def test_a_noiseless_two_sigma_drop_is_an_ewma_alarm_at_the_third_point():
+    ewma = drift.check(drop(2, 10), BASE, SD)[EWMA]
+
+    assert (ewma.first_alarm, ewma.began, ewma.alarm, ewma.episodes) == (2, 2, True, 1)
+
+
+def test_after_a_stable_stretch_the_ewma_limit_is_wide_and_a_two_sigma_drop_takes_four_points():
+    # After ten stable points the limit is at its steady 1 sigma; z passes it at 2(1 - 0.8^4).
+    assert first_alarms(drop(2, 10, before=10))[EWMA] == 10 + 3
+
+
+def test_a_noiseless_one_sigma_drop_alarms_cusum_at_the_ninth_point_and_run_at_the_eighth():
+    # S grows by (1 - k) = 0.5 sigma per point and first exceeds h = 4 sigma at 4.5 sigma.
+    alarms = first_alarms(drop(1, 40))
+
+    assert alarms[CUSUM] == 8
+    assert alarms[RUN] == 7
+
+
+def test_a_noiseless_one_sigma_drop_never_alarms_the_ewma():
+    # z_t is (1 - a) sigma down with a = 0.8^t; the limit is sqrt(1 - a²) = sqrt((1 - a)(1 + a))
+    # sigma down, which exceeds 1 - a whenever a > 0: the limit approaches 1 sigma from below
+    # faster than z does, so z never crosses it, however long the drop lasts (here 40 points,
+    # short of where both round to exactly 1 in floating point).
+    for before in (0, 10):
+        assert first_alarms(drop(1, 40, before=before))[EWMA] == -1
+
+
+def test_cusum_reports_its_statistic_and_limit_in_score_units():
+    cusum = drift.check(drop(1, 12), BASE, SD)[CUSUM]
+
+    assert cusum.statistic == pytest.approx(12 * 0.5 * SD)
+    assert cusum.limit == pytest.approx(4 * SD)
+
+
+def test_ewma_reports_its_last_value_and_limit_as_scores():
+    path = drift.ewma_path(drop(2, 3), BASE, SD)
+    ewma = drift.check(drop(2, 3), BASE, SD)[EWMA]
+
+    assert path[0] == pytest.approx((BASE - 0.4 * SD, BASE - 0.6 * SD))
+    assert (ewma.statistic, ewma.limit) == pytest.approx(path[-1])
+    assert ewma.statistic == pytest.approx(BASE - 2 * (1 - 0.8**3) * SD)
+
+
+def test_a_sustained_one_sigma_drop_in_noise_is_caught_within_a_few_points():
+    rng = np.random.default_rng(11)
+    x = BASE + SD * (rng.standard_normal((300, 40)) - 1)
+
+    signals = drift.check_many(x, np.full(300, 40), BASE, SD)
+
+    firsts = np.stack([signals[rule].first_alarm for rule in RULES])
+    delays = np.where(firsts >= 0, firsts, 99).min(axis=0) + 1
+    # Measured: median 7, 90 % within 14, the slowest at 30.
+    assert 5 <= np.median(delays) <= 9
+    assert np.percentile(delays, 90) <= 18
+    assert delays.max() <= 40
+
+
+def test_a_noiseless_slow_slide_is_caught_by_the_run_rule_first():
+    # CUSUM: S = 0.1·m(m + 1)/2 sigma from the sixth point on exceeds 4 sigma at m = 9.
+    slide = [BASE] * 10 + [BASE - 0.1 * SD * i for i in range(1, 41)]
+
+    alarms = first_alarms(slide)
+
+    assert alarms[RUN] == 10 + 7
+    assert alarms[CUSUM] == 10 + 13
+    assert alarms[EWMA] == 10 + 13
+
+
+def test_a_slow_slide_in_noise_is_always_caught():
+    rng = np.random.default_rng(12)
+    x = BASE + SD * (rng.standard_normal((300, 40)) - 0.1 * np.arange(1, 41))
+
+    signals = drift.check_many(x, np.full(300, 40), BASE, SD)
+
+    firsts = np.stack([signals[rule].first_alarm for rule in RULES])
+    delays = np.where(firsts >= 0, firsts, 99).min(axis=0) + 1
+    # Measured: median 12, the slowest at 21 (the level is then 2.1 sigma down).
+    assert 9 <= np.median(delays) <= 15
+    assert delays.max() <= 25
+
+
+# --- one bad day ----------------------------------------------------------------------------
+
+
+def test_one_bad_day_among_good_ones_is_no_ewma_alarm():
+    # z moves λ·4 = 0.8 sigma; after ten points the limit is already about 1 sigma down.
+    signals = drift.check([BASE] * 10 + [BASE - 4 * SD] + [BASE] * 10, BASE, SD)
+
+    assert signals[EWMA].episodes == 0
+    assert signals[RUN].episodes == 0
+
+
+def test_one_four_sigma_day_leaves_cusum_short_of_its_limit():
+    # S = 4 - k = 3.5 sigma, under h = 4 sigma, and then shrinks by k per good day.
+    at_bad_day = drift.check([BASE] * 10 + [BASE - 4 * SD], BASE, SD)[CUSUM]
+    later = drift.check([BASE] * 10 + [BASE - 4 * SD] + [BASE] * 3, BASE, SD)[CUSUM]
+
+    assert (at_bad_day.statistic, at_bad_day.episodes) == (pytest.approx(3.5 * SD), 0)
+    assert later.statistic == pytest.approx(2.0 * SD)
+
+
+def test_a_day_beyond_four_and_a_half_sigma_alarms_cusum_alone_until_it_decays():
+    # h + k = 4.5 sigma: one such day is a CUSUM episode; S then sheds 0.5 sigma per good day
+    # and the episode ends once S ≤ release·h = 2 sigma, five good days later.
+    xs = [BASE] * 10 + [BASE - 4.6 * SD] + [BASE] * 10
+    signals = drift.check(xs, BASE, SD)
+    trace = drift.trace_many([xs], [len(xs)], BASE, SD)[CUSUM]
+
+    assert signals[EWMA].episodes == 0
+    assert (signals[CUSUM].first_alarm, signals[CUSUM].episodes) == (10, 1)
+    assert signals[CUSUM].alarm is False
+    assert trace.alarm[0].nonzero()[0].tolist() == [10, 11, 12, 13, 14]
+
+
+# --- episodes and hysteresis ----------------------------------------------------------------
+
+
+def hovering():
+    """Thirty scores at the baseline, then forty alternating about the EWMA's 1 sigma limit."""
+    return [BASE] * 30 + [BASE - 1.25 * SD, BASE - 0.75 * SD] * 20
+
+
+def test_a_series_hovering_at_the_ewma_limit_makes_one_episode():
+    out = drift.trace_many([hovering()], [70], BASE, SD)[EWMA].out[0]
+    ewma = drift.check(hovering(), BASE, SD)[EWMA]
+
+    assert crossings(out) > 5
+    assert (ewma.episodes, ewma.alarm, ewma.began) == (1, True, ewma.first_alarm)
+
+
+def test_without_hysteresis_the_same_series_makes_an_episode_per_crossing():
+    out = drift.trace_many([hovering()], [70], BASE, SD)[EWMA].out[0]
+
+    ewma = drift.check(hovering(), BASE, SD, Params(release=1.0))[EWMA]
+
+    assert ewma.episodes == crossings(out)
+
+
+def test_an_episode_ends_when_the_series_returns_to_its_baseline():
+    xs = hovering() + [BASE] * 10
+    trace = drift.trace_many([xs], [len(xs)], BASE, SD)[EWMA]
+
+    ewma = drift.check(xs, BASE, SD)[EWMA]
+
+    assert (ewma.alarm, ewma.began, ewma.episodes) == (False, -1, 1)
+    # z must come back within half the limit: it gets there on the third score at the baseline.
+    assert trace.alarm[0][70:].tolist() == [True, True, False] + [False] * 7
+
+
+def test_a_second_drop_is_a_second_episode_with_its_own_start():
+    xs = drop(2, 10) + [BASE] * 10 + [BASE - 2 * SD] * 10
+
+    ewma = drift.check(xs, BASE, SD)[EWMA]
+
+    assert ewma.episodes == 2
+    assert ewma.first_alarm == 2
+    assert ewma.began > 20
+
+
+def test_the_run_rule_ends_its_episode_at_a_score_back_at_the_baseline():
+    xs = [*drop(1, 9), BASE, *drop(1, 3)]
+
+    run = drift.check(xs, BASE, SD)[RUN]
+
+    assert (run.alarm, run.began, run.episodes, run.statistic, run.limit) == (False, -1, 1, 3, 8)
+
+
+# --- band rule ------------------------------------------------------------------------------
+
+
+def band(below, xs=None):
+    xs = [BASE] * len(below) if xs is None else xs
+    return drift.check(xs, BASE, SD, below=below)[BAND]
+
+
+def test_the_band_rule_alarms_when_the_two_latest_are_below_adequate():
+    signal = band([False, False, True, True])
+
+    assert (signal.alarm, signal.began, signal.statistic, signal.limit) == (True, 3, 2, 2)
+
+
+def test_the_band_rule_holds_its_start_while_more_fall_below():
+    signal = band([False, True, True, True, True])
+
+    assert (signal.alarm, signal.began, signal.statistic, signal.episodes) == (True, 2, 4, 1)
+
+
+def test_one_below_adequate_is_no_band_alarm():
+    signal = band([False, True, False, True])
+
+    assert (signal.alarm, signal.began, signal.statistic, signal.episodes) == (False, -1, 1, 0)
+
+
+def test_a_band_episode_ends_at_the_next_observation_back_in_the_band():
+    signal = band([True, True, False])
+
+    assert (signal.alarm, signal.began, signal.episodes, signal.first_alarm) == (False, -1, 1, 1)
+
+
+def test_the_band_rule_counts_an_observation_whose_score_is_missing():
+    signal = band([False, True, True], xs=[BASE, BASE, math.nan])
+
+    assert (signal.alarm, signal.began) == (True, 2)
+
+
+def test_without_band_flags_the_band_rule_is_silent():
+    assert drift.check(drop(3, 10), BASE, SD)[BAND].episodes == 0
+
+
+# --- sigma and baseline ---------------------------------------------------------------------
+
+
+def test_robust_sigma_is_the_median_moving_range_over_0_9539():
+    assert drift.robust_sigma([10, 12, 10, 12, 10]) == pytest.approx(2 / 0.9539)
+
+
+def test_robust_sigma_is_unaffected_by_one_outlier():
+    calm = [10, 11, 10, 11, 10, 11, 10, 11, 10]
+    one_bad = [10, 11, 10, 11, 60, 11, 10, 11, 10]
+
+    assert drift.robust_sigma(one_bad) == drift.robust_sigma(calm)
+    assert np.std(one_bad) > 10 * np.std(calm)
+
+
+def test_moving_ranges_pass_over_a_missing_score():
+    assert drift.moving_ranges([1, math.nan, 4, 2]).tolist() == [3, 2]
+    assert drift.robust_sigma([1, math.nan, 3]) == pytest.approx(2 / 0.9539)
+
+
+def test_robust_sigma_without_a_moving_range_is_nan():
+    assert math.isnan(drift.robust_sigma([]))
+    assert math.isnan(drift.robust_sigma([5.0, math.nan]))
+
+
+def test_pooled_sigma_takes_the_median_of_every_series_moving_ranges():
+    assert drift.pooled_sigma([[1, 2], [5, 7, 9], [3]]) == pytest.approx(2 / 0.9539)
+    assert drift.pooled_sigma(np.array([[0.0, 4.0, math.nan]])) == pytest.approx(4 / 0.9539)
+
+
+def test_pooled_sigma_without_moving_ranges_is_nan():
+    assert math.isnan(drift.pooled_sigma([]))
+    assert math.isnan(drift.pooled_sigma([[1.0], []]))
+
+
+def test_choose_sigma_takes_the_series_own_when_it_has_ten_points():
+    own = [10, 12] * 5
+
+    assert drift.choose_sigma(own, 7.0) == pytest.approx(2 / 0.9539)
+
+
+def test_choose_sigma_falls_back_to_the_pooled_one_for_a_short_series():
+    assert drift.choose_sigma([10, 12] * 4 + [10], 7.0) == 7.0
+    assert drift.choose_sigma([10, 12] * 5 + [math.nan] * 3, 7.0, Params(min_own_points=11)) == 7
+
+
+def test_choose_sigma_falls_back_to_the_pooled_one_when_the_own_spread_is_zero():
+    assert drift.choose_sigma([10] * 20, 7.0) == 7.0
+
+
+def test_choose_sigma_is_nan_when_neither_is_usable():
+    assert math.isnan(drift.choose_sigma([10] * 3, math.nan))
+    assert math.isnan(drift.choose_sigma([10] * 20, 0.0))
+    assert math.isnan(drift.choose_sigma([], None))
+
+
+def test_the_baseline_level_is_the_mean_of_the_scores_present():
+    assert drift.baseline_level([80, math.nan, 90]) == 85
+    assert math.isnan(drift.baseline_level([]))
+    assert math.isnan(drift.baseline_level([math.nan]))
+
+
+# --- padding, missing scores, unusable rows -------------------------------------------------
+
+
+def test_scores_past_a_rows_length_are_ignored_even_when_not_nan():
+    x = np.array([drop(2, 3) + [0.0] * 5, drop(2, 8)])
+
+    signals = drift.check_many(x, [3, 8], BASE, SD)
+
+    assert signals[EWMA].first_alarm.tolist() == [2, 2]
+    assert signals[EWMA].statistic[0] == pytest.approx(drift.ewma_path(drop(2, 3), BASE, SD)[-1][0])
+    assert signals[RUN].statistic.tolist() == [3, 8]
+
+
+def test_a_missing_score_is_skipped_by_the_charts():
+    with_gap = drift.check([BASE, BASE, math.nan, *drop(2, 9)], BASE, SD)
+    without = drift.check([BASE, BASE, *drop(2, 9)], BASE, SD)
+
+    for rule in (EWMA, CUSUM, RUN):
+        assert with_gap[rule].statistic == pytest.approx(without[rule].statistic)
+        assert with_gap[rule].limit == pytest.approx(without[rule].limit)
+        # Indices still count the missing observation's place in the series.
+        assert with_gap[rule].began == without[rule].began + 1 > 0
+
+
+def test_a_missing_score_does_not_break_a_run():
+    run = drift.check([*drop(1, 4), math.nan, *drop(1, 4)], BASE, SD)[RUN]
+
+    assert (run.alarm, run.began, run.statistic) == (True, 8, 8)
+
+
+def test_the_ewma_path_holds_still_over_a_missing_score():
+    path = drift.ewma_path([BASE - SD, math.nan, BASE - SD], BASE, SD)
+
+    assert path[1] == path[0]
+    assert path[2][1] < path[1][1]
+
+
+def test_a_row_of_length_zero_raises_nothing():
+    x = np.full((2, 4), math.nan)
+    below = np.ones((2, 4), dtype=bool)
+
+    signals = drift.check_many(x, [0, 0], BASE, SD, below=below)
+
+    for rule in RULES:
+        assert not signals[rule].alarm.any()
+        assert signals[rule].episodes.tolist() == [0, 0]
+
+
+def test_an_empty_batch_and_an_empty_series_are_fine():
+    assert drift.check_many(np.empty((0, 5)), [], [], [])[EWMA].alarm.shape == (0,)
+    assert drift.check([], BASE, SD)[EWMA].alarm is False
+    assert drift.ewma_path([], BASE, SD) == []
+
+
+@pytest.mark.parametrize("sigma", [math.nan, 0.0, -1.0])
+def test_without_a_usable_sigma_only_ewma_and_cusum_fall_silent(sigma):
+    signals = drift.check(drop(3, 10), BASE, sigma, below=[True] * 10)
+
+    assert signals[EWMA].episodes == signals[CUSUM].episodes == 0
+    assert math.isnan(signals[EWMA].statistic) and math.isnan(signals[CUSUM].limit)
+    assert signals[RUN].alarm is True
+    assert signals[BAND].alarm is True
+
+
+def test_without_a_baseline_only_the_band_rule_can_alarm():
+    signals = drift.check(drop(3, 10), math.nan, SD, below=[True] * 10)
+
+    assert [signals[rule].alarm for rule in RULES] == [False, False, False, True]
+
+
+def test_the_batch_takes_a_baseline_and_sigma_per_row():
+    x = np.array([drop(2, 5), drop(2, 5)])
+
+    signals = drift.check_many(x, [5, 5], [BASE, BASE - 3 * SD], [SD, math.nan])
+
+    assert signals[EWMA].alarm.tolist() == [True, False]
+    assert signals[RUN].alarm.tolist() == [False, False]
+    assert signals[RUN].statistic.tolist() == [5, 0]
+
+
+# --- the batch against the single series and a plain reference ------------------------------
+
+
+def random_rows(seed, n=60, width=30):
+    """Rows of random lengths and sigmas around 50, with missing scores and some drops."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(0, width + 1, n)
+    sigma = rng.choice([1.0, 2.5, math.nan, 0.0], n, p=[0.45, 0.45, 0.05, 0.05])
+    changed = np.arange(width) >= rng.integers(0, 20, (n, 1))
+    steps = rng.choice([0.0, -1.0, -2.0], (n, 1)) * changed
+    x = 50 + 2 * (rng.standard_normal((n, width)) + steps)
+    x[rng.random((n, width)) < 0.1] = math.nan
+    below = rng.random((n, width)) < 0.3
+    padding = np.arange(width) >= lengths[:, None]
+    x[padding], below[padding] = math.nan, False
+    return x, lengths, np.full(n, 50.0), sigma, below
+
+
+def plain(signal):
+    """A Signal as a tuple in which NaN equals NaN."""
+    return tuple("nan" if isinstance(v, float) and math.isnan(v) else v for v in astuple(signal))
+
+
+def row_of(signals, i):
+    return drift.Signal(*(getattr(signals, f.name)[i].item() for f in fields(drift.Signal)))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_batch_equals_the_single_series_wrappers(seed):
+    x, lengths, baseline, sigma, below = random_rows(seed)
+
+    many = drift.check_many(x, lengths, baseline, sigma, below=below)
+
+    for i, length in enumerate(lengths):
+        one = drift.check(x[i, :length], baseline[i], sigma[i], below=below[i, :length])
+        for rule in RULES:
+            assert plain(row_of(many[rule], i)) == plain(one[rule]), (i, rule)
+
+
+def reference(xs, baseline, sigma, p=drift.DEFAULTS):
+    """EWMA and CUSUM written out point by point: {rule: (alarm, began, episodes, first)}."""
+    if not (math.isfinite(baseline) and math.isfinite(sigma) and sigma > 0):
+        return {EWMA: (False, -1, 0, -1), CUSUM: (False, -1, 0, -1)}
+    z, s, t, machines = baseline, 0.0, 0, {EWMA: [False, -1, 0, -1], CUSUM: [False, -1, 0, -1]}
+    for i, x in enumerate(xs):
+        if math.isnan(x):
+            continue
+        t += 1
+        z = p.lam * x + (1 - p.lam) * z
+        s = max(0.0, s + (baseline - p.k * sigma) - x)
+        sd = sigma * math.sqrt(p.lam / (2 - p.lam) * (1 - (1 - p.lam) ** (2 * t)))
+        step(machines[EWMA], i, z < baseline - p.L * sd, z >= baseline - p.release * p.L * sd)
+        step(machines[CUSUM], i, s > p.h * sigma, s <= p.release * p.h * sigma)
+    return {rule: tuple(m) for rule, m in machines.items()}
+
+
+def step(machine, i, out, back):
+    alarm, began, episodes, first = machine
+    if out and not alarm:
+        began, episodes = i, episodes + 1
+    if out and first < 0:
+        first = i
+    if alarm and back and not out:
+        alarm, began = False, -1
+    machine[:] = [alarm or out, began, episodes, first]
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_ewma_and_cusum_agree_with_a_point_by_point_reference(seed):
+    x, lengths, baseline, sigma, _ = random_rows(seed, n=80)
+
+    many = drift.check_many(x, lengths, baseline, sigma)
+
+    alarms = 0
+    for i, length in enumerate(lengths):
+        expected = reference(x[i, :length], baseline[i], sigma[i])
+        for rule in (EWMA, CUSUM):
+            got = many[rule]
+            actual = (got.alarm[i], got.began[i], got.episodes[i], got.first_alarm[i])
+            assert actual == expected[rule], (i, rule)
+            alarms += expected[rule][2]
+    assert alarms > 10  # the rows exercise episodes, not only quiet series
+
+
+def test_the_ewma_path_agrees_with_the_trace():
+    x, lengths, baseline, sigma, _ = random_rows(6, n=10)
+    trace = drift.trace_many(x, lengths, baseline, sigma)[EWMA]
+
+    for i, length in enumerate(lengths):
+        path = drift.ewma_path(x[i, :length], baseline[i], sigma[i])
+        assert [z for z, _ in path] == pytest.approx(trace.statistic[i, :length], nan_ok=True)
+        assert [lim for _, lim in path] == pytest.approx(trace.limit[i, :length], nan_ok=True)
+
+
+def test_the_trace_ends_where_the_summary_does():
+    x, lengths, baseline, sigma, below = random_rows(7)
+
+    traces = drift.trace_many(x, lengths, baseline, sigma, below=below)
+    signals = drift.check_many(x, lengths, baseline, sigma, below=below)
+
+    for rule in RULES:
+        assert traces[rule].alarm[:, -1].tolist() == signals[rule].alarm.tolist()
+        episodes = [crossings(row) for row in traces[rule].alarm]
+        assert episodes == signals[rule].episodes.tolist()
+
+
+# --- momentum -------------------------------------------------------------------------------
+
+
+def test_rising_scores_are_building():
+    label, slope = drift.momentum([BASE + SD * 0.3 * i for i in range(12)], SD)
+
+    assert label == drift.BUILDING
+    assert slope > 0.1 * SD
+
+
+def test_falling_scores_are_slipping():
+    label, slope = drift.momentum([BASE - SD * 0.3 * i for i in range(12)], SD)
+
+    assert label == drift.SLIPPING
+    assert slope < -0.1 * SD
+
+
+def test_a_noiseless_ramp_gives_its_own_slope_once_the_ewma_has_caught_up():
+    _, slope = drift.momentum([float(i) for i in range(60)], 1.0)
+
+    assert slope == pytest.approx(1.0, rel=1e-4)
+
+
+def test_flat_noisy_scores_are_mostly_steady():
+    rng = np.random.default_rng(7)
+    x = BASE + SD * rng.standard_normal((2000, 20))
+
+    labels, _ = drift.momentum_many(x, np.full(2000, 20), SD)
+
+    # Measured: 78 % steady, the rest split about evenly; six EWMA points of pure noise
+    # still lean past 0.1 sigma per observation about one time in five.
+    counts = Counter(labels)
+    assert counts[drift.STEADY] > 0.7 * 2000
+    assert 0.05 * 2000 < counts[drift.BUILDING] < 0.15 * 2000
+    assert 0.05 * 2000 < counts[drift.SLIPPING] < 0.15 * 2000
+
+
+def test_momentum_needs_one_more_score_than_its_window():
+    label, slope = drift.momentum([BASE + i for i in range(6)], SD)
+
+    assert label is None and math.isnan(slope)
+    assert drift.momentum([BASE + i for i in range(7)], SD)[0] == drift.BUILDING
+
+
+def test_momentum_counts_only_scores_present():
+    xs = [BASE + i for i in range(6)] + [math.nan] * 3
+
+    assert drift.momentum(xs, SD)[0] is None
+
+
+def test_momentum_without_a_usable_sigma_has_a_slope_but_no_label():
+    label, slope = drift.momentum([BASE + i for i in range(10)], math.nan)
+
+    assert label is None
+    assert slope > 0
+
+
+def test_momentum_many_equals_momentum_row_by_row():
+    x, lengths, _, sigma, _ = random_rows(8)
+
+    labels, slopes = drift.momentum_many(x, lengths, sigma)
+
+    for i, length in enumerate(lengths):
+        label, slope = drift.momentum(x[i, :length], sigma[i])
+        assert labels[i] == label
+        assert slopes[i] == pytest.approx(slope, nan_ok=True)
