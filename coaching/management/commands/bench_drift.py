@@ -1,0 +1,356 @@
+"""bench_drift: how soon the drift rules catch a fall, and how long the nightly drift job takes.
+
+Two halves; either can be skipped.
+
+1. Detection trials (no database): coaching.drift_trials' synthetic series, each rule's median
+   delay, share detected and false alarms per 100 in-control observations, each figure
+   checked against the goals.
+2. The nightly job (meant for PostgreSQL) on bench_observations' dataset, built by its
+   builders and reused the same way: rows generated now are removed at the end unless --keep
+   is given. The job runs once untimed (that night raises every alert and writes all
+   momentum), then each timed run measures a steady night against the raw SQL window query
+   over the same rows: the floor for any job that reads every series in order.
+"""
+
+import math
+import statistics
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from unittest import mock
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.utils import timezone
+
+from coaching import drift_trials, services
+from coaching.management.commands.detect_drift import parse_day
+from miiwrap import celery
+from miiwrap.people import demo
+from observations.management.commands import bench_observations as dataset
+from observations.management.commands.bench_observations import positive
+from observations.models import Observation, RubricVersion
+
+DEFAULT_SERIES, DEFAULT_RUNS, SEED = 2000, 3, 1
+DELAY_GOAL = 5  # observations after the change
+FALSE_ALARM_GOAL = 1.0  # per 100 in-control observations
+RATIO_GOAL = 3.0  # the job over the raw window query
+MET, MISSED, NOT_APPLICABLE = "met", "MISSED", "—"
+
+# The observations as the job reads them (submitted, overall score as a float), each
+# series' running figures computed in the database, in the job's order.
+WINDOW_SQL = """
+    SELECT o.practitioner_id, v.rubric_id, o.observed_on, o.id, {score},
+           row_number() OVER w, lag({score}) OVER w, avg({score}) OVER w
+    FROM {observation} o
+    JOIN {version} v ON v.id = o.rubric_version_id
+    WHERE o.status <> %s
+    WINDOW w AS (
+        PARTITION BY o.practitioner_id, v.rubric_id ORDER BY o.observed_on, o.id
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    )
+    ORDER BY o.practitioner_id, v.rubric_id, o.observed_on, o.id
+"""
+
+# What drift_detect has done by each checkpoint of its Report.seconds.
+STAGES = {
+    "read": "read the observations (one query, into numpy columns)",
+    "charts": "pooled spreads, baselines, control charts and momentum of every series",
+    "people": "practitioner alerts raised, refreshed, resolved; momentum written",
+    "total": "team and item monthly means judged; coaches and leaders told",
+}
+
+
+@dataclass
+class Dataset:
+    observations: int
+    people: int
+    generated: int
+    generate_seconds: float
+    people_built: bool
+    people_seconds: float
+
+
+@dataclass
+class JobTimes:
+    rows: int
+    series: int
+    first: services.Report
+    first_seconds: float
+    sql_seconds: list
+    job_runs: list  # (seconds, Report)
+
+    @property
+    def sql_median(self):
+        return statistics.median(self.sql_seconds)
+
+    @property
+    def job_median(self):
+        return statistics.median(seconds for seconds, _ in self.job_runs)
+
+    @property
+    def median_run(self):
+        """The run at the middle (the lower of the two middle ones for an even count)."""
+        ordered = sorted(self.job_runs, key=lambda run: run[0])
+        return ordered[(len(ordered) - 1) // 2][1]
+
+
+class Command(BaseCommand):
+    help = (
+        "Benchmark drift detection: the rules' delay and false alarms on synthetic series, "
+        "and the nightly drift job against the raw SQL window query over the same rows "
+        "(meant for PostgreSQL)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--series",
+            type=positive,
+            default=DEFAULT_SERIES,
+            help=f"Synthetic series per scenario in the trials (default {DEFAULT_SERIES:,}).",
+        )
+        parser.add_argument(
+            "--seed", type=positive, default=SEED, help="The trials' random seed (default 1)."
+        )
+        parser.add_argument(
+            "--observations",
+            type=positive,
+            help=f"Observations the table should hold at least (default "
+            f"{dataset.DEFAULT_ROWS:,}; on SQLite {dataset.SQLITE_ROWS:,}).",
+        )
+        parser.add_argument(
+            "--runs",
+            type=positive,
+            default=DEFAULT_RUNS,
+            help=f"Timed runs of the job and of the raw query (default {DEFAULT_RUNS}).",
+        )
+        parser.add_argument(
+            "--today", type=parse_day, help="The job's day, YYYY-MM-DD (default: today)."
+        )
+        parser.add_argument(
+            "--keep", action="store_true", help="Leave the rows generated now for the next run."
+        )
+        parser.add_argument(
+            "--allow-sqlite", action="store_true", help="Run on SQLite anyway (small default)."
+        )
+        parser.add_argument("--skip-trials", action="store_true", help="Only time the job.")
+        parser.add_argument("--skip-job", action="store_true", help="Only run the trials.")
+
+    def handle(self, *, skip_trials, skip_job, allow_sqlite, **options):
+        if skip_trials and skip_job:
+            raise CommandError("--skip-trials and --skip-job together leave nothing to run.")
+        if not skip_job:
+            refuse_sqlite(allow_sqlite)
+        if not skip_trials:
+            rows = drift_trials.run_trials(options["series"], options["seed"])
+            self.report_trials(rows, options["series"], options["seed"])
+        if not skip_job:
+            if not skip_trials:
+                self.stdout.write("")
+            self.bench_job(options)
+
+    def bench_job(self, options):
+        today = options["today"] or timezone.localdate()
+        small = connection.vendor == "sqlite"
+        wanted = options["observations"] or (dataset.SQLITE_ROWS if small else dataset.DEFAULT_ROWS)
+        # The time plus a random part: two runs within one second must not share keys.
+        prefix = f"{dataset.KEY_PREFIX}{timezone.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}:"
+        try:
+            self.report_dataset(ensure_dataset(wanted, today, prefix), today)
+            with nudges_held():
+                self.report_job(time_job(today, options["runs"]), today, options["runs"])
+        finally:
+            removed = 0 if options["keep"] else dataset.remove_generated(prefix)
+            if removed:
+                self.stdout.write(f"\nRemoved the {removed:,} observations generated by this run.")
+
+    # --- Reports ---------------------------------------------------------------------------
+
+    def report_trials(self, rows, series, seed):
+        self.stdout.write(
+            f"Detection trials: {series:,} synthetic series per scenario (seed {seed}), each "
+            f"{drift_trials.PRE} in-control scores, then the change and {drift_trials.POST} "
+            "more.\nDelay: observations from the change to the first out-of-control point "
+            "(1 = the first changed score), the median over the series caught."
+        )
+        self.stdout.write(drift_trials.format_table(rows))
+        self.stdout.write(
+            f"\nAgainst the goals: median delay <= {DELAY_GOAL} observations; false alarms "
+            f"<= {FALSE_ALARM_GOAL:g} per 100 in-control observations."
+        )
+        line = "{:<12}{:<7}{:>8}  {:<8}{:>10}  {}"
+        self.stdout.write(line.format("scenario", "rule", "delay", "goal", "false/100", "goal"))
+        for row in rows:
+            delay = NOT_APPLICABLE if math.isnan(row.median_delay) else f"{row.median_delay:.1f}"
+            self.stdout.write(
+                line.format(
+                    row.scenario,
+                    row.rule,
+                    delay,
+                    delay_verdict(row),
+                    f"{row.false_alarms_per_100:.2f}",
+                    false_alarm_verdict(row),
+                )
+            )
+        self.stdout.write(goal_summary(rows))
+
+    def report_dataset(self, found, today):
+        if found.generated == 0:
+            how = "reused: kept from an earlier run, nothing generated"
+        elif found.generated == found.observations:
+            how = f"built now: {found.generated:,} observations in {found.generate_seconds:.1f} s"
+        else:
+            how = (
+                f"topped up: {found.generated:,} observations generated in "
+                f"{found.generate_seconds:.1f} s, {found.observations - found.generated:,} "
+                "already there"
+            )
+        people = (
+            f"people and organizations built now in {found.people_seconds:.1f} s"
+            if found.people_built
+            else "people and organizations reused"
+        )
+        self.stdout.write(
+            f"Nightly drift job on {connection.vendor}, day {today:%Y-%m-%d}.\n"
+            f"Dataset: {found.observations:,} observations of {found.people:,} people "
+            f"({how}; {people})."
+        )
+
+    def report_job(self, times, today, runs):
+        first = times.first
+        self.stdout.write(
+            f"Read by the job: {first.observations:,} submitted observations in "
+            f"{times.series:,} series (practitioner and rubric); the raw query fetched "
+            f"{times.rows:,} rows.\n"
+            f"First run, kept out of the medians (it raises every alert and writes all "
+            f"momentum): {times.first_seconds:.2f} s. {first.summary()}"
+        )
+        self.stdout.write(f"\nTimed runs, {runs} each, alternating, on a steady night:")
+        self.write_runs("Raw SQL window query", times.sql_seconds, times.sql_median)
+        self.write_runs(
+            f"drift_detect(today={today:%Y-%m-%d})",
+            [seconds for seconds, _ in times.job_runs],
+            times.job_median,
+        )
+        ratio = times.job_median / times.sql_median
+        verdict = MET if ratio <= RATIO_GOAL else "NOT met"
+        self.stdout.write(f"Job / raw SQL: {ratio:.2f}x; goal <= {RATIO_GOAL:g}x: {verdict}")
+        median = times.median_run
+        self.stdout.write("\nThe job's median run, by its own clock (Report.seconds):")
+        for name, took, at in stages(median.seconds):
+            what = STAGES.get(name, "")
+            self.stdout.write(f"  {name:<8}{took:>8.2f} s  (at {at:>6.2f} s)  {what}")
+        self.stdout.write(f"  {median.summary()}")
+
+    def write_runs(self, label, seconds, median):
+        each = ", ".join(f"{value:.3f}" for value in seconds)
+        self.stdout.write(f"  {label:<32} median {median:>8.3f} s   (runs: {each} s)")
+
+
+# --- Checks and verdicts ---------------------------------------------------------------------
+
+
+def refuse_sqlite(allowed):
+    if connection.vendor == "sqlite" and not allowed:
+        raise CommandError(
+            "The job timing is meant for PostgreSQL: set DATABASE_URL=postgres://USER@HOST/DB "
+            "(a scratch database). SQLite timings say little about production; pass "
+            "--allow-sqlite to run it anyway (then --observations defaults to "
+            f"{dataset.SQLITE_ROWS:,}), or --skip-job for the trials alone."
+        )
+
+
+def delay_verdict(row):
+    if math.isnan(row.detected_share):  # stable: no change to detect
+        return NOT_APPLICABLE
+    if math.isnan(row.median_delay):
+        return f"{MISSED} (none caught)"
+    return MET if row.median_delay <= DELAY_GOAL else MISSED
+
+
+def false_alarm_verdict(row):
+    return MET if row.false_alarms_per_100 <= FALSE_ALARM_GOAL else MISSED
+
+
+def goal_summary(rows):
+    """How many figures meet each goal, over all rules and for "any" (what people get)."""
+    delays = [row for row in rows if not math.isnan(row.detected_share)]
+    lines = []
+    for goal, judged, verdict in (
+        ("Delay goal", delays, delay_verdict),
+        ("False-alarm goal", rows, false_alarm_verdict),
+    ):
+        met = [row for row in judged if verdict(row) == MET]
+        any_rule = [row for row in judged if row.rule == drift_trials.ANY]
+        any_met = [row for row in met if row.rule == drift_trials.ANY]
+        missed = [row.scenario for row in any_rule if row not in any_met]
+        lines.append(
+            f"{goal}: met by {len(met)} of {len(judged)} figures; by any rule in "
+            f"{len(any_met)} of {len(any_rule)} scenarios"
+            + (f" (missed: {', '.join(missed)})." if missed else ".")
+        )
+    return "\n".join(lines)
+
+
+# --- Dataset and timing ---------------------------------------------------------------------
+
+
+def ensure_dataset(wanted, today, prefix):
+    """bench_observations' people and observations, built when missing, else reused."""
+    scale = "state" if wanted >= dataset.STATE_FROM_ROWS else "demo"
+    orgs = demo.identities(dataset.SEED, demo.SCALES[scale].organizations)
+    started = time.monotonic()
+    people_built = bool(demo.missing_identities(orgs))
+    dataset.ensure_people(orgs, scale, today)
+    people_seconds = time.monotonic() - started
+    total, generated, seconds, people = dataset.ensure_observations(wanted, today, prefix, orgs)
+    return Dataset(total, people, generated, seconds, people_built, people_seconds)
+
+
+@contextmanager
+def nudges_held():
+    """The first run tells coaches of every new alert: those notifications stay in the
+    database for the scheduled delivery, and no task is queued for a worker this scratch
+    database does not have (the filesystem broker would keep one file per email)."""
+    with mock.patch.object(celery, "enqueue", return_value=False):
+        yield
+
+
+def time_job(today, runs):
+    """The first run, then the raw query and a steady night alternately, `runs` times each."""
+    started = time.perf_counter()
+    first = services.drift_detect(today=today)
+    first_seconds = time.perf_counter() - started
+    sql_seconds, job_runs = [], []
+    for _ in range(runs):
+        seconds, rows = time_window_query()
+        sql_seconds.append(seconds)
+        started = time.perf_counter()
+        report = services.drift_detect(today=today)
+        job_runs.append((time.perf_counter() - started, report))
+    series = sum(1 for row in rows if row[5] == 1)
+    return JobTimes(len(rows), series, first, first_seconds, sql_seconds, job_runs)
+
+
+def time_window_query():
+    """(seconds, rows): the window query run and every row fetched."""
+    sql = WINDOW_SQL.format(
+        score="CAST(o.overall_score AS DOUBLE PRECISION)",
+        observation=connection.ops.quote_name(Observation._meta.db_table),
+        version=connection.ops.quote_name(RubricVersion._meta.db_table),
+    )
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Observation.Status.DRAFT])
+        rows = cursor.fetchall()
+    return time.perf_counter() - started, rows
+
+
+def stages(seconds):
+    """(name, seconds the stage took, seconds since the start) from checkpoints that each
+    count from the start of the run."""
+    previous = 0.0
+    for name, at in seconds.items():
+        yield name, at - previous, at
+        previous = at
