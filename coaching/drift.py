@@ -55,7 +55,7 @@ class Params:
     run_length: int = 8  # run rule: this many in a row below baseline
     baseline_n: int = 5  # baseline = first N observations when there is no certification
     min_own_points: int = 10  # points a series needs for its own sigma, else pooled
-    momentum_window: int = 6  # points of the EWMA the momentum slope is fitted on
+    momentum_window: int = 8  # points of the EWMA the momentum slope is fitted on
     momentum_slope: float = 0.1  # |slope| in sigma per observation beyond which momentum moves
     release: float = 0.5  # an episode ends only once back within release times its limit
 
@@ -256,9 +256,12 @@ def _cusum_steps(rows, p):
     usable = _usable_many(rows.baseline, rows.sigma)
     counted = ~np.isnan(rows.x) & usable[:, None]
     target, h = rows.baseline - p.k * rows.sigma, p.h * rows.sigma
+    # Capped one allowance above the limit: past the alarm, a bigger sum says nothing
+    # new, and uncapped it would take dozens of on-baseline points to come back down.
+    cap = h + p.k * rows.sigma
     s = np.zeros(rows.n)
     for column, now in zip(rows.x.T, counted.T, strict=True):
-        s = np.where(now, np.maximum(0.0, s + target - column), s)
+        s = np.where(now, np.clip(s + target - column, 0.0, cap), s)
         yield _Step(now, _shown(s, usable), _shown(h, usable), s > h, s <= p.release * h)
 
 

@@ -55,6 +55,8 @@ class Found:
     def as_fields(self):
         fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
         fields["moved"] = list(self.moved)
+        for name in ("baseline", "current", "sigma"):
+            fields[name] = _maybe(fields[name])
         return fields
 
 
@@ -519,6 +521,8 @@ def _number(value, fallback=np.nan):
 
 
 def _maybe(value):
+    if value is None:
+        return None
     value = float(value)
     return None if np.isnan(value) else value
 

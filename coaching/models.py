@@ -148,7 +148,7 @@ class DriftSettings(models.Model):
         "second-best band of the version (adequate, fair).",
     )
     momentum_window = models.PositiveSmallIntegerField(
-        default=6, help_text="Recent observations the momentum is read from."
+        default=8, help_text="Recent observations the momentum is read from."
     )
     momentum_slope = models.FloatField(
         default=0.1,
@@ -329,9 +329,12 @@ class DriftAlert(models.Model):
     began_on = models.DateField(help_text="The first observation (or month) out of control.")
     raised_on = models.DateField()
     checked_on = models.DateField(help_text="The last day the job looked at it.")
-    baseline = models.FloatField()
+    # Empty on a rubric without an overall score, where only the band rule applies.
+    baseline = models.FloatField(null=True, blank=True)
     baseline_from = models.CharField(max_length=200, help_text="What set the baseline.")
-    current = models.FloatField(help_text="The smoothed level when last checked.")
+    current = models.FloatField(
+        null=True, blank=True, help_text="The smoothed level when last checked."
+    )
     statistic = models.FloatField()
     limit = models.FloatField()
     sigma = models.FloatField(null=True, blank=True)
@@ -351,6 +354,8 @@ class DriftAlert(models.Model):
         related_name="+",
         help_text="Empty when it resolved itself.",
     )
+    # The run that told the coach and leaders of it; empty until someone is told.
+    told_by_run = models.CharField(max_length=32, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = DriftAlertQuerySet.as_manager()
@@ -394,7 +399,7 @@ class DriftAlert(models.Model):
         """Why it was raised, in plain words a coach reads without a statistics course."""
         unit = "observation" if self.scope == self.Scope.PERSON else "month"
         said = {
-            drift.EWMA: f"The smoothed score has fallen to {self.current:.1f}, below the control "
+            drift.EWMA: f"The smoothed score has fallen to {self.statistic:.1f}, below the control "
             f"limit of {self.limit:.1f} that ordinary ups and downs stay above.",
             drift.CUSUM: f"Since {self.began_on:%d %b %Y} the {unit}s have added up to "
             f"{self.statistic:.1f} points short of the baseline, more than the {self.limit:.1f} "

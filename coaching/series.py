@@ -1,5 +1,9 @@
 """Score series for the drift job, built from sorted rows with whole-array operations.
 
+coaching.drift judges one series, or a matrix of them; this cuts a million sorted rows
+into that matrix and measures each series' spread (robust σ, per series and pooled by
+group) in a few grouped numpy passes instead of one call per series.
+
 The rows arrive sorted by series key and then by time: each run of equal keys is one
 series (a practitioner on a rubric, a team's months, an item's months). Nothing here
 loops over practitioners: a million rows take a few numpy passes. The charts themselves
@@ -11,8 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# The median of |X − Y| for two independent N(0, σ²) draws is 0.9539 σ.
-MEDIAN_RANGE_TO_SIGMA = 0.9539
+from coaching.drift import MEDIAN_MOVING_RANGE
 
 
 @dataclass
@@ -94,7 +97,7 @@ class Series:
         median = np.full(len(self), np.nan)
         if has.any():
             median[has] = (values[low[has]] + values[high[has]]) / 2
-        return median / MEDIAN_RANGE_TO_SIGMA, counts
+        return median / MEDIAN_MOVING_RANGE, counts
 
 
 def pooled_sigma(ranges, groups):
@@ -103,7 +106,7 @@ def pooled_sigma(ranges, groups):
     found = {}
     for group in np.unique(groups[valid]):
         chosen = ranges[valid & (groups == group)]
-        found[group.item()] = (float(np.median(chosen)) / MEDIAN_RANGE_TO_SIGMA, len(chosen))
+        found[group.item()] = (float(np.median(chosen)) / MEDIAN_MOVING_RANGE, len(chosen))
     return found
 
 

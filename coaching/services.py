@@ -14,17 +14,15 @@ after their observation is submitted; the latter reads only their rows and judge
 short series against the spread the nightly job last pooled.
 """
 
-import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from coaching import levels
 from coaching.models import DriftAlert, Momentum, PooledSpread
-
-logger = logging.getLogger(__name__)
 
 Scope = DriftAlert.Scope
 
@@ -59,14 +57,14 @@ def drift_detect(*, today, person_ids=None):
     found, momentum = levels.person_level(rows, rules, today, person_ids, pooled)
     report.seconds["charts"] = time.monotonic() - started
     subjects = None if person_ids is None else {f"person:{pk}" for pk in person_ids}
-    new = sync_alerts(found, today=today, scope=Scope.PERSON, subjects=subjects, report=report)
+    sync_alerts(found, today=today, scope=Scope.PERSON, subjects=subjects, report=report)
     report.momentum_written = write_momentum(momentum, today, person_ids)
     report.seconds["people"] = time.monotonic() - started
     if person_ids is None:
         for scope, level in ((Scope.TEAM, levels.team_level), (Scope.ITEM, levels.item_level)):
             found = level(rules, today)
-            new += sync_alerts(found, today=today, scope=scope, subjects=None, report=report)
-    report.notified = tell_about(new, today)
+            sync_alerts(found, today=today, scope=scope, subjects=None, report=report)
+    report.notified = tell_about(today)
     report.seconds["total"] = time.monotonic() - started
     return report
 
@@ -114,8 +112,7 @@ def sync_alerts(found, *, today, scope, subjects, report):
     report.ongoing += refresh(active, now, today)
     report.resolved += resolve([a.pk for key, a in active.items() if key not in now], today)
     new = raise_new([f for key, f in now.items() if key not in active], today)
-    report.raised[scope] = report.raised.get(scope, 0) + len(new)
-    return new
+    report.raised[scope] = report.raised.get(scope, 0) + new
 
 
 def refresh(active, now, today):
@@ -145,7 +142,7 @@ def resolve(pks, today):
 
 def raise_new(candidates, today):
     """One alert per episode: an episode someone already closed stays closed, and when
-    two runs meet, the unique constraints let only one of them raise it."""
+    two runs meet, the unique constraints keep one of each (ON CONFLICT DO NOTHING)."""
     closed = set()
     subjects = sorted({f.subject for f in candidates})
     for start in range(0, len(subjects), 500):
@@ -154,20 +151,13 @@ def raise_new(candidates, today):
                 subject__in=subjects[start : start + 500], status=DriftAlert.Status.RESOLVED
             ).values_list("subject", "rubric_id", "rule", "began_on")
         )
-    made = []
-    for found in candidates:
-        if (*found.key, found.began_on) in closed:
-            continue
-        try:
-            with transaction.atomic():
-                made.append(
-                    DriftAlert.objects.create(
-                        **found.as_fields(), raised_on=today, checked_on=today
-                    )
-                )
-        except IntegrityError:
-            logger.info("Drift alert %s already raised by another run", found.key)
-    return made
+    fresh = [f for f in candidates if (*f.key, f.began_on) not in closed]
+    DriftAlert.objects.bulk_create(
+        [DriftAlert(**f.as_fields(), raised_on=today, checked_on=today) for f in fresh],
+        batch_size=500,
+        ignore_conflicts=True,
+    )
+    return len(fresh)
 
 
 # 5. Momentum ------------------------------------------------------------------------------
@@ -218,43 +208,58 @@ class Audience:
 
 
 @dataclass(frozen=True)
-class ToCoachAndLeader:
+class Telling:
+    """Who hears of an alert, in the terms certification.jobs.recipients reads."""
+
     to_practitioner: bool = False
     to_coach: bool = True
     to_leader: bool = True
 
 
-def tell_about(alerts, today):
-    """The practitioner's current coaches by email, leaders in their daily digest."""
-    if not alerts:
-        return 0
+TO_COACH_AND_LEADER = Telling()
+
+
+def tell_about(today):
+    """Claim the active alerts nobody was told of yet (raised now, or by a run that
+    stopped before telling) and tell the practitioner's current coaches by email and
+    the leaders in their daily digest. Two runs never claim the same alert."""
     from certification.jobs import recipients
-    from miiwrap.notifications.delivery import notify
+    from miiwrap.notifications.delivery import notify_all, pending
     from miiwrap.notifications.models import Notification, absolute_url
     from miiwrap.people.models import Person
 
-    alerts = DriftAlert.objects.filter(pk__in=[a.pk for a in alerts]).select_related(
-        "practitioner", "team", "organization", "rubric"
+    token = uuid.uuid4().hex
+    DriftAlert.objects.active().filter(told_by_run="").update(told_by_run=token)
+    alerts = list(
+        DriftAlert.objects.filter(told_by_run=token).select_related(
+            "practitioner", "team", "organization", "rubric"
+        )
     )
     audiences = {alert.pk: Audience.of(alert) for alert in alerts}
     finder = recipients(list(audiences.values()), today, today)
     told = [
-        (a, *who) for a in alerts for who in finder.of(audiences[a.pk], ToCoachAndLeader(), today)
+        (a, *who) for a in alerts for who in finder.of(audiences[a.pk], TO_COACH_AND_LEADER, today)
     ]
     people = Person.objects.select_related("user").in_bulk({person for _, person, _ in told})
-    for alert, person, role in told:
-        link = alert.get_absolute_url()
-        moved = "".join(f"Fell most: {line}\n" for line in alert.moved_text())
-        notify(
-            people[person],
-            Notification.Kind.ALERT,
-            f"Drift: {alert.about()} on {alert.rubric}",
-            f"{alert.explanation()}\n{moved}\nRead it and note what you will do: "
-            f"{absolute_url(link)}",
-            link=link,
-            digest=role == "leader",
-        )
-    return len(told)
+    made = notify_all(
+        [
+            pending(
+                people[person],
+                Notification.Kind.ALERT,
+                f"Drift: {alert.about()} on {alert.rubric}",
+                _message(alert, absolute_url(alert.get_absolute_url())),
+                link=alert.get_absolute_url(),
+                digest=role == "leader",
+            )
+            for alert, person, role in told
+        ]
+    )
+    return len(made)
+
+
+def _message(alert, url):
+    moved = "".join(f"Fell most: {line}\n" for line in alert.moved_text())
+    return f"{alert.explanation()}\n{moved}\nRead it and note what you will do: {url}"
 
 
 # People's actions -------------------------------------------------------------------------

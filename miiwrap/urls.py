@@ -19,6 +19,7 @@ urlpatterns = [
     path("people/", include("miiwrap.people.urls")),
     path("observations/", include("observations.urls")),
     path("certification/", include("certification.urls")),
+    path("coaching/", include("coaching.urls")),
     path("notifications/", include("miiwrap.notifications.urls")),
     path("verify/<str:code>/", certification_views.verify, name="verify"),
     path("admin/", admin.site.urls),

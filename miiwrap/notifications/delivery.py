@@ -40,11 +40,9 @@ class Delivered:
         self.failed += other.failed
 
 
-def notify(recipient, kind, subject, body_text, *, body_html="", link="", digest=False):
-    """Record a notification for `recipient`, to be emailed (or put in their digest). An
-    email is queued for sending once the transaction commits; if the broker is down, the
-    scheduled delivery sends it."""
-    made = Notification.objects.create(
+def pending(recipient, kind, subject, body_text, *, body_html="", link="", digest=False):
+    """An unsaved notification for `recipient`: an email, or an item of their digest."""
+    return Notification(
         recipient=recipient,
         email=address_of(recipient),
         kind=kind,
@@ -54,7 +52,25 @@ def notify(recipient, kind, subject, body_text, *, body_html="", link="", digest
         link=link,
         delivery=Notification.Delivery.DIGEST if digest else Notification.Delivery.EMAIL,
     )
+
+
+def notify(recipient, kind, subject, body_text, *, body_html="", link="", digest=False):
+    """Record a notification for `recipient`, to be emailed (or put in their digest). An
+    email is queued for sending once the transaction commits; if the broker is down, the
+    scheduled delivery sends it."""
+    made = pending(
+        recipient, kind, subject, body_text, body_html=body_html, link=link, digest=digest
+    )
+    made.save()
     if not digest:
+        _send_soon()
+    return made
+
+
+def notify_all(notifications):
+    """Record many `pending()` notifications in a few INSERTs; queue one delivery."""
+    made = Notification.objects.bulk_create(notifications, batch_size=500)
+    if any(n.delivery == Notification.Delivery.EMAIL for n in made):
         _send_soon()
     return made
 

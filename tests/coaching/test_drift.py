@@ -86,10 +86,19 @@ def test_a_noiseless_one_sigma_drop_never_alarms_the_ewma():
 
 
 def test_cusum_reports_its_statistic_and_limit_in_score_units():
-    cusum = drift.check(drop(1, 12), BASE, SD)[CUSUM]
+    cusum = drift.check(drop(1, 6), BASE, SD)[CUSUM]
 
-    assert cusum.statistic == pytest.approx(12 * 0.5 * SD)
+    assert cusum.statistic == pytest.approx(6 * 0.5 * SD)
     assert cusum.limit == pytest.approx(4 * SD)
+
+
+def test_cusum_stops_one_allowance_above_its_limit_so_it_can_come_back():
+    long_drop = drop(1, 40)
+    assert drift.check(long_drop, BASE, SD)[CUSUM].statistic == pytest.approx(4.5 * SD)
+    # From the cap, (4.5 - 2) / 0.5 = 5 points at the baseline bring it within half its limit.
+    back = drift.check([*long_drop, *[BASE] * 5], BASE, SD)[CUSUM]
+    assert not back.alarm
+    assert drift.check([*long_drop, *[BASE] * 4], BASE, SD)[CUSUM].alarm
 
 
 def test_ewma_reports_its_last_value_and_limit_as_scores():
@@ -458,7 +467,7 @@ def reference(xs, baseline, sigma, p=drift.DEFAULTS):
             continue
         t += 1
         z = p.lam * x + (1 - p.lam) * z
-        s = max(0.0, s + (baseline - p.k * sigma) - x)
+        s = min(max(0.0, s + (baseline - p.k * sigma) - x), (p.h + p.k) * sigma)
         sd = sigma * math.sqrt(p.lam / (2 - p.lam) * (1 - (1 - p.lam) ** (2 * t)))
         step(machines[EWMA], i, z < baseline - p.L * sd, z >= baseline - p.release * p.L * sd)
         step(machines[CUSUM], i, s > p.h * sigma, s <= p.release * p.h * sigma)
@@ -553,10 +562,10 @@ def test_flat_noisy_scores_are_mostly_steady():
 
 
 def test_momentum_needs_one_more_score_than_its_window():
-    label, slope = drift.momentum([BASE + i for i in range(6)], SD)
+    label, slope = drift.momentum([BASE + i for i in range(8)], SD)
 
     assert label is None and math.isnan(slope)
-    assert drift.momentum([BASE + i for i in range(7)], SD)[0] == drift.BUILDING
+    assert drift.momentum([BASE + i for i in range(9)], SD)[0] == drift.BUILDING
 
 
 def test_momentum_counts_only_scores_present():

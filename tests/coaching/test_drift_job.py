@@ -1,0 +1,347 @@
+"""The drift job over the database: alerts per episode, momentum, levels, notifications."""
+
+import datetime as dt
+import io
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from coaching import services
+from coaching.models import DriftAlert, DriftSettings, Momentum, PooledSpread
+from miiwrap.notifications.models import Notification
+from observations.models import ActivityType, Observation
+from tests.factories import make_assignment, make_period, make_person, rubric_version
+
+TODAY = dt.date(2026, 6, 30)
+# Small ups and downs around a level: a within-person σ of about 1.6 points.
+WOBBLE = [0.0, 1.5, -1.0, 0.5, -1.5, 1.0, -0.5, 0.0]
+
+
+def fidelity_band(score):
+    for band, minimum in (("high", 85), ("adequate", 75), ("borderline", 65)):
+        if score >= minimum:
+            return band
+    return "low"
+
+
+def observe(coach, person, scores, *, start=dt.date(2025, 1, 6), every=7, items=None):
+    """Submitted observations with these overall scores, one every `every` days."""
+    version = rubric_version()
+    activity = ActivityType.objects.first()
+    rows = [
+        Observation(
+            coach=coach,
+            practitioner=person,
+            rubric_version=version,
+            activity=activity,
+            observed_on=start + dt.timedelta(days=every * n),
+            status=Observation.Status.SUBMITTED,
+            overall_score=Decimal(str(round(score, 2))),
+            band=fidelity_band(score),
+            scores=(items(n, score) if items else {}),
+        )
+        for n, score in enumerate(scores)
+    ]
+    return Observation.objects.bulk_create(rows)
+
+
+def level(value, count, shift=0):
+    return [value + WOBBLE[n % len(WOBBLE)] + shift for n in range(count)]
+
+
+def run(today=TODAY, **kwargs):
+    return services.drift_detect(today=today, **kwargs)
+
+
+def alerts(**filters):
+    return list(DriftAlert.objects.filter(**filters).order_by("rule"))
+
+
+@pytest.fixture
+def certified(world):
+    """Pat, certified on three observations at about 88, then twelve more like them."""
+    made = observe(world.coach, world.practitioner, level(88, 15))
+    make_period(
+        world.practitioner,
+        world.coach,
+        valid_from=made[2].observed_on,
+        evidence=[{"id": o.pk} for o in made[:3]],
+    )
+    return made
+
+
+def test_a_steady_practitioner_raises_nothing(world, certified):
+    report = run()
+    assert alerts(scope="person") == []
+    assert report.raised["person"] == 0
+    momentum = Momentum.objects.get(person=world.practitioner)
+    assert momentum.direction == "steady"
+
+
+def test_a_sustained_drop_raises_one_alert_per_rule_that_fires(world, certified):
+    dropped = observe(world.coach, world.practitioner, level(80, 4), start=dt.date(2025, 5, 1))
+    run()
+    found = alerts(scope="person", practitioner=world.practitioner)
+    assert {a.rule for a in found} == {"ewma", "cusum"}
+    ewma = next(a for a in found if a.rule == "ewma")
+    assert ewma.status == "open"
+    assert ewma.began_on in [o.observed_on for o in dropped[:2]]
+    assert ewma.baseline == pytest.approx(88 + sum(WOBBLE[:3]) / 3, abs=0.01)
+    assert ewma.baseline_from == "the observations that earned the current certification"
+    assert ewma.current < ewma.limit < ewma.baseline
+    assert ewma.organization == world.home
+    assert "below the control limit" in ewma.explanation()
+
+
+def test_running_again_raises_nothing_new_and_tells_nobody_again(world, certified):
+    observe(world.coach, world.practitioner, level(80, 4), start=dt.date(2025, 5, 1))
+    first = run()
+    told = Notification.objects.filter(kind="alert").count()
+    second = run(today=TODAY + dt.timedelta(days=1))
+    assert first.raised["person"] == 2
+    assert second.raised["person"] == 0 and second.ongoing == 2
+    assert Notification.objects.filter(kind="alert").count() == told
+    assert DriftAlert.objects.count() == 2
+    assert {a.checked_on for a in DriftAlert.objects.all()} == {TODAY + dt.timedelta(days=1)}
+
+
+def test_the_coach_is_emailed_and_the_leader_gets_it_in_the_digest(world, certified):
+    observe(world.coach, world.practitioner, level(80, 4), start=dt.date(2025, 5, 1))
+    run()
+    to_coach = Notification.objects.filter(kind="alert", recipient=world.coach)
+    to_leader = Notification.objects.filter(kind="alert", recipient=world.leader)
+    assert to_coach.count() == 2 and {n.delivery for n in to_coach} == {"email"}
+    assert to_leader.count() == 2 and {n.delivery for n in to_leader} == {"digest"}
+    assert not Notification.objects.filter(kind="alert", recipient=world.practitioner).exists()
+    assert "Pat" in to_coach.first().subject
+    assert "/coaching/alerts/" in to_coach.first().body_text
+
+
+def test_back_in_control_resolves_the_alert_by_itself(world, certified):
+    observe(world.coach, world.practitioner, level(80, 4), start=dt.date(2025, 5, 1))
+    run()
+    observe(world.coach, world.practitioner, level(88, 12), start=dt.date(2025, 6, 1))
+    report = run(today=TODAY + dt.timedelta(days=1))
+    assert report.resolved == 2
+    for alert in DriftAlert.objects.all():
+        assert alert.status == "resolved"
+        assert alert.resolved_on == TODAY + dt.timedelta(days=1)
+        assert alert.resolved_by is None
+
+
+def test_an_episode_closed_by_hand_is_not_raised_again(world, certified):
+    observe(world.coach, world.practitioner, level(80, 4), start=dt.date(2025, 5, 1))
+    run()
+    for alert in DriftAlert.objects.all():
+        services.alert_resolve(alert=alert, by=world.coach, today=TODAY, note="Talked it over.")
+    report = run(today=TODAY + dt.timedelta(days=1))
+    assert report.raised["person"] == 0
+    assert DriftAlert.objects.filter(status="resolved").count() == 2
+    assert DriftAlert.objects.get(rule="ewma").resolved_by == world.coach
+
+
+def test_a_new_episode_after_recovery_is_a_new_alert(world, certified):
+    observe(world.coach, world.practitioner, level(80, 4), start=dt.date(2025, 5, 1))
+    run()
+    observe(world.coach, world.practitioner, level(88, 12), start=dt.date(2025, 6, 1))
+    run(today=TODAY + dt.timedelta(days=1))
+    observe(world.coach, world.practitioner, level(79, 4), start=dt.date(2025, 10, 1))
+    run(today=TODAY + dt.timedelta(days=2))
+    ewma = alerts(rule="ewma", scope="person")
+    assert [a.status for a in sorted(ewma, key=lambda a: a.began_on)] == ["resolved", "open"]
+
+
+def test_an_acknowledged_alert_stays_acknowledged_until_resolved(world, certified):
+    observe(world.coach, world.practitioner, level(80, 4), start=dt.date(2025, 5, 1))
+    run()
+    alert = DriftAlert.objects.get(rule="ewma")
+    assert services.alert_acknowledge(alert=alert, by=world.coach, note="Observing next week.")
+    run(today=TODAY + dt.timedelta(days=1))
+    alert.refresh_from_db()
+    assert alert.status == "acknowledged" and alert.note == "Observing next week."
+    assert alert.acknowledged_by == world.coach
+
+
+def test_the_items_that_fell_most_are_named(world, certified):
+    def cards(n, score):
+        return {"mi-reflect": 1 if score < 84 else 3, "ep-voice": 3, "wp-plan": 2}
+
+    Observation.objects.filter(practitioner=world.practitioner).update(
+        scores={"mi-reflect": 3, "ep-voice": 3, "wp-plan": 2}
+    )
+    observe(world.coach, world.practitioner, level(80, 4), start=dt.date(2025, 5, 1), items=cards)
+    run()
+    alert = DriftAlert.objects.get(rule="ewma")
+    assert [entry["code"] for entry in alert.moved] == ["mi-reflect"]
+    assert alert.moved[0]["baseline"] == 3 and alert.moved[0]["current"] == 1
+    assert alert.moved_text()[0].endswith("3.0 → 1.0")
+
+
+def test_without_a_certification_the_first_observations_set_the_baseline(world):
+    observe(world.coach, world.practitioner, level(88, 10) + level(78, 5))
+    run()
+    alert = DriftAlert.objects.get(rule="ewma")
+    assert alert.baseline_from == "the first 5 observations"
+
+
+def test_two_observations_below_adequate_raise_the_band_rule(world):
+    observe(world.coach, world.practitioner, level(88, 10) + [70, 72])
+    run()
+    assert DriftAlert.objects.filter(rule="band").count() == 1
+
+
+def test_a_rubric_setting_switches_detection_off(world):
+    observe(world.coach, world.practitioner, level(88, 10) + level(78, 5))
+    DriftSettings.objects.create(rubric=rubric_version().rubric, enabled=False)
+    run()
+    assert not DriftAlert.objects.exists()
+
+
+def test_someone_who_left_raises_nothing(world):
+    observe(world.coach, world.practitioner, level(88, 10) + level(78, 5))
+    world.practitioner.leave_date = dt.date(2026, 1, 31)
+    world.practitioner.save()
+    run()
+    assert not DriftAlert.objects.filter(scope="person").exists()
+
+
+def test_momentum_follows_the_recent_slope(world):
+    rising = make_person(world.home, "practitioner", team=world.team_a)
+    make_assignment(world.coach, rising)
+    observe(world.coach, world.practitioner, [90 - 1.2 * n for n in range(14)])
+    observe(world.coach, rising, [70 + 1.2 * n for n in range(14)])
+    run()
+    assert Momentum.objects.get(person=world.practitioner).direction == "slipping"
+    assert Momentum.objects.get(person=rising).direction == "building"
+
+
+def test_a_night_without_new_observations_writes_no_momentum(world, certified):
+    assert run().momentum_written == 1
+    assert run(today=TODAY + dt.timedelta(days=1)).momentum_written == 0
+
+
+def test_the_run_for_one_practitioner_leaves_the_others_alone(world, certified):
+    other = make_person(world.home, "practitioner", team=world.team_b)
+    observe(world.coach, other, level(88, 10) + level(78, 5))
+    observe(world.coach, world.practitioner, level(80, 4), start=dt.date(2025, 5, 1))
+    run()
+    PooledSpread.objects.update(sigma=1.7)
+    report = run(person_ids=[world.practitioner.pk], today=TODAY + dt.timedelta(days=1))
+    assert report.ongoing == 2
+    assert DriftAlert.objects.filter(practitioner=other, checked_on=TODAY).exists()
+    assert not DriftAlert.objects.filter(practitioner=other, checked_on__gt=TODAY).exists()
+
+
+def test_the_nightly_queries_do_not_grow_with_the_practitioners(world):
+    def queries_for(people):
+        Observation.objects.all().delete()
+        DriftAlert.objects.all().delete()
+        Momentum.objects.all().delete()
+        for _ in range(people):
+            person = make_person(world.home, "practitioner", team=world.team_a, login=False)
+            make_assignment(world.coach, person)
+            observe(world.coach, person, level(88, 12) + level(80, 4))
+        with CaptureQueriesContext(connection) as captured:
+            report = run()
+        assert report.raised["person"] == 2 * people
+        return len(captured)
+
+    queries_for(1)  # the first night also stores the pooled spreads
+    few, many = queries_for(2), queries_for(20)
+    # Ten times the people (40 alerts, 80 notifications) cost only another INSERT batch
+    # or two (SQLite takes fewer rows per INSERT) and a team alert: nothing per person.
+    assert many <= few + 3
+
+
+def test_a_team_whose_monthly_mean_falls_is_flagged(world):
+    people = [make_person(world.home, "practitioner", team=world.team_b) for _ in range(3)]
+    for n, person in enumerate(people):
+        scores = level(88, 12, shift=n * 0.3) + level(78, 6)
+        observe(world.coach, person, scores, start=dt.date(2025, 1, 3), every=30)
+    run()
+    team = DriftAlert.objects.filter(scope="team", team=world.team_b)
+    assert team.exists()
+    assert team.first().about() == "Team South"
+    assert team.first().baseline_from == "the first 5 months"
+
+
+def test_an_item_falling_across_the_organization_is_flagged_by_name(world):
+    def cards(n, score):
+        return {"mi-reflect": (2 + n % 2) if n < 12 else n % 2, "ep-voice": 2 + n % 2}
+
+    for person in (world.practitioner, world.unassigned):
+        observe(
+            world.coach, person, level(88, 18), start=dt.date(2025, 1, 3), every=30, items=cards
+        )
+    run()
+    found = DriftAlert.objects.filter(scope="item", item_code="mi-reflect")
+    assert found.exists()
+    assert "across Riverbend" in found.first().about()
+    assert not DriftAlert.objects.filter(scope="item", item_code="ep-voice").exists()
+
+
+def test_submitting_an_observation_queues_a_look_at_that_practitioner(
+    world, django_capture_on_commit_callbacks, monkeypatch
+):
+    from miiwrap import celery as queueing
+    from tests.factories import make_observation
+
+    queued = []
+    monkeypatch.setattr(queueing, "enqueue", lambda task, *args: queued.append((task.name, args)))
+    with django_capture_on_commit_callbacks(execute=True):
+        make_observation(world.coach, world.practitioner, observed_on=dt.date(2026, 1, 5))
+    assert ("coaching.tasks.detect_drift_for", (world.practitioner.pk,)) in queued
+
+
+def test_the_task_for_one_practitioner_runs_the_job(world, certified):
+    from coaching.tasks import detect_drift_for
+
+    observe(world.coach, world.practitioner, level(80, 4), start=dt.date(2025, 5, 1))
+    assert "alerts raised: 2 person" in detect_drift_for(world.practitioner.pk)
+    assert detect_drift_for(999_999) == "No such person."
+
+
+def test_detect_drift_command_runs_on_the_day_given(world, certified):
+    observe(world.coach, world.practitioner, level(80, 4), start=dt.date(2025, 5, 1))
+    out = io.StringIO()
+    call_command("detect_drift", "--today", "2026-06-30", stdout=out)
+    assert "alerts raised: 2 person" in out.getvalue()
+    assert DriftAlert.objects.filter(raised_on=TODAY).count() == 2
+
+
+def test_detect_drift_command_refuses_a_bad_date():
+    with pytest.raises(CommandError, match="--today must be a date"):
+        call_command("detect_drift", "--today", "30/06/2026")
+
+
+def test_drift_report_prints_the_open_alerts_as_csv(world, certified):
+    observe(world.coach, world.practitioner, level(80, 4), start=dt.date(2025, 5, 1))
+    run()
+    DriftAlert.objects.filter(rule="cusum").update(status="resolved", resolved_on=TODAY)
+    out = io.StringIO()
+    call_command("drift_report", "--format", "csv", stdout=out)
+    lines = out.getvalue().strip().splitlines()
+    assert lines[0].startswith("alert,status,scope,organization,about")
+    assert len(lines) == 2 and "Smoothed score below its control limit" in lines[1]
+
+
+def test_drift_report_as_text_and_for_an_unknown_organization(world, certified):
+    out = io.StringIO()
+    call_command("drift_report", stdout=out)
+    assert "0 open alert(s)." in out.getvalue()
+    with pytest.raises(CommandError, match="No organization has the slug"):
+        call_command("drift_report", "--organization", "nowhere")
+
+
+def test_the_mail_goes_out_with_the_next_delivery(world, certified):
+    from miiwrap.notifications.delivery import deliver
+
+    observe(world.coach, world.practitioner, level(80, 4), start=dt.date(2025, 5, 1))
+    run()
+    deliver()
+    subjects = [m.subject for m in mail.outbox if m.to == [world.coach.email]]
+    assert len([s for s in subjects if s.startswith("Drift")]) == 2
