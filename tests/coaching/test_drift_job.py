@@ -189,7 +189,7 @@ def test_without_a_certification_the_first_observations_set_the_baseline(world):
 
 
 def test_two_observations_below_adequate_raise_the_band_rule(world):
-    observe(world.coach, world.practitioner, level(88, 10) + [70, 72])
+    observe(world.coach, world.practitioner, [*level(88, 10), 70, 72])
     run()
     assert DriftAlert.objects.filter(rule="band").count() == 1
 
