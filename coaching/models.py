@@ -407,6 +407,8 @@ class DriftAlert(models.Model):
             drift.RUN: f"{self.statistic:.0f} {unit}s in a row below the baseline.",
             drift.BAND: f"The last {self.statistic:.0f} observations were below the adequate band.",
         }[self.rule]
+        if self.baseline is None or self.current is None:
+            return said
         return (
             f"{said} Baseline {self.baseline:.1f} ({self.baseline_from}); now {self.current:.1f}."
         )

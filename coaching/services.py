@@ -219,10 +219,12 @@ class Telling:
 TO_COACH_AND_LEADER = Telling()
 
 
+@transaction.atomic
 def tell_about(today):
     """Claim the active alerts nobody was told of yet (raised now, or by a run that
     stopped before telling) and tell the practitioner's current coaches by email and
-    the leaders in their daily digest. Two runs never claim the same alert."""
+    the leaders in their daily digest. Two runs never claim the same alert; a claim
+    whose notifications fail to be made is rolled back with them."""
     from certification.jobs import recipients
     from miiwrap.notifications.delivery import notify_all, pending
     from miiwrap.notifications.models import Notification, absolute_url

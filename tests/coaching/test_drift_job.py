@@ -345,3 +345,30 @@ def test_the_mail_goes_out_with_the_next_delivery(world, certified):
     deliver()
     subjects = [m.subject for m in mail.outbox if m.to == [world.coach.email]]
     assert len([s for s in subjects if s.startswith("Drift")]) == 2
+
+
+def test_a_band_alert_on_a_rubric_without_an_overall_score_reads_plainly(world):
+    alert = DriftAlert(
+        scope="person",
+        rule="band",
+        statistic=2,
+        limit=2,
+        baseline=None,
+        current=None,
+        began_on=TODAY,
+    )
+    assert alert.explanation() == "The last 2 observations were below the adequate band."
+
+
+def test_alerts_whose_telling_failed_are_told_by_the_next_run(world, certified, monkeypatch):
+    observe(world.coach, world.practitioner, level(80, 4), start=dt.date(2025, 5, 1))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("mail table unavailable")
+
+    monkeypatch.setattr("miiwrap.notifications.delivery.notify_all", broken)
+    with pytest.raises(RuntimeError):
+        run()
+    assert set(DriftAlert.objects.values_list("told_by_run", flat=True)) == {""}
+    monkeypatch.undo()
+    assert run(today=TODAY + dt.timedelta(days=1)).notified == 4

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from certification import demo as demo_certification
 from certification import jobs as certification_jobs
+from coaching import services as drift_services
 from miiwrap.people import demo
 from observations import demo as demo_observations
 
@@ -72,6 +73,7 @@ class Command(BaseCommand):
         self.report_observations(plans, observed, observed_at - built)
         self.report_certifications(plans, certified, time.monotonic() - observed_at)
         if plans and certified is not None:
+            self.run_drift_detection(today)
             self.run_certification_jobs(today)
         self.print_logins(demo.demo_logins(wanted[1].slug, today))
 
@@ -107,6 +109,18 @@ class Command(BaseCommand):
             f"Added {made['periods']:,} certification periods ({made['overrides']:,} carried "
             f"over or renewed by the purveyor's panel) and {made['visits']:,} certification "
             f"visits in {seconds:.1f} s."
+        )
+
+    def run_drift_detection(self, today):
+        """What the nightly drift job would have found by today: alerts and momentum.
+        Before the certification job, whose leaders' digests then carry the alerts."""
+        started = time.monotonic()
+        report = drift_services.drift_detect(today=today)
+        raised = sum(report.raised.values())
+        self.stdout.write(
+            f"Raised {raised:,} drift alerts ({report.raised.get('person', 0):,} about "
+            f"practitioners) and read the momentum of {report.momentum_written:,} series in "
+            f"{time.monotonic() - started:.1f} s."
         )
 
     def run_certification_jobs(self, today):
