@@ -1,7 +1,8 @@
 from django.contrib import admin
 
-from coaching.models import CoachAssignment
-from miiwrap.admin import ScopedAdmin
+from coaching.models import CoachAssignment, DriftAlert, DriftSettings
+from miiwrap.admin import ReadOnlyAdmin, ScopedAdmin
+from miiwrap.people.access import viewer_for
 
 
 @admin.register(CoachAssignment)
@@ -21,3 +22,74 @@ class CoachAssignmentAdmin(ScopedAdmin):
     list_select_related = ["coach", "practitioner"]
     autocomplete_fields = ["coach", "practitioner"]
     date_hierarchy = "starts_on"
+
+
+# Drift ------------------------------------------------------------------------------------
+
+
+@admin.register(DriftSettings)
+class DriftSettingsAdmin(admin.ModelAdmin):
+    """How drift is detected is the purveyor's to tune, for every organization at once."""
+
+    list_display = [
+        "rubric",
+        "enabled",
+        "lam",
+        "limit_sigmas",
+        "cusum_k",
+        "cusum_h",
+        "run_length",
+        "baseline_n",
+        "min_own_points",
+        "adequate_band",
+        "momentum_window",
+        "momentum_slope",
+    ]
+    list_filter = ["enabled"]
+    list_select_related = ["rubric"]
+    fieldsets = [
+        (None, {"fields": ["rubric", "enabled"]}),
+        ("Control charts", {"fields": ["lam", "limit_sigmas", "cusum_k", "cusum_h"]}),
+        ("Rules", {"fields": ["run_length", "adequate_band"]}),
+        ("Baseline and spread", {"fields": ["baseline_n", "min_own_points"]}),
+        ("Momentum", {"fields": ["momentum_window", "momentum_slope"]}),
+    ]
+
+    def _purveyor(self, request):
+        return viewer_for(request.user).sees_everything
+
+    def has_module_permission(self, request):
+        return self._purveyor(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._purveyor(request)
+
+    def has_add_permission(self, request):
+        return self._purveyor(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._purveyor(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._purveyor(request)
+
+
+@admin.register(DriftAlert)
+class DriftAlertAdmin(ReadOnlyAdmin, ScopedAdmin):
+    """Read-only here: alerts are raised by the drift job and handled on their own page."""
+
+    list_display = ["about", "rubric", "rule", "status", "began_on", "raised_on", "organization"]
+    list_filter = [
+        "scope",
+        "rule",
+        "status",
+        "rubric",
+        ("organization", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = ["practitioner__first_name", "practitioner__last_name"]
+    list_select_related = ["practitioner", "team", "organization", "rubric"]
+    date_hierarchy = "raised_on"
+
+    @admin.display(description="about")
+    def about(self, alert):
+        return alert.about()

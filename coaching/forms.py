@@ -1,0 +1,83 @@
+import django_filters
+from django import forms
+
+from coaching.models import DriftAlert
+from observations.models import Rubric
+
+NOTE_MAX = 2000
+
+
+class AlertFilter(django_filters.FilterSet):
+    """The alert list's filters: status (active unless another is chosen), scope, rubric."""
+
+    status = django_filters.ChoiceFilter(
+        label="Status",
+        choices=[
+            ("active", "Active (open or acknowledged)"),
+            (DriftAlert.Status.OPEN, "Open"),
+            (DriftAlert.Status.ACKNOWLEDGED, "Acknowledged"),
+            (DriftAlert.Status.RESOLVED, "Resolved"),
+            ("all", "All"),
+        ],
+        method="filter_status",
+        empty_label=None,
+        null_value=None,
+    )
+    scope = django_filters.ChoiceFilter(
+        label="About", choices=DriftAlert.Scope.choices, empty_label="Anything"
+    )
+    rubric = django_filters.ModelChoiceFilter(
+        queryset=Rubric.objects.all(), label="Rubric", empty_label="Any"
+    )
+
+    class Meta:
+        model = DriftAlert
+        fields = ["status", "scope", "rubric"]
+
+    def __init__(self, data=None, *args, **kwargs):
+        data = data.copy() if data is not None else {}
+        data.setdefault("status", "active")
+        super().__init__(data, *args, **kwargs)
+        for field in self.form.fields.values():
+            field.widget.attrs["class"] = "form-select"
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if "status" in self.form.errors:
+            # The form says what was wrong; the list keeps its default meanwhile.
+            queryset = self.filter_status(queryset, "status", "active")
+        return queryset
+
+    def filter_status(self, queryset, name, value):
+        if value == "active":
+            return queryset.active()
+        if value == "all":
+            return queryset
+        return queryset.filter(status=value)
+
+
+class AcknowledgeForm(forms.Form):
+    note = forms.CharField(
+        label="What you will do",
+        max_length=NOTE_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={
+            "required": "Write a short note on what you will do about it; the note is what "
+            "acknowledging records.",
+            "max_length": "Keep the note to %(limit_value)d characters (it has %(show_value)d).",
+        },
+        help_text="Say what you have seen and what you will do, e.g. a coaching session.",
+    )
+
+
+class ResolveForm(forms.Form):
+    note = forms.CharField(
+        label="Note (optional)",
+        required=False,
+        max_length=NOTE_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={
+            "max_length": "Keep the note to %(limit_value)d characters (it has %(show_value)d).",
+        },
+        help_text="Why it is resolved; an empty note keeps the acknowledgement's note.",
+    )
