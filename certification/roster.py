@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from certification import dates
 from certification.models import CertificationPeriod, EvidenceRule
+from coaching.models import Momentum
 from miiwrap.people.models import Person, todays_by_zone
 from observations.models import Observation
 
@@ -36,6 +37,7 @@ class Row(dates.OnDay):
     today: dt.date
     standing: dates.Standing
     person: Person | None = None  # loaded for the rows shown
+    momentum: str | None = None  # likewise: a coaching Momentum.Direction value
 
     @property
     def expires(self):
@@ -114,4 +116,17 @@ def with_people(rows):
     )
     for row in rows:
         row.person = people[row.person_id]
+    return rows
+
+
+def with_momentum(rows):
+    """The rows, each with its person's momentum on the rubric they were last observed
+    on, in one query. (coaching.models.with_momentum cannot annotate Person rows:
+    `momentum` already names their Momentum relation.)"""
+    found = Momentum.objects.filter(person_id__in=[row.person_id for row in rows])
+    latest = dict(
+        found.order_by("last_observed_on", "pk").values_list("person_id", "direction")
+    )  # the last one wins
+    for row in rows:
+        row.momentum = latest.get(row.person_id)
     return rows

@@ -58,7 +58,7 @@ def roster(request, code):
     if request.GET.get("format") == "csv" and filterset.is_valid():
         return exports.roster_csv(rows, program)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    standings.with_people(page.object_list)
+    standings.with_momentum(standings.with_people(page.object_list))
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("format", None)

@@ -7,6 +7,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from coaching.models import with_momentum
 from miiwrap.forms import add_service_errors
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Person
@@ -23,7 +24,8 @@ def observation_list(request):
     filterset = ObservationFilter(request.GET, queryset=observations, user=request.user)
     if request.GET.get("format") == "csv" and filterset.is_valid():
         return exports.csv_response(filterset.qs, rubric=filterset.single_rubric())
-    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    shown = with_momentum(filterset.qs, person_field="practitioner_id")
+    page = Paginator(shown, 50).get_page(request.GET.get("page"))
     for observation in page:
         version = observation.rubric_version
         observation.band_class = display.band_class(version.bands, observation.band)
@@ -81,6 +83,7 @@ def _as_id(text):
 def _get_observation_for_user(user, pk):
     """An observation the user may see (drafts only by their author); 404 otherwise."""
     observations = Observation.objects.visible_to(user).for_list()
+    observations = with_momentum(observations, person_field="practitioner_id")
     return get_object_or_404(observations.select_related("practitioner__organization"), pk=pk)
 
 
