@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from certification import dates
 from certification.models import CertificationPeriod, EvidenceRule
-from coaching.models import Momentum
+from coaching.models import latest_momentum
 from miiwrap.people.models import Person, todays_by_zone
 from observations.models import Observation
 
@@ -120,13 +120,8 @@ def with_people(rows):
 
 
 def with_momentum(rows):
-    """The rows, each with its person's momentum on the rubric they were last observed
-    on, in one query. (coaching.models.with_momentum cannot annotate Person rows:
-    `momentum` already names their Momentum relation.)"""
-    found = Momentum.objects.filter(person_id__in=[row.person_id for row in rows])
-    latest = dict(
-        found.order_by("last_observed_on", "pk").values_list("person_id", "direction")
-    )  # the last one wins
+    """The rows, each with its person's momentum (one query)."""
+    latest = latest_momentum(row.person_id for row in rows)
     for row in rows:
         row.momentum = latest.get(row.person_id)
     return rows

@@ -237,7 +237,7 @@ class Momentum(models.Model):
         STEADY = drift.STEADY, "Steady"
         SLIPPING = drift.SLIPPING, "Slipping"
 
-    person = models.ForeignKey(Person, models.CASCADE, related_name="momentum")
+    person = models.ForeignKey(Person, models.CASCADE, related_name="momenta")
     rubric = models.ForeignKey("observations.Rubric", models.CASCADE, related_name="+")
     direction = models.CharField(max_length=10, choices=Direction.choices)
     slope = models.FloatField(help_text="Points per observation.")
@@ -252,6 +252,13 @@ class Momentum(models.Model):
 
     def __str__(self):
         return f"{self.person_id} {self.direction} on {self.rubric_id}"
+
+
+def latest_momentum(person_ids):
+    """{person id: direction on the rubric they were last observed on}, in one query."""
+    rows = Momentum.objects.filter(person_id__in=list(person_ids))
+    ordered = rows.order_by("last_observed_on", "pk").values_list("person_id", "direction")
+    return dict(ordered)  # the latest one wins
 
 
 def with_momentum(queryset, person_field="pk"):

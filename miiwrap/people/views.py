@@ -4,7 +4,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
 from certification.progress import person_cards
-from coaching.models import Momentum
+from coaching.models import Momentum, with_momentum
 from miiwrap.people.access import viewer_for
 from miiwrap.people.filters import DirectoryFilter
 from miiwrap.people.models import Person
@@ -29,25 +29,13 @@ def home(request):
 def directory(request):
     if not viewer_for(request.user).uses_directory:
         raise Http404("The directory is for coaches, leaders and admins.")
-    people = Person.objects.visible_to(request.user).for_directory()
+    people = with_momentum(Person.objects.visible_to(request.user).for_directory())
     filterset = DirectoryFilter(request.GET, queryset=people, user=request.user)
     page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
-    _with_momentum(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     ctx = {"filter": filterset, "page": page, "query": query.urlencode()}
     return render(request, "people/directory.html", ctx)
-
-
-def _with_momentum(people):
-    """Give each person `latest_momentum`: the direction on the rubric they were last
-    observed on, for the page in one query. (coaching.models.with_momentum cannot
-    annotate Person rows: `momentum` already names their Momentum relation.)"""
-    pks = [person.pk for person in people]
-    rows = Momentum.objects.filter(person_id__in=pks).order_by("last_observed_on", "pk")
-    latest = dict(rows.values_list("person_id", "direction"))  # the last one wins
-    for person in people:
-        person.latest_momentum = latest.get(person.pk)
 
 
 @login_required

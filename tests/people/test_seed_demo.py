@@ -374,9 +374,10 @@ def test_without_today_the_world_is_built_for_the_local_date(db):
 
 
 def test_it_inserts_in_bulk_rather_than_row_by_row(db, monkeypatch):
-    # The certification job it runs at the end is measured on its own
-    # (bench_certification_jobs, and tests/certification/test_jobs.py).
+    # The certification and drift jobs it runs at the end are measured on their own
+    # (bench_certification_jobs, bench_drift, and their tests).
     monkeypatch.setattr(seed_demo_command.certification_jobs, "run", _no_job)
+    monkeypatch.setattr(seed_demo_command.drift_services, "drift_detect", _no_drift)
     with CaptureQueriesContext(connection) as queries:
         seed()
     # Observations have their own batches (tests/observations/test_seed_observations.py).
@@ -387,6 +388,12 @@ def test_it_inserts_in_bulk_rather_than_row_by_row(db, monkeypatch):
 
 def _no_job(**kwargs):
     from certification.jobs import Report
+
+    return Report()
+
+
+def _no_drift(**kwargs):
+    from coaching.services import Report
 
     return Report()
 
