@@ -47,9 +47,9 @@ def alert_detail(request, pk):
     return _detail_page(request, _get_alert_for_user(request.user, pk))
 
 
-def _detail_page(request, alert, acknowledge_form=None, resolve_form=None):
+def _detail_page(request, alert, acknowledge_form=None, resolve_form=None, status=200):
     """The alert, why it was raised, and (while active) the forms to act on it; a form
-    that came back with errors is shown as it was posted."""
+    that came back with errors is shown as it was posted (400, as elsewhere)."""
     ctx = {
         "alert": alert,
         "observations": _observations_since(request.user, alert),
@@ -57,7 +57,7 @@ def _detail_page(request, alert, acknowledge_form=None, resolve_form=None):
         or AcknowledgeForm(prefix="acknowledge", initial={"note": alert.note}),
         "resolve_form": resolve_form or ResolveForm(prefix="resolve"),
     }
-    return render(request, "coaching/alert_detail.html", ctx)
+    return render(request, "coaching/alert_detail.html", ctx, status=status)
 
 
 def _observations_since(user, alert):
@@ -92,7 +92,7 @@ def alert_acknowledge(request, pk):
         )
     form = AcknowledgeForm(request.POST, prefix="acknowledge")
     if not form.is_valid():
-        return _detail_page(request, alert, acknowledge_form=form)
+        return _detail_page(request, alert, acknowledge_form=form, status=400)
     by = _acting_person(request.user)
     if not services.alert_acknowledge(alert=alert, by=by, note=form.cleaned_data["note"]):
         return _unchanged(
@@ -111,7 +111,7 @@ def alert_resolve(request, pk):
         return _unchanged(request, alert, "This alert is already resolved; nothing changed.")
     form = ResolveForm(request.POST, prefix="resolve")
     if not form.is_valid():
-        return _detail_page(request, alert, resolve_form=form)
+        return _detail_page(request, alert, resolve_form=form, status=400)
     today = alert.organization.local_today()
     by = _acting_person(request.user)
     note = form.cleaned_data["note"]

@@ -471,7 +471,7 @@ def test_acknowledging_without_a_note_shows_the_page_with_the_error(world, login
     response = login(world.coach).post(
         url(alerts["pat"], "acknowledge"), {"acknowledge-note": note}
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.context["acknowledge_form"].errors["note"] == [
         "Write a short note on what you will do about it; the note is what acknowledging records."
     ]
@@ -485,7 +485,7 @@ def test_a_note_over_two_thousand_characters_is_refused_and_kept_on_the_page(wor
     response = login(world.coach).post(
         url(alerts["pat"], "acknowledge"), {"acknowledge-note": note}
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "Keep the note to 2000 characters (it has 2001)." in response.content.decode()
     assert note.encode() in response.content
     alerts["pat"].refresh_from_db()
@@ -583,7 +583,7 @@ def test_an_alert_resolved_meanwhile_says_so(world, login, alerts, monkeypatch):
 def test_a_resolve_note_over_the_limit_is_refused_with_the_page_shown(world, login, alerts):
     note = "z" * 2001
     response = login(world.coach).post(url(alerts["pat"], "resolve"), {"resolve-note": note})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.context["resolve_form"].errors["note"] == [
         "Keep the note to 2000 characters (it has 2001)."
     ]
