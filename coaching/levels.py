@@ -436,6 +436,7 @@ def judge_months(keys, months, values, settings_of_series, pool_of_series):
                     "sigma": _maybe(sigma[index]),
                     "points": points,
                 },
+                month_start(months[series.start[index] + base.begin[index]]),
             )
         )
     return series, found
@@ -456,17 +457,57 @@ def team_level(rules, today):
         return []
     series, found = judged
     organization_of = dict(Team.objects.values_list("pk", "organization_id"))
+    teams = [(int(series.first(team)[i]), int(series.first(rubric)[i])) for i, _, _ in found]
+    moved = team_items_moved(
+        [
+            (*key, monitored, fields["began_on"])
+            for key, (_, fields, monitored) in zip(teams, found, strict=True)
+        ],
+        complete_months_before(today),
+    )
     return [
         Found(
             scope=Scope.TEAM,
-            subject=f"team:{int(series.first(team)[i])}",
-            organization_id=organization_of[int(series.first(team)[i])],
-            rubric_id=int(series.first(rubric)[i]),
-            team_id=int(series.first(team)[i]),
+            subject=f"team:{team_id}",
+            organization_id=organization_of[team_id],
+            rubric_id=rubric_id,
+            team_id=team_id,
+            moved=items,
             **fields,
         )
-        for i, fields in found
+        for (team_id, rubric_id), (_, fields, _), items in zip(teams, found, moved, strict=True)
     ]
+
+
+def team_items_moved(episodes, before):
+    """For each (team, rubric, first monitored month, episode start): the items that fell
+    most from the team's baseline months to the episode, from one query of the teams'
+    observations (their current members', as the monthly means are)."""
+    if not episodes:
+        return []
+    rows = (
+        Observation.objects.submitted()
+        .filter(
+            practitioner__team_id__in={team for team, *_ in episodes},
+            rubric_version__rubric_id__in={rubric for _, rubric, *_ in episodes},
+            observed_on__lt=before,
+        )
+        .values_list("pk", "practitioner__team_id", "rubric_version__rubric_id", "observed_on")
+    )
+    by_team = {}
+    for pk, team, rubric, day in rows:
+        by_team.setdefault((team, rubric), []).append((day, pk))
+    groups = []
+    for team, rubric, monitored, began in episodes:
+        seen = by_team.get((team, rubric), [])
+        groups.append(
+            (
+                rubric,
+                [pk for day, pk in seen if day < monitored],
+                [pk for day, pk in seen if day >= began],
+            )
+        )
+    return moved_items(groups, list({rubric for _, rubric, *_ in episodes}))
 
 
 def item_level(rules, today):
@@ -496,7 +537,7 @@ def item_level(rules, today):
     series, found = judged
     labels = labels_of_items(list(rules))
     made = []
-    for i, fields in found:
+    for i, fields, _ in found:
         rubric_id, code = int(series.first(rubric)[i]), codes[int(series.first(item)[i])]
         organization = int(series.first(org)[i])
         made.append(

@@ -258,15 +258,19 @@ def test_the_nightly_queries_do_not_grow_with_the_practitioners(world):
 
 
 def test_a_team_whose_monthly_mean_falls_is_flagged(world):
+    def cards(n, score):
+        return {"wp-plan": 3 if score > 84 else 1, "ep-voice": 2 + n % 2}
+
     people = [make_person(world.home, "practitioner", team=world.team_b) for _ in range(3)]
     for n, person in enumerate(people):
         scores = level(88, 12, shift=n * 0.3) + level(78, 6)
-        observe(world.coach, person, scores, start=dt.date(2025, 1, 3), every=30)
+        observe(world.coach, person, scores, start=dt.date(2025, 1, 3), every=30, items=cards)
     run()
     team = DriftAlert.objects.filter(scope="team", team=world.team_b)
     assert team.exists()
     assert team.first().about() == "Team South"
     assert team.first().baseline_from == "the first 5 months"
+    assert [entry["code"] for entry in team.first().moved] == ["wp-plan"]
 
 
 def test_an_item_falling_across_the_organization_is_flagged_by_name(world):
