@@ -1,8 +1,7 @@
 from django.contrib import admin
 
 from coaching.models import CoachAssignment, DriftAlert, DriftSettings
-from miiwrap.admin import ReadOnlyAdmin, ScopedAdmin
-from miiwrap.people.access import viewer_for
+from miiwrap.admin import PurveyorOnlyAdmin, ReadOnlyAdmin, ScopedAdmin
 
 
 @admin.register(CoachAssignment)
@@ -28,7 +27,7 @@ class CoachAssignmentAdmin(ScopedAdmin):
 
 
 @admin.register(DriftSettings)
-class DriftSettingsAdmin(admin.ModelAdmin):
+class DriftSettingsAdmin(PurveyorOnlyAdmin, admin.ModelAdmin):
     """How drift is detected is the purveyor's to tune, for every organization at once."""
 
     list_display = [
@@ -55,23 +54,7 @@ class DriftSettingsAdmin(admin.ModelAdmin):
         ("Momentum", {"fields": ["momentum_window", "momentum_slope"]}),
     ]
 
-    def _purveyor(self, request):
-        return viewer_for(request.user).sees_everything
-
-    def has_module_permission(self, request):
-        return self._purveyor(request)
-
-    def has_view_permission(self, request, obj=None):
-        return self._purveyor(request)
-
-    def has_add_permission(self, request):
-        return self._purveyor(request)
-
-    def has_change_permission(self, request, obj=None):
-        return self._purveyor(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return self._purveyor(request)
+    purveyor_deletes = True
 
 
 @admin.register(DriftAlert)

@@ -88,3 +88,28 @@ class ReadOnlyAdmin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class PurveyorOnlyAdmin:
+    """For what only the purveyor manages (logins, groups, drift settings); deleting
+    needs a superuser unless `purveyor_deletes`."""
+
+    purveyor_deletes = False
+
+    def _purveyor(self, request):
+        return viewer_for(request.user).sees_everything
+
+    def has_module_permission(self, request):
+        return self._purveyor(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._purveyor(request)
+
+    def has_add_permission(self, request):
+        return self._purveyor(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._purveyor(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser or (self.purveyor_deletes and self._purveyor(request))

@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 
-from miiwrap.admin import ScopedAdmin
+from miiwrap.admin import PurveyorOnlyAdmin, ScopedAdmin
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Organization, Person, Role, RoleGrant, Team
 
@@ -99,28 +99,6 @@ class RoleGrantAdmin(ScopedAdmin):
     list_filter = ["role", ("person__organization", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["person__first_name", "person__last_name", "person__email"]
     list_select_related = ["person"]
-
-
-class PurveyorOnlyAdmin:
-    """Logins and groups are the purveyor's to manage."""
-
-    def _purveyor(self, request):
-        return viewer_for(request.user).sees_everything
-
-    def has_module_permission(self, request):
-        return self._purveyor(request)
-
-    def has_view_permission(self, request, obj=None):
-        return self._purveyor(request)
-
-    def has_add_permission(self, request):
-        return self._purveyor(request)
-
-    def has_change_permission(self, request, obj=None):
-        return self._purveyor(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
 
 
 User = get_user_model()
