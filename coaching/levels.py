@@ -362,7 +362,7 @@ def team_months(today):
 
 ITEM_MONTHS_SQL = {
     "postgresql": """
-        SELECT p.organization_id, v.rubric_id, s.key,
+        SELECT p.organization_id, {team} v.rubric_id, s.key,
                (EXTRACT(YEAR FROM o.observed_on) * 100 + EXTRACT(MONTH FROM o.observed_on))::int,
                SUM((s.value #>> '{{}}')::float), COUNT(*)
         FROM {observation} o
@@ -370,28 +370,40 @@ ITEM_MONTHS_SQL = {
         JOIN {version} v ON v.id = o.rubric_version_id
         CROSS JOIN LATERAL jsonb_each(o.scores) s
         WHERE o.status <> 'draft' AND o.observed_on < %s AND jsonb_typeof(s.value) = 'number'
-        GROUP BY 1, 2, 3, 4""",
+              {only}
+        GROUP BY {groups}""",
     "sqlite": """
-        SELECT p.organization_id, v.rubric_id, s.key,
+        SELECT p.organization_id, {team} v.rubric_id, s.key,
                CAST(strftime('%%Y%%m', o.observed_on) AS INTEGER), SUM(s.value), COUNT(*)
         FROM {observation} o
         JOIN {person} p ON p.id = o.practitioner_id
         JOIN {version} v ON v.id = o.rubric_version_id, json_each(o.scores) s
         WHERE o.status <> 'draft' AND o.observed_on < %s AND s.type IN ('integer', 'real')
-        GROUP BY 1, 2, 3, 4""",
+              {only}
+        GROUP BY {groups}""",
 }
 
 
-def item_months(today):
-    """(organization, rubric, item code, yyyymm, sum, count) of every numeric
-    item score, for complete months: the JSON is unpacked inside the database."""
+def item_months(today, organizations=None, codes=None):
+    """(organization, rubric, item code, yyyymm, sum, count) of every numeric item score,
+    for complete months; the JSON is unpacked inside the database. Given organizations
+    and item codes: only those, and by team, (organization, team or 0, rubric, …)."""
+    params, only = [complete_months_before(today)], ""
+    if organizations is not None:
+        marks = ", ".join(["%s"] * len(organizations))
+        codes_marks = ", ".join(["%s"] * len(codes))
+        only = f"AND p.organization_id IN ({marks}) AND s.key IN ({codes_marks})"
+        params += [*organizations, *codes]
     sql = ITEM_MONTHS_SQL[connection.vendor].format(
         observation=Observation._meta.db_table,
         person=Person._meta.db_table,
         version=RubricVersion._meta.db_table,
+        team="" if organizations is None else "COALESCE(p.team_id, 0),",
+        only=only,
+        groups="1, 2, 3, 4" if organizations is None else "1, 2, 3, 4, 5",
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [complete_months_before(today)])
+        cursor.execute(sql, params)
         return cursor.fetchall()
 
 
@@ -537,21 +549,74 @@ def item_level(rules, today):
     series, found = judged
     labels = labels_of_items(list(rules))
     made = []
-    for i, fields, _ in found:
+    for i, fields, monitored in found:
         rubric_id, code = int(series.first(rubric)[i]), codes[int(series.first(item)[i])]
         organization = int(series.first(org)[i])
         made.append(
-            Found(
-                scope=Scope.ITEM,
-                subject=f"item:{organization}:{code}",
-                organization_id=organization,
-                rubric_id=rubric_id,
-                item_code=code,
-                item_label=labels.get((rubric_id, code), (code,))[0],
-                **fields,
+            (
+                Found(
+                    scope=Scope.ITEM,
+                    subject=f"item:{organization}:{code}",
+                    organization_id=organization,
+                    rubric_id=rubric_id,
+                    item_code=code,
+                    item_label=labels.get((rubric_id, code), (code,))[0],
+                    **fields,
+                ),
+                monitored,
             )
         )
-    return made
+    moved = teams_moved(made, today)
+    return [replace(alert, moved=teams) for (alert, _), teams in zip(made, moved, strict=True)]
+
+
+def teams_moved(alerts, today):
+    """For each (item alert, first monitored month): the teams whose mean on the item fell
+    most from the baseline months to the episode, from one grouped query."""
+    if not alerts:
+        return []
+    rows = item_months(
+        today,
+        organizations=sorted({a.organization_id for a, _ in alerts}),
+        codes=sorted({a.item_code for a, _ in alerts}),
+    )
+    sums = {}
+    for org, team, rubric, code, month, total, count in rows:
+        sums.setdefault((org, rubric, code), []).append((team, month_start(month), total, count))
+    names = dict(Team.objects.values_list("pk", "name"))
+    return [
+        _teams_fell_most(
+            sums.get((a.organization_id, a.rubric_id, a.item_code), []),
+            monitored,
+            a.began_on,
+            names,
+        )
+        for a, monitored in alerts
+    ]
+
+
+def _teams_fell_most(months, monitored, began, names):
+    before, after = {}, {}
+    for team, month, total, count in months:
+        chosen = before if month < monitored else after if month >= began else None
+        if chosen is not None:
+            old_total, old_count = chosen.get(team, (0.0, 0))
+            chosen[team] = (old_total + total, old_count + count)
+    falls = []
+    for team in before.keys() & after.keys():
+        old, new = before[team][0] / before[team][1], after[team][0] / after[team][1]
+        if new < old:
+            falls.append((old - new, team, old, new))
+    falls.sort(reverse=True)
+    return tuple(
+        {
+            "code": f"team:{team}",
+            "label": f"Team {names[team]}" if team in names else "No team",
+            "baseline": round(old, 2),
+            "current": round(new, 2),
+        }
+        for _, team, old, new in falls[:MOVED_SHOWN]
+    )
 
 
 def _number(value, fallback=np.nan):

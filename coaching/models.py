@@ -346,7 +346,11 @@ class DriftAlert(models.Model):
     limit = models.FloatField()
     sigma = models.FloatField(null=True, blank=True)
     points = models.PositiveIntegerField(help_text="Observations (or months) since baseline.")
-    moved = models.JSONField(default=list, blank=True, help_text="Items that fell most.")
+    moved = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The items that fell most; for an item alert, the teams where it fell most.",
+    )
     acknowledged_by = models.ForeignKey(
         Person, models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -420,8 +424,13 @@ class DriftAlert(models.Model):
             f"{said} Baseline {self.baseline:.1f} ({self.baseline_from}); now {self.current:.1f}."
         )
 
+    def moved_heading(self):
+        if self.scope == self.Scope.ITEM:
+            return "The teams where it fell most"
+        return "The items that fell most"
+
     def moved_text(self):
-        """The items that fell most, as “Reflections 2.6 → 1.4”."""
+        """The items (or teams) that fell most, as “Reflections 2.6 → 1.4”."""
         return [
             f"{entry['label']} {entry['baseline']:.1f} → {entry['current']:.1f}"
             for entry in self.moved

@@ -260,7 +260,7 @@ def tell_about(today):
 
 
 def _message(alert, url):
-    moved = "".join(f"Fell most: {line}\n" for line in alert.moved_text())
+    moved = "".join(f"{alert.moved_heading()}: {line}\n" for line in alert.moved_text())
     return f"{alert.explanation()}\n{moved}\nRead it and note what you will do: {url}"
 
 

@@ -285,6 +285,10 @@ def test_an_item_falling_across_the_organization_is_flagged_by_name(world):
     found = DriftAlert.objects.filter(scope="item", item_code="mi-reflect")
     assert found.exists()
     assert "across Riverbend" in found.first().about()
+    # Both teams' means on the item fell; the alert names them.
+    teams = [entry["label"] for entry in found.first().moved]
+    assert sorted(teams) == ["Team North", "Team South"]
+    assert found.first().moved_heading() == "The teams where it fell most"
     assert not DriftAlert.objects.filter(scope="item", item_code="ep-voice").exists()
 
 
