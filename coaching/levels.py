@@ -6,16 +6,15 @@ control charts over coaching.series arrays. The writes are coaching.services'.
 """
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 
 import numpy as np
-from django.db import connection
-from django.db.models import Avg, Case, Count, FloatField, IntegerField, Q, Value, When
+from django.db.models import Case, FloatField, IntegerField, Q, Sum, Value, When
 from django.db.models.functions import Cast, ExtractDay, ExtractMonth, ExtractYear
 
 from certification.models import CertificationPeriod
 from coaching import drift
-from coaching.models import DriftAlert, DriftSettings
+from coaching.models import DriftAlert, DriftSettings, ItemMonth
 from coaching.series import Series, pooled_sigma, ymd_to_date
 from miiwrap.people.models import Person, Team
 from observations.models import Item, Observation, Rubric, RubricVersion
@@ -47,6 +46,8 @@ class Found:
     item_code: str = ""
     item_label: str = ""
     moved: tuple = ()
+    # What the items that moved are worked out from, only for the alerts that need them.
+    source: tuple = field(default=(), compare=False, repr=False)
 
     @property
     def key(self):
@@ -54,6 +55,7 @@ class Found:
 
     def as_fields(self):
         fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        del fields["source"]
         fields["moved"] = list(self.moved)
         for name in ("baseline", "current", "sigma"):
             fields[name] = _maybe(fields[name])
@@ -144,11 +146,13 @@ def evidence_ids(today, person_ids):
     return np.array(ids, dtype=np.int64)
 
 
-def people_of(pks):
-    """{person id: (organization, team, leave date)} in one query."""
-    rows = Person.objects.filter(pk__in=[int(pk) for pk in pks]).values_list(
-        "pk", "organization_id", "team_id", "leave_date"
-    )
+def people_of(pks=None):
+    """{person id: (organization, team, leave date)} of these people (None: everyone), in
+    one query."""
+    people = Person.objects.all()
+    if pks is not None:
+        people = people.filter(pk__in=[int(pk) for pk in pks])
+    rows = people.values_list("pk", "organization_id", "team_id", "leave_date")
     return {pk: rest for pk, *rest in rows}
 
 
@@ -240,12 +244,14 @@ def alarms(series, charted, lengths, base, *, row_day):
 # Level 1: practitioners -------------------------------------------------------------------
 
 
-def person_level(rows, rules, today, person_ids, pooled):
-    """(alarms, momentum rows) for every (practitioner, rubric) series."""
+def person_level(rows, rules, today, person_ids, pooled, people):
+    """(alarms, momentum rows, what works out their moved items) for every (practitioner,
+    rubric) series."""
     series = Series.split([rows.person, rows.rubric])
     if not len(series):
-        return [], []
-    rubric_of = series.first(rows.rubric)
+        return [], [], lambda found: []
+    rubric_of, person_of = series.first(rows.rubric), series.first(rows.person)
+    last_score = rows.score[series.start + series.length - 1]
 
     def settings(index):
         return rules[int(rubric_of[index])]
@@ -255,17 +261,15 @@ def person_level(rows, rules, today, person_ids, pooled):
     )
     sigma = spread(series, rows.score, rows.version, pooled, settings)
     charted, lengths = chart(series, rows.score, base, sigma, settings, rows.below)
-    ewma = charted[drift.EWMA]
-    people = people_of(series.first(rows.person))
-    found, groups = [], []
+    ewma = charted[drift.EWMA]["statistic"]
+    found = []
     for index, rule, began, statistic, limit, points in alarms(
         series, charted, lengths, base, row_day=lambda row: ymd_to_date(rows.ymd[row])
     ):
-        person = int(series.first(rows.person)[index])
+        person = int(person_of[index])
         organization, _, leave_date = people[person]
         if not settings(index).enabled or (leave_date and leave_date < today):
             continue
-        last_row = series.start[index] + series.length[index] - 1
         found.append(
             Found(
                 scope=Scope.PERSON,
@@ -276,18 +280,24 @@ def person_level(rows, rules, today, person_ids, pooled):
                 began_on=began,
                 baseline=_number(base.level[index]),
                 baseline_from=_person_baseline(base, index, settings(index)),
-                current=_number(ewma["statistic"][index], fallback=rows.score[last_row]),
+                current=_number(ewma[index], fallback=last_score[index]),
                 statistic=statistic,
                 limit=limit,
                 sigma=_maybe(sigma[index]),
                 points=points,
                 practitioner_id=person,
+                source=(index,),
             )
         )
-        groups.append((int(rubric_of[index]), *_before_and_after(series, rows, base, index, began)))
-    moved = moved_items(groups, list(rules))
-    found = [replace(f, moved=m) for f, m in zip(found, moved, strict=True)]
-    return found, person_momentum(series, rows, sigma, rules)
+
+    def moved(chosen):
+        groups = [
+            (f.rubric_id, *_before_and_after(series, rows, base, f.source[0], f.began_on))
+            for f in chosen
+        ]
+        return moved_items(groups, list(rules))
+
+    return found, person_momentum(series, rows, sigma, rules), moved
 
 
 def _before_and_after(series, rows, base, index, began):
@@ -309,7 +319,8 @@ def _person_baseline(base, index, settings):
 def person_momentum(series, rows, sigma, rules):
     """Momentum rows for every series long enough to have one."""
     x, lengths = series.matrix(rows.score, np.zeros(len(series), dtype=np.int64))
-    rubric_of = series.first(rows.rubric)
+    rubric_of, person_of = series.first(rows.rubric), series.first(rows.person)
+    last_day = series.last(rows.ymd)
     found = []
     for rubric_id in np.unique(rubric_of):
         chosen = np.flatnonzero(rubric_of == rubric_id)
@@ -317,17 +328,16 @@ def person_momentum(series, rows, sigma, rules):
             x[chosen], lengths[chosen], sigma[chosen], rules[int(rubric_id)].params()
         )
         for index, label, slope in zip(chosen, labels, slopes, strict=True):
-            if label is None:
-                continue
-            found.append(
-                {
-                    "person_id": int(series.first(rows.person)[index]),
-                    "rubric_id": int(rubric_id),
-                    "direction": label,
-                    "slope": float(slope),
-                    "last_observed_on": ymd_to_date(series.last(rows.ymd)[index]),
-                }
-            )
+            if label is not None:
+                found.append(
+                    {
+                        "person_id": int(person_of[index]),
+                        "rubric_id": int(rubric_id),
+                        "direction": label,
+                        "slope": float(slope),
+                        "last_observed_on": ymd_to_date(last_day[index]),
+                    }
+                )
     return found
 
 
@@ -345,150 +355,93 @@ def complete_months_before(today):
     return today.replace(day=1)
 
 
-def team_months(today):
-    """(team, rubric, yyyymm, mean overall score) for complete months, sorted."""
-    month = ExtractYear("observed_on") * 100 + ExtractMonth("observed_on")
-    return list(
-        Observation.objects.submitted()
-        .filter(observed_on__lt=complete_months_before(today), practitioner__team__isnull=False)
-        .exclude(overall_score=None)
-        .annotate(month=month)
-        .values_list("practitioner__team_id", "rubric_version__rubric_id", "month")
-        .annotate(mean=Avg(Cast("overall_score", FloatField())), n=Count("pk"))
-        .order_by("practitioner__team_id", "rubric_version__rubric_id", "month")
-        .values_list("practitioner__team_id", "rubric_version__rubric_id", "month", "mean")
-    )
-
-
-ITEM_MONTHS_SQL = {
-    "postgresql": """
-        SELECT p.organization_id, {team} v.rubric_id, s.key,
-               (EXTRACT(YEAR FROM o.observed_on) * 100 + EXTRACT(MONTH FROM o.observed_on))::int,
-               SUM((s.value #>> '{{}}')::float), COUNT(*)
-        FROM {observation} o
-        JOIN {person} p ON p.id = o.practitioner_id
-        JOIN {version} v ON v.id = o.rubric_version_id
-        CROSS JOIN LATERAL jsonb_each(o.scores) s
-        WHERE o.status <> 'draft' AND o.observed_on < %s AND jsonb_typeof(s.value) = 'number'
-              {only}
-        GROUP BY {groups}""",
-    "sqlite": """
-        SELECT p.organization_id, {team} v.rubric_id, s.key,
-               CAST(strftime('%%Y%%m', o.observed_on) AS INTEGER), SUM(s.value), COUNT(*)
-        FROM {observation} o
-        JOIN {person} p ON p.id = o.practitioner_id
-        JOIN {version} v ON v.id = o.rubric_version_id, json_each(o.scores) s
-        WHERE o.status <> 'draft' AND o.observed_on < %s AND s.type IN ('integer', 'real')
-              {only}
-        GROUP BY {groups}""",
-}
-
-
-def item_months(today, organizations=None, codes=None):
-    """(organization, rubric, item code, yyyymm, sum, count) of every numeric item score,
-    for complete months; the JSON is unpacked inside the database. Given organizations
-    and item codes: only those, and by team, (organization, team or 0, rubric, …)."""
-    params, only = [complete_months_before(today)], ""
-    if organizations is not None:
-        marks = ", ".join(["%s"] * len(organizations))
-        codes_marks = ", ".join(["%s"] * len(codes))
-        only = f"AND p.organization_id IN ({marks}) AND s.key IN ({codes_marks})"
-        params += [*organizations, *codes]
-    sql = ITEM_MONTHS_SQL[connection.vendor].format(
-        observation=Observation._meta.db_table,
-        person=Person._meta.db_table,
-        version=RubricVersion._meta.db_table,
-        team="" if organizations is None else "COALESCE(p.team_id, 0),",
-        only=only,
-        groups="1, 2, 3, 4" if organizations is None else "1, 2, 3, 4, 5",
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+def team_months(rows, people, today):
+    """(team, rubric, yyyymm, mean overall score) of complete months, from the rows the
+    job already read, grouped with numpy: each practitioner counts in their team now."""
+    ids = np.array(sorted(people), dtype=np.int64)
+    teams = np.array([people[pk][1] or 0 for pk in ids], dtype=np.int64)
+    team = teams[np.searchsorted(ids, rows.person)] if len(ids) else rows.person * 0
+    month = rows.ymd // 100
+    cutoff = int(complete_months_before(today).strftime("%Y%m"))
+    use = (team > 0) & ~np.isnan(rows.score) & (month < cutoff)
+    team, rubric, month, score = team[use], rows.rubric[use], month[use], rows.score[use]
+    order = np.lexsort((month, rubric, team))
+    team, rubric, month, score = team[order], rubric[order], month[order], score[order]
+    groups = Series.split([team, rubric, month])
+    mean = groups.mean(score, np.ones(len(score), dtype=bool))
+    return groups.first(team), groups.first(rubric), groups.first(month), mean
 
 
 def month_start(yyyymm):
     return dt.date(int(yyyymm) // 100, int(yyyymm) % 100, 1)
 
 
-def judge_months(keys, months, values, settings_of_series, pool_of_series):
-    """Alarms on monthly series (rows sorted by keys then month); the spread is pooled
-    across the series sharing a pool key (a rubric; a rubric's item)."""
+def judge_months(keys, months, values, rubric, pool, rules):
+    """Alarms on monthly series (rows sorted by keys then month), as (series, [(index,
+    alert fields, first monitored month)]); the spread is pooled across the series
+    sharing a `pool` value (a rubric; a rubric's item)."""
     series = Series.split(keys)
     if not len(series):
-        return None
+        return series, []
+    rubric_of = series.first(rubric)
 
     def settings(index):
-        return settings_of_series(series, index)
+        return rules[int(rubric_of[index])]
 
     base = baselines(series, values, settings)
-    pools = np.array([pool_of_series(series, i) for i in range(len(series))])[series.of_row]
-    pooled = pooled_sigma(series.moving_ranges(values), pools)
+    pooled = pooled_sigma(series.moving_ranges(values), pool)
     pooled = {group: sigma for group, (sigma, _) in pooled.items()}
-    sigma = spread(series, values, pools, pooled, settings)
+    sigma = spread(series, values, pool, pooled, settings)
     charted, lengths = chart(series, values, base, sigma, settings)
-    ewma = charted[drift.EWMA]
+    ewma = charted[drift.EWMA]["statistic"]
+    first_monitored = months[np.minimum(series.start + base.begin, len(months) - 1)]
     found = []
     for index, rule, began, statistic, limit, points in alarms(
         series, charted, lengths, base, row_day=lambda row: month_start(months[row])
     ):
         if not settings(index).enabled:
             continue
-        found.append(
-            (
-                index,
-                {
-                    "rule": rule,
-                    "began_on": began,
-                    "baseline": float(base.level[index]),
-                    "baseline_from": f"the first {settings(index).baseline_n} months",
-                    "current": _number(ewma["statistic"][index]),
-                    "statistic": statistic,
-                    "limit": limit,
-                    "sigma": _maybe(sigma[index]),
-                    "points": points,
-                },
-                month_start(months[series.start[index] + base.begin[index]]),
-            )
-        )
+        fields = {
+            "rule": rule,
+            "began_on": began,
+            "baseline": float(base.level[index]),
+            "baseline_from": f"the first {settings(index).baseline_n} months",
+            "current": _number(ewma[index]),
+            "statistic": statistic,
+            "limit": limit,
+            "sigma": _maybe(sigma[index]),
+            "points": points,
+        }
+        found.append((index, fields, month_start(first_monitored[index])))
     return series, found
 
 
-def team_level(rules, today):
+def team_level(rows, people, rules, today):
     """Each team's monthly mean overall score, judged like a practitioner's series."""
-    rows = np.array(team_months(today), dtype=float).reshape(-1, 4)
-    team, rubric = rows[:, 0].astype(np.int64), rows[:, 1].astype(np.int64)
-    judged = judge_months(
-        [team, rubric],
-        rows[:, 2].astype(np.int64),
-        rows[:, 3],
-        lambda series, i: rules[int(series.first(rubric)[i])],
-        lambda series, i: int(series.first(rubric)[i]),
-    )
-    if not judged:
-        return []
-    series, found = judged
+    team, rubric, month, mean = team_months(rows, people, today)
+    series, found = judge_months([team, rubric], month, mean, rubric, rubric, rules)
     organization_of = dict(Team.objects.values_list("pk", "organization_id"))
-    teams = [(int(series.first(team)[i]), int(series.first(rubric)[i])) for i, _, _ in found]
-    moved = team_items_moved(
-        [
-            (*key, monitored, fields["began_on"])
-            for key, (_, fields, monitored) in zip(teams, found, strict=True)
-        ],
-        complete_months_before(today),
-    )
-    return [
-        Found(
-            scope=Scope.TEAM,
-            subject=f"team:{team_id}",
-            organization_id=organization_of[team_id],
-            rubric_id=rubric_id,
-            team_id=team_id,
-            moved=items,
-            **fields,
+    team_of, rubric_of = series.first(team), series.first(rubric)
+    made = []
+    for index, fields, monitored in found:
+        team_id = int(team_of[index])
+        made.append(
+            Found(
+                scope=Scope.TEAM,
+                subject=f"team:{team_id}",
+                organization_id=organization_of[team_id],
+                rubric_id=int(rubric_of[index]),
+                team_id=team_id,
+                source=(monitored,),
+                **fields,
+            )
         )
-        for (team_id, rubric_id), (_, fields, _), items in zip(teams, found, moved, strict=True)
-    ]
+
+    def moved(chosen):
+        episodes = [(f.team_id, f.rubric_id, f.source[0], f.began_on) for f in chosen]
+        return team_items_moved(episodes, complete_months_before(today))
+
+    return made, moved
 
 
 def team_items_moved(episodes, before):
@@ -522,76 +475,77 @@ def team_items_moved(episodes, before):
     return moved_items(groups, list({rubric for _, rubric, *_ in episodes}))
 
 
+def item_months(today):
+    """(organization, rubric, item code, yyyymm, mean) of complete months, sorted, from
+    the counted item sums (coaching.services.count_item_months)."""
+    rows = (
+        ItemMonth.objects.filter(month__lt=complete_months_before(today))
+        .values_list("organization_id", "rubric_id", "item_code", "month")
+        .annotate(total=Sum("total"), count=Sum("count"))
+        .order_by("organization_id", "rubric_id", "item_code", "month")
+    )
+    return [
+        (org, rubric, code, month.year * 100 + month.month, total / count)
+        for org, rubric, code, month, total, count in rows
+        if count
+    ]
+
+
 def item_level(rules, today):
     """Each item's organization-wide monthly mean, judged like a practitioner's series."""
     rows = item_months(today)
     codes = sorted({row[2] for row in rows})
     number = {code: n for n, code in enumerate(codes)}
     table = np.array(
-        [
-            (org, rubric, number[code], month, total / n)
-            for org, rubric, code, month, total, n in rows
-        ],
+        [(org, rubric, number[code], month, mean) for org, rubric, code, month, mean in rows],
         dtype=float,
     ).reshape(-1, 5)
-    order = np.lexsort((table[:, 3], table[:, 2], table[:, 1], table[:, 0]))
-    table = table[order]
-    org, rubric, item = (table[:, c].astype(np.int64) for c in range(3))
-    judged = judge_months(
-        [org, rubric, item],
-        table[:, 3].astype(np.int64),
-        table[:, 4],
-        lambda series, i: rules[int(series.first(rubric)[i])],
-        lambda series, i: int(series.first(rubric)[i]) * 100_000 + int(series.first(item)[i]),
-    )
-    if not judged:
-        return []
-    series, found = judged
+    org, rubric, item, month = (table[:, c].astype(np.int64) for c in range(4))
+    pool = rubric * 100_000 + item
+    series, found = judge_months([org, rubric, item], month, table[:, 4], rubric, pool, rules)
     labels = labels_of_items(list(rules))
+    org_of, rubric_of, item_of = series.first(org), series.first(rubric), series.first(item)
     made = []
-    for i, fields, monitored in found:
-        rubric_id, code = int(series.first(rubric)[i]), codes[int(series.first(item)[i])]
-        organization = int(series.first(org)[i])
+    for index, fields, monitored in found:
+        rubric_id, code = int(rubric_of[index]), codes[int(item_of[index])]
+        organization = int(org_of[index])
         made.append(
-            (
-                Found(
-                    scope=Scope.ITEM,
-                    subject=f"item:{organization}:{code}",
-                    organization_id=organization,
-                    rubric_id=rubric_id,
-                    item_code=code,
-                    item_label=labels.get((rubric_id, code), (code,))[0],
-                    **fields,
-                ),
-                monitored,
+            Found(
+                scope=Scope.ITEM,
+                subject=f"item:{organization}:{code}",
+                organization_id=organization,
+                rubric_id=rubric_id,
+                item_code=code,
+                item_label=labels.get((rubric_id, code), (code,))[0],
+                source=(monitored,),
+                **fields,
             )
         )
-    moved = teams_moved(made, today)
-    return [replace(alert, moved=teams) for (alert, _), teams in zip(made, moved, strict=True)]
+    return made, lambda chosen: teams_moved(chosen, today)
 
 
 def teams_moved(alerts, today):
-    """For each (item alert, first monitored month): the teams whose mean on the item fell
-    most from the baseline months to the episode, from one grouped query."""
+    """For each item alert: the teams whose mean on the item fell most from the baseline
+    months to the episode, read from the counted sums in one query."""
     if not alerts:
         return []
-    rows = item_months(
-        today,
-        organizations=sorted({a.organization_id for a, _ in alerts}),
-        codes=sorted({a.item_code for a, _ in alerts}),
-    )
     sums = {}
+    rows = ItemMonth.objects.filter(
+        organization_id__in={a.organization_id for a in alerts},
+        item_code__in={a.item_code for a in alerts},
+        month__lt=complete_months_before(today),
+    ).values_list("organization_id", "team_id", "rubric_id", "item_code", "month", "total", "count")
     for org, team, rubric, code, month, total, count in rows:
-        sums.setdefault((org, rubric, code), []).append((team, month_start(month), total, count))
+        sums.setdefault((org, rubric, code), []).append((team, month, total, count))
     names = dict(Team.objects.values_list("pk", "name"))
     return [
         _teams_fell_most(
             sums.get((a.organization_id, a.rubric_id, a.item_code), []),
-            monitored,
+            a.source[0],
             a.began_on,
             names,
         )
-        for a, monitored in alerts
+        for a in alerts
     ]
 
 

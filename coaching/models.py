@@ -435,3 +435,41 @@ class DriftAlert(models.Model):
             f"{entry['label']} {entry['baseline']:.1f} → {entry['current']:.1f}"
             for entry in self.moved
         ]
+
+
+class ItemMonth(models.Model):
+    """The sum and count of one item's scores in one month, by organization and team.
+
+    The item and team levels of the drift job read these instead of unpacking every
+    observation's scores each night; the job recounts only the months whose observations
+    changed since it last counted, and everything once a week (coaching.services)."""
+
+    organization = models.ForeignKey("people.Organization", models.CASCADE, related_name="+")
+    team_id = models.PositiveIntegerField(help_text="0: no team.")
+    rubric = models.ForeignKey("observations.Rubric", models.CASCADE, related_name="+")
+    item_code = models.CharField(max_length=40)
+    month = models.DateField(help_text="Its first day.")
+    total = models.FloatField()
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "team_id", "rubric", "item_code", "month"],
+                name="item_month_once",
+            )
+        ]
+        indexes = [models.Index(fields=["month"])]
+
+    def __str__(self):
+        return f"{self.item_code} {self.month:%Y-%m}: {self.total} / {self.count}"
+
+
+class ItemMonthsCounted(models.Model):
+    """How far ItemMonth is counted: every observation changed up to `through`."""
+
+    through = models.DateTimeField()
+    recounted_on = models.DateField(help_text="The last full recount.")
+
+    def __str__(self):
+        return f"Counted through {self.through:%Y-%m-%d %H:%M}"

@@ -14,15 +14,21 @@ after their observation is submitted; the latter reads only their rows and judge
 short series against the spread the nightly job last pooled.
 """
 
+import datetime as dt
+import math
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from django.db import transaction
+import numpy as np
+from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from coaching import levels
-from coaching.models import DriftAlert, Momentum, PooledSpread
+from coaching.models import DriftAlert, ItemMonth, ItemMonthsCounted, Momentum, PooledSpread
+from miiwrap.people.models import Person
+from observations.models import Observation, RubricVersion
 
 Scope = DriftAlert.Scope
 
@@ -34,6 +40,7 @@ class Report:
     ongoing: int = 0
     resolved: int = 0
     momentum_written: int = 0
+    item_months: str = "not counted"
     notified: int = 0
     seconds: dict = field(default_factory=dict)
 
@@ -42,7 +49,8 @@ class Report:
         return (
             f"{self.observations} observations read; alerts raised: {raised}; ongoing "
             f"{self.ongoing}; resolved {self.resolved}; momentum rows written "
-            f"{self.momentum_written}; notifications {self.notified}."
+            f"{self.momentum_written}; item sums recounted: {self.item_months}; "
+            f"notifications {self.notified}."
         )
 
 
@@ -51,19 +59,24 @@ def drift_detect(*, today, person_ids=None):
     report, started = Report(), time.monotonic()
     rules = levels.rubric_rules()
     rows = levels.read_observations(person_ids, levels.below_adequate(rules))
+    people = levels.people_of(None if person_ids is None else np.unique(rows.person))
     report.observations = len(rows.obs)
     report.seconds["read"] = time.monotonic() - started
     pooled = pooled_spreads(rows, today, saved=person_ids is not None)
-    found, momentum = levels.person_level(rows, rules, today, person_ids, pooled)
+    found, momentum, moved = levels.person_level(rows, rules, today, person_ids, pooled, people)
     report.seconds["charts"] = time.monotonic() - started
     subjects = None if person_ids is None else {f"person:{pk}" for pk in person_ids}
-    sync_alerts(found, today=today, scope=Scope.PERSON, subjects=subjects, report=report)
+    sync_alerts(found, moved, today=today, scope=Scope.PERSON, subjects=subjects, report=report)
     report.momentum_written = write_momentum(momentum, today, person_ids)
     report.seconds["people"] = time.monotonic() - started
     if person_ids is None:
-        for scope, level in ((Scope.TEAM, levels.team_level), (Scope.ITEM, levels.item_level)):
-            found = level(rules, today)
-            sync_alerts(found, today=today, scope=scope, subjects=None, report=report)
+        found, moved = levels.team_level(rows, people, rules, today)
+        sync_alerts(found, moved, today=today, scope=Scope.TEAM, subjects=None, report=report)
+        report.seconds["teams"] = time.monotonic() - started
+        report.item_months = count_item_months(today)
+        found, moved = levels.item_level(rules, today)
+        sync_alerts(found, moved, today=today, scope=Scope.ITEM, subjects=None, report=report)
+        report.seconds["items"] = time.monotonic() - started
     report.notified = tell_about(today)
     report.seconds["total"] = time.monotonic() - started
     return report
@@ -101,33 +114,51 @@ def pooled_spreads(rows, today, *, saved):
 # 4. Alerts --------------------------------------------------------------------------------
 
 
-def sync_alerts(found, *, today, scope, subjects, report):
-    """Raise, refresh and resolve alerts of one scope so they match `found`; returns the
-    alerts raised now. `subjects` limits which alerts are in question (None: all)."""
+def sync_alerts(found, moved, *, today, scope, subjects, report):
+    """Raise, refresh and resolve the alerts of one scope so they match `found`.
+    `subjects` limits which alerts are in question (None: all). The items that moved are
+    worked out (by `moved`) only for new episodes and those with new points."""
     active = DriftAlert.objects.filter(scope=scope, status__in=DriftAlert.ACTIVE)
     if subjects is not None:
         active = active.filter(subject__in=subjects)
     active = {(a.subject, a.rubric_id, a.rule): a for a in active}
     now = {f.key: f for f in found}
-    report.ongoing += refresh(active, now, today)
+    fresh = [f for key, f in now.items() if key not in active]
+    grown = [f for key, f in now.items() if key in active and active[key].points != f.points]
+    explained = dict(zip([f.key for f in fresh + grown], moved(fresh + grown), strict=True))
+    report.ongoing += refresh(active, now, explained, today)
     report.resolved += resolve([a.pk for key, a in active.items() if key not in now], today)
-    new = raise_new([f for key, f in now.items() if key not in active], today)
+    new = raise_new([replace(f, moved=explained[f.key]) for f in fresh], today)
     report.raised[scope] = report.raised.get(scope, 0) + new
 
 
-def refresh(active, now, today):
-    """Ongoing episodes: the latest level, limit and items; the episode keeps its start."""
-    changed = []
+REFRESHED = ["baseline", "current", "statistic", "limit", "sigma", "points", "moved"]
+
+
+def refresh(active, now, explained, today):
+    """Ongoing episodes: write what changed (the level, the limit, new items that moved);
+    the episode keeps its start. Every ongoing one is marked checked today."""
+    ongoing, changed = [], []
     for key, alert in active.items():
-        if key in now:
-            latest = now[key].as_fields()
-            for name in ("current", "statistic", "limit", "sigma", "points", "moved", "baseline"):
+        if key not in now:
+            continue
+        ongoing.append(alert.pk)
+        latest = now[key].as_fields()
+        latest["moved"] = list(explained[key]) if key in explained else alert.moved
+        if any(_differs(getattr(alert, name), latest[name]) for name in REFRESHED):
+            for name in REFRESHED:
                 setattr(alert, name, latest[name])
-            alert.checked_on = today
             changed.append(alert)
-    fields = ["current", "statistic", "limit", "sigma", "points", "moved", "baseline", "checked_on"]
-    DriftAlert.objects.bulk_update(changed, fields, batch_size=500)
-    return len(changed)
+    DriftAlert.objects.bulk_update(changed, REFRESHED, batch_size=500)
+    for start in range(0, len(ongoing), 5000):
+        DriftAlert.objects.filter(pk__in=ongoing[start : start + 5000]).update(checked_on=today)
+    return len(ongoing)
+
+
+def _differs(stored, latest):
+    if isinstance(stored, float) and isinstance(latest, float):
+        return not math.isclose(stored, latest, rel_tol=1e-9, abs_tol=1e-9)
+    return stored != latest
 
 
 def resolve(pks, today):
@@ -188,6 +219,84 @@ def write_momentum(rows, today, person_ids):
         update_fields=["direction", "slope", "last_observed_on", "computed_on"],
     )
     return len(changed)
+
+
+# 5b. Item sums by month --------------------------------------------------------------------
+
+# Recount everything this often: it also catches deleted observations, people who changed
+# team and observations amended into another month, which the nightly recount misses.
+FULL_RECOUNT_DAYS = 7
+
+ITEM_MONTHS_SQL = {
+    "postgresql": """
+        INSERT INTO {item_month}
+            (organization_id, team_id, rubric_id, item_code, month, total, count)
+        SELECT p.organization_id, COALESCE(p.team_id, 0), v.rubric_id, s.key,
+               date_trunc('month', o.observed_on)::date,
+               SUM((s.value #>> '{{}}')::float), COUNT(*)
+        FROM {observation} o
+        JOIN {person} p ON p.id = o.practitioner_id
+        JOIN {version} v ON v.id = o.rubric_version_id
+        CROSS JOIN LATERAL jsonb_each(o.scores) s
+        WHERE o.status <> 'draft' AND jsonb_typeof(s.value) = 'number' {months}
+        GROUP BY 1, 2, 3, 4, 5""",
+    "sqlite": """
+        INSERT INTO {item_month}
+            (organization_id, team_id, rubric_id, item_code, month, total, count)
+        SELECT p.organization_id, COALESCE(p.team_id, 0), v.rubric_id, s.key,
+               date(o.observed_on, 'start of month'), SUM(s.value), COUNT(*)
+        FROM {observation} o
+        JOIN {person} p ON p.id = o.practitioner_id
+        JOIN {version} v ON v.id = o.rubric_version_id, json_each(o.scores) s
+        WHERE o.status <> 'draft' AND s.type IN ('integer', 'real') {months}
+        GROUP BY 1, 2, 3, 4, 5""",
+}
+
+
+@transaction.atomic
+def count_item_months(today, *, full=False):
+    """Bring the item sums up to date: the months of observations changed since the last
+    count (unpacking their scores in the database), or everything once a week. Says
+    what it recounted."""
+    counted = ItemMonthsCounted.objects.select_for_update().first()
+    through = Observation.objects.aggregate(latest=Max("updated_at"))["latest"]
+    full = full or counted is None or (today - counted.recounted_on).days >= FULL_RECOUNT_DAYS
+    months = None
+    if not full:
+        changed = Observation.objects.filter(updated_at__gt=counted.through)
+        months = sorted(changed.dates("observed_on", "month"))
+        if not months:
+            return "nothing changed"
+    _recount(months)
+    if counted is None:
+        counted = ItemMonthsCounted(recounted_on=today)
+    counted.through = through or counted.through or _epoch()
+    counted.recounted_on = today if full else counted.recounted_on
+    counted.save()
+    return "every month" if months is None else f"{len(months)} month(s)"
+
+
+def _recount(months):
+    """Replace the sums of these months (None: all) with a fresh count."""
+    stale = (
+        ItemMonth.objects.all() if months is None else ItemMonth.objects.filter(month__in=months)
+    )
+    stale.delete()
+    spans = [(m, (m.replace(day=28) + dt.timedelta(days=4)).replace(day=1)) for m in months or []]
+    where = " OR ".join(["(o.observed_on >= %s AND o.observed_on < %s)"] * len(spans))
+    sql = ITEM_MONTHS_SQL[connection.vendor].format(
+        item_month=ItemMonth._meta.db_table,
+        observation=Observation._meta.db_table,
+        person=Person._meta.db_table,
+        version=RubricVersion._meta.db_table,
+        months=f"AND ({where})" if spans else "",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [day for span in spans for day in span])
+
+
+def _epoch():
+    return dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
 # 6. Notifications -------------------------------------------------------------------------

@@ -307,6 +307,8 @@ class Observation(models.Model):
             models.Index(fields=["rubric_version", "observed_on"]),
             models.Index(fields=["observed_on"]),
             models.Index(fields=["band"]),
+            # The drift job recounts the months of what changed since it last counted.
+            models.Index(fields=["updated_at"]),
         ]
         constraints = [
             models.CheckConstraint(

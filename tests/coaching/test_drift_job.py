@@ -380,3 +380,58 @@ def test_alerts_whose_telling_failed_are_told_by_the_next_run(world, certified, 
     assert set(DriftAlert.objects.values_list("told_by_run", flat=True)) == {""}
     monkeypatch.undo()
     assert run(today=TODAY + dt.timedelta(days=1)).notified == 4
+
+
+def _item_sums():
+    from coaching.models import ItemMonth
+
+    return sorted(
+        ItemMonth.objects.values_list(
+            "organization_id", "team_id", "item_code", "month", "total", "count"
+        )
+    )
+
+
+def test_item_sums_are_recounted_for_the_months_that_changed_only(world):
+    from coaching.models import ItemMonth
+
+    def cards(n, score):
+        return {"mi-reflect": 1 + n % 3, "ep-voice": 2}
+
+    observe(world.coach, world.practitioner, level(88, 6), every=30, items=cards)
+    assert services.count_item_months(TODAY) == "every month"
+    assert services.count_item_months(TODAY) == "nothing changed"
+    ItemMonth.objects.filter(month=dt.date(2025, 2, 1)).update(total=999)  # untouched below
+    observe(world.coach, world.unassigned, [80], start=dt.date(2025, 3, 20), items=cards)
+    assert services.count_item_months(TODAY) == "1 month(s)"
+    march = ItemMonth.objects.filter(month=dt.date(2025, 3, 1), item_code="mi-reflect")
+    assert sorted(march.values_list("team_id", "count")) == [
+        (world.team_a.pk, 1),
+        (world.team_b.pk, 1),
+    ]
+    assert ItemMonth.objects.get(month=dt.date(2025, 2, 1), item_code="ep-voice").total == 999
+
+
+def test_item_sums_are_all_recounted_once_a_week(world):
+    observe(
+        world.coach, world.practitioner, level(88, 6), every=30, items=lambda n, s: {"ep-voice": 2}
+    )
+    services.count_item_months(TODAY)
+    Observation.objects.filter(observed_on__month=2).delete()  # a deletion is not a change seen
+    assert services.count_item_months(TODAY + dt.timedelta(days=6)) == "nothing changed"
+    before = _item_sums()
+    assert services.count_item_months(TODAY + dt.timedelta(days=7)) == "every month"
+    assert len(_item_sums()) == len(before) - 1
+
+
+def test_a_recount_by_month_equals_a_full_recount(world):
+    def cards(n, score):
+        return {"mi-reflect": 1 + n % 3, "ep-voice": n % 2, "cct": 2}
+
+    observe(world.coach, world.practitioner, level(88, 9), every=20, items=cards)
+    services.count_item_months(TODAY)
+    observe(world.coach, world.unassigned, level(80, 5), start=dt.date(2025, 2, 3), items=cards)
+    services.count_item_months(TODAY)
+    by_month = _item_sums()
+    services.count_item_months(TODAY, full=True)
+    assert _item_sums() == by_month
