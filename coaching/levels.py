@@ -9,12 +9,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.db.models import Case, FloatField, IntegerField, Q, Sum, Value, When
+from django.db.models import Case, FloatField, IntegerField, Q, Value, When
 from django.db.models.functions import Cast, ExtractDay, ExtractMonth, ExtractYear
 
 from certification.models import CertificationPeriod
 from coaching import drift
-from coaching.models import DriftAlert, DriftSettings, ItemMonth
+from coaching.models import DriftAlert, DriftSettings, ItemMonth, OrganizationItemMonth
 from coaching.series import Series, pooled_sigma, ymd_to_date
 from miiwrap.people.models import Person, Team
 from observations.models import Item, Observation, Rubric, RubricVersion
@@ -98,10 +98,17 @@ class Rows:
     below: np.ndarray  # bool: below the adequate band
 
     @classmethod
-    def of(cls, values):
-        table = np.array(values, dtype=float).reshape(-1, 7)
-        ints = table[:, :5].astype(np.int64)
-        return cls(*ints.T, table[:, 5], table[:, 6] > 0)
+    def of(cls, values, rubric_of_version):
+        """From (person, version, yyyymmdd, id, score, below) rows in any order: sorting
+        here rather than in the database spares it a join and a sort of every row."""
+        table = np.array(values, dtype=float).reshape(-1, 6)
+        person, version, ymd, obs = table[:, :4].astype(np.int64).T
+        lookup = np.zeros(max(rubric_of_version, default=0) + 1, dtype=np.int64)
+        lookup[list(rubric_of_version)] = list(rubric_of_version.values())
+        rubric = lookup[version]
+        order = np.lexsort((obs, ymd, rubric, person))
+        columns = (person, rubric, version, ymd, obs, table[:, 4], table[:, 5] > 0)
+        return cls(*(column[order] for column in columns))
 
 
 def read_observations(person_ids, below):
@@ -114,18 +121,16 @@ def read_observations(person_ids, below):
     ]
     is_below = Case(*flags, default=Value(0), output_field=IntegerField()) if flags else Value(0)
     ymd = ExtractYear("observed_on") * 10000 + ExtractMonth("observed_on") * 100
-    rows = observations.order_by(
-        "practitioner_id", "rubric_version__rubric_id", "observed_on", "pk"
-    ).values_list(
+    rows = observations.order_by().values_list(
         "practitioner_id",
-        "rubric_version__rubric_id",
         "rubric_version_id",
-        ymd + ExtractDay("observed_on"),
+        Cast(ymd + ExtractDay("observed_on"), IntegerField()),
         "pk",
         Cast("overall_score", FloatField()),
         is_below,
     )
-    return Rows.of(list(rows))
+    versions = dict(RubricVersion.objects.values_list("pk", "rubric_id"))
+    return Rows.of(list(rows), versions)
 
 
 def evidence_ids(today, person_ids):
@@ -479,14 +484,13 @@ def item_months(today):
     """(organization, rubric, item code, yyyymm, mean) of complete months, sorted, from
     the counted item sums (coaching.services.count_item_months)."""
     rows = (
-        ItemMonth.objects.filter(month__lt=complete_months_before(today))
-        .values_list("organization_id", "rubric_id", "item_code", "month")
-        .annotate(total=Sum("total"), count=Sum("count"))
+        OrganizationItemMonth.objects.filter(month__lt=complete_months_before(today))
         .order_by("organization_id", "rubric_id", "item_code", "month")
+        .values_list("organization_id", "rubric_id", "item_code", "month", "total", "count")
     )
     return [
         (org, rubric, code, month.year * 100 + month.month, total / count)
-        for org, rubric, code, month, total, count in rows
+        for org, rubric, code, month, total, count in rows.iterator(chunk_size=10_000)
         if count
     ]
 

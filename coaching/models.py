@@ -465,6 +465,30 @@ class ItemMonth(models.Model):
         return f"{self.item_code} {self.month:%Y-%m}: {self.total} / {self.count}"
 
 
+class OrganizationItemMonth(models.Model):
+    """ItemMonth summed over an organization's teams: what the item level reads nightly
+    (a tenth of the rows)."""
+
+    organization = models.ForeignKey("people.Organization", models.CASCADE, related_name="+")
+    rubric = models.ForeignKey("observations.Rubric", models.CASCADE, related_name="+")
+    item_code = models.CharField(max_length=40)
+    month = models.DateField(help_text="Its first day.")
+    total = models.FloatField()
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "rubric", "item_code", "month"],
+                name="organization_item_month_once",
+            )
+        ]
+        indexes = [models.Index(fields=["month"])]
+
+    def __str__(self):
+        return f"{self.item_code} {self.month:%Y-%m}: {self.total} / {self.count}"
+
+
 class ItemMonthsCounted(models.Model):
     """How far ItemMonth is counted: every observation changed up to `through`."""
 

@@ -22,11 +22,18 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Sum
 from django.utils import timezone
 
 from coaching import levels
-from coaching.models import DriftAlert, ItemMonth, ItemMonthsCounted, Momentum, PooledSpread
+from coaching.models import (
+    DriftAlert,
+    ItemMonth,
+    ItemMonthsCounted,
+    Momentum,
+    OrganizationItemMonth,
+    PooledSpread,
+)
 from miiwrap.people.models import Person
 from observations.models import Observation, RubricVersion
 
@@ -277,11 +284,10 @@ def count_item_months(today, *, full=False):
 
 
 def _recount(months):
-    """Replace the sums of these months (None: all) with a fresh count."""
-    stale = (
-        ItemMonth.objects.all() if months is None else ItemMonth.objects.filter(month__in=months)
-    )
-    stale.delete()
+    """Replace the sums of these months (None: all) with a fresh count, by team and then
+    by organization (the sum of its teams' rows)."""
+    for model in (OrganizationItemMonth, ItemMonth):
+        model.objects.filter(**_in_months(months)).delete()
     spans = [(m, (m.replace(day=28) + dt.timedelta(days=4)).replace(day=1)) for m in months or []]
     where = " OR ".join(["(o.observed_on >= %s AND o.observed_on < %s)"] * len(spans))
     sql = ITEM_MONTHS_SQL[connection.vendor].format(
@@ -293,6 +299,20 @@ def _recount(months):
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [day for span in spans for day in span])
+    totals = (
+        ItemMonth.objects.filter(**_in_months(months))
+        .values("organization_id", "rubric_id", "item_code", "month")
+        .annotate(total=Sum("total"), count=Sum("count"))
+        .order_by()
+    )
+    OrganizationItemMonth.objects.bulk_create(
+        (OrganizationItemMonth(**row) for row in totals.iterator(chunk_size=5000)),
+        batch_size=5000,
+    )
+
+
+def _in_months(months):
+    return {} if months is None else {"month__in": months}
 
 
 def _epoch():
