@@ -55,7 +55,9 @@ STAGES = {
     "read": "read the observations (one query, into numpy columns)",
     "charts": "pooled spreads, baselines, control charts and momentum of every series",
     "people": "practitioner alerts raised, refreshed, resolved; momentum written",
-    "total": "team and item monthly means judged; coaches and leaders told",
+    "teams": "each team's monthly mean judged, from the rows already read",
+    "items": "item sums recounted where observations changed; item means judged",
+    "total": "coaches and leaders told of new alerts",
 }
 
 
