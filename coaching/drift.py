@@ -14,6 +14,8 @@ Each rule is a two-state machine per series. An episode begins at the first out-
 point and ends only where the statistic is well back (EWMA: z_t ≥ baseline - release·L·sd_t;
 CUSUM: S_t ≤ release·h·sigma; run: a score at or above the baseline; band: an observation not
 below adequate), so a series hovering at a limit makes one episode, not one per crossing.
+The series' own episode (ANY) lasts while any rule is in one: one fall that several rules see
+is one episode, which is what a practitioner's alert follows.
 
 sigma is robust: the median moving range / 0.9539, since the median of |N(0, 2·sigma^2)| is
 0.9539·sigma, so one bad day barely moves it. A series too short for its own sigma uses the
@@ -31,6 +33,7 @@ functions are thin wrappers over the batch ones, so there is one implementation.
 """
 
 import math
+from collections import deque
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -38,6 +41,8 @@ import numpy as np
 
 EWMA, CUSUM, RUN, BAND = "ewma", "cusum", "run", "band"
 RULES = (EWMA, CUSUM, RUN, BAND)
+# Any rule at all: the series' episode, while at least one rule is in one.
+ANY = "any"
 BUILDING, STEADY, SLIPPING = "building", "steady", "slipping"
 
 # The median of |N(0, 2·sigma^2)|, which a moving range of independent scores follows.
@@ -156,21 +161,30 @@ def _usable_sigmas(sigma):
 
 
 def check_many(x, lengths, baseline, sigma, params=DEFAULTS, below=None):
-    """Every rule over every row: rule → Signals at each row's last point.
+    """Every rule, and ANY, over every row: rule → Signals at each row's last point.
 
     x is (n, T), each row left-aligned and NaN-padded after lengths[i]; baseline and sigma are
     per row (or one for all). EWMA and CUSUM stay silent on a row without a finite baseline and
     a positive sigma, the run rule on one without a baseline; `below` (bool, like x) feeds the
-    band rule, which is silent without it.
+    band rule, which is silent without it. ANY has no statistic or limit (nan).
     """
     rows = _rows(x, lengths, baseline, sigma, below)
-    return {rule: _summarize(steps(rows, params), rows.n) for rule, steps in _STEPS.items()}
+    machines = {rule: _Machine(rows.n) for rule in (*RULES, ANY)}
+    # The machines advance in place; only the last index's steps are kept (their statistics).
+    [(last, _)] = deque(_advance(machines, rows, params), maxlen=1)
+    return {rule: _summary(machine, last[rule], rows.n) for rule, machine in machines.items()}
 
 
 def trace_many(x, lengths, baseline, sigma, params=DEFAULTS, below=None):
-    """Every rule over every row, point by point: rule → Trace (for charts and trials)."""
+    """Every rule, and ANY, over every row, point by point: rule → Trace (for charts and
+    trials). ANY is out where any rule is, in an episode while any rule is."""
     rows = _rows(x, lengths, baseline, sigma, below)
-    return {rule: _trace(steps(rows, params), rows) for rule, steps in _STEPS.items()}
+    machines = {rule: _Machine(rows.n) for rule in (*RULES, ANY)}
+    columns = {rule: [] for rule in machines}
+    for steps, outs in _advance(machines, rows, params):
+        for rule, step in steps.items():
+            columns[rule].append(_column(step, outs[rule], machines[rule].alarm, rows.n))
+    return {rule: _stacked(found, rows) for rule, found in columns.items()}
 
 
 def momentum_many(x, lengths, sigma, params=DEFAULTS):
@@ -289,6 +303,20 @@ def _shown(values, usable):
     return np.where(usable, values, np.nan)
 
 
+def _advance(machines, rows, params):
+    """Step every rule's machine, then ANY's, through each time index; yields the steps and
+    the points out of control ({rule: array}) after each. ANY's episode lasts while any
+    rule's does, and its points out are any rule's."""
+    for t, taken in enumerate(zip(*(_STEPS[rule](rows, params) for rule in RULES), strict=True)):
+        steps = dict(zip(RULES, taken, strict=True))
+        outs = {rule: machines[rule].advance(t, step) for rule, step in steps.items()}
+        either = np.logical_or.reduce([machines[rule].alarm for rule in RULES])
+        steps[ANY] = _Step(np.ones(rows.n, dtype=bool), np.nan, np.nan, either, ~either)
+        machines[ANY].advance(t, steps[ANY])
+        outs[ANY] = np.logical_or.reduce(list(outs.values()))
+        yield steps, outs
+
+
 class _Machine:
     """Per row: in or out of an episode, when the current one began, how many there were."""
 
@@ -309,10 +337,7 @@ class _Machine:
         return out
 
 
-def _summarize(steps, n):
-    machine = _Machine(n)
-    for t, step in enumerate(steps):
-        machine.advance(t, step)
+def _summary(machine, step, n):
     return Signals(
         alarm=machine.alarm,
         began=machine.began,
@@ -323,15 +348,12 @@ def _summarize(steps, n):
     )
 
 
-def _trace(steps, rows):
-    machine = _Machine(rows.n)
-    columns = []
-    for t, step in enumerate(steps):
-        out = machine.advance(t, step)
-        statistic, limit = _full(step.statistic, rows.n), _full(step.limit, rows.n)
-        columns.append((statistic, limit, out, machine.alarm))
-    stacked = (np.stack(c, axis=1)[:, : rows.width] for c in zip(*columns, strict=True))
-    return Trace(*stacked)
+def _column(step, out, alarm, n):
+    return (_full(step.statistic, n), _full(step.limit, n), out, alarm)
+
+
+def _stacked(columns, rows):
+    return Trace(*(np.stack(c, axis=1)[:, : rows.width] for c in zip(*columns, strict=True)))
 
 
 def _full(value, n):
@@ -367,7 +389,7 @@ def _last_counted(values, counted, window):
 
 
 def check(xs, baseline, sigma, params=DEFAULTS, below=None):
-    """Every rule over one series: rule → Signal."""
+    """Every rule, and ANY, over one series: rule → Signal."""
     x, lengths, below = _one(xs, below)
     many = check_many(x, lengths, [baseline], [sigma], params, below)
     return {rule: _signal(signals) for rule, signals in many.items()}
@@ -376,8 +398,7 @@ def check(xs, baseline, sigma, params=DEFAULTS, below=None):
 def ewma_path(xs, baseline, sigma, params=DEFAULTS):
     """(z, lower limit) after each score of one series, for charts."""
     x, lengths, _ = _one(xs, None)
-    rows = _rows(x, lengths, [baseline], [sigma], None)
-    trace = _trace(_ewma_steps(rows, params), rows)
+    trace = trace_many(x, lengths, [baseline], [sigma], params)[EWMA]
     path = zip(trace.statistic[0], trace.limit[0], strict=True)
     return [(float(z), float(limit)) for z, limit in path]
 

@@ -34,7 +34,7 @@ from coaching import drift
 
 STABLE, STEP_1, STEP_2, SLIDE, NOISY = "stable", "step-1σ", "step-2σ", "slow-slide", "noisy"
 SCENARIOS = (STABLE, STEP_1, STEP_2, SLIDE, NOISY)
-ANY = "any"
+ANY = drift.ANY
 PRE, POST = 20, 40
 SLIDE_PER_OBSERVATION = 0.1
 ADEQUATE_FLOOR = -2.5
@@ -63,11 +63,8 @@ def run_trials(series_per_scenario=2000, seed=1, params=drift.DEFAULTS):
 def _scenario_rows(scenario, n, rng, params):
     shape = (n, params.baseline_n + PRE + POST)
     traces = _traces(_noise(scenario, rng, shape) + _level(scenario, params), params)
-    outs = {rule: trace.out for rule, trace in traces.items()}
-    alarms = {rule: trace.alarm for rule, trace in traces.items()}
-    outs[ANY], alarms[ANY] = _any(outs), _any(alarms)
     change = PRE + POST if scenario == STABLE else PRE
-    return [_row(scenario, rule, outs[rule], alarms[rule], change) for rule in outs]
+    return [_row(scenario, rule, t.out, t.alarm, change) for rule, t in traces.items()]
 
 
 def _traces(scores, params):
@@ -100,11 +97,6 @@ def _level(scenario, params):
         NOISY: np.full(POST, -1.0),
     }[scenario]
     return np.concatenate([np.zeros(params.baseline_n + PRE), fall])
-
-
-def _any(flags):
-    """Any rule at once: one alarm to the practitioner, however many rules agree."""
-    return np.logical_or.reduce(list(flags.values()))
 
 
 def _row(scenario, rule, out, alarm, change):

@@ -27,19 +27,18 @@ MOVED_SHOWN = 3
 
 @dataclass(frozen=True)
 class Found:
-    """A series out of control now, as an alert records it."""
+    """A series in an episode now (any rule out of control), as an alert records it."""
 
     scope: str
     subject: str
     organization_id: int
     rubric_id: int
-    rule: str
+    rule: str  # the rule that fired first in the episode
+    rules: tuple  # every rule in an episode now: {"rule", "statistic", "limit"}
     began_on: dt.date
     baseline: float
     baseline_from: str
     current: float
-    statistic: float
-    limit: float
     sigma: float | None
     points: int
     practitioner_id: int | None = None
@@ -52,12 +51,13 @@ class Found:
 
     @property
     def key(self):
-        return (self.subject, self.rubric_id, self.rule)
+        return (self.subject, self.rubric_id)
 
     def as_fields(self):
         fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
         del fields["source"]
         fields["moved"] = list(self.moved)
+        fields["rules"] = list(self.rules)
         for name in ("baseline", "current", "sigma"):
             fields[name] = _maybe(fields[name])
         return fields
@@ -261,21 +261,24 @@ def chart(series, values, base, sigma, settings_of, below=None):
 
 
 def alarms(series, charted, lengths, base, *, row_day):
-    """(series index, rule, began on, statistic, limit, points) for each rule in alarm."""
+    """(series index, first rule, began on, rules, points) for each series in an episode:
+    one however many rules see the fall. The first rule is the one whose episode began
+    first (in RULES order on a tie); rules are those in an episode now, with their
+    statistic and limit."""
     found = []
-    for rule, signals in charted.items():
-        for index in np.flatnonzero(signals["alarm"]):
-            began_row = series.start[index] + base.begin[index] + signals["began"][index]
-            found.append(
-                (
-                    int(index),
-                    rule,
-                    row_day(int(began_row)),
-                    float(signals["statistic"][index]),
-                    float(signals["limit"][index]),
-                    int(lengths[index]),
-                )
-            )
+    for index in np.flatnonzero(charted[drift.ANY]["alarm"]):
+        out = [rule for rule in drift.RULES if charted[rule]["alarm"][index]]
+        first = min(out, key=lambda rule: charted[rule]["began"][index])
+        began_row = series.start[index] + base.begin[index] + charted[drift.ANY]["began"][index]
+        rules = tuple(
+            {
+                "rule": rule,
+                "statistic": round(float(charted[rule]["statistic"][index]), 4),
+                "limit": round(float(charted[rule]["limit"][index]), 4),
+            }
+            for rule in out
+        )
+        found.append((int(index), first, row_day(int(began_row)), rules, int(lengths[index])))
     return found
 
 
@@ -301,7 +304,7 @@ def person_level(rows, rules, today, person_ids, pooled, people):
     charted, lengths = chart(series, rows.score, base, sigma, settings, rows.below)
     ewma = charted[drift.EWMA]["statistic"]
     found = []
-    for index, rule, began, statistic, limit, points in alarms(
+    for index, rule, began, in_episode, points in alarms(
         series, charted, lengths, base, row_day=lambda row: ymd_to_date(rows.ymd[row])
     ):
         person = int(person_of[index])
@@ -315,12 +318,11 @@ def person_level(rows, rules, today, person_ids, pooled, people):
                 organization_id=organization,
                 rubric_id=int(rubric_of[index]),
                 rule=rule,
+                rules=in_episode,
                 began_on=began,
                 baseline=_number(base.level[index]),
                 baseline_from=_person_baseline(base, index, settings(index)),
                 current=_number(ewma[index], fallback=last_score[index]),
-                statistic=statistic,
-                limit=limit,
                 sigma=_maybe(sigma[index]),
                 points=points,
                 practitioner_id=person,
@@ -434,19 +436,18 @@ def judge_months(keys, months, values, rubric, pool, rules):
     ewma = charted[drift.EWMA]["statistic"]
     first_monitored = months[np.minimum(series.start + base.begin, len(months) - 1)]
     found = []
-    for index, rule, began, statistic, limit, points in alarms(
+    for index, rule, began, in_episode, points in alarms(
         series, charted, lengths, base, row_day=lambda row: month_start(months[row])
     ):
         if not settings(index).enabled:
             continue
         fields = {
             "rule": rule,
+            "rules": in_episode,
             "began_on": began,
             "baseline": float(base.level[index]),
             "baseline_from": f"the first {settings(index).baseline_n} months",
             "current": _number(ewma[index]),
-            "statistic": statistic,
-            "limit": limit,
             "sigma": _maybe(sigma[index]),
             "points": points,
         }

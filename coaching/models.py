@@ -295,8 +295,9 @@ class DriftAlertQuerySet(models.QuerySet):
 
 
 class DriftAlert(models.Model):
-    """One episode of drift: raised once when a rule first fires, kept up to date while the
-    series stays out of control, resolved when it is back (or by a person)."""
+    """One episode of drift in one series (a practitioner, a team or an item on a rubric):
+    raised once when a rule first fires, however many rules then agree; kept up to date
+    while any rule stays out of control; resolved when all are back (or by a person)."""
 
     class Scope(models.TextChoices):
         PERSON = "person", "Practitioner"
@@ -331,7 +332,12 @@ class DriftAlert(models.Model):
     rubric = models.ForeignKey("observations.Rubric", models.CASCADE, related_name="+")
     item_code = models.CharField(max_length=40, blank=True)
     item_label = models.CharField(max_length=200, blank=True)
-    rule = models.CharField(max_length=10, choices=Rule.choices)
+    rule = models.CharField(
+        max_length=10, choices=Rule.choices, help_text="The rule that fired first."
+    )
+    # Every rule in the episode when last checked: {"rule", "statistic", "limit"}, the
+    # statistic in its own unit (a score, points short, observations in a row).
+    rules = models.JSONField(default=list)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
     began_on = models.DateField(help_text="The first observation (or month) out of control.")
     raised_on = models.DateField()
@@ -342,8 +348,6 @@ class DriftAlert(models.Model):
     current = models.FloatField(
         null=True, blank=True, help_text="The smoothed level when last checked."
     )
-    statistic = models.FloatField()
-    limit = models.FloatField()
     sigma = models.FloatField(null=True, blank=True)
     points = models.PositiveIntegerField(help_text="Observations (or months) since baseline.")
     moved = models.JSONField(
@@ -375,10 +379,10 @@ class DriftAlert(models.Model):
         ordering = ["-raised_on", "-pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["subject", "rubric", "rule", "began_on"], name="drift_alert_per_episode"
+                fields=["subject", "rubric", "began_on"], name="drift_alert_per_episode"
             ),
             models.UniqueConstraint(
-                fields=["subject", "rubric", "rule"],
+                fields=["subject", "rubric"],
                 condition=Q(status__in=["open", "acknowledged"]),
                 name="drift_alert_one_active",
             ),
@@ -390,7 +394,7 @@ class DriftAlert(models.Model):
         indexes = [models.Index(fields=["organization", "status"])]
 
     def __str__(self):
-        return f"{self.about()}: {self.get_rule_display()} since {self.began_on}"
+        return f"{self.about()}: drift on {self.rubric} since {self.began_on}"
 
     def get_absolute_url(self):
         return reverse("coaching:alert", args=[self.pk])
@@ -407,22 +411,45 @@ class DriftAlert(models.Model):
         return f"{self.item_label or self.item_code} across {self.organization}"
 
     def explanation(self):
-        """Why it was raised, in plain words a coach reads without a statistics course."""
-        unit = "observation" if self.scope == self.Scope.PERSON else "month"
-        said = {
-            drift.EWMA: f"The smoothed score has fallen to {self.statistic:.1f}, below the control "
-            f"limit of {self.limit:.1f} that ordinary ups and downs stay above.",
-            drift.CUSUM: f"Since {self.began_on:%d %b %Y} the {unit}s have added up to "
-            f"{self.statistic:.1f} points short of the baseline, more than the {self.limit:.1f} "
-            "that ordinary ups and downs explain.",
-            drift.RUN: f"{self.statistic:.0f} {unit}s in a row below the baseline.",
-            drift.BAND: f"The last {self.statistic:.0f} observations were below the adequate band.",
-        }[self.rule]
+        """Why it was raised, in plain words a coach reads without a statistics course:
+        one sentence for each rule in the episode, then the baseline and where it is now."""
+        said = " ".join(self._rule_sentence(entry) for entry in self.rules)
         if self.baseline is None or self.current is None:
             return said
         return (
             f"{said} Baseline {self.baseline:.1f} ({self.baseline_from}); now {self.current:.1f}."
         )
+
+    def _rule_sentence(self, entry):
+        unit = "observation" if self.scope == self.Scope.PERSON else "month"
+        statistic, limit = entry["statistic"], entry["limit"]
+        not_over = "but not yet far enough to end the episode."
+        if entry["rule"] == drift.EWMA:
+            if statistic < limit:
+                return (
+                    f"The smoothed score is {statistic:.1f}, below the control limit of "
+                    f"{limit:.1f} that ordinary ups and downs stay above."
+                )
+            return (
+                f"The smoothed score is {statistic:.1f}: back above its control limit of "
+                f"{limit:.1f}, {not_over}"
+            )
+        if entry["rule"] == drift.CUSUM:
+            short = (
+                f"The {unit}s have fallen short of the baseline by {statistic:.1f} points in all"
+            )
+            explained = f"the {limit:.1f} that ordinary ups and downs explain"
+            if statistic > limit:
+                return f"{short}, more than {explained}."
+            return f"{short}: back within {explained}, {not_over}"
+        if entry["rule"] == drift.RUN:
+            return f"{statistic:.0f} {unit}s in a row below the baseline."
+        return f"The last {statistic:.0f} observations were below the adequate band."
+
+    def rule_names(self):
+        """The rules in the episode, as the list and the alert page name them."""
+        names = dict(self.Rule.choices)
+        return [names.get(entry["rule"], entry["rule"]) for entry in self.rules]
 
     def moved_heading(self):
         if self.scope == self.Scope.ITEM:

@@ -128,7 +128,7 @@ def sync_alerts(found, moved, *, today, scope, subjects, report):
     active = DriftAlert.objects.filter(scope=scope, status__in=DriftAlert.ACTIVE)
     if subjects is not None:
         active = active.filter(subject__in=subjects)
-    active = {(a.subject, a.rubric_id, a.rule): a for a in active}
+    active = {(a.subject, a.rubric_id): a for a in active}
     now = {f.key: f for f in found}
     fresh = [f for key, f in now.items() if key not in active]
     grown = [f for key, f in now.items() if key in active and active[key].points != f.points]
@@ -139,12 +139,13 @@ def sync_alerts(found, moved, *, today, scope, subjects, report):
     report.raised[scope] = report.raised.get(scope, 0) + new
 
 
-REFRESHED = ["baseline", "current", "statistic", "limit", "sigma", "points", "moved"]
+REFRESHED = ["rules", "baseline", "current", "sigma", "points", "moved"]
 
 
 def refresh(active, now, explained, today):
     """Ongoing episodes: write what changed (the level, the limit, new items that moved);
-    the episode keeps its start. Every ongoing one is marked checked today."""
+    the episode keeps its start and the rule that raised it. Every ongoing one is marked
+    checked today."""
     ongoing, changed = [], []
     for key, alert in active.items():
         if key not in now:
@@ -187,7 +188,7 @@ def raise_new(candidates, today):
         closed |= set(
             DriftAlert.objects.filter(
                 subject__in=subjects[start : start + 500], status=DriftAlert.Status.RESOLVED
-            ).values_list("subject", "rubric_id", "rule", "began_on")
+            ).values_list("subject", "rubric_id", "began_on")
         )
     fresh = [f for f in candidates if (*f.key, f.began_on) not in closed]
     DriftAlert.objects.bulk_create(

@@ -79,9 +79,11 @@ class Migration(migrations.Migration):
                             ("run", "A run below baseline"),
                             ("band", "Two observations below adequate"),
                         ],
+                        help_text="The rule that fired first.",
                         max_length=10,
                     ),
                 ),
+                ("rules", models.JSONField(default=list)),
                 (
                     "status",
                     models.CharField(
@@ -111,8 +113,6 @@ class Migration(migrations.Migration):
                         blank=True, help_text="The smoothed level when last checked.", null=True
                     ),
                 ),
-                ("statistic", models.FloatField()),
-                ("limit", models.FloatField()),
                 ("sigma", models.FloatField(blank=True, null=True)),
                 (
                     "points",
@@ -200,12 +200,12 @@ class Migration(migrations.Migration):
                 ],
                 "constraints": [
                     models.UniqueConstraint(
-                        fields=("subject", "rubric", "rule", "began_on"),
+                        fields=("subject", "rubric", "began_on"),
                         name="drift_alert_per_episode",
                     ),
                     models.UniqueConstraint(
                         condition=models.Q(("status__in", ["open", "acknowledged"])),
-                        fields=("subject", "rubric", "rule"),
+                        fields=("subject", "rubric"),
                         name="drift_alert_one_active",
                     ),
                     models.CheckConstraint(

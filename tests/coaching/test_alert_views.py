@@ -44,6 +44,8 @@ def make_alert(about=None, *, scope="person", rubric="miiwrap-fidelity", **field
     fields.setdefault("item_code", "engage" if scope == "item" else "")
     fields.setdefault("item_label", "Engagement" if scope == "item" else "")
     fields.setdefault("rule", DriftAlert.Rule.EWMA)
+    statistic, limit = fields.pop("statistic", 71.0), fields.pop("limit", 74.0)
+    fields.setdefault("rules", [{"rule": fields["rule"], "statistic": statistic, "limit": limit}])
     # Each alert its own episode, so the constraints never meet by accident.
     fields.setdefault("began_on", D(2026, 5, 1) - dt.timedelta(days=next(_began)))
     fields.setdefault("raised_on", D(2026, 6, 1))
@@ -52,8 +54,6 @@ def make_alert(about=None, *, scope="person", rubric="miiwrap-fidelity", **field
         "baseline": 82.5,
         "baseline_from": "the observations that earned the certification of 2025-05-02",
         "current": 71.0,
-        "statistic": 71.0,
-        "limit": 74.0,
         "sigma": 4.0,
         "points": 6,
     }
@@ -175,6 +175,35 @@ def test_a_row_says_who_which_rubric_why_since_when_and_how_far(world, login, al
     assert ">Open</span>" in pat
 
 
+def test_one_episode_that_several_rules_see_is_one_row_naming_each(world, login, alerts):
+    both = [
+        {"rule": "ewma", "statistic": 71.0, "limit": 74.0},
+        {"rule": "cusum", "statistic": 22.5, "limit": 16.0},
+    ]
+    DriftAlert.objects.filter(pk=alerts["pat"].pk).update(rules=both)
+    response = login(world.leader).get(LIST)
+    rows = [a for a in response.context["page"].object_list if a.practitioner == world.practitioner]
+    assert rows == [alerts["pat"]]
+    names = "Smoothed score below its control limit; Sustained shortfall (CUSUM)"
+    assert f'<a href="{url(alerts["pat"])}">{names}</a>' in row(response, alerts["pat"])
+
+
+def test_the_detail_gives_each_rule_its_sentence_and_names_the_first(world, login, alerts):
+    both = [
+        {"rule": "cusum", "statistic": 22.5, "limit": 16.0},
+        {"rule": "run", "statistic": 9, "limit": 8},
+    ]
+    DriftAlert.objects.filter(pk=alerts["pat"].pk).update(rules=both)
+    page = login(world.coach).get(url(alerts["pat"])).content.decode()
+    assert (
+        "The observations have fallen short of the baseline by 22.5 points in all, more than "
+        "the 16.0 that ordinary ups and downs explain. 9 observations in a row below the "
+        "baseline. Baseline 82.5"
+    ) in page
+    assert "Sustained shortfall (CUSUM)<br>A run below baseline" in page
+    assert "First: smoothed score below its control limit" in page
+
+
 def test_team_and_item_rows_name_the_team_and_the_item_without_a_person_link(world, login, alerts):
     response = login(world.leader).get(LIST)
     team = row(response, alerts["team"])
@@ -198,7 +227,9 @@ def test_an_alert_without_a_level_shows_a_dash(world, login, alerts):
 
 def test_the_newest_raised_comes_first(world, login):
     older = make_alert(world.practitioner, raised_on=D(2026, 3, 1))
-    newer = make_alert(world.practitioner, raised_on=D(2026, 6, 2), rule=DriftAlert.Rule.RUN)
+    newer = make_alert(
+        world.practitioner, raised_on=D(2026, 6, 2), rule=DriftAlert.Rule.RUN, rubric="mi-coding"
+    )
     same_day = make_alert(world.unassigned, raised_on=D(2026, 6, 2))
     shown = list(login(world.leader).get(LIST).context["page"].object_list)
     assert shown == [same_day, newer, older]
@@ -338,7 +369,12 @@ def test_the_detail_explains_the_alert_in_plain_words(world, login, alerts):
 
 def test_a_band_alert_without_an_overall_score_shows_dashes_for_the_levels(world, login):
     alert = make_alert(
-        world.practitioner, rule=DriftAlert.Rule.BAND, statistic=2, baseline=None, current=None
+        world.practitioner,
+        rule=DriftAlert.Rule.BAND,
+        statistic=2,
+        limit=2,
+        baseline=None,
+        current=None,
     )
     response = login(world.coach).get(url(alert))
     assert response.status_code == 200

@@ -590,3 +590,51 @@ def test_momentum_many_equals_momentum_row_by_row():
         label, slope = drift.momentum(x[i, :length], sigma[i])
         assert labels[i] == label
         assert slopes[i] == pytest.approx(slope, nan_ok=True)
+
+
+# --- any rule: the series' own episode ------------------------------------------------------
+
+
+def marks(trace):
+    return "".join("#" if alarm else "." for alarm in trace.alarm[0])
+
+
+def test_one_fall_that_several_rules_see_is_one_episode_of_the_series():
+    xs = [BASE] * 10 + [BASE - 2 * SD] * 5 + [BASE - 0.3 * SD] * 9
+    signals = drift.check(xs, BASE, SD)
+
+    assert [signals[rule].alarm for rule in RULES] == [False, True, True, False]
+    assert (signals[EWMA].first_alarm, signals[CUSUM].began, signals[RUN].began) == (13, 12, 17)
+    anything = signals[drift.ANY]
+    assert (anything.alarm, anything.began, anything.episodes) == (True, 12, 1)
+    assert math.isnan(anything.statistic) and math.isnan(anything.limit)
+
+
+def test_the_episode_keeps_its_start_when_a_later_rule_carries_it_on():
+    xs = [BASE] * 10 + [BASE - 3 * SD] * 2 + [BASE - 0.1 * SD] * 14
+    signals = drift.check(xs, BASE, SD)
+
+    assert [signals[rule].alarm for rule in RULES] == [False, False, True, False]
+    assert signals[RUN].began == 17
+    assert (signals[drift.ANY].began, signals[drift.ANY].episodes) == (11, 1)
+
+
+def test_the_episode_ends_only_once_every_rule_is_back():
+    xs = [BASE] * 10 + [BASE - 2 * SD] * 5 + [BASE - 0.3 * SD] * 12 + [BASE] * 8
+    traces = drift.trace_many([xs], [len(xs)], BASE, SD)
+
+    assert marks(traces[EWMA]) == "." * 13 + "#" * 9 + "." * 13
+    assert marks(traces[CUSUM]) == "." * 12 + "#" * 15 + "." * 8
+    assert marks(traces[drift.ANY]) == marks(traces[CUSUM])
+    either = np.logical_or.reduce([traces[rule].out for rule in RULES])
+    assert (traces[drift.ANY].out == either).all()
+    assert drift.check(xs, BASE, SD)[drift.ANY].alarm is False
+
+
+def test_two_falls_apart_are_two_episodes_of_the_series():
+    fall = [BASE - 2 * SD] * 5
+    xs = [BASE] * 10 + fall + [BASE] * 15 + fall
+    anything = drift.check(xs, BASE, SD)[drift.ANY]
+
+    assert (anything.episodes, anything.alarm, anything.first_alarm) == (2, True, 12)
+    assert anything.began == 32

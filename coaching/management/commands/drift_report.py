@@ -11,15 +11,15 @@ HEADINGS = [
     "organization",
     "about",
     "rubric",
-    "rule",
+    "first rule",
+    "rules now",
     "began on",
     "raised on",
     "checked on",
     "baseline",
     "current",
-    "statistic",
-    "limit",
     "points",
+    "why",
     "fell most",
     "acknowledged by",
     "note",
@@ -39,14 +39,14 @@ def cells(alert):
         alert.about(),
         alert.rubric.name,
         alert.get_rule_display(),
+        "; ".join(alert.rule_names()),
         alert.began_on.isoformat(),
         alert.raised_on.isoformat(),
         alert.checked_on.isoformat(),
         number(alert.baseline),
         number(alert.current),
-        number(alert.statistic),
-        number(alert.limit),
         alert.points,
+        alert.explanation(),
         "; ".join(alert.moved_text()),
         str(alert.acknowledged_by or ""),
         alert.note,
@@ -75,7 +75,7 @@ class Command(BaseCommand):
         count = 0
         for row in rows:
             count += 1
-            self.stdout.write(f"#{row[0]} {row[1]} · {row[4]} · {row[5]} · {row[6]} since {row[7]}")
+            self.stdout.write(f"#{row[0]} {row[1]} · {row[4]} · {row[5]} · {row[7]} since {row[8]}")
         self.stdout.write(f"{count} open alert(s).")
 
 
