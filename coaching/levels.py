@@ -18,7 +18,7 @@ from coaching import drift
 from coaching.models import DriftAlert, DriftSettings, ItemMonth, OrganizationItemMonth
 from coaching.series import Series, pooled_sigma, ymd_to_date
 from miiwrap.people.models import Person, Team
-from observations.models import Item, Observation, Rubric, RubricVersion
+from observations.models import Item, Metric, Observation, Rubric, RubricVersion
 
 Scope = DriftAlert.Scope
 # Items named in an alert: the few that fell most.
@@ -514,9 +514,10 @@ def team_items_moved(episodes, before):
     return moved_items(groups, list({rubric for _, rubric, *_ in episodes}))
 
 
-def item_months(today):
+def item_months(today, followed):
     """(organization, rubric, item code, yyyymm, mean) of complete months, sorted, from
-    the counted item sums (coaching.services.count_item_months)."""
+    the counted item sums (coaching.services.count_item_months), for the measures
+    followed ({(rubric, code): Measure})."""
     rows = (
         OrganizationItemMonth.objects.filter(month__lt=complete_months_before(today))
         .order_by("organization_id", "rubric_id", "item_code", "month")
@@ -525,13 +526,15 @@ def item_months(today):
     return [
         (org, rubric, code, month.year * 100 + month.month, total / count)
         for org, rubric, code, month, total, count in rows.iterator(chunk_size=10_000)
-        if count
+        if count and (rubric, code) in followed
     ]
 
 
 def item_level(rules, today):
-    """Each item's organization-wide monthly mean, judged like a practitioner's series."""
-    rows = item_months(today)
+    """Each measure's organization-wide monthly mean (see `measures`), judged like a
+    practitioner's series."""
+    followed = measures(list(rules))
+    rows = item_months(today, followed)
     codes = sorted({row[2] for row in rows})
     number = {code: n for n, code in enumerate(codes)}
     table = np.array(
@@ -541,7 +544,6 @@ def item_level(rules, today):
     org, rubric, item, month = (table[:, c].astype(np.int64) for c in range(4))
     pool = rubric * 100_000 + item
     series, found = judge_months([org, rubric, item], month, table[:, 4], rubric, pool, rules)
-    labels = labels_of_items(list(rules))
     org_of, rubric_of, item_of = series.first(org), series.first(rubric), series.first(item)
     made = []
     for index, fields, monitored in found:
@@ -554,7 +556,7 @@ def item_level(rules, today):
                 organization_id=organization,
                 rubric_id=rubric_id,
                 item_code=code,
-                item_label=labels.get((rubric_id, code), (code,))[0],
+                item_label=followed[(rubric_id, code)].label,
                 source=(monitored,),
                 **fields,
             )
@@ -625,49 +627,80 @@ def _maybe(value):
     return None if np.isnan(value) else value
 
 
-def labels_of_items(rubric_ids):
-    """{(rubric, code): (label, kind, scale_min, scale_max)} from the newest versions."""
-    found = {}
-    items = Item.objects.filter(version__rubric_id__in=rubric_ids).order_by("version__number")
-    for row in items.values_list(
-        "version__rubric_id", "code", "label", "kind", "scale_min", "scale_max"
-    ):
-        found[(row[0], row[1])] = row[2:]
+# What moved -------------------------------------------------------------------------------
+
+# Metrics share the item sums' code column with items, behind this prefix.
+METRIC = "metric:"
+
+
+@dataclass(frozen=True)
+class Measure:
+    """Something the item level follows and alerts name as having fallen."""
+
+    label: str
+    span: float | None  # the range its values move in; None: judged by relative change
+
+
+def measures(rubric_ids):
+    """{(rubric, code): Measure} of whatever rises with fidelity (Item.rises_with_fidelity,
+    Metric.rises_with_fidelity), but the overall score, which the other levels follow.
+    A metric's code carries the METRIC prefix. Labels from the newest version."""
+    found, spans = {}, {}
+    items = Item.objects.filter(version__rubric_id__in=rubric_ids).select_related("version")
+    for item in items.order_by("version__number", "position"):
+        rubric = item.version.rubric_id
+        spans.setdefault(rubric, {})[item.code] = item.scale_max - item.scale_min
+        if item.rises_with_fidelity():
+            found[(rubric, item.code)] = Measure(item.label, spans[rubric][item.code] or None)
+    metrics = Metric.objects.filter(version__rubric_id__in=rubric_ids, is_overall=False)
+    for metric in metrics.select_related("version").order_by("version__number", "position"):
+        rubric = metric.version.rubric_id
+        if metric.rises_with_fidelity():
+            span = metric.span(spans.get(rubric, {}))
+            found[(rubric, METRIC + metric.code)] = Measure(metric.label, span)
     return found
 
 
-# What moved -------------------------------------------------------------------------------
-
-
 def moved_items(groups, rubric_ids):
-    """For each (rubric, baseline observation ids, recent observation ids): the items whose
-    mean fell most from the baseline to the recent ones, as a share of their scale."""
+    """For each (rubric, baseline observation ids, recent observation ids): the measures
+    whose mean fell most from the baseline to the recent ones, as a share of their range."""
     wanted = sorted({pk for _, before, after in groups for pk in (*before, *after)})
-    scores = {}
+    cards = {}
     for start in range(0, len(wanted), 2000):
         chunk = wanted[start : start + 2000]
-        scores.update(Observation.objects.filter(pk__in=chunk).values_list("pk", "scores"))
-    labels = labels_of_items(rubric_ids)
+        rows = Observation.objects.filter(pk__in=chunk).values_list("pk", "scores", "metrics")
+        cards.update((pk, _card(scores, metrics)) for pk, scores, metrics in rows)
+    followed = measures(rubric_ids)
     return [
         _fell_most(
             rubric,
-            [scores.get(pk, {}) for pk in before],
-            [scores.get(pk, {}) for pk in after],
-            labels,
+            [cards.get(pk, {}) for pk in before],
+            [cards.get(pk, {}) for pk in after],
+            followed,
         )
         for rubric, before, after in groups
     ]
 
 
-def _fell_most(rubric, before, after, labels):
+def _card(scores, metrics):
+    """An observation's numbers by code: its item scores and its metrics' values."""
+    card = {code: value for code, value in (scores or {}).items() if _is_number(value)}
+    for code, metric in (metrics or {}).items():
+        value = metric.get("value") if isinstance(metric, dict) else None
+        if _is_number(value):
+            card[METRIC + code] = value
+    return card
+
+
+def _fell_most(rubric, before, after, followed):
     changes = []
     for code in {code for card in before for code in card}:
+        measure = followed.get((rubric, code))
         old, new = _item_mean(before, code), _item_mean(after, code)
-        if old is None or new is None or new >= old:
+        if measure is None or old is None or new is None or new >= old:
             continue
-        label, kind, low, high = labels.get((rubric, code), (code, "count", 0, 0))
-        span = high - low if kind != "count" else max(old, 1.0)
-        changes.append(((old - new) / (span or 1), code, label, old, new))
+        scale = measure.span or max(abs(old), 1.0)
+        changes.append(((old - new) / scale, code, measure.label, old, new))
     changes.sort(reverse=True)
     return tuple(
         {"code": code, "label": label, "baseline": round(old, 2), "current": round(new, 2)}
@@ -676,6 +709,9 @@ def _fell_most(rubric, before, after, labels):
 
 
 def _item_mean(cards, code):
-    values = [card[code] for card in cards if isinstance(card.get(code), int | float)]
-    values = [v for v in values if not isinstance(v, bool)]
+    values = [card[code] for card in cards if code in card]
     return sum(values) / len(values) if values else None
+
+
+def _is_number(value):
+    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -330,7 +330,7 @@ class DriftAlert(models.Model):
         "people.Team", models.CASCADE, null=True, blank=True, related_name="drift_alerts"
     )
     rubric = models.ForeignKey("observations.Rubric", models.CASCADE, related_name="+")
-    item_code = models.CharField(max_length=40, blank=True)
+    item_code = models.CharField(max_length=50, blank=True)
     item_label = models.CharField(max_length=200, blank=True)
     rule = models.CharField(
         max_length=10, choices=Rule.choices, help_text="The rule that fired first."
@@ -474,7 +474,7 @@ class ItemMonth(models.Model):
     organization = models.ForeignKey("people.Organization", models.CASCADE, related_name="+")
     team_id = models.PositiveIntegerField(help_text="0: no team.")
     rubric = models.ForeignKey("observations.Rubric", models.CASCADE, related_name="+")
-    item_code = models.CharField(max_length=40)
+    item_code = models.CharField(max_length=50)
     month = models.DateField(help_text="Its first day.")
     total = models.FloatField()
     count = models.PositiveIntegerField()
@@ -498,7 +498,7 @@ class OrganizationItemMonth(models.Model):
 
     organization = models.ForeignKey("people.Organization", models.CASCADE, related_name="+")
     rubric = models.ForeignKey("observations.Rubric", models.CASCADE, related_name="+")
-    item_code = models.CharField(max_length=40)
+    item_code = models.CharField(max_length=50)
     month = models.DateField(help_text="Its first day.")
     total = models.FloatField()
     count = models.PositiveIntegerField()

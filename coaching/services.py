@@ -235,29 +235,47 @@ def write_momentum(rows, today, person_ids):
 # team and observations amended into another month, which the nightly recount misses.
 FULL_RECOUNT_DAYS = 7
 
-ITEM_MONTHS_SQL = {
-    "postgresql": """
-        INSERT INTO {item_month}
-            (organization_id, team_id, rubric_id, item_code, month, total, count)
-        SELECT p.organization_id, COALESCE(p.team_id, 0), v.rubric_id, s.key,
-               date_trunc('month', o.observed_on)::date,
-               SUM((s.value #>> '{{}}')::float), COUNT(*)
-        FROM {observation} o
-        JOIN {person} p ON p.id = o.practitioner_id
-        JOIN {version} v ON v.id = o.rubric_version_id
-        CROSS JOIN LATERAL jsonb_each(o.scores) s
-        WHERE o.status <> 'draft' AND jsonb_typeof(s.value) = 'number' {months}
-        GROUP BY 1, 2, 3, 4, 5""",
-    "sqlite": """
-        INSERT INTO {item_month}
-            (organization_id, team_id, rubric_id, item_code, month, total, count)
-        SELECT p.organization_id, COALESCE(p.team_id, 0), v.rubric_id, s.key,
-               date(o.observed_on, 'start of month'), SUM(s.value), COUNT(*)
-        FROM {observation} o
-        JOIN {person} p ON p.id = o.practitioner_id
-        JOIN {version} v ON v.id = o.rubric_version_id, json_each(o.scores) s
-        WHERE o.status <> 'draft' AND s.type IN ('integer', 'real') {months}
-        GROUP BY 1, 2, 3, 4, 5""",
+ITEM_MONTHS_SQL = """
+    INSERT INTO {item_month} (organization_id, team_id, rubric_id, item_code, month, total, count)
+    SELECT p.organization_id, COALESCE(p.team_id, 0), v.rubric_id, {key}, {month},
+           SUM({value}), COUNT(*)
+    FROM {observation} o
+    JOIN {person} p ON p.id = o.practitioner_id
+    JOIN {version} v ON v.id = o.rubric_version_id
+    {unpack}
+    WHERE o.status <> 'draft' AND {is_number} {months}
+    GROUP BY 1, 2, 3, 4, 5"""
+
+# Per database: the month, then how the item scores and the metrics' values are unpacked
+# from their JSON (key, value, the join that unpacks, the test that it is a number).
+# Metrics are counted under levels.METRIC + their code, apart from items.
+ITEM_MONTHS_PARTS = {
+    "postgresql": (
+        "date_trunc('month', o.observed_on)::date",
+        (
+            "s.key",
+            "(s.value #>> '{}')::float",
+            "CROSS JOIN LATERAL jsonb_each(o.scores) s",
+            "jsonb_typeof(s.value) = 'number'",
+        ),
+        (
+            f"'{levels.METRIC}' || s.key",
+            "(s.value ->> 'value')::float",
+            "CROSS JOIN LATERAL jsonb_each(o.metrics) s",
+            "jsonb_typeof(s.value -> 'value') = 'number'",
+        ),
+    ),
+    "sqlite": (
+        "date(o.observed_on, 'start of month')",
+        ("s.key", "s.value", ", json_each(o.scores) s", "s.type IN ('integer', 'real')"),
+        (
+            f"'{levels.METRIC}' || s.key",
+            "json_extract(s.value, '$.value')",
+            ", json_each(o.metrics) s",
+            "CASE WHEN s.type = 'object' THEN json_type(s.value, '$.value') END "
+            "IN ('integer', 'real')",
+        ),
+    ),
 }
 
 
@@ -285,21 +303,28 @@ def count_item_months(today, *, full=False):
 
 
 def _recount(months):
-    """Replace the sums of these months (None: all) with a fresh count, by team and then
-    by organization (the sum of its teams' rows)."""
+    """Replace the sums of these months (None: all) with a fresh count of item scores and
+    metric values, by team and then by organization (the sum of its teams' rows)."""
     for model in (OrganizationItemMonth, ItemMonth):
         model.objects.filter(**_in_months(months)).delete()
     spans = [(m, (m.replace(day=28) + dt.timedelta(days=4)).replace(day=1)) for m in months or []]
     where = " OR ".join(["(o.observed_on >= %s AND o.observed_on < %s)"] * len(spans))
-    sql = ITEM_MONTHS_SQL[connection.vendor].format(
-        item_month=ItemMonth._meta.db_table,
-        observation=Observation._meta.db_table,
-        person=Person._meta.db_table,
-        version=RubricVersion._meta.db_table,
-        months=f"AND ({where})" if spans else "",
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [day for span in spans for day in span])
+    month, *sources = ITEM_MONTHS_PARTS[connection.vendor]
+    for key, value, unpack, is_number in sources:
+        sql = ITEM_MONTHS_SQL.format(
+            item_month=ItemMonth._meta.db_table,
+            observation=Observation._meta.db_table,
+            person=Person._meta.db_table,
+            version=RubricVersion._meta.db_table,
+            key=key,
+            month=month,
+            value=value,
+            unpack=unpack,
+            is_number=is_number,
+            months=f"AND ({where})" if spans else "",
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [day for span in spans for day in span])
     totals = (
         ItemMonth.objects.filter(**_in_months(months))
         .values("organization_id", "rubric_id", "item_code", "month")

@@ -136,6 +136,11 @@ class Item(models.Model):
             domain=self.domain.code if self.domain_id else "",
         )
 
+    def rises_with_fidelity(self):
+        """A higher score is better practice: true of ratings and indicators, not of
+        behaviour counts (fewer confrontations is better, fewer reflections worse)."""
+        return self.kind != self.Kind.COUNT
+
 
 class Level(models.Model):
     """What one point on a rating scale looks like in practice."""
@@ -202,6 +207,22 @@ class Metric(models.Model):
             thresholds=tuple(scoring.Threshold(t["band"], t["minimum"]) for t in self.thresholds),
             is_overall=self.is_overall,
         )
+
+    def rises_with_fidelity(self):
+        """A higher value is better practice: true of a banded metric (its thresholds are
+        minimums) and of a share of possible points; a sum or ratio of counts without
+        bands could mean either."""
+        return bool(self.thresholds) or self.kind == self.Kind.PERCENT_OF_POSSIBLE
+
+    def span(self, item_spans):
+        """The range its values move in, to compare its fall with an item's; None when it
+        has no fixed range (a ratio, a sum). `item_spans`: {item code: scale range}."""
+        if self.kind in (self.Kind.PERCENT, self.Kind.PERCENT_OF_POSSIBLE):
+            return 100.0
+        if self.kind == self.Kind.MEAN:
+            spans = [item_spans[code] for code in self.numerator if item_spans.get(code)]
+            return max(spans, default=None)
+        return None
 
     def clean(self):
         if not self.version_id:

@@ -68,7 +68,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("subject", models.CharField(max_length=100)),
-                ("item_code", models.CharField(blank=True, max_length=40)),
+                ("item_code", models.CharField(blank=True, max_length=50)),
                 ("item_label", models.CharField(blank=True, max_length=200)),
                 (
                     "rule",
@@ -358,7 +358,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("team_id", models.PositiveIntegerField(help_text="0: no team.")),
-                ("item_code", models.CharField(max_length=40)),
+                ("item_code", models.CharField(max_length=50)),
                 ("month", models.DateField(help_text="Its first day.")),
                 ("total", models.FloatField()),
                 ("count", models.PositiveIntegerField()),
@@ -452,7 +452,7 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("item_code", models.CharField(max_length=40)),
+                ("item_code", models.CharField(max_length=50)),
                 ("month", models.DateField(help_text="Its first day.")),
                 ("total", models.FloatField()),
                 ("count", models.PositiveIntegerField()),
