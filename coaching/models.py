@@ -289,9 +289,13 @@ class DriftAlertQuerySet(models.QuerySet):
         return self.filter(status__in=DriftAlert.ACTIVE)
 
     def for_list(self):
+        """With `momentum`: the practitioner's on the alert's rubric (a subquery)."""
+        momentum = Momentum.objects.filter(
+            person_id=OuterRef("practitioner_id"), rubric_id=OuterRef("rubric_id")
+        )
         return self.select_related(
             "practitioner__team", "team", "organization", "rubric", "acknowledged_by"
-        )
+        ).annotate(momentum=Subquery(momentum.values("direction")[:1]))
 
 
 class DriftAlert(models.Model):

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from coaching.models import DriftAlert
+from coaching.models import DriftAlert, Momentum
 from observations.models import Rubric
 from tests.factories import make_observation, make_person, rubric_version
 
@@ -202,6 +202,27 @@ def test_the_detail_gives_each_rule_its_sentence_and_names_the_first(world, logi
     ) in page
     assert "Sustained shortfall (CUSUM)<br>A run below baseline" in page
     assert "First: smoothed score below its control limit" in page
+
+
+def test_a_row_and_the_page_show_the_momentum_on_the_alerts_rubric(world, login, alerts):
+    def momentum(rubric, direction):
+        Momentum.objects.create(
+            person=world.practitioner,
+            rubric=Rubric.objects.get(code=rubric),
+            direction=direction,
+            slope=-0.5,
+            last_observed_on=D(2026, 6, 1),
+            computed_on=D(2026, 6, 2),
+        )
+
+    momentum("miiwrap-fidelity", "slipping")
+    momentum("mi-coding", "building")
+    client = login(world.leader)
+    pat = row(client.get(LIST), alerts["pat"])
+    assert 'data-momentum="slipping"' in pat and "building" not in pat
+    page = client.get(url(alerts["pat"])).content.decode()
+    assert 'data-momentum="slipping"' in page and 'data-momentum="building"' not in page
+    assert "data-momentum" not in row(client.get(LIST), alerts["team"])
 
 
 def test_team_and_item_rows_name_the_team_and_the_item_without_a_person_link(world, login, alerts):
