@@ -10,8 +10,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.db import connection
-from django.db.models import Case, FloatField, Func, IntegerField, Q, Value, When
-from django.db.models.functions import Cast
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Max,
+    Q,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, TruncMonth
 
 from certification.models import CertificationPeriod
 from coaching import drift
@@ -512,6 +526,41 @@ def team_items_moved(episodes, before):
             )
         )
     return moved_items(groups, list({rubric for _, rubric, *_ in episodes}))
+
+
+# A prime below 2**31: each fingerprint term stays small enough to add up exactly.
+FINGERPRINT_PRIME = 2_147_483_647
+
+
+def month_fingerprints(before):
+    """{'yyyy-mm-01': [count, sum of ids, latest change, teams, organizations]} of the
+    submitted observations of each month before `before`, in one grouped query. Any new,
+    amended, moved or deleted observation, or a person moved to another team or
+    organization, changes its months' fingerprints."""
+    rows = (
+        Observation.objects.submitted()
+        .filter(observed_on__lt=before)
+        .annotate(month=TruncMonth("observed_on"))
+        .values("month")
+        .annotate(
+            count=Count("pk"),
+            ids=Sum("pk"),
+            latest=Max("updated_at"),
+            teams=Sum(_weighted_ids("practitioner__team_id")),
+            organizations=Sum(_weighted_ids("practitioner__organization_id")),
+        )
+        .order_by()
+    )
+    parts = ("count", "ids", "latest", "teams", "organizations")
+    return {row["month"].isoformat(): [str(row[part]) for part in parts] for row in rows}
+
+
+def _weighted_ids(field):
+    """Each id times (the field + 1), modulo a prime: moves when the field does."""
+    weight = Coalesce(F(field), Value(0), output_field=BigIntegerField()) + Value(1)
+    return ExpressionWrapper(
+        F("pk") * weight % Value(FINGERPRINT_PRIME), output_field=BigIntegerField()
+    )
 
 
 def item_months(today, followed):

@@ -521,10 +521,14 @@ class OrganizationItemMonth(models.Model):
 
 
 class ItemMonthsCounted(models.Model):
-    """How far ItemMonth is counted: every observation changed up to `through`."""
+    """What ItemMonth was counted from: for each complete month, a fingerprint of its
+    submitted observations (how many, which, the latest change, the teams and
+    organizations they count under). The drift job recounts a month whose fingerprint
+    has moved, so new, amended, moved and deleted observations and people who changed
+    team are all caught without recounting every month. One row."""
 
-    through = models.DateTimeField()
-    recounted_on = models.DateField(help_text="The last full recount.")
+    months = models.JSONField(default=dict, help_text="{'2026-05-01': [fingerprint], …}")
+    counted_on = models.DateField()
 
     def __str__(self):
-        return f"Counted through {self.through:%Y-%m-%d %H:%M}"
+        return f"{len(self.months)} months counted on {self.counted_on}"

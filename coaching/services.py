@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Max, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from coaching import levels
@@ -231,10 +231,6 @@ def write_momentum(rows, today, person_ids):
 
 # 5b. Item sums by month --------------------------------------------------------------------
 
-# Recount everything this often: it also catches deleted observations, people who changed
-# team and observations amended into another month, which the nightly recount misses.
-FULL_RECOUNT_DAYS = 7
-
 ITEM_MONTHS_SQL = """
     INSERT INTO {item_month} (organization_id, team_id, rubric_id, item_code, month, total, count)
     SELECT p.organization_id, COALESCE(p.team_id, 0), v.rubric_id, {key}, {month},
@@ -281,34 +277,35 @@ ITEM_MONTHS_PARTS = {
 
 @transaction.atomic
 def count_item_months(today, *, full=False):
-    """Bring the item sums up to date: the months of observations changed since the last
-    count (unpacking their scores in the database), or everything once a week. Says
-    what it recounted."""
-    counted = ItemMonthsCounted.objects.select_for_update().first()
-    through = Observation.objects.aggregate(latest=Max("updated_at"))["latest"]
-    full = full or counted is None or (today - counted.recounted_on).days >= FULL_RECOUNT_DAYS
-    months = None
-    if not full:
-        changed = Observation.objects.filter(updated_at__gt=counted.through)
-        months = sorted(changed.dates("observed_on", "month"))
-        if not months:
-            return "nothing changed"
-    _recount(months)
-    if counted is None:
-        counted = ItemMonthsCounted(recounted_on=today)
-    counted.through = through or counted.through or _epoch()
-    counted.recounted_on = today if full else counted.recounted_on
+    """Bring the item sums of complete months up to date: recount the months whose
+    observations changed (their fingerprint moved), unpacking scores in the database,
+    or every month when `full`. Says what it recounted. Two runs take turns."""
+    ItemMonthsCounted.objects.get_or_create(pk=1, defaults={"counted_on": today})
+    counted = ItemMonthsCounted.objects.select_for_update().get(pk=1)
+    before = levels.complete_months_before(today)
+    now = levels.month_fingerprints(before)
+    every = full or not counted.months
+    stale = sorted(m for m in {*now, *counted.months} if now.get(m) != counted.months.get(m))
+    if not (every or stale):
+        return "nothing changed"
+    _recount(None if every else [dt.date.fromisoformat(m) for m in stale], before)
+    counted.months, counted.counted_on = now, today
     counted.save()
-    return "every month" if months is None else f"{len(months)} month(s)"
+    return "every month" if every else f"{len(stale)} month(s)"
 
 
-def _recount(months):
-    """Replace the sums of these months (None: all) with a fresh count of item scores and
-    metric values, by team and then by organization (the sum of its teams' rows)."""
+def _recount(months, before):
+    """Replace the sums of these months (None: every month before `before`) with a fresh
+    count of item scores and metric values, by team and then by organization (the sum
+    of its teams' rows)."""
     for model in (OrganizationItemMonth, ItemMonth):
         model.objects.filter(**_in_months(months)).delete()
-    spans = [(m, (m.replace(day=28) + dt.timedelta(days=4)).replace(day=1)) for m in months or []]
-    where = " OR ".join(["(o.observed_on >= %s AND o.observed_on < %s)"] * len(spans))
+    if months is None:
+        where, days = "AND o.observed_on < %s", [before]
+    else:
+        spans = [(m, (m.replace(day=28) + dt.timedelta(days=4)).replace(day=1)) for m in months]
+        ranges = " OR ".join(["(o.observed_on >= %s AND o.observed_on < %s)"] * len(spans))
+        where, days = f"AND ({ranges})", [day for span in spans for day in span]
     month, *sources = ITEM_MONTHS_PARTS[connection.vendor]
     for key, value, unpack, is_number in sources:
         sql = ITEM_MONTHS_SQL.format(
@@ -321,10 +318,10 @@ def _recount(months):
             value=value,
             unpack=unpack,
             is_number=is_number,
-            months=f"AND ({where})" if spans else "",
+            months=where,
         )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [day for span in spans for day in span])
+            cursor.execute(sql, days)
     totals = (
         ItemMonth.objects.filter(**_in_months(months))
         .values("organization_id", "rubric_id", "item_code", "month")
@@ -339,10 +336,6 @@ def _recount(months):
 
 def _in_months(months):
     return {} if months is None else {"month__in": months}
-
-
-def _epoch():
-    return dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
 # 6. Notifications -------------------------------------------------------------------------

@@ -182,7 +182,8 @@ def observations_recompute(queryset, batch_size=2000):
     """Recompute stored scores after a formula fix; returns how many rows changed."""
     definitions = {}
     changed = 0
-    fields = ["metrics", "overall_score", "band", "computed_at"]
+    # updated_at too: what reads changes since (the drift job's item sums) must see them.
+    fields = ["metrics", "overall_score", "band", "computed_at", "updated_at"]
     batch = []
     for observation in queryset.submitted().iterator(chunk_size=batch_size):
         version_id = observation.rubric_version_id
@@ -192,6 +193,7 @@ def observations_recompute(queryset, batch_size=2000):
         before = (observation.metrics, observation.overall_score, observation.band)
         apply_scores(observation, definitions[version_id])
         if before != (observation.metrics, observation.overall_score, observation.band):
+            observation.updated_at = timezone.now()
             batch.append(observation)
             changed += 1
         if len(batch) >= batch_size:

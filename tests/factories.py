@@ -143,8 +143,12 @@ def demo_world(django_db_blocker):
 def wipe_world():
     """Delete every organization, person, login and what hangs on them, children first."""
     from certification.models import CertificationEvent, CertificationPeriod
+    from coaching.models import ItemMonthsCounted, PooledSpread
     from observations.models import Observation
 
+    # What the drift job keeps about everyone rather than about one organization.
+    ItemMonthsCounted.objects.all().delete()
+    PooledSpread.objects.all().delete()
     CertificationEvent.objects.all().delete()
     CertificationPeriod.objects.all().delete()
     Observation.objects.all().delete()

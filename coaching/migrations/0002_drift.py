@@ -21,8 +21,11 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("through", models.DateTimeField()),
-                ("recounted_on", models.DateField(help_text="The last full recount.")),
+                (
+                    "months",
+                    models.JSONField(default=dict, help_text="{'2026-05-01': [fingerprint], …}"),
+                ),
+                ("counted_on", models.DateField()),
             ],
         ),
         migrations.CreateModel(

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from coaching import services
-from coaching.models import DriftAlert, DriftSettings, Momentum, PooledSpread
+from coaching.models import DriftAlert, DriftSettings, ItemMonth, Momentum, PooledSpread
 from miiwrap.notifications.models import Notification
 from observations.models import ActivityType, Observation
 from tests.factories import make_assignment, make_period, make_person, rubric_version
@@ -413,8 +413,6 @@ def test_alerts_whose_telling_failed_are_told_by_the_next_run(world, certified, 
 
 
 def _item_sums():
-    from coaching.models import ItemMonth
-
     return sorted(
         ItemMonth.objects.values_list(
             "organization_id", "team_id", "item_code", "month", "total", "count"
@@ -423,8 +421,6 @@ def _item_sums():
 
 
 def test_item_sums_are_recounted_for_the_months_that_changed_only(world):
-    from coaching.models import ItemMonth
-
     def cards(n, score):
         return {"mi-reflect": 1 + n % 3, "ep-voice": 2}
 
@@ -442,16 +438,60 @@ def test_item_sums_are_recounted_for_the_months_that_changed_only(world):
     assert ItemMonth.objects.get(month=dt.date(2025, 2, 1), item_code="ep-voice").total == 999
 
 
-def test_item_sums_are_all_recounted_once_a_week(world):
-    observe(
+@pytest.fixture
+def counted(world):
+    """Six months of Pat's observations (January to June 2025), their item sums counted."""
+    made = observe(
         world.coach, world.practitioner, level(88, 6), every=30, items=lambda n, s: {"ep-voice": 2}
     )
-    services.count_item_months(TODAY)
-    Observation.objects.filter(observed_on__month=2).delete()  # a deletion is not a change seen
-    assert services.count_item_months(TODAY + dt.timedelta(days=6)) == "nothing changed"
-    before = _item_sums()
-    assert services.count_item_months(TODAY + dt.timedelta(days=7)) == "every month"
-    assert len(_item_sums()) == len(before) - 1
+    assert services.count_item_months(TODAY) == "every month"
+    return made
+
+
+def _counted_months(**filters):
+    return sorted(
+        {day.isoformat() for day in ItemMonth.objects.filter(**filters).dates("month", "month")}
+    )
+
+
+def test_a_deleted_observation_has_its_month_recounted(world, counted):
+    Observation.objects.filter(observed_on__month=2).delete()
+    assert services.count_item_months(TODAY) == "1 month(s)"
+    assert "2025-02-01" not in _counted_months()
+    assert len(_counted_months()) == 5
+
+
+def test_a_person_who_changed_team_has_every_month_of_theirs_recounted(world, counted):
+    world.practitioner.team = world.team_b
+    world.practitioner.save()
+    assert services.count_item_months(TODAY) == "6 month(s)"
+    assert _counted_months(team_id=world.team_b.pk) == _counted_months()
+    assert not ItemMonth.objects.filter(team_id=world.team_a.pk).exists()
+
+
+def test_an_observation_moved_to_another_month_recounts_both_months(world, counted):
+    moved = counted[1]  # 2025-02-05
+    moved.observed_on = dt.date(2025, 3, 30)
+    moved.save()
+    assert services.count_item_months(TODAY) == "2 month(s)"
+    march = ItemMonth.objects.get(month=dt.date(2025, 3, 1), item_code="ep-voice")
+    assert (march.total, march.count) == (4, 2)
+
+
+def test_recomputed_scores_have_their_months_recounted(world, counted):
+    from observations.services import observations_recompute
+
+    Observation.objects.filter(pk=counted[0].pk).update(metrics={}, overall_score=None)
+    assert services.count_item_months(TODAY) == "nothing changed"  # an update() is not seen
+    assert observations_recompute(Observation.objects.filter(pk=counted[0].pk)) == 1
+    assert services.count_item_months(TODAY) == "1 month(s)"
+
+
+def test_the_running_month_is_counted_once_it_is_complete(world, counted):
+    observe(world.coach, world.unassigned, [80], start=TODAY, items=lambda n, s: {"ep-voice": 3})
+    assert services.count_item_months(TODAY) == "nothing changed"
+    assert services.count_item_months(dt.date(2026, 7, 1)) == "1 month(s)"
+    assert "2026-06-01" in _counted_months()
 
 
 def test_a_recount_by_month_equals_a_full_recount(world):
