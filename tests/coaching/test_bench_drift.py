@@ -177,7 +177,7 @@ def test_the_ratio_is_the_job_over_the_raw_query_against_three(output):
 
 
 def test_the_median_run_is_broken_down_by_the_jobs_own_stages(output):
-    stages = STAGE_LINE.findall(output)
+    stages = STAGE_LINE.findall(output.split("The first night of a month")[0])
     assert [name for name, _, _ in stages] == [
         "read",
         "charts",
@@ -195,8 +195,22 @@ def test_the_median_run_is_broken_down_by_the_jobs_own_stages(output):
     assert at[-1] <= job + 0.01
 
 
+def test_the_first_night_of_the_next_month_is_shown_with_its_stages(output):
+    month = output.split("The first night of a month (2026-07-01), once a month, run last: ")
+    assert len(month) == 2 and re.match(r"[\d.]+ s\.\n", month[1])
+    assert [name for name, _, _ in STAGE_LINE.findall(month[1])] == [
+        "read",
+        "charts",
+        "people",
+        "teams",
+        "items",
+        "total",
+    ]
+    assert "item sums recounted: 1 month(s)" in month[1]
+
+
 def test_the_timed_runs_are_steady_nights_after_the_first_raised_the_alerts(output):
-    steady = output.split("Report.seconds):")[1]
+    steady = output.split("Report.seconds):")[1].split("The first night of a month")[0]
     assert re.search(r"alerts raised: 0 person, 0 team, 0 item;", steady)
     assert DriftAlert.objects.exists()
 
