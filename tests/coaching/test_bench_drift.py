@@ -45,6 +45,7 @@ TIMING_LINE = re.compile(
     re.MULTILINE,
 )
 RATIO_LINE = re.compile(r"^Job / raw SQL: ([\d.]+)x; goal <= 3x: (met|NOT met)$", re.MULTILINE)
+NIGHTLY_STAGES = ["read", "charts", "people", "teams", "items", "total"]
 STAGE_LINE = re.compile(
     r"^  (read|charts|people|teams|items|total)\s+([\d.]+) s  \(at\s+([\d.]+) s\)", re.MULTILINE
 )
@@ -178,14 +179,7 @@ def test_the_ratio_is_the_job_over_the_raw_query_against_three(output):
 
 def test_the_median_run_is_broken_down_by_the_jobs_own_stages(output):
     stages = STAGE_LINE.findall(output.split("The first night of a month")[0])
-    assert [name for name, _, _ in stages] == [
-        "read",
-        "charts",
-        "people",
-        "teams",
-        "items",
-        "total",
-    ]
+    assert [name for name, _, _ in stages] == NIGHTLY_STAGES
     took = [float(t) for _, t, _ in stages]
     at = [float(a) for _, _, a in stages]
     assert at == sorted(at)
@@ -198,14 +192,7 @@ def test_the_median_run_is_broken_down_by_the_jobs_own_stages(output):
 def test_the_first_night_of_the_next_month_is_shown_with_its_stages(output):
     month = output.split("The first night of a month (2026-07-01), once a month, run last: ")
     assert len(month) == 2 and re.match(r"[\d.]+ s\.\n", month[1])
-    assert [name for name, _, _ in STAGE_LINE.findall(month[1])] == [
-        "read",
-        "charts",
-        "people",
-        "teams",
-        "items",
-        "total",
-    ]
+    assert [name for name, _, _ in STAGE_LINE.findall(month[1])] == NIGHTLY_STAGES
     assert "item sums recounted: 1 month(s)" in month[1]
 
 
