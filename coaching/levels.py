@@ -498,34 +498,32 @@ def team_level(rows, people, rules, today):
 
 
 def team_items_moved(episodes, before):
-    """For each (team, rubric, first monitored month, episode start): the items that fell
-    most from the team's baseline months to the episode, from one query of the teams'
-    observations (their current members', as the monthly means are)."""
+    """For each (team, rubric, first monitored month, episode start): the items and
+    metrics that fell most from the team's baseline months to the episode, from the
+    counted item sums of the teams (their current members', as the monthly means are),
+    in one query."""
     if not episodes:
         return []
-    rows = (
-        Observation.objects.submitted()
-        .filter(
-            practitioner__team_id__in={team for team, *_ in episodes},
-            rubric_version__rubric_id__in={rubric for _, rubric, *_ in episodes},
-            observed_on__lt=before,
-        )
-        .values_list("pk", "practitioner__team_id", "rubric_version__rubric_id", "observed_on")
-    )
-    by_team = {}
-    for pk, team, rubric, day in rows:
-        by_team.setdefault((team, rubric), []).append((day, pk))
-    groups = []
-    for team, rubric, monitored, began in episodes:
-        seen = by_team.get((team, rubric), [])
-        groups.append(
-            (
-                rubric,
-                [pk for day, pk in seen if day < monitored],
-                [pk for day, pk in seen if day >= began],
-            )
-        )
-    return moved_items(groups, list({rubric for _, rubric, *_ in episodes}))
+    rubrics = {rubric for _, rubric, *_ in episodes}
+    rows = ItemMonth.objects.filter(
+        team_id__in={team for team, *_ in episodes}, rubric_id__in=rubrics, month__lt=before
+    ).values_list("team_id", "rubric_id", "item_code", "month", "total", "count")
+    sums = {}
+    for team, rubric, code, month, total, count in rows:
+        sums.setdefault((team, rubric), []).append((code, month, total, count))
+    followed = measures(list(rubrics))
+
+    def describe(rubric):
+        def item(code):
+            measure = followed.get((rubric, code))
+            return None if measure is None else (code, measure.label, measure.span)
+
+        return item
+
+    return [
+        fell_most_in_sums(sums.get((team, rubric), []), monitored, began, describe(rubric))
+        for team, rubric, monitored, began in episodes
+    ]
 
 
 # A prime below 2**31: each fingerprint term stays small enough to add up exactly.
@@ -627,38 +625,49 @@ def teams_moved(alerts, today):
     for org, team, rubric, code, month, total, count in rows:
         sums.setdefault((org, rubric, code), []).append((team, month, total, count))
     names = dict(Team.objects.values_list("pk", "name"))
+
+    def team(pk):
+        return (f"team:{pk}", f"Team {names[pk]}" if pk in names else "No team", 1.0)
+
     return [
-        _teams_fell_most(
+        fell_most_in_sums(
             sums.get((a.organization_id, a.rubric_id, a.item_code), []),
             a.source[0],
             a.began_on,
-            names,
+            team,
         )
         for a in alerts
     ]
 
 
-def _teams_fell_most(months, monitored, began, names):
+def fell_most_in_sums(rows, monitored, began, describe):
+    """From (key, month, total, count) sums: the keys whose mean fell most from the months
+    before `monitored` (the baseline) to those from `began` on (the episode), each fall a
+    share of its scale. `describe(key)` gives (code, label, scale), or None to pass it
+    over; a scale of None measures the fall against the old mean."""
     before, after = {}, {}
-    for team, month, total, count in months:
+    for key, month, total, count in rows:
         chosen = before if month < monitored else after if month >= began else None
         if chosen is not None:
-            old_total, old_count = chosen.get(team, (0.0, 0))
-            chosen[team] = (old_total + total, old_count + count)
+            old_total, old_count = chosen.get(key, (0.0, 0))
+            chosen[key] = (old_total + total, old_count + count)
     falls = []
-    for team in before.keys() & after.keys():
-        old, new = before[team][0] / before[team][1], after[team][0] / after[team][1]
-        if new < old:
-            falls.append((old - new, team, old, new))
+    for key in before.keys() & after.keys():
+        described = describe(key)
+        old, new = before[key][0] / before[key][1], after[key][0] / after[key][1]
+        if described is None or new >= old:
+            continue
+        code, label, scale = described
+        falls.append(((old - new) / (scale or max(abs(old), 1.0)), code, label, old, new))
+    return _largest(falls)
+
+
+def _largest(falls):
+    """The few largest of (fall, code, label, old, new), as an alert keeps them."""
     falls.sort(reverse=True)
     return tuple(
-        {
-            "code": f"team:{team}",
-            "label": f"Team {names[team]}" if team in names else "No team",
-            "baseline": round(old, 2),
-            "current": round(new, 2),
-        }
-        for _, team, old, new in falls[:MOVED_SHOWN]
+        {"code": code, "label": label, "baseline": round(old, 2), "current": round(new, 2)}
+        for _, code, label, old, new in falls[:MOVED_SHOWN]
     )
 
 
@@ -750,11 +759,7 @@ def _fell_most(rubric, before, after, followed):
             continue
         scale = measure.span or max(abs(old), 1.0)
         changes.append(((old - new) / scale, code, measure.label, old, new))
-    changes.sort(reverse=True)
-    return tuple(
-        {"code": code, "label": label, "baseline": round(old, 2), "current": round(new, 2)}
-        for _, code, label, old, new in changes[:MOVED_SHOWN]
-    )
+    return _largest(changes)
 
 
 def _item_mean(cards, code):

@@ -5,8 +5,9 @@
    observations that earned the current certification, else the first N) and spread.
 3. Run the control charts of coaching.drift on all series at once.
 4. Keep one alert per episode: raise the new, refresh the ongoing, resolve the recovered.
-5. Nightly, do the same for each team's monthly mean and each item's organization-wide
-   monthly mean (two grouped queries), and rewrite the momentum that changed.
+5. Nightly, bring the item sums of complete months up to date, then do the same for
+   each team's monthly mean and each item's organization-wide monthly mean, and rewrite
+   the momentum that changed.
 6. Tell the coaches (by email) and the leaders (in their digest) of each new alert.
 
 Run for everyone (`person_ids=None`, the nightly job) or for a few practitioners just
@@ -77,10 +78,11 @@ def drift_detect(*, today, person_ids=None):
     report.momentum_written = write_momentum(momentum, today, person_ids)
     report.seconds["people"] = time.monotonic() - started
     if person_ids is None:
+        report.item_months = count_item_months(today)
+        report.seconds["sums"] = time.monotonic() - started
         found, moved = levels.team_level(rows, people, rules, today)
         sync_alerts(found, moved, today=today, scope=Scope.TEAM, subjects=None, report=report)
         report.seconds["teams"] = time.monotonic() - started
-        report.item_months = count_item_months(today)
         found, moved = levels.item_level(rules, today)
         sync_alerts(found, moved, today=today, scope=Scope.ITEM, subjects=None, report=report)
         report.seconds["items"] = time.monotonic() - started

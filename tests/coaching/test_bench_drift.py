@@ -45,9 +45,10 @@ TIMING_LINE = re.compile(
     re.MULTILINE,
 )
 RATIO_LINE = re.compile(r"^Job / raw SQL: ([\d.]+)x; goal <= 3x: (met|NOT met)$", re.MULTILINE)
-NIGHTLY_STAGES = ["read", "charts", "people", "teams", "items", "total"]
+NIGHTLY_STAGES = ["read", "charts", "people", "sums", "teams", "items", "total"]
 STAGE_LINE = re.compile(
-    r"^  (read|charts|people|teams|items|total)\s+([\d.]+) s  \(at\s+([\d.]+) s\)", re.MULTILINE
+    r"^  (read|charts|people|sums|teams|items|total)\s+([\d.]+) s  \(at\s+([\d.]+) s\)",
+    re.MULTILINE,
 )
 
 
@@ -183,8 +184,8 @@ def test_the_median_run_is_broken_down_by_the_jobs_own_stages(output):
     took = [float(t) for _, t, _ in stages]
     at = [float(a) for _, _, a in stages]
     assert at == sorted(at)
-    # Six figures, each rounded to the hundredth, against one rounded total.
-    assert sum(took) == pytest.approx(at[-1], abs=0.035)
+    # Seven figures, each rounded to the hundredth, against one rounded total.
+    assert sum(took) == pytest.approx(at[-1], abs=0.04)
     job = float(TIMING_LINE.findall(output)[1][1])
     assert at[-1] <= job + 0.01
 

@@ -58,8 +58,9 @@ STAGES = {
     "read": "read the observations (one query, into numpy columns)",
     "charts": "pooled spreads, baselines, control charts and momentum of every series",
     "people": "practitioner alerts raised, refreshed, resolved; momentum written",
+    "sums": "month fingerprints taken; item sums recounted where they moved",
     "teams": "each team's monthly mean judged, from the rows already read",
-    "items": "item sums recounted where observations changed; item means judged",
+    "items": "each item's and metric's organization-wide monthly mean judged",
     "total": "coaches and leaders told of new alerts",
 }
 
