@@ -6,7 +6,9 @@ control charts over coaching.series arrays. The writes are coaching.services'.
 """
 
 import datetime as dt
+import operator
 from dataclasses import dataclass, field
+from functools import reduce
 
 import numpy as np
 from django.db import connection
@@ -505,9 +507,12 @@ def team_items_moved(episodes, before):
     if not episodes:
         return []
     rubrics = {rubric for _, rubric, *_ in episodes}
-    rows = ItemMonth.objects.filter(
-        team_id__in={team for team, *_ in episodes}, rubric_id__in=rubrics, month__lt=before
-    ).values_list("team_id", "rubric_id", "item_code", "month", "total", "count")
+    pairs = {(team, rubric) for team, rubric, *_ in episodes}
+    rows = (
+        ItemMonth.objects.filter(month__lt=before)
+        .filter(reduce(operator.or_, (Q(team_id=t, rubric_id=r) for t, r in pairs)))
+        .values_list("team_id", "rubric_id", "item_code", "month", "total", "count")
+    )
     sums = {}
     for team, rubric, code, month, total, count in rows:
         sums.setdefault((team, rubric), []).append((code, month, total, count))
@@ -617,11 +622,15 @@ def teams_moved(alerts, today):
     if not alerts:
         return []
     sums = {}
-    rows = ItemMonth.objects.filter(
-        organization_id__in={a.organization_id for a in alerts},
-        item_code__in={a.item_code for a in alerts},
-        month__lt=complete_months_before(today),
-    ).values_list("organization_id", "team_id", "rubric_id", "item_code", "month", "total", "count")
+    # Each alert's own organization and item, not every item of every organization named.
+    pairs = {(a.organization_id, a.item_code) for a in alerts}
+    rows = (
+        ItemMonth.objects.filter(month__lt=complete_months_before(today))
+        .filter(reduce(operator.or_, (Q(organization_id=o, item_code=c) for o, c in pairs)))
+        .values_list(
+            "organization_id", "team_id", "rubric_id", "item_code", "month", "total", "count"
+        )
+    )
     for org, team, rubric, code, month, total, count in rows:
         sums.setdefault((org, rubric, code), []).append((team, month, total, count))
     names = dict(Team.objects.values_list("pk", "name"))
