@@ -132,7 +132,7 @@ def sync_alerts(found, moved, *, today, scope, subjects, report):
         active = active.filter(subject__in=subjects)
     active = {(a.subject, a.rubric_id): a for a in active}
     now = {f.key: f for f in found}
-    fresh = [f for key, f in now.items() if key not in active]
+    fresh = unclosed([f for key, f in now.items() if key not in active])
     grown = [f for key, f in now.items() if key in active and active[key].points != f.points]
     explained = dict(zip([f.key for f in fresh + grown], moved(fresh + grown), strict=True))
     report.ongoing += refresh(active, now, explained, today)
@@ -181,9 +181,9 @@ def resolve(pks, today):
     return done
 
 
-def raise_new(candidates, today):
-    """One alert per episode: an episode someone already closed stays closed, and when
-    two runs meet, the unique constraints keep one of each (ON CONFLICT DO NOTHING)."""
+def unclosed(candidates):
+    """Leave out episodes already closed: one alert per episode, and one someone resolved
+    by hand stays resolved."""
     closed = set()
     subjects = sorted({f.subject for f in candidates})
     for start in range(0, len(subjects), 500):
@@ -192,7 +192,12 @@ def raise_new(candidates, today):
                 subject__in=subjects[start : start + 500], status=DriftAlert.Status.RESOLVED
             ).values_list("subject", "rubric_id", "began_on")
         )
-    fresh = [f for f in candidates if (*f.key, f.began_on) not in closed]
+    return [f for f in candidates if (*f.key, f.began_on) not in closed]
+
+
+def raise_new(fresh, today):
+    """An alert for each new episode; when two runs meet, the unique constraints keep one
+    of each (ON CONFLICT DO NOTHING)."""
     DriftAlert.objects.bulk_create(
         [DriftAlert(**f.as_fields(), raised_on=today, checked_on=today) for f in fresh],
         batch_size=500,

@@ -168,6 +168,21 @@ def test_an_episode_closed_by_hand_is_not_raised_again(world, certified):
     assert DriftAlert.objects.get(status="resolved").resolved_by == world.coach
 
 
+def test_an_episode_closed_by_hand_costs_no_more_work_on_later_nights(
+    world, certified, monkeypatch
+):
+    from coaching import levels
+
+    observe(world.coach, world.practitioner, level(80, 4), start=dt.date(2025, 5, 1))
+    run()
+    alert = DriftAlert.objects.get()
+    services.alert_resolve(alert=alert, by=world.coach, today=TODAY, note="Talked it over.")
+    explained = []
+    monkeypatch.setattr(levels, "moved_items", lambda groups, ids: explained.extend(groups) or [])
+    run(today=TODAY + dt.timedelta(days=1))
+    assert explained == []
+
+
 def test_a_new_episode_after_recovery_is_a_new_alert(world, certified):
     observe(world.coach, world.practitioner, level(80, 4), start=dt.date(2025, 5, 1))
     run()
