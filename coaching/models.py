@@ -490,7 +490,11 @@ class ItemMonth(models.Model):
                 name="item_month_once",
             )
         ]
-        indexes = [models.Index(fields=["month"])]
+        indexes = [
+            models.Index(fields=["month"]),
+            # A team alert's items that fell most are read by team.
+            models.Index(fields=["team_id", "rubric"]),
+        ]
 
     def __str__(self):
         return f"{self.item_code} {self.month:%Y-%m}: {self.total} / {self.count}"

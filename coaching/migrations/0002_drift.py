@@ -383,7 +383,12 @@ class Migration(migrations.Migration):
                 ),
             ],
             options={
-                "indexes": [models.Index(fields=["month"], name="coaching_it_month_ea5455_idx")],
+                "indexes": [
+                    models.Index(fields=["month"], name="coaching_it_month_ea5455_idx"),
+                    models.Index(
+                        fields=["team_id", "rubric"], name="coaching_it_team_id_493de1_idx"
+                    ),
+                ],
                 "constraints": [
                     models.UniqueConstraint(
                         fields=("organization", "team_id", "rubric", "item_code", "month"),
