@@ -420,9 +420,8 @@ class DriftAlert(models.Model):
         said = " ".join(self._rule_sentence(entry) for entry in self.rules)
         if self.baseline is None or self.current is None:
             return said
-        return (
-            f"{said} Baseline {self.baseline:.1f} ({self.baseline_from}); now {self.current:.1f}."
-        )
+        baseline, now = _level(self.baseline), _level(self.current)
+        return f"{said} Baseline {baseline} ({self.baseline_from}); now {now}."
 
     def _rule_sentence(self, entry):
         unit = "observation" if self.scope == self.Scope.PERSON else "month"
@@ -431,18 +430,19 @@ class DriftAlert(models.Model):
         if entry["rule"] == drift.EWMA:
             if statistic < limit:
                 return (
-                    f"The smoothed score is {statistic:.1f}, below the control limit of "
-                    f"{limit:.1f} that ordinary ups and downs stay above."
+                    f"The smoothed score is {_level(statistic)}, below the control limit of "
+                    f"{_level(limit)} that ordinary ups and downs stay above."
                 )
             return (
-                f"The smoothed score is {statistic:.1f}: back above its control limit of "
-                f"{limit:.1f}, {not_over}"
+                f"The smoothed score is {_level(statistic)}: back above its control limit of "
+                f"{_level(limit)}, {not_over}"
             )
         if entry["rule"] == drift.CUSUM:
             short = (
-                f"The {unit}s have fallen short of the baseline by {statistic:.1f} points in all"
+                f"The {unit}s have fallen short of the baseline by {_level(statistic)} "
+                "points in all"
             )
-            explained = f"the {limit:.1f} that ordinary ups and downs explain"
+            explained = f"the {_level(limit)} that ordinary ups and downs explain"
             if statistic > limit:
                 return f"{short}, more than {explained}."
             return f"{short}: back within {explained}, {not_over}"
@@ -463,9 +463,15 @@ class DriftAlert(models.Model):
     def moved_text(self):
         """The items (or teams) that fell most, as “Reflections 2.6 → 1.4”."""
         return [
-            f"{entry['label']} {entry['baseline']:.1f} → {entry['current']:.1f}"
+            f"{entry['label']} {_level(entry['baseline'])} → {_level(entry['current'])}"
             for entry in self.moved
         ]
+
+
+def _level(value):
+    """A score or level as alerts print it: a second decimal on small scales (a rating of
+    1 to 5), where one decimal would make 4.14 and 4.06 look the same."""
+    return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
 
 
 class ItemMonth(models.Model):

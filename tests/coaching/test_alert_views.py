@@ -380,7 +380,7 @@ def test_the_detail_explains_the_alert_in_plain_words(world, login, alerts):
     alert.refresh_from_db()
     page = login(world.coach).get(url(alert)).content.decode()
     assert alert.explanation() in page.replace("&#x27;", "'")
-    assert "Reflections 2.6 → 1.4" in page and "Planning 3.0 → 2.2" in page
+    assert "Reflections 2.60 → 1.40" in page and "Planning 3.00 → 2.20" in page
     assert "the observations that earned the certification of 2025-05-02" in page
     for day in (alert.began_on, alert.raised_on, alert.checked_on):
         assert day.isoformat() in page

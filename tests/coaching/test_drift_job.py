@@ -216,7 +216,7 @@ def test_the_items_that_fell_most_are_named(world, certified):
     alert = DriftAlert.objects.get()
     assert [entry["code"] for entry in alert.moved] == ["mi-reflect"]
     assert alert.moved[0]["baseline"] == 3 and alert.moved[0]["current"] == 1
-    assert alert.moved_text()[0].endswith("3.0 → 1.0")
+    assert alert.moved_text()[0].endswith("3.00 → 1.00")
 
 
 def test_without_a_certification_the_first_observations_set_the_baseline(world):
@@ -537,7 +537,25 @@ def test_a_rule_still_in_its_episode_but_back_inside_its_limit_is_told_so():
     )
     assert alert.explanation() == (
         "The smoothed score is 80.2: back above its control limit of 79.5, but not yet far "
-        "enough to end the episode. The months have fallen short of the baseline by 5.0 points "
-        "in all: back within the 8.0 that ordinary ups and downs explain, but not yet far enough "
+        "enough to end the episode. The months have fallen short of the baseline by 5.00 points "
+        "in all: back within the 8.00 that ordinary ups and downs explain, but not yet far enough "
         "to end the episode. Baseline 82.0 (the first 5 months); now 80.2."
     )
+
+
+def test_small_scales_are_told_to_the_hundredth():
+    alert = DriftAlert(
+        scope="item",
+        rule="ewma",
+        rules=[{"rule": "ewma", "statistic": 4.114, "limit": 4.146}],
+        baseline=4.46,
+        current=4.114,
+        baseline_from="the first 5 months",
+        moved=[{"code": "team:3", "label": "Team East", "baseline": 5.0, "current": 4.04}],
+        began_on=TODAY,
+    )
+    assert alert.explanation().startswith(
+        "The smoothed score is 4.11, below the control limit of 4.15"
+    )
+    assert alert.explanation().endswith("Baseline 4.46 (the first 5 months); now 4.11.")
+    assert alert.moved_text() == ["Team East 5.00 → 4.04"]
