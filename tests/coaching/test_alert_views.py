@@ -201,7 +201,7 @@ def test_the_detail_gives_each_rule_its_sentence_and_names_the_first(world, logi
         "baseline. Baseline 82.5"
     ) in page
     assert "Sustained shortfall (CUSUM)<br>A run below baseline" in page
-    assert "First: smoothed score below its control limit" in page
+    assert "First to fire: Smoothed score below its control limit" in page
 
 
 def test_a_row_and_the_page_show_the_momentum_on_the_alerts_rubric(world, login, alerts):
