@@ -518,7 +518,7 @@ def test_the_trace_ends_where_the_summary_does():
     traces = drift.trace_many(x, lengths, baseline, sigma, below=below)
     signals = drift.check_many(x, lengths, baseline, sigma, below=below)
 
-    for rule in RULES:
+    for rule in (*RULES, drift.ANY):
         assert traces[rule].alarm[:, -1].tolist() == signals[rule].alarm.tolist()
         episodes = [crossings(row) for row in traces[rule].alarm]
         assert episodes == signals[rule].episodes.tolist()
