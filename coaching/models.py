@@ -475,11 +475,12 @@ def _level(value):
 
 
 class ItemMonth(models.Model):
-    """The sum and count of one item's scores in one month, by organization and team.
+    """The sum and count of one item's scores (or one metric's values, its code behind
+    coaching.levels.METRIC) in one complete month, by organization and team.
 
     The item and team levels of the drift job read these instead of unpacking every
-    observation's scores each night; the job recounts only the months whose observations
-    changed since it last counted, and everything once a week (coaching.services)."""
+    observation's scores each night; the job recounts only the months whose fingerprint
+    moved (ItemMonthsCounted, coaching.services.count_item_months)."""
 
     organization = models.ForeignKey("people.Organization", models.CASCADE, related_name="+")
     team_id = models.PositiveIntegerField(help_text="0: no team.")
