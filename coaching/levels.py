@@ -432,6 +432,11 @@ def month_start(yyyymm):
     return dt.date(int(yyyymm) // 100, int(yyyymm) % 100, 1)
 
 
+def next_month(day):
+    """The first day of the month after `day`'s."""
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
 def judge_months(keys, months, values, rubric, pool, rules):
     """Alarms on monthly series (rows sorted by keys then month), as (series, [(index,
     alert fields, first monitored month)]); the spread is pooled across the series
@@ -517,16 +522,10 @@ def team_items_moved(episodes, before):
     for team, rubric, code, month, total, count in rows:
         sums.setdefault((team, rubric), []).append((code, month, total, count))
     followed = measures(list(rubrics))
-
-    def describe(rubric):
-        def item(code):
-            measure = followed.get((rubric, code))
-            return None if measure is None else (code, measure.label, measure.span)
-
-        return item
-
     return [
-        fell_most_in_sums(sums.get((team, rubric), []), monitored, began, describe(rubric))
+        fell_most_in_sums(
+            sums.get((team, rubric), []), monitored, began, _describer(followed, rubric)
+        )
         for team, rubric, monitored, began in episodes
     ]
 
@@ -658,8 +657,18 @@ def fell_most_in_sums(rows, monitored, began, describe):
     for key, month, total, count in rows:
         chosen = before if month < monitored else after if month >= began else None
         if chosen is not None:
-            old_total, old_count = chosen.get(key, (0.0, 0))
-            chosen[key] = (old_total + total, old_count + count)
+            _add(chosen, key, total, count)
+    return _fell_most(before, after, describe)
+
+
+def _add(sums, key, total, count):
+    old_total, old_count = sums.get(key, (0.0, 0))
+    sums[key] = (old_total + total, old_count + count)
+
+
+def _fell_most(before, after, describe):
+    """From {key: (total, count)} before and after: the few keys whose mean fell most, as
+    an alert keeps them (see fell_most_in_sums for `describe`)."""
     falls = []
     for key in before.keys() & after.keys():
         described = describe(key)
@@ -668,11 +677,6 @@ def fell_most_in_sums(rows, monitored, began, describe):
             continue
         code, label, scale = described
         falls.append(((old - new) / (scale or max(abs(old), 1.0)), code, label, old, new))
-    return _largest(falls)
-
-
-def _largest(falls):
-    """The few largest of (fall, code, label, old, new), as an alert keeps them."""
     falls.sort(reverse=True)
     return tuple(
         {"code": code, "label": label, "baseline": round(old, 2), "current": round(new, 2)}
@@ -740,13 +744,23 @@ def moved_items(groups, rubric_ids):
     followed = measures(rubric_ids)
     return [
         _fell_most(
-            rubric,
-            [cards.get(pk, {}) for pk in before],
-            [cards.get(pk, {}) for pk in after],
-            followed,
+            _summed(cards.get(pk, {}) for pk in before),
+            _summed(cards.get(pk, {}) for pk in after),
+            _describer(followed, rubric),
         )
         for rubric, before, after in groups
     ]
+
+
+def _describer(followed, rubric):
+    """What _fell_most asks of a code on this rubric: (code, label, range), or None for
+    what is not followed."""
+
+    def describe(code):
+        measure = followed.get((rubric, code))
+        return None if measure is None else (code, measure.label, measure.span)
+
+    return describe
 
 
 def _card(scores, metrics):
@@ -759,21 +773,13 @@ def _card(scores, metrics):
     return card
 
 
-def _fell_most(rubric, before, after, followed):
-    changes = []
-    for code in {code for card in before for code in card}:
-        measure = followed.get((rubric, code))
-        old, new = _item_mean(before, code), _item_mean(after, code)
-        if measure is None or old is None or new is None or new >= old:
-            continue
-        scale = measure.span or max(abs(old), 1.0)
-        changes.append(((old - new) / scale, code, measure.label, old, new))
-    return _largest(changes)
-
-
-def _item_mean(cards, code):
-    values = [card[code] for card in cards if code in card]
-    return sum(values) / len(values) if values else None
+def _summed(cards):
+    """{code: (total, count)} over these observations' cards."""
+    sums = {}
+    for card in cards:
+        for code, value in card.items():
+            _add(sums, code, value, 1)
+    return sums
 
 
 def _is_number(value):

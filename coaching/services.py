@@ -317,7 +317,7 @@ def _recount(months, before):
     if months is None:
         where, days = "AND o.observed_on < %s", [before]
     else:
-        spans = [(m, (m.replace(day=28) + dt.timedelta(days=4)).replace(day=1)) for m in months]
+        spans = [(m, levels.next_month(m)) for m in months]
         ranges = " OR ".join(["(o.observed_on >= %s AND o.observed_on < %s)"] * len(spans))
         where, days = f"AND ({ranges})", [day for span in spans for day in span]
     month, *sources = ITEM_MONTHS_PARTS[connection.vendor]

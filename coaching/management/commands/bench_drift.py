@@ -25,7 +25,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.utils import timezone
 
-from coaching import drift_trials, services
+from coaching import drift_trials, levels, services
 from coaching.management.commands.detect_drift import parse_day
 from miiwrap.people import demo
 from observations.management.commands import bench_observations as dataset
@@ -350,7 +350,7 @@ def time_job(today, runs):
     series = sum(1 for row in rows if row[5] == 1)
     # Last, as it moves the job on a month: the night a month is complete, when its item
     # sums are counted and every team and item series takes a step.
-    month_day = (today.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    month_day = levels.next_month(today)
     started = time.perf_counter()
     month = services.drift_detect(today=month_day)
     month_seconds = time.perf_counter() - started
