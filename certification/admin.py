@@ -49,7 +49,14 @@ class EvidenceRuleInline(PurveyorManaged, admin.StackedInline):
 
 @admin.register(Program)
 class ProgramAdmin(PurveyorManaged, admin.ModelAdmin):
-    list_display = ["name", "requires", "active_months", "window_days", "grace_days"]
+    list_display = [
+        "name",
+        "requires",
+        "active_months",
+        "window_days",
+        "grace_days",
+        "observe_every_days",
+    ]
     list_filter = ["certified_by_purveyor"]
     search_fields = ["name", "code"]
     inlines = [EvidenceRuleInline]

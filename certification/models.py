@@ -4,11 +4,18 @@ import secrets
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import (
+    Case,
+    CharField,
     Count,
+    DateField,
+    Exists,
     F,
+    IntegerField,
     OuterRef,
     Q,
     Subquery,
+    Value,
+    When,
 )
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -99,6 +106,12 @@ class Program(models.Model):
         blank=True,
         help_text="New hires should be certified within this many days (empty: no deadline).",
     )
+    observe_every_days = models.PositiveSmallIntegerField(
+        "observe every (days)",
+        default=30,
+        help_text="Each person in this program should be observed at least this often; "
+        "dashboards flag who is overdue and measure coaches against it.",
+    )
     position = models.PositiveSmallIntegerField(default=0)
 
     objects = ProgramQuerySet.as_manager()
@@ -108,6 +121,9 @@ class Program(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(active_months__gte=1), name="program_lasts_a_month_or_more"
+            ),
+            models.CheckConstraint(
+                condition=Q(observe_every_days__gte=1), name="program_observes_every_day_or_more"
             ),
         ]
 
@@ -467,6 +483,125 @@ def _longest_look_back(program, rules):
         else:
             return None
     return dt.timedelta(days=max(days))
+
+
+# Standing in SQL, for dashboards -----------------------------------------------------------
+
+
+def zone_dates(todays, zone_field="organization__time_zone", offset=0):
+    """Each row's own today (plus `offset` days) as an expression, from {zone: today}: a
+    constant when every row shares a zone, else a CASE on the row's zone."""
+    shift = dt.timedelta(days=offset)
+    if len(todays) <= 1:
+        day = next(iter(todays.values()), timezone.localdate())
+        return Value(day + shift, output_field=DateField())
+    whens = [When(**{zone_field: zone}, then=Value(day + shift)) for zone, day in todays.items()]
+    return Case(*whens, output_field=DateField())
+
+
+# The latest started period's dates, annotated as held_<name>.
+HELD = ["valid_from", "valid_until", "window_opens", "grace_ends", "revoked_on"]
+EXPIRING_WITHIN = (30, 60, 90)
+
+
+def with_standing(people, program, todays):
+    """People annotated with `state` (a dates.State value) in `program` on their own
+    organization's `today`, decided in SQL as dates.standing decides it, and with the
+    dates it comes from: `ahead_until` (a renewal decided ahead of its start) and
+    held_<field> of the latest period that has started. `todays`: {zone: today}."""
+    people = people.annotate(today=zone_dates(todays))
+    periods = CertificationPeriod.objects.filter(person=OuterRef("pk"), program=program)
+    periods = periods.order_by("-valid_from", "-pk")
+    ahead = periods.filter(valid_from__gt=OuterRef("today")).exclude(
+        revoked_on__lte=OuterRef("today")
+    )
+    started = periods.filter(valid_from__lte=OuterRef("today"))
+    held = {f"held_{name}": Subquery(started.values(name)[:1]) for name in HELD}
+    people = people.annotate(
+        ahead_until=Subquery(ahead.values("valid_until")[:1]),
+        accumulating=_accumulating(program, todays),
+        **held,
+    )
+    return people.annotate(state=_state_case(), expires=_expires_case())
+
+
+def _accumulating(program, todays):
+    """True where observations count toward a first certification (in the initial rule's
+    rubric and look-back), as the roster decides "in progress"."""
+    rule = program.evidence_rule(EvidenceRule.Kind.INITIAL)
+    if rule is None:
+        return Value(False)
+    seen = Observation.objects.submitted().filter(
+        practitioner=OuterRef("pk"),
+        rubric_version__rubric_id=rule.rubric_id,
+        observed_on__lte=OuterRef("today"),
+    )
+    if rule.within_days is not None:
+        since = zone_dates(todays, "practitioner__organization__time_zone", -rule.within_days)
+        seen = seen.filter(observed_on__gte=since)
+    return Exists(seen)
+
+
+def _state_case():
+    State = dates.State
+    never = Q(held_valid_from=None)
+    return Case(
+        When(~Q(ahead_until=None), then=Value(State.CERTIFIED.value)),
+        When(never & Q(accumulating=True), then=Value(State.IN_PROGRESS.value)),
+        When(never, then=Value(State.NOT_CERTIFIED.value)),
+        When(held_revoked_on__lte=F("today"), then=Value(State.REVOKED.value)),
+        When(held_window_opens__gt=F("today"), then=Value(State.CERTIFIED.value)),
+        When(held_valid_until__gte=F("today"), then=Value(State.WINDOW_OPEN.value)),
+        When(held_grace_ends__gte=F("today"), then=Value(State.GRACE.value)),
+        default=Value(State.LAPSED.value),
+        output_field=CharField(),
+    )
+
+
+def _expires_case():
+    """The expiry that matters while certified (see roster.Row.expires); else NULL."""
+    certified = [dates.State.CERTIFIED.value, dates.State.WINDOW_OPEN.value]
+    return Case(
+        When(~Q(ahead_until=None), then=F("ahead_until")),
+        When(Q(state__in=certified), then=F("held_valid_until")),
+        default=None,
+        output_field=DateField(),
+    )
+
+
+def standing_of(row):
+    """The dates.Standing of a person annotated by with_standing, for its next date."""
+    if row.ahead_until is not None:
+        day = row.ahead_until
+        return dates.Standing(dates.State.CERTIFIED, dates.Held(dates.Period(day, day, day, day)))
+    if row.held_valid_from is None:
+        return dates.Standing(dates.State(row.state))
+    period = dates.Period(**{name: getattr(row, f"held_{name}") for name in HELD[:4]})
+    return dates.Standing(dates.State(row.state), dates.Held(period, row.held_revoked_on))
+
+
+def pipeline_counts(people, program, todays):
+    """[(state, expiring within days or None, count)]: the program's roster by state,
+    the certified split by how soon they expire (EXPIRING_WITHIN), counted in SQL."""
+    whens = [
+        When(expires__lte=zone_dates(todays, offset=days), then=Value(days))
+        for days in EXPIRING_WITHIN
+    ]
+    rows = (
+        with_standing(on_roster(people, program), program, todays)
+        .annotate(within=Case(*whens, default=None, output_field=IntegerField()))
+        .order_by()
+        .values_list("state", "within")
+        .annotate(n=Count("pk"))
+    )
+    return list(rows)
+
+
+def expiring(people, program, todays, days=EXPIRING_WITHIN[-1]):
+    """The program's certified people whose certification expires within `days`, soonest
+    first, annotated as with_standing does."""
+    people = with_standing(on_roster(people, program), program, todays)
+    return people.filter(expires__lte=zone_dates(todays, offset=days)).order_by("expires", "pk")
 
 
 # Reminders ------------------------------------------------------------------------------
