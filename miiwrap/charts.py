@@ -1,0 +1,578 @@
+"""Charts for the dashboards, drawn on the server as SVG.
+
+Drawn here rather than in the browser so a page works with no internet, prints crisply,
+and carries its numbers: each point and bar holds its value in data-* attributes and a
+<title> (for a browser test to read back, and as a tooltip), and the whole chart's
+numbers are written out in its <desc> for screen readers, which treat a role="img"
+chart as one picture and never reach the shapes inside.
+
+No script, stylesheet or external reference: every style is an inline attribute. Every
+text reaches the markup through format_html, so names and labels are escaped.
+"""
+
+import hashlib
+import math
+import numbers
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from itertools import groupby
+
+from django.utils.html import format_html, format_html_join
+
+# Readable on white (contrast about 5:1), so they serve for text as well as bars.
+BAND_COLORS = {
+    "high": "#007A5E",
+    "adequate": "#0072B2",
+    "borderline": "#9A6700",
+    "low": "#B8321F",
+}
+
+# Okabe-Ito, strongest contrast first; its yellow is left out, too faint on white.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#000000", "#E69F00", "#56B4E9")
+# With hollow markers on every other series, these tell series apart in greyscale print.
+# Seven colours, five dashes and two markers cycle together: the first 70 series all differ.
+DASHES = ("", "7 4", "2 3", "10 3 2 3", "4 2 1 2")
+NO_DATA = "No data in this range"
+NO_VALUE = "—"
+FONT = "system-ui, sans-serif"
+WIDTH = 760
+PLOT_TOP = 14
+PLOT_HEIGHT = 240
+LEGEND_ROW = 20
+MAX_X_LABELS = 12
+BAR_HEIGHT = 18
+BAR_PITCH = 26
+TENTH = Decimal("0.1")
+# Nudges put against rounding error, so 60.000000001 / 5 still counts as a whole 12.
+EPSILON = 1e-9
+
+
+def format_number(value):
+    """The text a number shows as, the same in tables and charts.
+
+    "—" for None (or NaN); whole numbers without decimals; any other number to one
+    decimal, half away from zero ("82.46" and "82.45" both read "82.5", and 82.96
+    reads "83"); never in exponent form.
+    """
+    if _number(value) is None:
+        return NO_VALUE
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    exact = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+    with localcontext() as context:
+        # A number too long for the default precision would make quantize fail.
+        context.prec = max(context.prec, exact.adjusted() + 3)
+        text = f"{exact.quantize(TENTH, rounding=ROUND_HALF_UP):f}".removesuffix(".0")
+    return "0" if text == "-0" else text
+
+
+def line_chart(*, title, labels, series, thresholds=(), low=None, high=None, unit=""):
+    """A line per series over the labels, with dashed threshold lines.
+
+    series: (name, values), one value (or None, for no data) per label; None breaks the
+    line. thresholds: (name, value). low/high fix the y range (points outside it fall
+    outside the plot, and thresholds outside it are left out); otherwise the range
+    covers the data and thresholds. With unit "%" a derived range stops at 0 and 100.
+    """
+    labels = [str(label) for label in labels]
+    series = [(str(name), list(values)) for name, values in series]
+    thresholds = [(str(name), value) for name, value in thresholds]
+    _check(labels, series, low, high)
+    frame = _line_frame(labels, series, thresholds, (low, high), unit)
+    body = [
+        *_y_grid(frame),
+        *_axes(frame),
+        *_threshold_lines(frame, thresholds, unit),
+        *_series_lines(frame, series),
+        *_series_points(frame, labels, series, unit),
+        *_x_labels(frame, labels),
+        *_legend(frame, series),
+        *_no_data_note(frame, series),
+    ]
+    return _svg(title, frame.height, body, _line_description(labels, series, thresholds, unit))
+
+
+def bar_chart(*, title, bars, unit="", colors=None):
+    """Horizontal bars, each with its value written at its end.
+
+    bars: (label, value), values ≥ 0 (None shows "—" and no bar). colors: {label: css
+    colour}, else every bar is blue. With unit "%" bars are measured against 100, so a
+    half-full bar means 50 %.
+    """
+    bars = [(str(label), value) for label, value in bars]
+    if any((_number(value) or 0) < 0 for _, value in bars):
+        raise ValueError("bar_chart draws values of 0 or more")
+    if not bars:
+        return _svg(title, 60, [_note(WIDTH / 2, 34, NO_DATA)], NO_DATA)
+    layout = _bar_layout(bars, unit)
+    body = [_baseline(layout, len(bars))]
+    for row, (label, value) in enumerate(bars):
+        color = (colors or {}).get(label, PALETTE[0])
+        body += _bar(layout, row, label, value, color, unit)
+    return _svg(title, 16 + len(bars) * BAR_PITCH, body, _bar_description(bars, unit))
+
+
+# Shared pieces.
+
+
+def _number(value):
+    """The value as a float to draw, or None where there is nothing to draw."""
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _with_unit(value, unit):
+    return f"{format_number(value)} {unit}" if unit else format_number(value)
+
+
+def _reading(value, unit):
+    """A value as a screen reader should say it ("no data" rather than a dash)."""
+    return "no data" if _number(value) is None else _with_unit(value, unit)
+
+
+def _c(coordinate):
+    """A coordinate for an attribute: a tenth of a unit is finer than any screen shows."""
+    return f"{coordinate:.1f}"
+
+
+def _text_width(text, size=12):
+    # A fair average glyph width for system-ui; the layout only needs to avoid overlap.
+    return len(text) * size * 0.6
+
+
+def _tag(name, content=None, /, **attributes):
+    """One element. Attributes are keywords: stroke_width is stroke-width, class_ is class,
+    and None leaves an attribute out. String content is escaped; SafeStrings are not."""
+    pairs = (
+        (key.rstrip("_").replace("_", "-"), value)
+        for key, value in attributes.items()
+        if value is not None
+    )
+    spelled = format_html_join("", ' {}="{}"', pairs)
+    if content is None:
+        return format_html("<{}{} />", name, spelled)
+    return format_html("<{}{}>{}</{}>", name, spelled, content, name)
+
+
+def _join(parts):
+    # format_html_join rather than mark_safe: a plain string slipped in is still escaped.
+    return format_html_join("", "{}", ((part,) for part in parts))
+
+
+def _chart_id(title):
+    """An id for the chart's <title>, the same on every render; the hash tells apart two
+    titles that slug alike."""
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40].strip("-")
+    digest = hashlib.sha256(title.encode()).hexdigest()[:8]
+    return "-".join(part for part in ("chart", slug, digest) if part)
+
+
+def _svg(title, height, body, description):
+    title = str(title)
+    ident = _chart_id(title)
+    children = [
+        _tag("title", title, id=f"{ident}-title"),
+        _tag("desc", description, id=f"{ident}-desc"),
+    ]
+    return _tag(
+        "svg",
+        _join([*children, *body]),
+        xmlns="http://www.w3.org/2000/svg",
+        viewBox=f"0 0 {WIDTH} {_c(height)}",
+        role="img",
+        aria_labelledby=f"{ident}-title",
+        aria_describedby=f"{ident}-desc",
+        class_="chart",
+        preserveAspectRatio="xMinYMin meet",
+        font_family=FONT,
+        font_size="12",
+    )
+
+
+def _note(x, y, text):
+    return _tag("text", text, x=_c(x), y=_c(y), text_anchor="middle", fill="#555", font_size="13")
+
+
+# The line chart.
+
+
+@dataclass(frozen=True)
+class _Scale:
+    low: float
+    high: float
+    ticks: list
+    decimals: int
+
+    def tick_text(self, tick):
+        text = f"{tick:.{self.decimals}f}"
+        return text.removeprefix("-") if float(text) == 0 else text
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """Where the plot sits in the chart, and the value each pixel stands for."""
+
+    left: float
+    right: float
+    scale: _Scale
+    count: int
+    legend: list  # (x, y) of each series' legend entry
+    height: float
+    top: float = PLOT_TOP
+    bottom: float = PLOT_TOP + PLOT_HEIGHT
+
+    def x(self, index):
+        if self.count == 1:
+            return (self.left + self.right) / 2
+        return self.left + index * (self.right - self.left) / (self.count - 1)
+
+    def y(self, value):
+        scale = self.scale
+        return self.bottom - (value - scale.low) / (scale.high - scale.low) * PLOT_HEIGHT
+
+
+def _check(labels, series, low, high):
+    if low is not None and high is not None and not low < high:
+        raise ValueError(f"low ({low}) must be below high ({high})")
+    for name, values in series:
+        if len(values) != len(labels):
+            raise ValueError(f"series {name!r} has {len(values)} values for {len(labels)} labels")
+
+
+def _line_frame(labels, series, thresholds, fixed, unit):
+    """The plot's margins come from what sits beside it: tick labels on the left, threshold
+    labels on the right, the legend below; and the end x labels overhang both sides."""
+    values = [value for _, row in series for value in row] + [value for _, value in thresholds]
+    drawn = [number for number in map(_number, values) if number is not None]
+    scale = _y_scale(drawn, fixed, 100.0 if unit == "%" else None)
+    overhang = max((_text_width(label, 11) / 2 + 4 for label in labels), default=0)
+    left = max(12 + max(_text_width(scale.tick_text(tick)) for tick in scale.ticks), overhang)
+    beside = [_text_width(_threshold_text(name, value)) + 12 for name, value in thresholds]
+    right = WIDTH - max(16, overhang, *beside)
+    legend = _legend_layout([name for name, _ in series], left)
+    rows = len({y for _, y in legend}) or 1
+    height = PLOT_TOP + PLOT_HEIGHT + 40 + rows * LEGEND_ROW
+    return _Frame(left, right, scale, len(labels), legend, height)
+
+
+def _y_scale(values, fixed, cap):
+    """The y range: as given, else the data's, padded a little and rounded out to ticks."""
+    low, high = _padded_extent(values, cap)
+    low, high = (
+        low if fixed[0] is None else float(fixed[0]),
+        high if fixed[1] is None else float(fixed[1]),
+    )
+    if high <= low:
+        high = low + 1
+    step = _nice_step(low, high)
+    low = low if fixed[0] is not None else math.floor(low / step + EPSILON) * step
+    high = high if fixed[1] is not None else math.ceil(high / step - EPSILON) * step
+    first, last = math.ceil(low / step - EPSILON), math.floor(high / step + EPSILON)
+    ticks = [round(k * step, _decimals(step)) for k in range(first, last + 1)]
+    return _Scale(low, high, ticks, _decimals(step))
+
+
+def _padded_extent(values, cap):
+    """The data's extent with 5 % to spare; an equal span when all values are one value.
+
+    Counts and percentages get no room below 0 or above 100 %, which they cannot pass.
+    """
+    if not values:
+        return 0.0, 1.0
+    low, high = min(values), max(values)
+    pad = (high - low) * 0.05 or abs(high) * 0.1 or 1.0
+    padded_low = max(low - pad, 0.0) if low >= 0 else low - pad
+    padded_high = min(high + pad, cap) if cap is not None and high <= cap else high + pad
+    return padded_low, padded_high
+
+
+def _nice_step(low, high):
+    """A step of 1, 2, 2.5 or 5 times a power of ten giving 4 to 6 intervals (5 to 7
+    gridlines), the one wasting least room."""
+    base = 10 ** math.floor(math.log10((high - low) / 5))
+    steps = [_clean(m * base * f) for f in (0.1, 1, 10) for m in (1, 2, 2.5, 5)]
+
+    def fit(step):
+        intervals = math.ceil(high / step - EPSILON) - math.floor(low / step + EPSILON)
+        return (not 4 <= intervals <= 6, intervals * step, abs(intervals - 5))
+
+    return min(steps, key=fit)
+
+
+def _clean(number):
+    """A step without float noise (3 × 0.1 is 0.30000000000000004), at any magnitude."""
+    return float(f"{number:.12g}")
+
+
+def _decimals(step):
+    return max(0, -Decimal(repr(step)).normalize().as_tuple().exponent)
+
+
+def _y_grid(frame):
+    for tick in frame.scale.ticks:
+        y = _c(frame.y(tick))
+        yield _tag(
+            "line",
+            x1=_c(frame.left),
+            x2=_c(frame.right),
+            y1=y,
+            y2=y,
+            stroke="#e3e3e3",
+            data_tick=frame.scale.tick_text(tick),
+        )
+        yield _tag(
+            "text",
+            frame.scale.tick_text(tick),
+            x=_c(frame.left - 6),
+            y=_c(frame.y(tick) + 4),
+            text_anchor="end",
+            fill="#444",
+        )
+
+
+def _axes(frame):
+    left, right, top, bottom = map(_c, (frame.left, frame.right, frame.top, frame.bottom))
+    yield _tag("line", x1=left, x2=left, y1=top, y2=bottom, stroke="#888")
+    yield _tag("line", x1=left, x2=right, y1=bottom, y2=bottom, stroke="#888")
+
+
+def _threshold_text(name, value):
+    return f"{name} {format_number(value)}"
+
+
+def _threshold_lines(frame, thresholds, unit):
+    """Each threshold within the range, top down; its label is nudged clear of the one
+    above when two thresholds are close."""
+    shown = sorted(
+        (frame.y(_number(value)), name, value)
+        for name, value in thresholds
+        if _number(value) is not None and frame.scale.low <= _number(value) <= frame.scale.high
+    )
+    label_ys = _spread([y for y, _, _ in shown], 13)
+    for (y, name, value), label_y in zip(shown, label_ys, strict=True):
+        yield from _threshold(frame, y, label_y, name, value, unit)
+
+
+def _threshold(frame, y, label_y, name, value, unit):
+    color = BAND_COLORS.get(name, "#555")
+    tip = _tag("title", f"{name}: {_with_unit(value, unit)}")
+    yield _tag(
+        "line",
+        tip,
+        x1=_c(frame.left),
+        x2=_c(frame.right),
+        y1=_c(y),
+        y2=_c(y),
+        stroke=color,
+        stroke_dasharray="5 4",
+        data_threshold=name,
+        data_value=format_number(value),
+    )
+    label = _threshold_text(name, value)
+    yield _tag("text", label, x=_c(frame.right + 6), y=_c(label_y + 4), fill=color)
+
+
+def _spread(positions, gap):
+    """Sorted label positions, pushed down where two would overprint."""
+    placed = []
+    for position in positions:
+        placed.append(max(position, placed[-1] + gap) if placed else position)
+    return placed
+
+
+def _style(index):
+    """Colour, dash pattern and hollow marker of the index-th series."""
+    return PALETTE[index % len(PALETTE)], DASHES[index % len(DASHES)], index % 2 == 1
+
+
+def _runs(values):
+    """The indexes of each unbroken stretch of values; None breaks the line."""
+    present = groupby(range(len(values)), key=lambda index: _number(values[index]) is not None)
+    return [list(indexes) for is_present, indexes in present if is_present]
+
+
+def _series_lines(frame, series):
+    for index, (name, values) in enumerate(series):
+        color, dash, _ = _style(index)
+        for run in _runs(values):
+            if len(run) < 2:
+                continue  # an isolated point is only its marker
+            points = " ".join(f"{_c(frame.x(i))},{_c(frame.y(_number(values[i])))}" for i in run)
+            yield _tag(
+                "polyline",
+                points=points,
+                fill="none",
+                stroke=color,
+                stroke_width="2",
+                stroke_dasharray=dash or None,
+                stroke_linejoin="round",
+                data_series=name,
+            )
+
+
+def _marker(x, y, index, content=None, **data):
+    color, _, hollow = _style(index)
+    return _tag(
+        "circle",
+        content,
+        cx=_c(x),
+        cy=_c(y),
+        r="3.5",
+        fill="#fff" if hollow else color,
+        stroke=color,
+        stroke_width="1.5",
+        **data,
+    )
+
+
+def _series_points(frame, labels, series, unit):
+    # Drawn after every line, so no line hides another series' point.
+    for index, (name, values) in enumerate(series):
+        for position, (label, value) in enumerate(zip(labels, values, strict=True)):
+            if _number(value) is None:
+                continue
+            tip = _tag("title", f"{name}, {label}: {_with_unit(value, unit)}")
+            yield _marker(
+                frame.x(position),
+                frame.y(_number(value)),
+                index,
+                tip,
+                data_series=name,
+                data_label=label,
+                data_value=format_number(value),
+            )
+
+
+def _label_step(frame, labels):
+    """Draw every k-th label: all of them up to twelve, else as few as keeps them apart."""
+    if len(labels) <= MAX_X_LABELS:
+        return 1
+    spacing = (frame.right - frame.left) / (len(labels) - 1)
+    widest = max(_text_width(label, 11) for label in labels) + 8
+    return max(math.ceil(len(labels) / MAX_X_LABELS), math.ceil(widest / spacing))
+
+
+def _x_labels(frame, labels):
+    step = _label_step(frame, labels)
+    for position, label in enumerate(labels):
+        # Counted back from the end, so the latest label is always shown.
+        if (len(labels) - 1 - position) % step == 0:
+            yield _tag(
+                "text",
+                label,
+                x=_c(frame.x(position)),
+                y=_c(frame.bottom + 18),
+                text_anchor="middle",
+                fill="#333",
+                font_size="11",
+            )
+
+
+def _legend_layout(names, left):
+    """Where each legend entry goes: in rows under the plot, wrapping when a row is full."""
+    places, x, row = [], left, 0
+    for name in names:
+        width = 30 + _text_width(name) + 18
+        if x + width > WIDTH - 8 and x > left:
+            x, row = left, row + 1
+        places.append((x, PLOT_TOP + PLOT_HEIGHT + 44 + row * LEGEND_ROW))
+        x += width
+    return places
+
+
+def _legend(frame, series):
+    for index, ((name, _), (x, y)) in enumerate(zip(series, frame.legend, strict=True)):
+        color, dash, _ = _style(index)
+        yield _tag(
+            "line",
+            x1=_c(x),
+            x2=_c(x + 24),
+            y1=_c(y),
+            y2=_c(y),
+            stroke=color,
+            stroke_width="2",
+            stroke_dasharray=dash or None,
+        )
+        yield _marker(x + 12, y, index)
+        yield _tag("text", name, x=_c(x + 30), y=_c(y + 4), fill="#222")
+
+
+def _no_data_note(frame, series):
+    if not any(_number(value) is not None for _, values in series for value in values):
+        yield _note((frame.left + frame.right) / 2, (frame.top + frame.bottom) / 2, NO_DATA)
+
+
+def _line_description(labels, series, thresholds, unit):
+    lines = [
+        f"{name}: "
+        + ", ".join(
+            f"{label} {_reading(value, unit)}" for label, value in zip(labels, values, strict=True)
+        )
+        for name, values in series
+    ]
+    if thresholds:
+        lines.append(
+            "Thresholds: "
+            + ", ".join(f"{name} {_reading(value, unit)}" for name, value in thresholds)
+        )
+    return ". ".join(lines) or NO_DATA
+
+
+# The bar chart.
+
+
+@dataclass(frozen=True)
+class _BarLayout:
+    start: float  # where the bars begin, after the label column
+    pixels_per_unit: float
+
+
+def _bar_layout(bars, unit):
+    label_column = min(max(_text_width(_short(label)) for label, _ in bars), 260)
+    value_column = max(_text_width(_with_unit(value, unit)) for _, value in bars)
+    start = 8 + label_column + 10
+    room = WIDTH - start - value_column - 16
+    largest = max((_number(value) or 0 for _, value in bars), default=0)
+    full = max(largest, 100.0) if unit == "%" else largest
+    return _BarLayout(start, room / full if full else 0.0)
+
+
+def _short(label):
+    # The full label stays in the bar's title and data-label.
+    return label if len(label) <= 40 else label[:39] + "…"
+
+
+def _baseline(layout, count):
+    x = _c(layout.start)
+    return _tag("line", x1=x, x2=x, y1="6", y2=_c(10 + count * BAR_PITCH - 8), stroke="#888")
+
+
+def _bar(layout, row, label, value, color, unit):
+    top = 10 + row * BAR_PITCH
+    length = (_number(value) or 0) * layout.pixels_per_unit
+    middle = _c(top + BAR_HEIGHT / 2 + 4)
+    tip = _tag("title", f"{label}: {_with_unit(value, unit)}")
+    yield _tag(
+        "text", _short(label), x=_c(layout.start - 8), y=middle, text_anchor="end", fill="#222"
+    )
+    yield _tag(
+        "rect",
+        tip,
+        x=_c(layout.start),
+        y=_c(top),
+        width=_c(length),
+        height=str(BAR_HEIGHT),
+        fill=color,
+        data_label=label,
+        data_value=format_number(value),
+    )
+    yield _tag(
+        "text", _with_unit(value, unit), x=_c(layout.start + length + 6), y=middle, fill="#222"
+    )
+
+
+def _bar_description(bars, unit):
+    return ". ".join(f"{label}: {_reading(value, unit)}" for label, value in bars)
