@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from certification import dates, evidence
 from miiwrap.people.access import viewer_for
-from miiwrap.people.models import Person, Role
+from miiwrap.people.models import Person, Role, zone_dates
 from observations.models import Observation, Rubric, RubricVersion
 
 
@@ -486,17 +486,6 @@ def _longest_look_back(program, rules):
 
 
 # Standing in SQL, for dashboards -----------------------------------------------------------
-
-
-def zone_dates(todays, zone_field="organization__time_zone", offset=0):
-    """Each row's own today (plus `offset` days) as an expression, from {zone: today}: a
-    constant when every row shares a zone, else a CASE on the row's zone."""
-    shift = dt.timedelta(days=offset)
-    if len(todays) <= 1:
-        day = next(iter(todays.values()), timezone.localdate())
-        return Value(day + shift, output_field=DateField())
-    whens = [When(**{zone_field: zone}, then=Value(day + shift)) for zone, day in todays.items()]
-    return Case(*whens, output_field=DateField())
 
 
 # The latest started period's dates, annotated as held_<name>.

@@ -1,6 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -24,6 +25,11 @@ class CoachAssignmentQuerySet(models.QuerySet):
     def current(self, day=None):
         day = day or timezone.localdate()
         return self.filter(Q(ends_on=None) | Q(ends_on__gte=day), starts_on__lte=day)
+
+    def caseload_sizes(self, day=None):
+        """{coach id: practitioners currently assigned}."""
+        current = self.current(day).order_by().values_list("coach_id")
+        return dict(current.annotate(n=Count("practitioner_id", distinct=True)))
 
     def overlapping(self, starts_on, ends_on):
         """Assignments sharing at least one day with [starts_on, ends_on]; None is open-ended."""
@@ -270,6 +276,13 @@ def with_momentum(queryset, person_field="pk"):
     return queryset.annotate(momentum=Subquery(latest.values("direction")[:1]))
 
 
+def with_open_alerts(queryset, person_field="pk"):
+    """Annotate rows with `open_alerts`: the person's active drift alerts (a subquery)."""
+    active = DriftAlert.objects.active().filter(practitioner_id=OuterRef(person_field))
+    counted = active.order_by().values("practitioner_id").annotate(n=Count("pk")).values("n")
+    return queryset.annotate(open_alerts=Coalesce(Subquery(counted[:1]), 0))
+
+
 class DriftAlertQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Alerts about people the user sees, never their own; team and item alerts to
@@ -474,6 +487,14 @@ def _level(value):
     return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
 
 
+class ItemMonthQuerySet(models.QuerySet):
+    def sums_by(self, group):
+        """(group, item code, total, count) summed over the months selected, by `group`
+        ("team_id" or "organization_id") and item: the heat map's cells."""
+        rows = self.order_by().values_list(group, "item_code")
+        return rows.annotate(sum_total=Sum("total"), sum_count=Sum("count")).order_by()
+
+
 class ItemMonth(models.Model):
     """The sum and count of one item's scores (or one metric's values, its code behind
     coaching.levels.METRIC) in one complete month, by organization and team.
@@ -489,6 +510,8 @@ class ItemMonth(models.Model):
     month = models.DateField(help_text="Its first day.")
     total = models.FloatField()
     count = models.PositiveIntegerField()
+
+    objects = ItemMonthQuerySet.as_manager()
 
     class Meta:
         constraints = [

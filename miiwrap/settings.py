@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "observations",
     "certification",
     "miiwrap.notifications",
+    "miiwrap.dashboards",
 ]
 
 MIDDLEWARE = [

@@ -1,6 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Avg, Count, Exists, OuterRef, Q
+from django.db.models.functions import TruncMonth
 from django.urls import reverse
 
 from miiwrap.people.access import viewer_for
@@ -10,10 +11,19 @@ from observations import scoring
 # Rubrics -----------------------------------------------------------------------------------
 
 
+class RubricQuerySet(models.QuerySet):
+    def for_dashboards(self):
+        """Rubrics with an overall score first (a trend of it can be drawn), then by name."""
+        overall = Metric.objects.filter(version__rubric=OuterRef("pk"), is_overall=True)
+        return self.annotate(has_overall=Exists(overall)).order_by("-has_overall", "name")
+
+
 class Rubric(models.Model):
     code = models.SlugField(max_length=40, unique=True, help_text="Used in imports, e.g. miti.")
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
+
+    objects = RubricQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -25,6 +35,19 @@ class Rubric(models.Model):
 class RubricVersionQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=RubricVersion.Status.PUBLISHED)
+
+    def overall_thresholds(self, rubric_ids):
+        """{rubric id: [(band, minimum)]} of the overall score on each rubric's newest
+        published version."""
+        overall = Metric.objects.filter(
+            is_overall=True,
+            version__rubric_id__in=rubric_ids,
+            version__status=RubricVersion.Status.PUBLISHED,
+        ).order_by("version__number")
+        found = {}
+        for rubric_id, thresholds in overall.values_list("version__rubric_id", "thresholds"):
+            found[rubric_id] = [(t["band"], t["minimum"]) for t in thresholds]  # newest wins
+        return found
 
     def with_structure(self):
         return self.select_related("rubric").prefetch_related(
@@ -277,6 +300,40 @@ class ObservationQuerySet(models.QuerySet):
     def for_list(self):
         return self.select_related(
             "practitioner__team", "coach", "rubric_version__rubric", "activity"
+        )
+
+    def fidelity_by_month(self, group):
+        """(group, first day of month, mean overall score, observations) of the submitted
+        and scored, by `group` (a field path such as "practitioner__team") and month."""
+        scored = self.submitted().exclude(overall_score=None).order_by()
+        return (
+            scored.annotate(month=TruncMonth("observed_on"))
+            .values_list(group, "month")
+            .annotate(mean=Avg("overall_score"), n=Count("pk"))
+            .order_by("month", group)
+        )
+
+    def scores_of(self, person):
+        """(rubric id, rubric name, observed on, overall score, band) of each of a person's
+        scored observations, oldest first, for the trend of their own scores."""
+        scored = self.submitted().filter(practitioner=person).exclude(overall_score=None)
+        return scored.order_by("observed_on", "pk").values_list(
+            "rubric_version__rubric_id",
+            "rubric_version__rubric__name",
+            "observed_on",
+            "overall_score",
+            "band",
+        )
+
+    def count_by_month(self, group):
+        """(group, first day of month, submitted observations) by `group` and month."""
+        return (
+            self.submitted()
+            .order_by()
+            .annotate(month=TruncMonth("observed_on"))
+            .values_list(group, "month")
+            .annotate(n=Count("pk"))
+            .order_by("month", group)
         )
 
 

@@ -4,19 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('certification', '0007_job_date_indexes'),
+        ("certification", "0007_job_date_indexes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='program',
-            name='observe_every_days',
-            field=models.PositiveSmallIntegerField(default=30, help_text='Each person in this program should be observed at least this often; dashboards flag who is overdue and measure coaches against it.', verbose_name='observe every (days)'),
+            model_name="program",
+            name="observe_every_days",
+            field=models.PositiveSmallIntegerField(
+                default=30,
+                help_text="Each person in this program should be observed at least this often; dashboards flag who is overdue and measure coaches against it.",
+                verbose_name="observe every (days)",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='program',
-            constraint=models.CheckConstraint(condition=models.Q(('observe_every_days__gte', 1)), name='program_observes_every_day_or_more'),
+            model_name="program",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("observe_every_days__gte", 1)),
+                name="program_observes_every_day_or_more",
+            ),
         ),
     ]

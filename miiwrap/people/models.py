@@ -1,10 +1,11 @@
+import datetime as dt
 import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models import Case, Count, DateField, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
 from django.utils import timezone
 
@@ -67,6 +68,17 @@ def todays_by_zone(zones, now=None):
     """{zone: today there} for each zone, so one query can read a date in many zones."""
     now = now or timezone.now()
     return {zone: now.astimezone(zoneinfo.ZoneInfo(zone)).date() for zone in zones}
+
+
+def zone_dates(todays, zone_field="organization__time_zone", offset=0):
+    """Each row's own today (plus `offset` days) as an expression, from {zone: today}: a
+    constant when every row shares a zone, else a CASE on the row's zone."""
+    shift = dt.timedelta(days=offset)
+    if len(todays) <= 1:
+        day = next(iter(todays.values()), timezone.localdate())
+        return Value(day + shift, output_field=DateField())
+    whens = [When(**{zone_field: zone}, then=Value(day + shift)) for zone, day in todays.items()]
+    return Case(*whens, output_field=DateField())
 
 
 class TeamQuerySet(models.QuerySet):
@@ -142,6 +154,39 @@ class PersonQuerySet(models.QuerySet):
 
     def for_directory(self):
         return self.select_related("organization", "team").prefetch_related("roles")
+
+    def still_working(self, todays):
+        """Those who have not left by their organization's today ({zone: today})."""
+        return self.filter(Q(leave_date=None) | Q(leave_date__gte=zone_dates(todays)))
+
+    def with_last_observation(self, rubric_id=None):
+        """Annotated with `last_observed_on`, `last_score`, `last_band` and `last_id` of
+        their latest submitted observation (on `rubric_id` if given): one indexed probe
+        each, so a page of people costs one query."""
+        from observations.models import Observation
+
+        latest = Observation.objects.submitted().filter(practitioner=OuterRef("pk"))
+        if rubric_id is not None:
+            latest = latest.filter(rubric_version__rubric_id=rubric_id)
+        latest = latest.order_by("-observed_on", "-pk")
+        return self.annotate(
+            last_observed_on=Subquery(latest.values("observed_on")[:1]),
+            last_score=Subquery(latest.values("overall_score")[:1]),
+            last_band=Subquery(latest.values("band")[:1]),
+            last_id=Subquery(latest.values("pk")[:1]),
+        )
+
+    def counts_by(self, field):
+        """{value of `field`: people} counted in the database."""
+        return dict(self.order_by().values_list(field).annotate(n=Count("pk")))
+
+    def due_for_observation(self, every_days, todays, within_days=0):
+        """Those whose latest observation (or hire, if never observed) is `every_days` or
+        more before their today, or will be within `within_days`; annotated with
+        `due_from`, the day the wait is counted from, most urgent first."""
+        cutoff = zone_dates(todays, offset=within_days - every_days)
+        people = self.annotate(due_from=Coalesce("last_observed_on", "hire_date"))
+        return people.filter(due_from__lte=cutoff).order_by("due_from", "pk")
 
 
 class Person(models.Model):

@@ -4,7 +4,8 @@ import datetime as dt
 
 import pytest
 
-from certification import models as certification, roster
+from certification import models as certification
+from certification import roster
 from certification.models import Program
 from miiwrap.people.models import Person
 from tests.factories import make_observation, make_org, make_period, make_person
@@ -47,7 +48,9 @@ def cast(world):
 def sql_states(program, todays):
     people = Person.objects.filter(roles__role="practitioner")
     rows = certification.with_standing(people, program, todays)
-    return {row.pk: (row.state, certification.standing_of(row).next_date(row.today)) for row in rows}
+    return {
+        row.pk: (row.state, certification.standing_of(row).next_date(row.today)) for row in rows
+    }
 
 
 @pytest.mark.parametrize("day", [D(2026, 6, 30), D(2026, 8, 15), D(2027, 3, 1)])

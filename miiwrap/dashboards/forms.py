@@ -1,0 +1,75 @@
+import datetime as dt
+
+from django import forms
+
+from certification.models import Program
+from miiwrap.people.models import Organization, Team
+from observations.models import Rubric
+
+ALL = "all"
+# The longest range the monthly tables and charts draw.
+MOST_MONTHS = 36
+
+
+def months_back(day, months):
+    """The first day of the month `months` before `day`'s month."""
+    index = day.year * 12 + day.month - 1 - months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+class LeaderFilterForm(forms.Form):
+    """The leader dashboard's filters; every one optional, defaults the last 12 months."""
+
+    organization = forms.ChoiceField(required=False)
+    start = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    team = forms.ModelChoiceField(Team.objects.none(), required=False, empty_label="All teams")
+    program = forms.ModelChoiceField(
+        Program.objects.all(), required=False, empty_label="All programs"
+    )
+    rubric = forms.ModelChoiceField(
+        Rubric.objects.for_dashboards(), required=False, empty_label=None
+    )
+
+    def __init__(self, data, *, organizations, today, default_rubric):
+        super().__init__(data)
+        self.today = today
+        self.organizations = list(organizations)
+        self.fields["rubric"].initial = default_rubric
+        self.default_rubric = default_rubric
+        if len(self.organizations) > 1:
+            choices = [(ALL, "All organizations (compare)")]
+            choices += [(str(org.pk), org.name) for org in self.organizations]
+            self.fields["organization"].choices = choices
+        else:
+            del self.fields["organization"]
+        self.fields["team"].queryset = Team.objects.filter(organization__in=self.organizations)
+
+    def clean_organization(self):
+        chosen = self.cleaned_data["organization"] or ALL
+        if chosen == ALL:
+            return None
+        return Organization.objects.get(pk=chosen)  # a choice, so it exists
+
+    def clean(self):
+        data = super().clean()
+        end = data.get("end") or self.today
+        start = data.get("start") or months_back(end, 11)
+        if start > end:
+            self.add_error("start", "The start must be on or before the end.")
+        elif months_back(end, MOST_MONTHS - 1) > start:
+            self.add_error("start", f"Choose at most {MOST_MONTHS} months.")
+        data["start"], data["end"] = start, end
+        data["rubric"] = data.get("rubric") or self.default_rubric
+        org = data.get("organization") if "organization" in self.fields else None
+        if org is None and "organization" not in self.fields and self.organizations:
+            org = self.organizations[0]
+        data["organization"] = org
+        team = data.get("team")
+        if team and (org is None or team.organization_id != org.pk):
+            self.add_error("team", "Choose an organization first: this team is not in it.")
+        return data

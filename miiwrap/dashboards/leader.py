@@ -1,0 +1,545 @@
+"""The leader dashboard: what it shows for a scope of organizations, section by section.
+
+Each section reads one or two named QuerySet methods that aggregate in the database, so
+the page costs the same few queries at ten observations or a million; this module only
+arranges their rows into tables and charts.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.urls import reverse
+
+from certification import dates
+from certification import models as certification
+from certification.models import Program
+from coaching.levels import METRIC
+from coaching.models import CoachAssignment, DriftAlert, ItemMonth
+from miiwrap import charts
+from miiwrap.dashboards.tables import Cell, Table
+from miiwrap.people.models import Person, Team, todays_by_zone
+from observations.models import Metric, Observation, RubricVersion
+
+# Rows a list shows on the page; its CSV has them all.
+SHOWN = 25
+# A series per group is drawn up to this many groups; beyond, the table compares them.
+MOST_LINES = 8
+DAYS_A_MONTH = 365.25 / 12
+
+
+@dataclass
+class Scope:
+    """Whose numbers: the organizations (one, or all a purveyor admin sees), and filters."""
+
+    organizations: list
+    team: Team | None
+    program: Program | None
+    rubric: object
+    start: dt.date
+    end: dt.date
+    export: str = ""  # the table being downloaded: its list is read whole
+
+    @property
+    def compares(self):
+        """Across organizations, each group is an organization; within one, a team."""
+        return len(self.organizations) > 1
+
+    @property
+    def todays(self):
+        return todays_by_zone({org.time_zone for org in self.organizations})
+
+    @property
+    def months(self):
+        return months_between(self.start, self.end)
+
+    def people(self):
+        people = Person.objects.filter(organization__in=self.organizations)
+        if self.team:
+            people = people.filter(team=self.team)
+        return people.still_working(self.todays)
+
+    def observations(self):
+        seen = Observation.objects.filter(
+            practitioner__organization__in=self.organizations,
+            observed_on__range=(self.start, self.end),
+        )
+        return seen.filter(practitioner__team=self.team) if self.team else seen
+
+    def shown(self, key, rows):
+        """The first SHOWN rows, or all of them when this table is being downloaded."""
+        return rows if self.export == key else rows[:SHOWN]
+
+
+def scope_from(cleaned, organizations, export=""):
+    """The Scope a valid LeaderFilterForm describes."""
+    chosen = cleaned["organization"]
+    return Scope(
+        organizations=[chosen] if chosen else organizations,
+        team=cleaned["team"],
+        program=cleaned["program"],
+        rubric=cleaned["rubric"],
+        start=cleaned["start"],
+        end=cleaned["end"],
+        export=export,
+    )
+
+
+def months_between(start, end):
+    """The first day of each month from `start`'s to `end`'s."""
+    months, day = [], start.replace(day=1)
+    while day <= end:
+        months.append(day)
+        day = (day + dt.timedelta(days=32)).replace(day=1)
+    return months
+
+
+def month_label(day):
+    return f"{day:%b %Y}"
+
+
+def groups_of(scope):
+    """{group id: name} and the field path an observation's group is read from."""
+    if scope.compares:
+        return {org.pk: org.name for org in scope.organizations}, "practitioner__organization"
+    teams = Team.objects.filter(organization__in=scope.organizations)
+    if scope.team:
+        teams = teams.filter(pk=scope.team.pk)
+    names = {team.pk: team.name for team in teams}
+    return {**names, None: "No team"}, "practitioner__team"
+
+
+def build(scope):
+    """Every section of the dashboard: {name: value} for the template."""
+    programs = [scope.program] if scope.program else list(Program.objects.with_rules())
+    version = newest_version(scope.rubric)
+    return {
+        **pipeline(scope, programs),
+        **trend(scope, version),
+        "bands": bands(scope, version),
+        "alerts": alerts(scope),
+        "heat_map": heat_map(scope, version),
+        **coach_activity(scope, cadence_program(programs)),
+        "overdue": overdue(scope, cadence_program(programs)),
+    }
+
+
+def newest_version(rubric):
+    versions = RubricVersion.objects.filter(rubric=rubric).prefetch_related("metrics", "items")
+    published = versions.filter(status=RubricVersion.Status.PUBLISHED)
+    return (published.order_by("-number").first()) or versions.order_by("-number").first()
+
+
+def cadence_program(programs):
+    """The program whose cadence 'overdue' means: the one chosen, else the first for
+    practitioners."""
+    for_practitioners = [p for p in programs if p.audience_role == "practitioner"]
+    return (for_practitioners or programs)[0] if programs else None
+
+
+# 1. Certification pipeline and expirations ----------------------------------------------
+
+
+def pipeline(scope, programs):
+    people = scope.people()
+    states, counted, soon = certification_states(), {}, {}
+    for program in programs:
+        for state, within, n in certification.pipeline_counts(people, program, scope.todays):
+            counted[(program.pk, state)] = counted.get((program.pk, state), 0) + n
+            if within:
+                soon[(program.pk, within)] = soon.get((program.pk, within), 0) + n
+    table = Table(
+        "pipeline",
+        "Certification pipeline: people in each state, by program",
+        ["Program", *[label for _, label in states], "Total"],
+        [
+            [
+                program.name,
+                *[counted.get((program.pk, state), 0) for state, _ in states],
+                sum(counted.get((program.pk, state), 0) for state, _ in states),
+            ]
+            for program in programs
+        ],
+    )
+    charts_ = [
+        (
+            program.name,
+            charts.bar_chart(
+                title=f"{program.name}: people by certification state",
+                bars=[(label, counted.get((program.pk, state), 0)) for state, label in states],
+                colors=STATE_COLORS,
+            ),
+        )
+        for program in programs
+    ]
+    return {
+        "pipeline": table,
+        "pipeline_charts": charts_,
+        "expirations": expirations(scope, programs, soon),
+        "expiring": expiring(scope, programs),
+    }
+
+
+def certification_states():
+    shown = [s for s in dates.State if s != dates.State.NOT_YET]
+    return [(state.value, dates.LABELS[state]) for state in shown]
+
+
+STATE_COLORS = {
+    "Not certified": "#8a8f98",
+    "In progress": "#56B4E9",
+    "Certified": "#009E73",
+    "Window open": "#E69F00",
+    "Grace": "#D55E00",
+    "Lapsed": "#B2182B",
+    "Revoked": "#555555",
+}
+
+
+def expirations(scope, programs, soon):
+    headings = ["Program", *[f"Within {days} days" for days in certification.EXPIRING_WITHIN]]
+    rows = []
+    for program in programs:
+        running, row = 0, [program.name]
+        for days in certification.EXPIRING_WITHIN:
+            running += soon.get((program.pk, days), 0)
+            row.append(running)
+        rows.append(row)
+    return Table(
+        "expirations", "Certifications expiring in the next 30, 60 and 90 days", headings, rows
+    )
+
+
+def expiring(scope, programs):
+    found = []
+    for program in programs:
+        people = certification.expiring(scope.people(), program, scope.todays)
+        people = people.select_related("team", "organization")
+        found += [(row, program) for row in scope.shown("expiring", people)]
+    found.sort(key=lambda pair: (pair[0].expires, pair[0].last_name))
+    rows = [
+        [
+            Cell(row.full_name, href=reverse("dashboards:practitioner", args=[row.pk])),
+            row.organization.name if scope.compares else (row.team.name if row.team else ""),
+            program.name,
+            dates.LABELS[dates.State(row.state)],
+            row.expires,
+            (row.expires - row.today).days,
+        ]
+        for row, program in found
+    ]
+    where = "Organization" if scope.compares else "Team"
+    return Table(
+        "expiring",
+        "Who expires in the next 90 days, soonest first",
+        ["Person", where, "Program", "State", "Expires", "Days left"],
+        scope.shown("expiring", rows),
+        empty="No certification expires in the next 90 days.",
+    )
+
+
+# 2. Fidelity trend and band distribution ------------------------------------------------
+
+
+def overall_metric(version):
+    if version is None:
+        return None
+    return next((m for m in version.metrics.all() if m.is_overall), None)
+
+
+def trend(scope, version):
+    """Each group's monthly mean, with everyone's; the chart draws the groups while they
+    are few enough to tell apart."""
+    names, group = groups_of(scope)
+    months, sums, totals = scope.months, {}, {}
+    rows = scope.observations().filter(rubric_version__rubric=scope.rubric)
+    for key, month, mean, n in rows.fidelity_by_month(group):
+        sums[(key, month)] = (float(mean), n)
+        totals[key] = totals.get(key, 0) + n
+        everyone = sums.get(("all", month), (0.0, 0))
+        sums[("all", month)] = (everyone[0] + float(mean) * n, everyone[1] + n)
+    everyone = [_all_mean(sums.get(("all", m))) for m in months]
+    series = [
+        (names[key], [sums.get((key, m), (None,))[0] for m in months])
+        for key in names
+        if key in totals
+    ]
+    overall = overall_metric(version)
+    thresholds = [(t["band"], t["minimum"]) for t in (overall.thresholds if overall else [])]
+    unit = "organization" if scope.compares else "team"
+    chart = None
+    if overall is not None:
+        chart = charts.line_chart(
+            title=f"Mean {overall.label.lower()} by month, everyone and each {unit}",
+            labels=[month_label(m) for m in months],
+            series=[("Everyone", everyone), *(series if len(series) <= MOST_LINES else [])],
+            thresholds=thresholds,
+            low=0,
+            high=100,
+            unit="%",
+        )
+    table = Table(
+        "trend",
+        f"Mean overall score by month on {scope.rubric.name}",
+        [unit.capitalize(), *[month_label(m) for m in months], "Observations"],
+        [
+            *[[name, *values, totals[key]] for (name, values), key in _keyed(series, names)],
+            ["Everyone", *everyone, sum(totals.values())],
+        ]
+        if totals
+        else [],
+        empty="No scored observations on this rubric in this range.",
+    )
+    return {
+        "trend": table,
+        "trend_chart": chart,
+        "trend_too_many": len(series) > MOST_LINES,
+        "has_overall": overall is not None,
+    }
+
+
+def _all_mean(pair):
+    return None if not pair or not pair[1] else pair[0] / pair[1]
+
+
+def _keyed(series, names):
+    by_name = {name: key for key, name in names.items()}
+    return [((name, values), by_name[name]) for name, values in series]
+
+
+def bands(scope, version):
+    """How each practitioner's latest observation in the range was banded."""
+    people = scope.people().with_role("practitioner").with_last_observation(scope.rubric.pk)
+    counted = people.filter(last_observed_on__range=(scope.start, scope.end)).counts_by("last_band")
+    order = list(version.bands) if version else []
+    order += sorted(band for band in counted if band and band not in order)
+    rows = [(band, counted.get(band, 0)) for band in order]
+    if counted.get("") or counted.get(None):
+        rows.append(("No band", (counted.get("") or 0) + (counted.get(None) or 0)))
+    everyone = sum(n for _, n in rows)
+    table = Table(
+        "bands",
+        f"Band of each practitioner's latest observation on {scope.rubric.name}",
+        ["Band", "Practitioners", "Share (%)"],
+        [[band, n, 100 * n / everyone if everyone else 0] for band, n in rows],
+    )
+    chart = charts.bar_chart(
+        title="Practitioners by the band of their latest observation",
+        bars=rows,
+        colors=charts.BAND_COLORS,
+    )
+    return {"table": table, "chart": chart, "everyone": everyone}
+
+
+# 3. Drift alerts ----------------------------------------------------------------------
+
+
+def alerts(scope):
+    found = DriftAlert.objects.active().filter(organization__in=scope.organizations)
+    if scope.team:
+        found = found.filter(Q(practitioner__team=scope.team) | Q(team=scope.team))
+    found = found.filter(rubric=scope.rubric).for_list().order_by("-raised_on", "-pk")
+    total = found.count()
+    rows = [
+        [
+            Cell(alert.raised_on, href=alert.get_absolute_url()),
+            alert.about(),
+            alert.organization.name if scope.compares else alert.get_scope_display(),
+            "; ".join(alert.rule_names()),
+            alert.get_status_display(),
+        ]
+        for alert in scope.shown("alerts", found)
+    ]
+    return Table(
+        "alerts",
+        f"Open drift alerts on {scope.rubric.name}, newest first",
+        ["Raised", "About", "Organization" if scope.compares else "Level", "Rules", "Status"],
+        rows,
+        total=total,
+        empty="No open drift alerts.",
+    )
+
+
+# 4. Weakest items, team by item ---------------------------------------------------------
+
+
+def scales(version):
+    """{code: (label, lowest, highest)} of what rises with fidelity and has a fixed range:
+    rated items and indicators, and percentage metrics, in the version's order."""
+    if version is None:
+        return {}
+    found = {}
+    for item in version.items.all():
+        if item.rises_with_fidelity() and item.scale_max > item.scale_min:
+            found[item.code] = (item.label, item.scale_min, item.scale_max)
+    for metric in version.metrics.all():
+        percent = metric.kind in (Metric.Kind.PERCENT, Metric.Kind.PERCENT_OF_POSSIBLE)
+        if percent and metric.rises_with_fidelity() and not metric.is_overall:
+            found[METRIC + metric.code] = (metric.label, 0, 100)
+    return found
+
+
+def heat_map(scope, version):
+    """Each group's mean on each item as a share of the item's range, weakest items first,
+    from the monthly item sums the drift job keeps (complete months)."""
+    names, _ = groups_of(scope)
+    group = "organization_id" if scope.compares else "team_id"
+    last = min(scope.end, dates_last_complete(scope))
+    sums = ItemMonth.objects.filter(
+        organization__in=scope.organizations,
+        rubric=scope.rubric,
+        month__range=(scope.start.replace(day=1), last),
+    )
+    if scope.team:
+        sums = sums.filter(team_id=scope.team.pk)
+    measured = scales(version)
+    cells, overall = {}, {}
+    for key, code, total, count in sums.sums_by(group):
+        if code in measured and count:
+            key = key or None
+            cells[(key, code)] = _share(total / count, measured[code])
+            o_total, o_count = overall.get(code, (0, 0))
+            overall[code] = (o_total + total, o_count + count)
+    codes = sorted(overall, key=lambda c: _share(overall[c][0] / overall[c][1], measured[c]))
+    keys = [key for key in names if any((key, code) in cells for code in codes)]
+    rows = [[names[key], *[_heat_cell(cells.get((key, code))) for code in codes]] for key in keys]
+    rows.append(
+        [
+            "Everyone",
+            *[_heat_cell(_share(overall[c][0] / overall[c][1], measured[c])) for c in codes],
+        ]
+    )
+    where = "Organization" if scope.compares else "Team"
+    return {
+        "table": Table(
+            "items",
+            f"Mean item score as a share of its range (%), weakest items first, "
+            f"{month_label(scope.start)} to {month_label(last)}",
+            [where, *[measured[code][0] for code in codes]],
+            rows if codes else [],
+            empty="No item scores counted for these months yet (they are counted nightly, "
+            "for complete months).",
+        ),
+        "through": last,
+    }
+
+
+def dates_last_complete(scope):
+    """The last day of the last complete month in the organizations' todays."""
+    today = min(scope.todays.values())
+    return today.replace(day=1) - dt.timedelta(days=1)
+
+
+def _share(mean, scale):
+    _, low, high = scale
+    return 100 * (mean - low) / (high - low)
+
+
+def _heat_cell(share):
+    if share is None:
+        return Cell(None)
+    step = min(4, int(share // 20))  # five shades, weakest darkest
+    return Cell(round(share, 1), css=f"heat-{step}")
+
+
+# 5. Coach activity and who is overdue ---------------------------------------------------
+
+
+def coach_activity(scope, program):
+    """Observations a month by each coach (or each organization's coaches), against what
+    their caseload and the program's cadence call for."""
+    every = program.observe_every_days if program else 30
+    months = scope.months
+    coaches = Person.objects.filter(organization__in=scope.organizations).with_role("coach")
+    if scope.team:
+        coaches = coaches.filter(team=scope.team)
+    coaches = coaches.still_working(scope.todays)
+    done = Observation.objects.filter(
+        coach__in=coaches.values("pk"), observed_on__range=(scope.start, scope.end)
+    )
+    group = "coach__organization" if scope.compares else "coach"
+    counted = {(key, month): n for key, month, n in done.count_by_month(group)}
+    sizes = CoachAssignment.objects.filter(coach__in=coaches.values("pk")).caseload_sizes()
+    if scope.compares:
+        names = {org.pk: org.name for org in scope.organizations}
+        caseloads = _by_organization(coaches, sizes)
+    else:
+        people = coaches.order_by("last_name", "first_name")
+        names = {p.pk: p.full_name for p in people.only("first_name", "last_name")}
+        caseloads = {pk: sizes.get(pk, 0) for pk in names}
+    rows = []
+    for key, name in names.items():
+        expected = caseloads.get(key, 0) * DAYS_A_MONTH / every
+        counts = [counted.get((key, month), 0) for month in months]
+        rows.append(
+            [
+                name,
+                caseloads.get(key, 0),
+                round(expected, 1),
+                *[Cell(n, css="table-warning" if n < expected else "") for n in counts],
+                sum(counts),
+            ]
+        )
+    who = "Organization (its coaches)" if scope.compares else "Coach"
+    table = Table(
+        "coaches",
+        f"Observations by month against the cadence (one every {every} days for each "
+        "practitioner in the current caseload); shaded months fall short",
+        [who, "Caseload", "Expected a month", *[month_label(m) for m in months], "Total"],
+        rows,
+        empty="No coaches here.",
+    )
+    return {"coaches": table, "every_days": every}
+
+
+def _by_organization(coaches, sizes):
+    found = {}
+    for pk, org in coaches.values_list("pk", "organization_id"):
+        found[org] = found.get(org, 0) + sizes.get(pk, 0)
+    return found
+
+
+def overdue(scope, program):
+    """Practitioners not observed within the cadence, longest waiting first."""
+    every = program.observe_every_days if program else 30
+    people = scope.people().with_role("practitioner").with_last_observation()
+    due = people.due_for_observation(every, scope.todays).select_related("team", "organization")
+    total = due.count()
+    shown = list(scope.shown("overdue", due))
+    coaches = coach_names([p.pk for p in shown])
+    rows = [
+        [
+            Cell(p.full_name, href=reverse("dashboards:practitioner", args=[p.pk])),
+            p.organization.name if scope.compares else (p.team.name if p.team else ""),
+            p.last_observed_on,
+            p.due_from + dt.timedelta(days=every),
+            (min(scope.todays.values()) - p.due_from).days - every,
+            coaches.get(p.pk, ""),
+        ]
+        for p in shown
+    ]
+    return Table(
+        "overdue",
+        f"Practitioners not observed in the last {every} days, longest waiting first",
+        [
+            "Practitioner",
+            "Organization" if scope.compares else "Team",
+            "Last observed",
+            "Due on",
+            "Days overdue",
+            "Coach",
+        ],
+        rows,
+        total=total,
+        empty="Everyone has been observed within the cadence.",
+    )
+
+
+def coach_names(practitioner_ids):
+    """{practitioner id: their current coaches' names}, in one query."""
+    found = {}
+    current = CoachAssignment.objects.current().filter(practitioner_id__in=practitioner_ids)
+    for a in current.select_related("coach").order_by("coach__last_name"):
+        names = found.setdefault(a.practitioner_id, [])
+        names.append(a.coach.full_name)
+    return {pk: ", ".join(names) for pk, names in found.items()}

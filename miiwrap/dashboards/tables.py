@@ -1,0 +1,62 @@
+"""The tables every dashboard shows: each one its page's numbers, its chart's screen-reader
+version, and a CSV download, from the same cells so the three never disagree."""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from miiwrap.charts import format_number
+from miiwrap.spreadsheet import csv_download, csv_lines
+
+
+@dataclass
+class Cell:
+    value: object
+    href: str | None = None
+    css: str = ""
+    note: str = ""  # a tooltip: what the cell counts
+
+    @property
+    def text(self):
+        if isinstance(self.value, int | float | Decimal) and not isinstance(self.value, bool):
+            return format_number(self.value)
+        if isinstance(self.value, dt.date):
+            return f"{self.value:%Y-%m-%d}"
+        return "—" if self.value in (None, "") else str(self.value)
+
+    @property
+    def is_number(self):
+        return isinstance(self.value, int | float | Decimal) and not isinstance(self.value, bool)
+
+
+def cell(value):
+    return value if isinstance(value, Cell) else Cell(value)
+
+
+@dataclass
+class Table:
+    key: str  # its name in ?export=<key>
+    caption: str
+    headings: list
+    rows: list = field(default_factory=list)  # lists of Cells (or plain values)
+    total: int | None = None  # rows there are, when `rows` shows the first few
+    empty: str = "Nothing to show for these filters."
+
+    def __post_init__(self):
+        self.rows = [[cell(value) for value in row] for row in self.rows]
+
+    @property
+    def more(self):
+        return (self.total or 0) - len(self.rows)
+
+
+def as_csv(table, stem):
+    """The table as a CSV download: cell values, dates as ISO, numbers unrounded."""
+    rows = ([_csv_value(c) for c in row] for row in table.rows)
+    return csv_download(csv_lines(table.headings, rows), f"{stem}-{table.key}")
+
+
+def _csv_value(c):
+    if isinstance(c.value, float | Decimal):
+        return round(float(c.value), 2)
+    return "" if c.value is None else c.value

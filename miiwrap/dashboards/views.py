@@ -1,0 +1,100 @@
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+
+from miiwrap.dashboards import coach, leader, practitioner
+from miiwrap.dashboards.forms import LeaderFilterForm
+from miiwrap.dashboards.tables import Table, as_csv
+from miiwrap.people.access import viewer_for
+from miiwrap.people.models import Organization, Person
+from observations.models import Rubric
+
+
+def _leader_organizations(user):
+    """The organizations a leader's dashboard may show; 404 for anyone who leads none."""
+    viewer = viewer_for(user)
+    if not (viewer.sees_everything or viewer.sees_organization):
+        raise Http404("The leader dashboard is for leaders and admins.")
+    organizations = Organization.objects.visible_to(user)
+    if viewer.sees_everything:
+        organizations = organizations.filter(is_purveyor=False)
+    return list(organizations)
+
+
+@login_required
+def leader_dashboard(request):
+    organizations = _leader_organizations(request.user)
+    today = organizations[0].local_today() if len(organizations) == 1 else timezone.localdate()
+    form = LeaderFilterForm(
+        request.GET,
+        organizations=organizations,
+        today=today,
+        default_rubric=Rubric.objects.for_dashboards().first(),
+    )
+    if not form.is_valid() or not organizations:
+        return render(request, "dashboards/leader.html", {"form": form}, status=400)
+    scope = leader.scope_from(form.cleaned_data, organizations, request.GET.get("export", ""))
+    sections = leader.build(scope)
+    if scope.export:
+        return _download(sections, scope.export, "leader-dashboard")
+    return render(request, "dashboards/leader.html", {"form": form, "scope": scope, **sections})
+
+
+def _download(sections, key, stem):
+    """The section table named `key` as CSV; 404 for a name no table has."""
+    tables = [value for value in _tables(sections) if value.key == key]
+    if not tables:
+        raise Http404("No such table on this dashboard.")
+    return as_csv(tables[0], stem)
+
+
+def _tables(sections):
+    for value in sections.values():
+        if isinstance(value, Table):
+            yield value
+        elif isinstance(value, dict):
+            yield from _tables(value)
+
+
+def _coach_for_user(user, pk):
+    """The coach whose dashboard this is: oneself, or one a leader sees; 404 otherwise."""
+    viewer = viewer_for(user)
+    if pk is None or pk == viewer.person_id:
+        if not viewer.is_coach:
+            raise Http404("The coach dashboard is for coaches.")
+        return Person.objects.select_related("organization").get(pk=viewer.person_id)
+    if not (viewer.sees_everything or viewer.sees_organization):
+        raise Http404("Only leaders open another coach's dashboard.")
+    coaches = Person.objects.visible_to(user).with_role("coach").select_related("organization")
+    return get_object_or_404(coaches, pk=pk)
+
+
+@login_required
+def coach_dashboard(request, pk=None):
+    person = _coach_for_user(request.user, pk)
+    sections = coach.build(person)
+    if export := request.GET.get("export"):
+        return _download(sections, export, "coach-dashboard")
+    ctx = {"coach": person, "is_self": person.pk == viewer_for(request.user).person_id}
+    return render(request, "dashboards/coach.html", {**ctx, **sections})
+
+
+def _practitioner_for_user(user, pk):
+    """The practitioner whose view this is: oneself, or one the user sees; 404 otherwise."""
+    viewer = viewer_for(user)
+    pk = viewer.person_id if pk is None else pk
+    if pk is None:
+        raise Http404("This view is for practitioners.")
+    people = Person.objects.visible_to(user).with_role("practitioner")
+    return get_object_or_404(people.select_related("organization", "team"), pk=pk)
+
+
+@login_required
+def practitioner_dashboard(request, pk=None):
+    person = _practitioner_for_user(request.user, pk)
+    sections = practitioner.build(person, Person.objects.signed_in_as(request.user))
+    if export := request.GET.get("export"):
+        return _download(sections, export, "practitioner-dashboard")
+    ctx = {"person": person, "is_self": person.pk == viewer_for(request.user).person_id}
+    return render(request, "dashboards/practitioner.html", {**ctx, **sections})
