@@ -17,9 +17,15 @@ def _get_person_for_user(user, pk):
 
 @login_required
 def home(request):
+    """Each role starts on its dashboard: leaders and admins on the organization's,
+    coaches on their caseload, practitioners on where they stand."""
     viewer = viewer_for(request.user)
-    if viewer.uses_directory:
-        return redirect("people:directory")
+    if viewer.sees_everything or viewer.sees_organization:
+        return redirect("dashboards:leader")
+    if viewer.is_coach:
+        return redirect("dashboards:coach")
+    if viewer.is_practitioner:
+        return redirect("dashboards:practitioner")
     if viewer.person_id:
         return redirect("people:detail", pk=viewer.person_id)
     return render(request, "people/no_access.html", status=200)

@@ -275,10 +275,10 @@ def sign_in(client, email):
     return client.get(reverse("home"), follow=True)
 
 
-def test_the_printed_practitioner_signs_in_and_lands_on_their_own_page(output, client):
+def test_the_printed_practitioner_signs_in_and_lands_on_where_they_stand(output, client):
     person = Person.objects.get(email=logins(output)["Practitioner"])
     response = sign_in(client, person.email)
-    assert response.redirect_chain[-1][0] == person.get_absolute_url()
+    assert response.redirect_chain[-1][0] == reverse("dashboards:practitioner")
     assert person.full_name in response.content.decode()
 
 
@@ -286,8 +286,8 @@ def test_the_printed_coach_signs_in_and_sees_the_printed_practitioner(output, cl
     shown = logins(output)
     practitioner = Person.objects.get(email=shown["Practitioner"])
     response = sign_in(client, shown["Coach"])
-    assert response.redirect_chain[-1][0] == reverse("people:directory")
-    assert practitioner.get_absolute_url() in response.content.decode()
+    assert response.redirect_chain[-1][0] == reverse("dashboards:coach")
+    assert reverse("dashboards:practitioner", args=[practitioner.pk]) in response.content.decode()
 
 
 def test_it_prints_a_one_line_summary_of_what_it_created(output):
