@@ -36,6 +36,10 @@ class LeaderFilterForm(forms.Form):
     )
 
     def __init__(self, data, *, organizations, today, default_rubric):
+        if not data.get("start") and not data.get("end"):
+            # Show the range the page covers, so the fields say what the numbers are of.
+            data = data.copy()
+            data["start"], data["end"] = months_back(today, 11).isoformat(), today.isoformat()
         super().__init__(data)
         self.today = today
         self.organizations = list(organizations)

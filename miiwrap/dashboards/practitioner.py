@@ -7,6 +7,8 @@ from observations.models import Observation, RubricVersion
 
 # Observations listed with their feedback; the observations page has the rest.
 FEEDBACK_SHOWN = 10
+# Scores a trend draws: the latest, so a long career still reads.
+TREND_POINTS = 24
 
 
 def build(person, viewer_person):
@@ -26,6 +28,7 @@ def trends(person):
     thresholds = RubricVersion.objects.overall_thresholds([key[0] for key in found])
     made = []
     for (rubric_id, name), points in found.items():
+        points = points[-TREND_POINTS:]
         labels = [f"{day:%Y-%m-%d}" for day, _, _ in points]
         chart = charts.line_chart(
             title=f"{name}: overall score by observation",
@@ -38,7 +41,7 @@ def trends(person):
         )
         table = Table(
             f"trend-{rubric_id}",
-            f"{name}: overall score by observation",
+            f"{name}: overall score of the latest {TREND_POINTS} observations at most",
             ["Observed on", "Overall score (%)", "Band"],
             [[day, score, band] for day, score, band in points],
         )

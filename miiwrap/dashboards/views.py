@@ -49,11 +49,15 @@ def _download(sections, key, stem):
     return as_csv(tables[0], stem)
 
 
-def _tables(sections):
-    for value in sections.values():
-        if isinstance(value, Table):
-            yield value
-        elif isinstance(value, dict):
+def _tables(found):
+    """Every Table in the sections, however nested in dicts, lists and tuples."""
+    if isinstance(found, Table):
+        yield found
+    elif isinstance(found, dict):
+        for value in found.values():
+            yield from _tables(value)
+    elif isinstance(found, list | tuple):
+        for value in found:
             yield from _tables(value)
 
 

@@ -1,0 +1,110 @@
+"""The coach dashboard: the caseload at a glance, and whom to observe next."""
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from django.urls import reverse
+
+from coaching.models import Momentum
+from tests.dashboards.conftest import grow, observe
+from tests.factories import make_assignment, make_period, make_person
+
+D = dt.date
+COACH = reverse("dashboards:coach")
+
+
+def rows(client, key, url=COACH):
+    response = client.get(url, {"export": key})
+    assert response.status_code == 200
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+@pytest.fixture
+def caseload(world, frozen):
+    """Pat (observed 10 June, 90, certified) and two more: Quinn observed 20 May,
+    Rae never (hired 2026-06-20)."""
+    quinn = make_person(world.home, "practitioner", team=world.team_a, first_name="Quinn")
+    rae = make_person(world.home, "practitioner", hire_date=D(2026, 6, 20), first_name="Rae")
+    for person in (quinn, rae):
+        make_assignment(world.coach, person)
+    observe(world.coach, world.practitioner, D(2026, 6, 10), 90, "high")
+    observe(world.coach, quinn, D(2026, 5, 20), 72, "borderline")
+    make_period(world.practitioner, world.purveyor_admin, valid_from=D(2025, 9, 1))
+    Momentum.objects.create(
+        person=world.practitioner,
+        rubric=world.practitioner.observations.first().rubric_version.rubric,
+        direction="slipping",
+        slope=-1.5,
+        last_observed_on=D(2026, 6, 10),
+        computed_on=D(2026, 6, 30),
+    )
+    return world, quinn, rae
+
+
+def test_the_caseload_shows_each_practitioners_latest_and_certification(caseload, login):
+    world, quinn, rae = caseload
+    found = {row[0]: row for row in rows(login(world.coach), "caseload")}
+    assert found[world.practitioner.full_name][2:9] == [
+        "2026-06-10",
+        "90.0",
+        "high",
+        "Slipping",
+        "Certified",
+        "Expires 2027-08-31",
+        "0",
+    ]
+    assert found[quinn.full_name][2:4] == ["2026-05-20", "72.0"]
+    assert found[rae.full_name][2] == ""
+    assert world.unassigned.full_name not in found
+
+
+def test_whom_to_observe_next_is_sorted_by_urgency(caseload, login):
+    """Quinn was due 19 June (overdue); Pat is due 10 July (in 10 days); Rae, never
+    observed, 20 July: beyond the 14 days shown."""
+    world, quinn, rae = caseload
+    found = rows(login(world.coach), "due")[1:]
+    assert [row[0] for row in found] == [quinn.full_name, world.practitioner.full_name]
+    assert found[0][2:4] == ["2026-06-19", "Overdue by 11 days"]
+    assert found[1][2:4] == ["2026-07-10", "Due in 10 days"]
+
+
+def test_one_click_starts_an_observation_of_the_one_due(caseload, login):
+    world, quinn, _ = caseload
+    page = login(world.coach).get(COACH).content.decode()
+    start = f"{reverse('observations:new')}?practitioner={quinn.pk}"
+    assert f'href="{start}"' in page
+    form = login(world.coach).get(start).content.decode()
+    assert f'<option value="{quinn.pk}" selected>' in form
+
+
+def test_open_alerts_are_counted_and_listed(world, login, frozen):
+    people = grow(world, 50)
+    alerted = people[::5]
+    client = login(world.coach)
+    found = {row[0]: row[-1] for row in rows(client, "caseload")[1:]}
+    assert {name for name, n in found.items() if n == "1"} == {p.full_name for p in alerted}
+    assert len(rows(client, "alerts")) == 1 + len(alerted)
+
+
+def test_a_leader_reads_a_coachs_dashboard(caseload, login):
+    world, quinn, _ = caseload
+    url = reverse("dashboards:coach", args=[world.coach.pk])
+    response = login(world.leader).get(url)
+    assert f"{world.coach.full_name}’s caseload" in response.content.decode()
+    assert quinn.full_name in {row[0] for row in rows(login(world.leader), "caseload", url)}
+
+
+def test_an_ended_assignment_leaves_the_caseload(caseload, login):
+    world, quinn, _ = caseload
+    quinn.coach_assignments.update(ends_on=D(2026, 6, 1))
+    names = {row[0] for row in rows(login(world.coach), "caseload")}
+    assert quinn.full_name not in names
+
+
+def test_an_empty_caseload_says_so(world, login, frozen):
+    lonely = make_person(world.home, "coach")
+    page = login(lonely).get(COACH).content.decode()
+    assert "Nobody is assigned to you now." in page
+    assert "Nobody is due in the next 14 days." in page

@@ -1,0 +1,45 @@
+"""Every dashboard reads the same few queries with ten observations or a thousand."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tests.dashboards.conftest import grow
+
+# Measured once; a change that adds a query to a page should say why here.
+# The leader's: sign-in (3), the filters' choices (5), each of three programs' rules,
+# pipeline and expiring list (3 x 2 + 4), and a query or two a section.
+LEADER_QUERIES = 37
+ALL_ORGANIZATIONS_QUERIES = 35
+COACH_QUERIES = 13
+PRACTITIONER_QUERIES = 19
+
+
+def queries(client, url):
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured)
+
+
+PAGES = [
+    ("leader", reverse("dashboards:leader"), LEADER_QUERIES),
+    (
+        "purveyor_admin",
+        reverse("dashboards:leader") + "?organization=all",
+        ALL_ORGANIZATIONS_QUERIES,
+    ),
+    ("coach", reverse("dashboards:coach"), COACH_QUERIES),
+    ("practitioner", reverse("dashboards:practitioner"), PRACTITIONER_QUERIES),
+]
+
+
+@pytest.mark.parametrize(("persona", "url", "expected"), PAGES, ids=[p[0] for p in PAGES])
+@pytest.mark.parametrize("rows", [10, 1000])
+def test_a_dashboards_queries_do_not_grow_with_its_rows(
+    world, login, frozen, persona, url, expected, rows
+):
+    people = grow(world, rows)
+    assert len(people) == 1 + rows // 25
+    assert queries(login(getattr(world, persona)), url) == expected
