@@ -93,24 +93,25 @@ def line_chart(*, title, labels, series, thresholds=(), low=None, high=None, uni
     return _svg(title, frame.height, body, _line_description(labels, series, thresholds, unit))
 
 
-def bar_chart(*, title, bars, unit="", colors=None):
+def bar_chart(*, title, bars, unit="", colors=None, width=WIDTH):
     """Horizontal bars, each with its value written at its end.
 
     bars: (label, value), values ≥ 0 (None shows "—" and no bar). colors: {label: css
     colour}, else every bar is blue. With unit "%" bars are measured against 100, so a
-    half-full bar means 50 %.
+    half-full bar means 50 %. A narrower `width` suits a chart in a narrow column: its
+    text keeps a readable size.
     """
     bars = [(str(label), value) for label, value in bars]
     if any((_number(value) or 0) < 0 for _, value in bars):
         raise ValueError("bar_chart draws values of 0 or more")
     if not bars:
-        return _svg(title, 60, [_note(WIDTH / 2, 34, NO_DATA)], NO_DATA)
-    layout = _bar_layout(bars, unit)
+        return _svg(title, 60, [_note(width / 2, 34, NO_DATA)], NO_DATA, width)
+    layout = _bar_layout(bars, unit, width)
     body = [_baseline(layout, len(bars))]
     for row, (label, value) in enumerate(bars):
         color = (colors or {}).get(label, PALETTE[0])
         body += _bar(layout, row, label, value, color, unit)
-    return _svg(title, 16 + len(bars) * BAR_PITCH, body, _bar_description(bars, unit))
+    return _svg(title, 16 + len(bars) * BAR_PITCH, body, _bar_description(bars, unit), width)
 
 
 # Shared pieces.
@@ -170,7 +171,7 @@ def _chart_id(title):
     return "-".join(part for part in ("chart", slug, digest) if part)
 
 
-def _svg(title, height, body, description):
+def _svg(title, height, body, description, width=WIDTH):
     title = str(title)
     ident = _chart_id(title)
     children = [
@@ -181,7 +182,7 @@ def _svg(title, height, body, description):
         "svg",
         _join([*children, *body]),
         xmlns="http://www.w3.org/2000/svg",
-        viewBox=f"0 0 {WIDTH} {_c(height)}",
+        viewBox=f"0 0 {width:g} {_c(height)}",
         role="img",
         aria_labelledby=f"{ident}-title",
         aria_describedby=f"{ident}-desc",
@@ -530,11 +531,11 @@ class _BarLayout:
     pixels_per_unit: float
 
 
-def _bar_layout(bars, unit):
-    label_column = min(max(_text_width(_short(label)) for label, _ in bars), 260)
+def _bar_layout(bars, unit, width):
+    label_column = min(max(_text_width(_short(label)) for label, _ in bars), width / 3)
     value_column = max(_text_width(_with_unit(value, unit)) for _, value in bars)
     start = 8 + label_column + 10
-    room = WIDTH - start - value_column - 16
+    room = width - start - value_column - 16
     largest = max((_number(value) or 0 for _, value in bars), default=0)
     full = max(largest, 100.0) if unit == "%" else largest
     return _BarLayout(start, room / full if full else 0.0)

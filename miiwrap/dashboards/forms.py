@@ -52,6 +52,9 @@ class LeaderFilterForm(forms.Form):
         else:
             del self.fields["organization"]
         self.fields["team"].queryset = Team.objects.filter(organization__in=self.organizations)
+        for field in self.fields.values():
+            is_select = isinstance(field.widget, forms.Select)
+            field.widget.attrs["class"] = "form-select" if is_select else "form-control"
 
     def clean_organization(self):
         chosen = self.cleaned_data["organization"] or ALL

@@ -26,6 +26,9 @@ SHOWN = 25
 # A series per group is drawn up to this many groups; beyond, the table compares them.
 MOST_LINES = 8
 DAYS_A_MONTH = 365.25 / 12
+# The pipeline's charts sit three abreast: drawn narrow, their text stays readable.
+PIPELINE_CHART_WIDTH = 320
+BANDS_CHART_WIDTH = 480
 
 
 @dataclass
@@ -168,6 +171,7 @@ def pipeline(scope, programs):
                 title=f"{program.name}: people by certification state",
                 bars=[(label, counted.get((program.pk, state), 0)) for state, label in states],
                 colors=STATE_COLORS,
+                width=PIPELINE_CHART_WIDTH,
             ),
         )
         for program in programs
@@ -327,6 +331,7 @@ def bands(scope, version):
         title="Practitioners by the band of their latest observation",
         bars=rows,
         colors=charts.BAND_COLORS,
+        width=BANDS_CHART_WIDTH,
     )
     return {"table": table, "chart": chart, "everyone": everyone}
 

@@ -25,6 +25,10 @@ class Cell:
         return "—" if self.value in (None, "") else str(self.value)
 
     @property
+    def is_date(self):
+        return isinstance(self.value, dt.date)
+
+    @property
     def is_number(self):
         return isinstance(self.value, int | float | Decimal) and not isinstance(self.value, bool)
 

@@ -63,7 +63,7 @@ def test_the_caseload_shows_each_practitioners_latest_and_certification(caseload
 def test_whom_to_observe_next_is_sorted_by_urgency(caseload, login):
     """Quinn was due 19 June (overdue); Pat is due 10 July (in 10 days); Rae, never
     observed, 20 July: beyond the 14 days shown."""
-    world, quinn, rae = caseload
+    world, quinn, _ = caseload
     found = rows(login(world.coach), "due")[1:]
     assert [row[0] for row in found] == [quinn.full_name, world.practitioner.full_name]
     assert found[0][2:4] == ["2026-06-19", "Overdue by 11 days"]
@@ -92,7 +92,9 @@ def test_a_leader_reads_a_coachs_dashboard(caseload, login):
     world, quinn, _ = caseload
     url = reverse("dashboards:coach", args=[world.coach.pk])
     response = login(world.leader).get(url)
-    assert f"{world.coach.full_name}’s caseload" in response.content.decode()
+    assert f"{world.coach.full_name}\N{RIGHT SINGLE QUOTATION MARK}s caseload" in (
+        response.content.decode()
+    )
     assert quinn.full_name in {row[0] for row in rows(login(world.leader), "caseload", url)}
 
 

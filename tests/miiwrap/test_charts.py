@@ -447,3 +447,11 @@ def test_a_long_bar_label_is_shortened_but_kept_whole_in_its_data():
 )
 def test_format_number_reads(value, text):
     assert format_number(value) == text
+
+
+def test_a_narrow_bar_chart_keeps_its_bars_inside_its_width():
+    bars = [("Certified", 40), ("Lapsed", 4)]
+    svg = parse(bar_chart(title="Narrow", bars=bars, width=300))
+    assert svg.get("viewBox").startswith("0 0 300 ")
+    widest = max(float(r.get("x")) + float(r.get("width")) for r in elements(svg, "rect"))
+    assert 200 < widest < 300

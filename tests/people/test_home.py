@@ -7,7 +7,6 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from miiwrap.people.models import Person
-
 from tests.factories import make_person
 
 DIRECTORY = reverse("people:directory")
