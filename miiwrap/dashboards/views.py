@@ -33,12 +33,14 @@ def leader_dashboard(request):
         default_rubric=Rubric.objects.for_dashboards().first(),
     )
     if not form.is_valid() or not organizations:
-        return render(request, "dashboards/leader.html", {"form": form}, status=400)
+        ctx = {"filters": {"form": form}}
+        return render(request, "dashboards/leader.html", ctx, status=400)
     scope = leader.scope_from(form.cleaned_data, organizations, request.GET.get("export", ""))
     sections = leader.build(scope)
     if scope.export:
         return _download(sections, scope.export, "leader-dashboard")
-    return render(request, "dashboards/leader.html", {"form": form, "scope": scope, **sections})
+    ctx = {"filters": {"form": form}, "scope": scope, **sections}
+    return render(request, "dashboards/leader.html", ctx)
 
 
 def _download(sections, key, stem):
