@@ -108,16 +108,27 @@ def state_on(period, today, revoked_on=None):
     return State.LAPSED
 
 
+# What the one date that matters next is called, in each state a period can be in.
+NEXT_LABELS = {
+    State.REVOKED: "Revoked on",
+    State.NOT_YET: "Valid from",
+    State.CERTIFIED: "Expires",
+    State.WINDOW_OPEN: "Window open until",
+    State.GRACE: "Grace ends",
+    State.LAPSED: "Lapsed since",
+}
+
+
 def next_date(period, today, revoked_on=None):
     """(what, date): the one date that matters next for this period on `today`."""
     state = state_on(period, today, revoked_on)
-    return {
-        State.REVOKED: ("Revoked on", revoked_on),
-        State.NOT_YET: ("Valid from", period.valid_from),
-        State.CERTIFIED: ("Expires", period.valid_until),
-        State.WINDOW_OPEN: ("Window open until", period.valid_until),
-        State.GRACE: ("Grace ends", period.grace_ends),
-        State.LAPSED: ("Lapsed since", period.grace_ends + DAY),
+    return NEXT_LABELS[state], {
+        State.REVOKED: revoked_on,
+        State.NOT_YET: period.valid_from,
+        State.CERTIFIED: period.valid_until,
+        State.WINDOW_OPEN: period.valid_until,
+        State.GRACE: period.grace_ends,
+        State.LAPSED: period.grace_ends + DAY,
     }[state]
 
 

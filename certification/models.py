@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from certification import dates, evidence
 from miiwrap.people.access import viewer_for
-from miiwrap.people.models import Person, Role, zone_dates
+from miiwrap.people.models import Organization, Person, Role, zone_dates
 from observations.models import Observation, Rubric, RubricVersion
 
 
@@ -488,109 +488,154 @@ def _longest_look_back(program, rules):
 # Standing in SQL, for dashboards -----------------------------------------------------------
 
 
-# The latest started period's dates, annotated as held_<name>.
-HELD = ["valid_from", "valid_until", "window_opens", "grace_ends", "revoked_on"]
 EXPIRING_WITHIN = (30, 60, 90)
 
 
 def with_standing(people, program, todays):
     """People annotated with `state` (a dates.State value) in `program` on their own
-    organization's `today`, decided in SQL as dates.standing decides it, and with the
-    dates it comes from: `ahead_until` (a renewal decided ahead of its start) and
-    held_<field> of the latest period that has started. `todays`: {zone: today}."""
-    people = people.annotate(today=zone_dates(todays))
-    periods = CertificationPeriod.objects.filter(person=OuterRef("pk"), program=program)
-    periods = periods.order_by("-valid_from", "-pk")
-    ahead = periods.filter(valid_from__gt=OuterRef("today")).exclude(
-        revoked_on__lte=OuterRef("today")
+    organization's `today`, decided in SQL as dates.standing decides it; `expires` (while
+    certified), `next_on` (the date dates.next_date names) and `within` (the first of
+    EXPIRING_WITHIN days that `expires` falls in). `todays`: {zone: today}.
+
+    Each is read from one subquery on the period that decides (a renewal decided ahead,
+    else the latest started), worked out on that period's own columns: referring to one
+    annotation from another would copy its subqueries into the SQL."""
+    # Each row's today and horizons, for the subqueries to refer to; read by organization
+    # id, since a join the outer query needs only for them may be left out of it.
+    field, todays = _by_organization(todays)
+    horizons = {f"in_{n}": zone_dates(todays, field, offset=n) for n in EXPIRING_WITHIN}
+    people = people.annotate(today=zone_dates(todays, field), **horizons)
+    today = OuterRef("today")
+    ahead = Q(valid_from__gt=today)
+    deciding = (
+        CertificationPeriod.objects.filter(person=OuterRef("pk"), program=program)
+        .exclude(ahead & Q(revoked_on__lte=today))
+        # One decided ahead starts after every started one, so it comes first.
+        .order_by("-valid_from", "-pk")
     )
-    started = periods.filter(valid_from__lte=OuterRef("today"))
-    held = {f"held_{name}": Subquery(started.values(name)[:1]) for name in HELD}
-    people = people.annotate(
-        ahead_until=Subquery(ahead.values("valid_until")[:1]),
-        accumulating=_accumulating(program, todays),
-        **held,
+
+    def read(expression):
+        return Subquery(deciding.annotate(value=expression).values("value")[:1])
+
+    never = Case(
+        When(_accumulating(program, todays, field), then=Value(dates.State.IN_PROGRESS.value)),
+        default=Value(dates.State.NOT_CERTIFIED.value),
     )
-    return people.annotate(state=_state_case(), expires=_expires_case())
+    return people.annotate(
+        state=Coalesce(read(_period_state(today)), never),
+        expires=read(_period_expires(today)),
+        next_on=read(_period_next_on(today)),
+        within=read(_within(today)),
+    )
 
 
-def _accumulating(program, todays):
-    """True where observations count toward a first certification (in the initial rule's
-    rubric and look-back), as the roster decides "in progress"."""
+def _by_organization(todays):
+    """{zone: today} as (field, {value: today}) that needs no join: by organization id
+    when there are several zones (one query), as it is when there is one."""
+    if len(todays) <= 1:
+        return "organization_id", todays
+    zones = Organization.objects.filter(time_zone__in=list(todays)).values_list("pk", "time_zone")
+    return "organization_id", {pk: todays[zone] for pk, zone in zones}
+
+
+def _period_state(today):
+    """The deciding period's state on `today`, from its own columns (dates.state_on; one
+    decided ahead keeps its holder certified)."""
+    State = dates.State
+    return Case(
+        When(valid_from__gt=today, then=Value(State.CERTIFIED.value)),
+        When(revoked_on__lte=today, then=Value(State.REVOKED.value)),
+        When(window_opens__gt=today, then=Value(State.CERTIFIED.value)),
+        When(valid_until__gte=today, then=Value(State.WINDOW_OPEN.value)),
+        When(grace_ends__gte=today, then=Value(State.GRACE.value)),
+        default=Value(State.LAPSED.value),
+        output_field=CharField(),
+    )
+
+
+def _period_expires(today):
+    """Its expiry while it certifies (certified or window open), else NULL."""
+    return Case(
+        When(revoked_on__lte=today, then=None),
+        When(valid_until__gte=today, then=F("valid_until")),
+        default=None,
+        output_field=DateField(),
+    )
+
+
+def _period_next_on(today):
+    """The date dates.next_date names for it (a lapse is shown from its grace end)."""
+    return Case(
+        When(revoked_on__lte=today, then=F("revoked_on")),
+        When(valid_until__gte=today, then=F("valid_until")),
+        default=F("grace_ends"),
+        output_field=DateField(),
+    )
+
+
+def _within(today):
+    """For a period that certifies: the first of EXPIRING_WITHIN its expiry falls in."""
+    certifies = Q(revoked_on=None) | Q(revoked_on__gt=today)
+    whens = [
+        When(
+            certifies,
+            valid_until__gte=today,
+            valid_until__lte=OuterRef(f"in_{days}"),
+            then=Value(days),
+        )
+        for days in EXPIRING_WITHIN
+    ]
+    return Case(*whens, default=None, output_field=IntegerField())
+
+
+def _accumulating(program, todays, field):
+    """Whether observations count toward a first certification (in the initial rule's
+    rubric and look-back), as the roster decides "in progress". `todays`: {value of
+    the organization's `field`: today}."""
     rule = program.evidence_rule(EvidenceRule.Kind.INITIAL)
     if rule is None:
-        return Value(False)
+        return Q(pk__in=[])
     seen = Observation.objects.submitted().filter(
         practitioner=OuterRef("pk"),
         rubric_version__rubric_id=rule.rubric_id,
         observed_on__lte=OuterRef("today"),
     )
     if rule.within_days is not None:
-        since = zone_dates(todays, "practitioner__organization__time_zone", -rule.within_days)
+        since = zone_dates(todays, f"practitioner__{field}", -rule.within_days)
         seen = seen.filter(observed_on__gte=since)
     return Exists(seen)
 
 
-def _state_case():
-    State = dates.State
-    never = Q(held_valid_from=None)
-    return Case(
-        When(~Q(ahead_until=None), then=Value(State.CERTIFIED.value)),
-        When(never & Q(accumulating=True), then=Value(State.IN_PROGRESS.value)),
-        When(never, then=Value(State.NOT_CERTIFIED.value)),
-        When(held_revoked_on__lte=F("today"), then=Value(State.REVOKED.value)),
-        When(held_window_opens__gt=F("today"), then=Value(State.CERTIFIED.value)),
-        When(held_valid_until__gte=F("today"), then=Value(State.WINDOW_OPEN.value)),
-        When(held_grace_ends__gte=F("today"), then=Value(State.GRACE.value)),
-        default=Value(State.LAPSED.value),
-        output_field=CharField(),
-    )
+def next_date_of(row):
+    """(what, date) that matters next for a person annotated by with_standing; None
+    before a first certification (as dates.Standing.next_date)."""
+    state = dates.State(row.state)
+    if row.next_on is None:
+        return None
+    if state == dates.State.CERTIFIED:
+        return ("Expires", row.next_on)
+    if state == dates.State.LAPSED:
+        return (dates.NEXT_LABELS[state], row.next_on + dates.DAY)
+    return (dates.NEXT_LABELS[state], row.next_on)
 
 
-def _expires_case():
-    """The expiry that matters while certified (see roster.Row.expires); else NULL."""
-    certified = [dates.State.CERTIFIED.value, dates.State.WINDOW_OPEN.value]
-    return Case(
-        When(~Q(ahead_until=None), then=F("ahead_until")),
-        When(Q(state__in=certified), then=F("held_valid_until")),
-        default=None,
-        output_field=DateField(),
-    )
+def on_roster_standing(people, program, todays):
+    """The program's roster (on_roster) annotated by with_standing; build it once and
+    read it twice, with pipeline_counts and expiring."""
+    return with_standing(on_roster(people, program), program, todays)
 
 
-def standing_of(row):
-    """The dates.Standing of a person annotated by with_standing, for its next date."""
-    if row.ahead_until is not None:
-        day = row.ahead_until
-        return dates.Standing(dates.State.CERTIFIED, dates.Held(dates.Period(day, day, day, day)))
-    if row.held_valid_from is None:
-        return dates.Standing(dates.State(row.state))
-    period = dates.Period(**{name: getattr(row, f"held_{name}") for name in HELD[:4]})
-    return dates.Standing(dates.State(row.state), dates.Held(period, row.held_revoked_on))
+def pipeline_counts(standing):
+    """[(state, expiring within days or None, count)] of people annotated by
+    with_standing, the certified split by how soon they expire (EXPIRING_WITHIN),
+    counted in SQL."""
+    return list(standing.order_by().values_list("state", "within").annotate(n=Count("pk")))
 
 
-def pipeline_counts(people, program, todays):
-    """[(state, expiring within days or None, count)]: the program's roster by state,
-    the certified split by how soon they expire (EXPIRING_WITHIN), counted in SQL."""
-    whens = [
-        When(expires__lte=zone_dates(todays, offset=days), then=Value(days))
-        for days in EXPIRING_WITHIN
-    ]
-    rows = (
-        with_standing(on_roster(people, program), program, todays)
-        .annotate(within=Case(*whens, default=None, output_field=IntegerField()))
-        .order_by()
-        .values_list("state", "within")
-        .annotate(n=Count("pk"))
-    )
-    return list(rows)
-
-
-def expiring(people, program, todays, days=EXPIRING_WITHIN[-1]):
-    """The program's certified people whose certification expires within `days`, soonest
-    first, annotated as with_standing does."""
-    people = with_standing(on_roster(people, program), program, todays)
-    return people.filter(expires__lte=zone_dates(todays, offset=days)).order_by("expires", "pk")
+def expiring(standing):
+    """Those certified whose certification expires within the longest of
+    EXPIRING_WITHIN, soonest first."""
+    return standing.exclude(within=None).order_by("expires", "pk")
 
 
 # Reminders ------------------------------------------------------------------------------

@@ -63,8 +63,7 @@ def caseload(people, program, todays, today):
 
 
 def _caseload_row(row, program, today):
-    standing = certification.standing_of(row) if program else None
-    next_date = standing.next_date(today) if standing else None
+    next_date = certification.next_date_of(row) if program else None
     return [
         Cell(row.full_name, href=reverse("dashboards:practitioner", args=[row.pk])),
         row.team.name if row.team else "",
@@ -72,7 +71,7 @@ def _caseload_row(row, program, today):
         row.last_score,
         row.last_band,
         (row.momentum or "").capitalize(),
-        dates.LABELS[dates.State(row.state)] if standing else "",
+        dates.LABELS[dates.State(row.state)] if program else "",
         f"{next_date[0]} {next_date[1]:%Y-%m-%d}" if next_date else "",
         Cell(row.open_alerts, css="table-danger" if row.open_alerts else ""),
     ]

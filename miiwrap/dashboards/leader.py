@@ -146,8 +146,12 @@ def cadence_program(programs):
 def pipeline(scope, programs):
     people = scope.people()
     states, counted, soon = certification_states(), {}, {}
-    for program in programs:
-        for state, within, n in certification.pipeline_counts(people, program, scope.todays):
+    standings = [
+        (program, certification.on_roster_standing(people, program, scope.todays))
+        for program in programs
+    ]
+    for program, standing in standings:
+        for state, within, n in certification.pipeline_counts(standing):
             counted[(program.pk, state)] = counted.get((program.pk, state), 0) + n
             if within:
                 soon[(program.pk, within)] = soon.get((program.pk, within), 0) + n
@@ -180,7 +184,7 @@ def pipeline(scope, programs):
         "pipeline": table,
         "pipeline_charts": charts_,
         "expirations": expirations(scope, programs, soon),
-        "expiring": expiring(scope, programs),
+        "expiring": expiring(scope, standings),
     }
 
 
@@ -214,11 +218,10 @@ def expirations(scope, programs, soon):
     )
 
 
-def expiring(scope, programs):
+def expiring(scope, standings):
     found = []
-    for program in programs:
-        people = certification.expiring(scope.people(), program, scope.todays)
-        people = people.select_related("team", "organization")
+    for program, standing in standings:
+        people = certification.expiring(standing).select_related("team", "organization")
         found += [(row, program) for row in scope.shown("expiring", people)]
     found.sort(key=lambda pair: (pair[0].expires, pair[0].last_name))
     rows = [

@@ -48,9 +48,7 @@ def cast(world):
 def sql_states(program, todays):
     people = Person.objects.filter(roles__role="practitioner")
     rows = certification.with_standing(people, program, todays)
-    return {
-        row.pk: (row.state, certification.standing_of(row).next_date(row.today)) for row in rows
-    }
+    return {row.pk: (row.state, certification.next_date_of(row)) for row in rows}
 
 
 @pytest.mark.parametrize("day", [D(2026, 6, 30), D(2026, 8, 15), D(2027, 3, 1)])
@@ -103,7 +101,10 @@ def test_each_organization_is_read_on_its_own_today(cast):
 def test_pipeline_counts_states_and_how_soon_the_certified_expire(cast):
     program = Program.objects.with_rules().get(code="practitioner")
     people = Person.objects.filter(pk__in=[p.pk for p in cast.values()])
-    rows = certification.pipeline_counts(people, program, {"America/New_York": D(2026, 6, 30)})
+    standing = certification.on_roster_standing(
+        people, program, {"America/New_York": D(2026, 6, 30)}
+    )
+    rows = certification.pipeline_counts(standing)
     # "window open" expires 2026-07-31 (31 days: the 60-day bucket), the one in Los
     # Angeles today; "renewed ahead" is certified until 2028, so it is not expiring.
     assert sorted(rows, key=str) == sorted(
@@ -119,5 +120,5 @@ def test_pipeline_counts_states_and_how_soon_the_certified_expire(cast):
         ],
         key=str,
     )
-    expiring = certification.expiring(people, program, {"America/New_York": D(2026, 6, 30)})
+    expiring = certification.expiring(standing)
     assert [row.first_name for row in expiring] == ["expires today in LA", "window open"]
