@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from certification import dates, evidence
 from miiwrap.people.access import viewer_for
-from miiwrap.people.models import Organization, Person, Role, zone_dates
+from miiwrap.people.models import Organization, Person, Role, RoleGrant, zone_dates
 from observations.models import Observation, Rubric, RubricVersion
 
 
@@ -430,10 +430,15 @@ class CertificationEvent(models.Model):
 
 
 def on_roster(people, program):
-    """The people a program's roster lists: its audience role, and whoever holds or held it."""
-    audience = Q(pk__in=CertificationPeriod.objects.filter(program=program).values("person_id"))
+    """The people a program's roster lists: its audience role, and whoever holds or held it.
+
+    Probes for each person (EXISTS), rather than sets of ids (IN): the planner read every
+    period and role grant there is to build the sets, even for one organization's people."""
+    held = CertificationPeriod.objects.filter(person=OuterRef("pk"), program=program)
+    audience = Exists(held)
     if program.audience_role:
-        audience |= Q(pk__in=Person.objects.with_role(program.audience_role).values("pk"))
+        granted = RoleGrant.objects.filter(person=OuterRef("pk"), role=program.audience_role)
+        audience |= Exists(granted)
     return people.filter(audience)
 
 

@@ -5,6 +5,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+
 from miiwrap.charts import format_number
 from miiwrap.spreadsheet import csv_download, csv_lines
 
@@ -32,6 +35,16 @@ class Cell:
     def is_number(self):
         return isinstance(self.value, int | float | Decimal) and not isinstance(self.value, bool)
 
+    def as_html(self, tag):
+        """The cell as a <th> (a row's first) or <td>: numbers right, dates unbroken."""
+        css = "text-end" if self.is_number else "text-nowrap" if self.is_date else ""
+        css = " ".join(filter(None, [css, self.css, "fw-normal" if tag == "th" else ""]))
+        scope = ' scope="row"' if tag == "th" else ""
+        inner = escape(self.text)
+        if self.href:
+            inner = f'<a href="{escape(self.href)}">{inner}</a>'
+        return f'<{tag}{scope} class="{escape(css)}">{inner}</{tag}>'
+
 
 def cell(value):
     return value if isinstance(value, Cell) else Cell(value)
@@ -49,9 +62,20 @@ class Table:
     def __post_init__(self):
         self.rows = [[cell(value) for value in row] for row in self.rows]
 
+    def body(self):
+        """The rows as HTML, written here rather than by the template language, which
+        took a tenth of a millisecond a cell: a leader's page has some two thousand."""
+        rows = ("<tr>" + "".join(_cells_html(row)) + "</tr>" for row in self.rows)
+        return mark_safe("\n".join(rows))  # every text in it escaped by Cell.as_html
+
     @property
     def more(self):
         return (self.total or 0) - len(self.rows)
+
+
+def _cells_html(row):
+    for index, c in enumerate(row):
+        yield c.as_html("th" if index == 0 else "td")
 
 
 def as_csv(table, stem):

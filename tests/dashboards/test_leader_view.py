@@ -192,3 +192,10 @@ def test_a_download_is_safe_to_open_in_a_spreadsheet(scored, login):
     names = [row[0] for row in table(response, "overdue")[1:]]
     assert any(name.startswith("'=HYPERLINK") for name in names)
     assert not any(name.startswith("=") for name in names)
+
+
+def test_names_in_tables_are_escaped(scored, login):
+    Person.objects.filter(pk=scored.unassigned.pk).update(first_name="<b>Uma</b>")
+    page = login(scored.leader).get(LEADER).content.decode()
+    assert "&lt;b&gt;Uma&lt;/b&gt;" in page
+    assert "<b>Uma</b>" not in page
