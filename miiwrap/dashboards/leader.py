@@ -12,8 +12,8 @@ from django.db.models import Q
 from django.urls import reverse
 
 from certification import dates
-from certification import models as certification
-from certification.models import Program
+from certification import pipeline as pipeline_sql
+from certification.models import EXPIRING_WITHIN, Program
 from coaching.levels import METRIC
 from coaching.models import CoachAssignment, DriftAlert, ItemMonth
 from miiwrap import charts
@@ -144,17 +144,11 @@ def cadence_program(programs):
 
 
 def pipeline(scope, programs):
-    people = scope.people()
     states, counted, soon = certification_states(), {}, {}
-    standings = [
-        (program, certification.on_roster_standing(people, program, scope.todays))
-        for program in programs
-    ]
-    for program, standing in standings:
-        for state, within, n in certification.pipeline_counts(standing):
-            counted[(program.pk, state)] = counted.get((program.pk, state), 0) + n
-            if within:
-                soon[(program.pk, within)] = soon.get((program.pk, within), 0) + n
+    for program_id, state, within, n in pipeline_sql.counts(scope.people(), programs, scope.todays):
+        counted[(program_id, state)] = counted.get((program_id, state), 0) + n
+        if within:
+            soon[(program_id, within)] = soon.get((program_id, within), 0) + n
     table = Table(
         "pipeline",
         "Certification pipeline: people in each state, by program",
@@ -184,7 +178,7 @@ def pipeline(scope, programs):
         "pipeline": table,
         "pipeline_charts": charts_,
         "expirations": expirations(scope, programs, soon),
-        "expiring": expiring(scope, standings),
+        "expiring": expiring(scope, programs),
     }
 
 
@@ -205,11 +199,11 @@ STATE_COLORS = {
 
 
 def expirations(scope, programs, soon):
-    headings = ["Program", *[f"Within {days} days" for days in certification.EXPIRING_WITHIN]]
+    headings = ["Program", *[f"Within {days} days" for days in EXPIRING_WITHIN]]
     rows = []
     for program in programs:
         running, row = 0, [program.name]
-        for days in certification.EXPIRING_WITHIN:
+        for days in EXPIRING_WITHIN:
             running += soon.get((program.pk, days), 0)
             row.append(running)
         rows.append(row)
@@ -218,31 +212,43 @@ def expirations(scope, programs, soon):
     )
 
 
-def expiring(scope, standings):
-    found = []
-    for program, standing in standings:
-        people = certification.expiring(standing).select_related("team", "organization")
-        found += [(row, program) for row in scope.shown("expiring", people)]
-    found.sort(key=lambda pair: (pair[0].expires, pair[0].last_name))
+def expiring(scope, programs):
+    found = scope.shown("expiring", pipeline_sql.expiring(scope.people(), programs, scope.todays))
+    people = Person.objects.select_related("team", "organization").in_bulk(
+        [person_id for _, person_id, *_ in found]
+    )
+    names = {program.pk: program.name for program in programs}
     rows = [
         [
-            Cell(row.full_name, href=reverse("dashboards:practitioner", args=[row.pk])),
-            row.organization.name if scope.compares else (row.team.name if row.team else ""),
-            program.name,
-            dates.LABELS[dates.State(row.state)],
-            row.expires,
-            (row.expires - row.today).days,
+            Cell(people[pk].full_name, href=reverse("dashboards:practitioner", args=[pk])),
+            _where(scope, people[pk]),
+            names[program_id],
+            dates.LABELS[dates.State(state)],
+            expires,
+            (expires - today).days,
         ]
-        for row, program in found
+        for program_id, pk, state, expires, today in found
     ]
-    where = "Organization" if scope.compares else "Team"
     return Table(
         "expiring",
         "Who expires in the next 90 days, soonest first",
-        ["Person", where, "Program", "State", "Expires", "Days left"],
-        scope.shown("expiring", rows),
+        [
+            "Person",
+            "Organization" if scope.compares else "Team",
+            "Program",
+            "State",
+            "Expires",
+            "Days left",
+        ],
+        rows,
         empty="No certification expires in the next 90 days.",
     )
+
+
+def _where(scope, person):
+    if scope.compares:
+        return person.organization.name
+    return person.team.name if person.team else ""
 
 
 # 2. Fidelity trend and band distribution ------------------------------------------------

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from certification import models as certification
-from certification import roster
+from certification import pipeline, roster
 from certification.models import Program
 from miiwrap.people.models import Person
 from tests.factories import make_observation, make_org, make_period, make_person
@@ -122,3 +122,29 @@ def test_pipeline_counts_states_and_how_soon_the_certified_expire(cast):
     )
     expiring = certification.expiring(standing)
     assert [row.first_name for row in expiring] == ["expires today in LA", "window open"]
+
+
+@pytest.mark.parametrize("day", [D(2026, 6, 30), D(2026, 8, 15), D(2027, 3, 1)])
+def test_the_pipelines_one_statement_counts_as_the_roster_does(cast, day):
+    programs = list(Program.objects.with_rules())
+    people = Person.objects.filter(pk__in=[p.pk for p in cast.values()])
+    now = dt.datetime.combine(day, dt.time(12), dt.UTC)
+    todays = {"America/New_York": day, "America/Los_Angeles": day}
+    found = {}
+    for program_id, state, _, n in pipeline.counts(people, programs, todays):
+        found[(program_id, state)] = found.get((program_id, state), 0) + n
+    for program in programs:
+        rows = roster.standings(certification.on_roster(people, program), program, now)
+        expected = {(program.pk, s): n for s, _, n in roster.counts(rows) if n}
+        assert {key: n for key, n in found.items() if key[0] == program.pk} == expected
+
+
+def test_the_pipeline_lists_who_expires_soonest_first(cast):
+    programs = list(Program.objects.with_rules())
+    people = Person.objects.filter(pk__in=[p.pk for p in cast.values()])
+    todays = {"America/New_York": D(2026, 6, 30), "America/Los_Angeles": D(2026, 6, 29)}
+    soon = pipeline.expiring(people, programs, todays)
+    assert [(row[1], row[2], row[3], row[4]) for row in soon] == [
+        (cast["expires today in LA"].pk, "window_open", D(2026, 6, 30), D(2026, 6, 29)),
+        (cast["window open"].pk, "window_open", D(2026, 7, 31), D(2026, 6, 30)),
+    ]
