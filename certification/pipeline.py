@@ -32,30 +32,30 @@ VERSION = RubricVersion._meta.db_table
 State = dates.State
 
 
-def counts(people, programs, todays):
-    """[(program id, state, expiring within days or None, people)] for the roster of each
-    program: `people` a Person queryset, `todays` {zone: today}."""
-    if not programs or not todays:
-        return []
-    sql, params = _standing(people, programs, todays)
-    grouped = f"SELECT program_id, state, within, COUNT(*) FROM ({sql}) s GROUP BY 1, 2, 3"
-    return [(pk, state, within, n) for pk, state, within, n in _rows(grouped, params)]
+def read(people, programs, todays):
+    """(counts, expiring) for the roster of each program, from one statement.
 
-
-def expiring(people, programs, todays):
-    """[(program id, person id, state, expires, today)] of those certified whose
-    certification expires within the longest of EXPIRING_WITHIN, soonest first."""
+    counts: [(program id, state, expiring within days or None, people)];
+    expiring: [(program id, person id, state, expires, today)] of those certified whose
+    certification expires within the longest of EXPIRING_WITHIN, soonest first.
+    `people` a Person queryset, `todays` {zone: today}. The counting is the database's:
+    those expiring soon are grouped one by one, so the same rows also list them."""
     if not programs or not todays:
-        return []
+        return [], []
     sql, params = _standing(people, programs, todays)
-    soon = (
-        f"SELECT program_id, person_id, state, expires, today FROM ({sql}) s "
-        "WHERE within IS NOT NULL ORDER BY expires, person_id"
+    soon = "CASE WHEN within IS NOT NULL THEN {} END"
+    grouped = (
+        f"SELECT program_id, state, within, {soon.format('person_id')}, "
+        f"{soon.format('expires')}, {soon.format('today')}, COUNT(*) "
+        f"FROM ({sql}) s GROUP BY 1, 2, 3, 4, 5, 6"
     )
-    return [
-        (program, person, state, _date(expires), _date(today))
-        for program, person, state, expires, today in _rows(soon, params)
-    ]
+    counted, expiring = {}, []
+    for program, state, within, person, expires, today, n in _rows(grouped, params):
+        counted[(program, state, within)] = counted.get((program, state, within), 0) + n
+        if person is not None:
+            expiring.append((program, person, state, _date(expires), _date(today)))
+    expiring.sort(key=lambda row: (row[3], row[1]))
+    return [(*key, n) for key, n in counted.items()], expiring
 
 
 def _rows(sql, params):

@@ -145,7 +145,8 @@ def cadence_program(programs):
 
 def pipeline(scope, programs):
     states, counted, soon = certification_states(), {}, {}
-    for program_id, state, within, n in pipeline_sql.counts(scope.people(), programs, scope.todays):
+    counts, soonest = pipeline_sql.read(scope.people(), programs, scope.todays)
+    for program_id, state, within, n in counts:
         counted[(program_id, state)] = counted.get((program_id, state), 0) + n
         if within:
             soon[(program_id, within)] = soon.get((program_id, within), 0) + n
@@ -178,7 +179,7 @@ def pipeline(scope, programs):
         "pipeline": table,
         "pipeline_charts": charts_,
         "expirations": expirations(scope, programs, soon),
-        "expiring": expiring(scope, programs),
+        "expiring": expiring(scope, programs, soonest),
     }
 
 
@@ -212,8 +213,8 @@ def expirations(scope, programs, soon):
     )
 
 
-def expiring(scope, programs):
-    found = scope.shown("expiring", pipeline_sql.expiring(scope.people(), programs, scope.todays))
+def expiring(scope, programs, soonest):
+    found = scope.shown("expiring", soonest)
     people = Person.objects.select_related("team", "organization").in_bulk(
         [person_id for _, person_id, *_ in found]
     )

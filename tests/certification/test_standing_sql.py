@@ -131,7 +131,7 @@ def test_the_pipelines_one_statement_counts_as_the_roster_does(cast, day):
     now = dt.datetime.combine(day, dt.time(12), dt.UTC)
     todays = {"America/New_York": day, "America/Los_Angeles": day}
     found = {}
-    for program_id, state, _, n in pipeline.counts(people, programs, todays):
+    for program_id, state, _, n in pipeline.read(people, programs, todays)[0]:
         found[(program_id, state)] = found.get((program_id, state), 0) + n
     for program in programs:
         rows = roster.standings(certification.on_roster(people, program), program, now)
@@ -143,7 +143,7 @@ def test_the_pipeline_lists_who_expires_soonest_first(cast):
     programs = list(Program.objects.with_rules())
     people = Person.objects.filter(pk__in=[p.pk for p in cast.values()])
     todays = {"America/New_York": D(2026, 6, 30), "America/Los_Angeles": D(2026, 6, 29)}
-    soon = pipeline.expiring(people, programs, todays)
+    soon = pipeline.read(people, programs, todays)[1]
     assert [(row[1], row[2], row[3], row[4]) for row in soon] == [
         (cast["expires today in LA"].pk, "window_open", D(2026, 6, 30), D(2026, 6, 29)),
         (cast["window open"].pk, "window_open", D(2026, 7, 31), D(2026, 6, 30)),
