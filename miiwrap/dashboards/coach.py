@@ -25,7 +25,10 @@ def build(coach):
     today = coach.organization.local_today()
     todays = {coach.organization.time_zone: today}
     current = CoachAssignment.objects.current(today).filter(coach=coach)
-    people = Person.objects.filter(pk__in=current.values("practitioner_id")).still_working(todays)
+    caseload_ids = current.values_list("practitioner_id", flat=True)
+    # The ids as a list: as a subquery, the planner guessed the caseload large and read
+    # every drift alert to find its few.
+    people = Person.objects.filter(pk__in=list(caseload_ids)).still_working(todays)
     program = practitioner_program()
     every = program.observe_every_days if program else 30
     return {
