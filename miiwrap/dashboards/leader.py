@@ -114,7 +114,9 @@ def groups_of(scope):
 
 def build(scope):
     """Every section of the dashboard: {name: value} for the template."""
-    programs = [scope.program] if scope.program else list(Program.objects.with_rules())
+    # Only the evidence rules are read (for "in progress"), not what they refer to.
+    programs = Program.objects.prefetch_related("evidence_rules")
+    programs = [scope.program] if scope.program else list(programs)
     version = newest_version(scope.rubric)
     return {
         **pipeline(scope, programs),
@@ -323,7 +325,8 @@ def _keyed(series, names):
 
 def bands(scope, version):
     """How each practitioner's latest observation in the range was banded."""
-    people = scope.people().with_role("practitioner").with_last_observation(scope.rubric.pk)
+    people = scope.people().with_role("practitioner")
+    people = people.with_last_observation(scope.rubric.pk, ["last_observed_on", "last_band"])
     counted = people.filter(last_observed_on__range=(scope.start, scope.end)).counts_by("last_band")
     order = list(version.bands) if version else []
     order += sorted(band for band in counted if band and band not in order)
@@ -517,21 +520,29 @@ def _by_organization(coaches, sizes):
 def overdue(scope, program):
     """Practitioners not observed within the cadence, longest waiting first."""
     every = program.observe_every_days if program else 30
-    people = scope.people().with_role("practitioner").with_last_observation()
-    due = people.due_for_observation(every, scope.todays).select_related("team", "organization")
-    total = due.count()
-    shown = list(scope.shown("overdue", due))
-    coaches = coach_names([p.pk for p in shown])
+    people = (
+        scope.people().with_role("practitioner").with_last_observation(only=["last_observed_on"])
+    )
+    where = "organization__name" if scope.compares else "team__name"
+    # Plain values, all of them (at most everyone in view): the count is their number.
+    due = list(
+        people.due_for_observation(every, scope.todays).values_list(
+            "pk", "first_name", "last_name", where, "last_observed_on", "due_from"
+        )
+    )
+    shown = scope.shown("overdue", due)
+    coaches = coach_names([row[0] for row in shown])
+    today = min(scope.todays.values())
     rows = [
         [
-            Cell(p.full_name, href=reverse("dashboards:practitioner", args=[p.pk])),
-            p.organization.name if scope.compares else (p.team.name if p.team else ""),
-            p.last_observed_on,
-            p.due_from + dt.timedelta(days=every),
-            (min(scope.todays.values()) - p.due_from).days - every,
-            coaches.get(p.pk, ""),
+            Cell(f"{first} {last}".strip(), href=reverse("dashboards:practitioner", args=[pk])),
+            place or "",
+            last_observed_on,
+            due_from + dt.timedelta(days=every),
+            (today - due_from).days - every,
+            coaches.get(pk, ""),
         ]
-        for p in shown
+        for pk, first, last, place, last_observed_on, due_from in shown
     ]
     return Table(
         "overdue",
@@ -545,7 +556,7 @@ def overdue(scope, program):
             "Coach",
         ],
         rows,
-        total=total,
+        total=len(due),
         empty="Everyone has been observed within the cadence.",
     )
 

@@ -11,6 +11,8 @@ from django.utils.safestring import mark_safe
 from miiwrap.charts import format_number
 from miiwrap.spreadsheet import csv_download, csv_lines
 
+NUMBERS = (int, float, Decimal)
+
 
 @dataclass
 class Cell:
@@ -20,24 +22,25 @@ class Cell:
     note: str = ""  # a tooltip: what the cell counts
 
     @property
-    def text(self):
-        if self.is_number:
-            return format_number(self.value)
-        if isinstance(self.value, dt.date):
-            return f"{self.value:%Y-%m-%d}"
-        return "—" if self.value in (None, "") else str(self.value)
+    def is_number(self):
+        return isinstance(self.value, NUMBERS) and not isinstance(self.value, bool)
 
     @property
     def is_date(self):
         return isinstance(self.value, dt.date)
 
     @property
-    def is_number(self):
-        return isinstance(self.value, int | float | Decimal) and not isinstance(self.value, bool)
+    def text(self):
+        if self.is_number:
+            return format_number(self.value)
+        if self.is_date:
+            return f"{self.value:%Y-%m-%d}"
+        return "—" if self.value in (None, "") else str(self.value)
 
     def as_html(self, tag):
         """The cell as a <th> (a row's first) or <td>: numbers right, dates unbroken."""
-        css = "text-end" if self.is_number else "text-nowrap" if self.is_date else ""
+        number, date = self.is_number, self.is_date
+        css = "text-end" if number else "text-nowrap" if date else ""
         css = " ".join(filter(None, [css, self.css, "fw-normal" if tag == "th" else ""]))
         scope = ' scope="row"' if tag == "th" else ""
         inner = escape(self.text)

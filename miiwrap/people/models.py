@@ -159,21 +159,26 @@ class PersonQuerySet(models.QuerySet):
         """Those who have not left by their organization's today ({zone: today})."""
         return self.filter(Q(leave_date=None) | Q(leave_date__gte=zone_dates(todays)))
 
-    def with_last_observation(self, rubric_id=None):
+    LAST_OBSERVATION = {
+        "last_observed_on": "observed_on",
+        "last_score": "overall_score",
+        "last_band": "band",
+        "last_id": "pk",
+    }
+
+    def with_last_observation(self, rubric_id=None, only=None):
         """Annotated with `last_observed_on`, `last_score`, `last_band` and `last_id` of
-        their latest submitted observation (on `rubric_id` if given): one indexed probe
-        each, so a page of people costs one query."""
+        their latest submitted observation (on `rubric_id` if given), or `only` those of
+        these names: one indexed probe each, so a page of people costs one query."""
         from observations.models import Observation
 
         latest = Observation.objects.submitted().filter(practitioner=OuterRef("pk"))
         if rubric_id is not None:
             latest = latest.filter(rubric_version__rubric_id=rubric_id)
         latest = latest.order_by("-observed_on", "-pk")
+        wanted = only or list(self.LAST_OBSERVATION)
         return self.annotate(
-            last_observed_on=Subquery(latest.values("observed_on")[:1]),
-            last_score=Subquery(latest.values("overall_score")[:1]),
-            last_band=Subquery(latest.values("band")[:1]),
-            last_id=Subquery(latest.values("pk")[:1]),
+            **{name: Subquery(latest.values(self.LAST_OBSERVATION[name])[:1]) for name in wanted}
         )
 
     def counts_by(self, field):
