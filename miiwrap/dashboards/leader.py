@@ -42,6 +42,7 @@ class Scope:
     start: dt.date
     end: dt.date
     export: str = ""  # the table being downloaded: its list is read whole
+    groups: tuple | None = None  # groups_of's answer, once read
 
     @property
     def compares(self):
@@ -102,7 +103,14 @@ def month_label(day):
 
 
 def groups_of(scope):
-    """{group id: name} and the field path an observation's group is read from."""
+    """{group id: name} and the field path an observation's group is read from: teams
+    within one organization, organizations compared. Read once a view."""
+    if scope.groups is None:
+        scope.groups = _groups(scope)
+    return scope.groups
+
+
+def _groups(scope):
     if scope.compares:
         return {org.pk: org.name for org in scope.organizations}, "practitioner__organization"
     teams = Team.objects.filter(organization__in=scope.organizations)

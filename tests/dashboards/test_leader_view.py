@@ -199,3 +199,10 @@ def test_names_in_tables_are_escaped(scored, login):
     page = login(scored.leader).get(LEADER).content.decode()
     assert "&lt;b&gt;Uma&lt;/b&gt;" in page
     assert "<b>Uma</b>" not in page
+
+
+def test_the_filters_show_what_was_chosen(scored, login):
+    page = login(scored.leader).get(LEADER, {"team": scored.team_b.pk}).content.decode()
+    assert f'<option value="{scored.team_b.pk}" selected>South</option>' in page
+    assert f'<option value="{scored.team_a.pk}">North</option>' in page
+    assert '<input type="date" name="start"' in page
