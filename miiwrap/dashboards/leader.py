@@ -364,7 +364,9 @@ def alerts(scope):
     found = DriftAlert.objects.active().filter(organization__in=scope.organizations)
     if scope.team:
         found = found.filter(Q(practitioner__team=scope.team) | Q(team=scope.team))
-    found = found.filter(rubric=scope.rubric).for_list().order_by("-raised_on", "-pk")
+    # Only what the rows name: for_list's momentum and acknowledger are not shown here.
+    found = found.filter(rubric=scope.rubric).select_related("practitioner", "team", "organization")
+    found = found.order_by("-raised_on", "-pk")
     total = found.count()
     rows = [
         [

@@ -31,9 +31,12 @@ class Cell:
 
     @property
     def text(self):
-        if self.is_number:
+        return self._text(self.is_number, self.is_date)
+
+    def _text(self, number, date):
+        if number:
             return format_number(self.value)
-        if self.is_date:
+        if date:
             return f"{self.value:%Y-%m-%d}"
         return "—" if self.value in (None, "") else str(self.value)
 
@@ -43,7 +46,7 @@ class Cell:
         css = "text-end" if number else "text-nowrap" if date else ""
         css = " ".join(filter(None, [css, self.css, "fw-normal" if tag == "th" else ""]))
         scope = ' scope="row"' if tag == "th" else ""
-        inner = escape(self.text)
+        inner = escape(self._text(number, date))
         if self.href:
             inner = f'<a href="{escape(self.href)}">{inner}</a>'
         return f'<{tag}{scope} class="{escape(css)}">{inner}</{tag}>'
