@@ -524,6 +524,13 @@ class ItemMonth(models.Model):
             models.Index(fields=["month"]),
             # A team alert's items that fell most are read by team.
             models.Index(fields=["team_id", "rubric"]),
+            # The leader's heat map sums one organization's months: its rows lie scattered
+            # among every organization's, so the index carries what is summed.
+            models.Index(
+                fields=["organization", "rubric", "month"],
+                include=["team_id", "item_code", "total", "count"],
+                name="item_month_heat_map",
+            ),
         ]
 
     def __str__(self):

@@ -387,6 +387,21 @@ class Observation(models.Model):
             models.Index(fields=["band"]),
             # The drift job recounts the months of what changed since it last counted.
             models.Index(fields=["updated_at"]),
+            # The dashboards count and average submitted observations by coach and by
+            # practitioner over a range of months: on PostgreSQL these cover the columns
+            # read, so the rows themselves are not visited one by one.
+            models.Index(
+                fields=["coach", "observed_on"],
+                include=["id"],
+                condition=~Q(status="draft"),
+                name="observation_submitted_by_coach",
+            ),
+            models.Index(
+                fields=["practitioner", "observed_on"],
+                include=["id", "rubric_version", "overall_score"],
+                condition=~Q(status="draft") & Q(overall_score__isnull=False),
+                name="observation_scored",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -481,19 +481,21 @@ def coach_activity(scope, program):
     coaches = Person.objects.filter(organization__in=scope.organizations).with_role("coach")
     if scope.team:
         coaches = coaches.filter(team=scope.team)
-    coaches = coaches.still_working(scope.todays)
-    done = Observation.objects.filter(
-        coach__in=coaches.values("pk"), observed_on__range=(scope.start, scope.end)
-    )
+    coaches = coaches.still_working(scope.todays).order_by("last_name", "first_name", "pk")
+    found = list(coaches.values_list("pk", "organization_id", "first_name", "last_name"))
+    # Their ids as a list: the two counts below probe each coach's rows by index.
+    ids = [pk for pk, *_ in found]
+    done = Observation.objects.filter(coach__in=ids, observed_on__range=(scope.start, scope.end))
     group = "coach__organization" if scope.compares else "coach"
     counted = {(key, month): n for key, month, n in done.count_by_month(group)}
-    sizes = CoachAssignment.objects.filter(coach__in=coaches.values("pk")).caseload_sizes()
+    sizes = CoachAssignment.objects.filter(coach__in=ids).caseload_sizes()
     if scope.compares:
         names = {org.pk: org.name for org in scope.organizations}
-        caseloads = _by_organization(coaches, sizes)
+        caseloads = {}
+        for pk, org, *_ in found:
+            caseloads[org] = caseloads.get(org, 0) + sizes.get(pk, 0)
     else:
-        people = coaches.order_by("last_name", "first_name")
-        names = {p.pk: p.full_name for p in people.only("first_name", "last_name")}
+        names = {pk: f"{first} {last}".strip() for pk, _, first, last in found}
         caseloads = {pk: sizes.get(pk, 0) for pk in names}
     rows = []
     for key, name in names.items():
@@ -518,13 +520,6 @@ def coach_activity(scope, program):
         empty="No coaches here.",
     )
     return {"coaches": table, "every_days": every}
-
-
-def _by_organization(coaches, sizes):
-    found = {}
-    for pk, org in coaches.values_list("pk", "organization_id"):
-        found[org] = found.get(org, 0) + sizes.get(pk, 0)
-    return found
 
 
 def overdue(scope, program):
