@@ -123,7 +123,9 @@ class Program(models.Model):
                 condition=Q(active_months__gte=1), name="program_lasts_a_month_or_more"
             ),
             models.CheckConstraint(
-                condition=Q(observe_every_days__gte=1), name="program_observes_every_day_or_more"
+                condition=Q(observe_every_days__gte=1),
+                name="program_observes_every_day_or_more",
+                violation_error_message="Observe at least once every 1 day or more.",
             ),
         ]
 

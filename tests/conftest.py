@@ -73,13 +73,10 @@ def threads_close_connections(monkeypatch):
     monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
 
 
-@pytest.fixture
-def shipped_rubrics(transactional_db):
-    """The shipped rubrics and activity types, loaded again after a transactional flush.
-
-    A migration loads them, and a transactional test's flush empties every table; tests
-    that run after one (a live server, a worker) get them back here.
-    """
+def load_shipped_rubrics():
+    """The shipped rubrics and activity types, as their migration loads them (a no-op when
+    they are there). A transactional test's flush empties every table; what runs after
+    one gets them back from here."""
     import importlib
 
     from django.apps import apps
@@ -87,9 +84,8 @@ def shipped_rubrics(transactional_db):
     importlib.import_module("observations.migrations.0002_ship_rubrics").load(apps, None)
 
 
-@pytest.fixture
-def shipped_programs(shipped_rubrics):
-    """The shipped certification programs, loaded again after a transactional flush."""
+def load_shipped_programs():
+    """The shipped certification programs, likewise."""
     import importlib
 
     from django.apps import apps
@@ -103,6 +99,19 @@ def shipped_programs(shipped_rubrics):
         for step in ("load", "ship_certifiers"):
             if hasattr(migration, step):
                 getattr(migration, step)(apps, None)
+
+
+@pytest.fixture
+def shipped_rubrics(transactional_db):
+    """The shipped rubrics, for tests that run after a transactional flush (a live
+    server, a worker)."""
+    load_shipped_rubrics()
+
+
+@pytest.fixture
+def shipped_programs(shipped_rubrics):
+    """The shipped certification programs, after a transactional flush."""
+    load_shipped_programs()
 
 
 @pytest.fixture(scope="module")

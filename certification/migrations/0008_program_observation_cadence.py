@@ -23,6 +23,7 @@ class Migration(migrations.Migration):
             constraint=models.CheckConstraint(
                 condition=models.Q(("observe_every_days__gte", 1)),
                 name="program_observes_every_day_or_more",
+                violation_error_message="Observe at least once every 1 day or more.",
             ),
         ),
     ]

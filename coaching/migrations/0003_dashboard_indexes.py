@@ -4,16 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('coaching', '0002_drift'),
-        ('observations', '0004_observation_updated_index'),
-        ('people', '0001_initial'),
+        ("coaching", "0002_drift"),
+        ("observations", "0004_observation_updated_index"),
+        ("people", "0001_initial"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='itemmonth',
-            index=models.Index(fields=['organization', 'rubric', 'month'], include=('team_id', 'item_code', 'total', 'count'), name='item_month_heat_map'),
+            model_name="itemmonth",
+            index=models.Index(
+                fields=["organization", "rubric", "month"],
+                include=("team_id", "item_code", "total", "count"),
+                name="item_month_heat_map",
+            ),
         ),
     ]

@@ -4,19 +4,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('observations', '0004_observation_updated_index'),
-        ('people', '0001_initial'),
+        ("observations", "0004_observation_updated_index"),
+        ("people", "0001_initial"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='observation',
-            index=models.Index(condition=models.Q(('status', 'draft'), _negated=True), fields=['coach', 'observed_on'], include=('id',), name='observation_submitted_by_coach'),
+            model_name="observation",
+            index=models.Index(
+                condition=models.Q(("status", "draft"), _negated=True),
+                fields=["coach", "observed_on"],
+                include=("id",),
+                name="observation_submitted_by_coach",
+            ),
         ),
         migrations.AddIndex(
-            model_name='observation',
-            index=models.Index(condition=models.Q(models.Q(('status', 'draft'), _negated=True), ('overall_score__isnull', False)), fields=['practitioner', 'observed_on'], include=('id', 'rubric_version', 'overall_score'), name='observation_scored'),
+            model_name="observation",
+            index=models.Index(
+                condition=models.Q(
+                    models.Q(("status", "draft"), _negated=True), ("overall_score__isnull", False)
+                ),
+                fields=["practitioner", "observed_on"],
+                include=("id", "rubric_version", "overall_score"),
+                name="observation_scored",
+            ),
         ),
     ]

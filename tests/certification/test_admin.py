@@ -59,6 +59,7 @@ def rule_form_data(program, **rule):
         "grace_days": program.grace_days,
         "renew_from": program.renew_from,
         "deadline_days_after_hire": "",
+        "observe_every_days": program.observe_every_days,
         "position": program.position,
         "evidence_rules-TOTAL_FORMS": 2,
         "evidence_rules-INITIAL_FORMS": 2,
@@ -116,6 +117,28 @@ def test_the_purveyor_edits_an_evidence_rule_in_the_admin(world, login):
     )
     assert response.status_code == 302
     assert EvidenceRule.objects.get(program=program, kind="initial").min_observations == 4
+
+
+def test_the_purveyor_sets_how_often_a_program_observes(world, login):
+    from certification.models import Program
+
+    program = Program.objects.get(code="practitioner")
+    data = rule_form_data(program)
+    data["observe_every_days"] = 45
+    response = login(world.purveyor_admin).post(f"{PROGRAMS}{program.pk}/change/", data)
+    assert response.status_code == 302
+    program.refresh_from_db()
+    assert program.observe_every_days == 45
+
+
+def test_observing_every_zero_days_is_refused(world, login):
+    from certification.models import Program
+
+    program = Program.objects.get(code="practitioner")
+    data = rule_form_data(program)
+    data["observe_every_days"] = 0
+    response = login(world.purveyor_admin).post(f"{PROGRAMS}{program.pk}/change/", data)
+    assert "Observe at least once every 1 day or more." in response.content.decode()
 
 
 def test_a_window_longer_than_the_period_is_refused(world, login):

@@ -37,6 +37,7 @@ from miiwrap.dashboards.management.commands.bench_dashboards import (
 from miiwrap.notifications.models import Notification
 from miiwrap.people.models import Organization, Person
 from observations.models import Observation
+from tests.conftest import load_shipped_programs, load_shipped_rubrics
 from tests.factories import make_org
 
 TINY = ("--rows", "1000", "--runs", "2", "--allow-sqlite")
@@ -98,6 +99,9 @@ def runs(django_db_setup, django_db_blocker):
     """Three runs on one database, each a few seconds a page, so made once a module and
     rolled back after: without --keep from nothing, then with --keep, then once more."""
     with django_db_blocker.unblock(), transaction.atomic():
+        # A transactional test run before this module may have flushed them.
+        load_shipped_rubrics()
+        load_shipped_programs()
         removed = bench(*TINY)
         after_removal = SimpleNamespace(
             counts=counts(),

@@ -12,6 +12,12 @@ def test_coach_signs_in_and_finds_their_practitioner(page, world):  # noqa: F811
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
 
+    page.get_by_role("heading", name="My caseload").wait_for()
+    caseload = page.locator("[data-table=caseload]")
+    assert world.practitioner.full_name in caseload.inner_text()
+    screenshot(page, "caseload-coach")
+
+    page.get_by_role("link", name="People", exact=True).click()
     page.get_by_role("heading", name="People").wait_for()
     rows = page.locator("tbody tr")
     names = sorted(rows.locator("td:first-child a").all_inner_texts())
