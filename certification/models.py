@@ -10,7 +10,6 @@ from django.db.models import (
     DateField,
     Exists,
     F,
-    IntegerField,
     OuterRef,
     Q,
     Subquery,
@@ -495,23 +494,18 @@ def _longest_look_back(program, rules):
 # Standing in SQL, for dashboards -----------------------------------------------------------
 
 
-EXPIRING_WITHIN = (30, 60, 90)
-
-
 def with_standing(people, program, todays):
     """People annotated with `state` (a dates.State value) in `program` on their own
-    organization's `today`, decided in SQL as dates.standing decides it; `expires` (while
-    certified), `next_on` (the date dates.next_date names) and `within` (the first of
-    EXPIRING_WITHIN days that `expires` falls in). `todays`: {zone: today}.
+    organization's `today`, decided in SQL as dates.standing decides it, and `next_on`
+    (the date dates.next_date names). `todays`: {zone: today}.
 
     Each is read from one subquery on the period that decides (a renewal decided ahead,
     else the latest started), worked out on that period's own columns: referring to one
     annotation from another would copy its subqueries into the SQL."""
-    # Each row's today and horizons, for the subqueries to refer to; read by organization
-    # id, since a join the outer query needs only for them may be left out of it.
+    # Each row's today, for the subqueries to refer to; read by organization id, since a
+    # join the outer query needs only for it may be left out of it.
     field, todays = _by_organization(todays)
-    horizons = {f"in_{n}": zone_dates(todays, field, offset=n) for n in EXPIRING_WITHIN}
-    people = people.annotate(today=zone_dates(todays, field), **horizons)
+    people = people.annotate(today=zone_dates(todays, field))
     today = OuterRef("today")
     ahead = Q(valid_from__gt=today)
     deciding = (
@@ -530,9 +524,7 @@ def with_standing(people, program, todays):
     )
     return people.annotate(
         state=Coalesce(read(_period_state(today)), never),
-        expires=read(_period_expires(today)),
         next_on=read(_period_next_on(today)),
-        within=read(_within(today)),
     )
 
 
@@ -560,16 +552,6 @@ def _period_state(today):
     )
 
 
-def _period_expires(today):
-    """Its expiry while it certifies (certified or window open), else NULL."""
-    return Case(
-        When(revoked_on__lte=today, then=None),
-        When(valid_until__gte=today, then=F("valid_until")),
-        default=None,
-        output_field=DateField(),
-    )
-
-
 def _period_next_on(today):
     """The date dates.next_date names for it (a lapse is shown from its grace end)."""
     return Case(
@@ -578,21 +560,6 @@ def _period_next_on(today):
         default=F("grace_ends"),
         output_field=DateField(),
     )
-
-
-def _within(today):
-    """For a period that certifies: the first of EXPIRING_WITHIN its expiry falls in."""
-    certifies = Q(revoked_on=None) | Q(revoked_on__gt=today)
-    whens = [
-        When(
-            certifies,
-            valid_until__gte=today,
-            valid_until__lte=OuterRef(f"in_{days}"),
-            then=Value(days),
-        )
-        for days in EXPIRING_WITHIN
-    ]
-    return Case(*whens, default=None, output_field=IntegerField())
 
 
 def _accumulating(program, todays, field):
@@ -624,25 +591,6 @@ def next_date_of(row):
     if state == dates.State.LAPSED:
         return (dates.NEXT_LABELS[state], row.next_on + dates.DAY)
     return (dates.NEXT_LABELS[state], row.next_on)
-
-
-def on_roster_standing(people, program, todays):
-    """The program's roster (on_roster) annotated by with_standing; build it once and
-    read it twice, with pipeline_counts and expiring."""
-    return with_standing(on_roster(people, program), program, todays)
-
-
-def pipeline_counts(standing):
-    """[(state, expiring within days or None, count)] of people annotated by
-    with_standing, the certified split by how soon they expire (EXPIRING_WITHIN),
-    counted in SQL."""
-    return list(standing.order_by().values_list("state", "within").annotate(n=Count("pk")))
-
-
-def expiring(standing):
-    """Those certified whose certification expires within the longest of
-    EXPIRING_WITHIN, soonest first."""
-    return standing.exclude(within=None).order_by("expires", "pk")
 
 
 # Reminders ------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import datetime as dt
 from django.db import connection
 
 from certification import dates
-from certification.models import EXPIRING_WITHIN, CertificationPeriod, EvidenceRule, Program
+from certification.models import CertificationPeriod, EvidenceRule, Program
 from miiwrap.people.models import Organization, Person, RoleGrant
 from observations.models import Observation, RubricVersion
 
@@ -30,6 +30,8 @@ ROLE = RoleGrant._meta.db_table
 OBSERVATION = Observation._meta.db_table
 VERSION = RubricVersion._meta.db_table
 State = dates.State
+# The horizons expirations are counted within, in days.
+EXPIRING_WITHIN = (30, 60, 90)
 
 
 def read(people, programs, todays):

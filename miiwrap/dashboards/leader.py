@@ -13,7 +13,8 @@ from django.urls import reverse
 
 from certification import dates
 from certification import pipeline as pipeline_sql
-from certification.models import EXPIRING_WITHIN, Program
+from certification.models import Program
+from certification.pipeline import EXPIRING_WITHIN
 from coaching.levels import METRIC
 from coaching.models import CoachAssignment, DriftAlert, ItemMonth
 from miiwrap import charts
