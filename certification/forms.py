@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 
 from certification import dates
 from certification.roster import STATES
+from miiwrap.once.forms import OnceForm
 from miiwrap.people.filters import PeopleFilterSet
 from miiwrap.people.models import Organization
 
@@ -50,7 +51,7 @@ class RosterFilter(PeopleFilterSet):
         return queryset
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(OnceForm):
     decided_on = forms.DateField(
         label="Decision date",
         required=False,
@@ -72,7 +73,7 @@ class DecisionForm(forms.Form):
     )
 
 
-class RevokeForm(forms.Form):
+class RevokeForm(OnceForm):
     reason = forms.CharField(
         label="Why is this certification revoked?",
         max_length=2000,

@@ -15,6 +15,8 @@ from certification.forms import DecisionForm, QueueFilter, RevokeForm, RosterFil
 from certification.models import CertificationPeriod, Program, could_be_ready, on_roster
 from miiwrap.forms import add_service_errors
 from miiwrap.notifications import delivery
+from miiwrap.once.services import AlreadySent, form_token_once
+from miiwrap.once.shortcuts import shown_again
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Organization, Person, todays_by_zone
 
@@ -144,14 +146,20 @@ def decide(request, pk, code):
     )
     if form.is_bound and form.is_valid():
         try:
-            period = services.certification_decide(
-                person=person,
-                program=program,
-                decided_by=decider,
-                decided_on=form.cleaned_data["decided_on"] or today,
-                override_reason=form.cleaned_data["override_reason"],
-                backdate_reason=form.cleaned_data["backdate_reason"],
+            period = form_token_once(
+                token=form.token(),
+                user=request.user,
+                create=lambda: services.certification_decide(
+                    person=person,
+                    program=program,
+                    decided_by=decider,
+                    decided_on=form.cleaned_data["decided_on"] or today,
+                    override_reason=form.cleaned_data["override_reason"],
+                    backdate_reason=form.cleaned_data["backdate_reason"],
+                ),
             )
+        except AlreadySent as sent:
+            return shown_again(request, sent, lambda _: _back(request, person).url, person)
         except ValidationError as error:
             add_service_errors([form], error)
         else:
@@ -175,9 +183,15 @@ def revoke(request, pk):
     form = RevokeForm(request.POST if request.method == "POST" else None)
     if form.is_bound and form.is_valid():
         try:
-            services.certification_revoke(
-                period=period, revoked_by=decider, reason=form.cleaned_data["reason"]
+            form_token_once(
+                token=form.token(),
+                user=request.user,
+                create=lambda: services.certification_revoke(
+                    period=period, revoked_by=decider, reason=form.cleaned_data["reason"]
+                ),
             )
+        except AlreadySent as sent:
+            return shown_again(request, sent, lambda _: person.get_absolute_url(), person)
         except ValidationError as error:
             add_service_errors([form], error)
         else:

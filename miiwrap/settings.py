@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "certification",
     "miiwrap.notifications",
     "miiwrap.dashboards",
+    "miiwrap.once",
 ]
 
 MIDDLEWARE = [

@@ -1,6 +1,7 @@
 from django import forms
 
 from coaching.models import CoachAssignment
+from miiwrap.once.forms import OnceForm
 from miiwrap.people.models import Person
 from observations import scoring
 from observations.models import ActivityType, Observation, RubricVersion
@@ -18,7 +19,7 @@ def caseload_for(coach):
     return people.filter(pk__in=current)
 
 
-class ObservationForm(forms.ModelForm):
+class ObservationForm(OnceForm, forms.ModelForm):
     """The coach's form: the visit, one field per rubric item, and the feedback.
 
     Item fields are named item__<code>. Fields only check their own value here; whether

@@ -5,10 +5,13 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from coaching.models import with_momentum
 from miiwrap.forms import add_service_errors
+from miiwrap.once.services import AlreadySent, form_token_once
+from miiwrap.once.shortcuts import repeated, shown_again
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Person
 from observations import display, exports, scoring, services
@@ -125,7 +128,13 @@ def _save(request, form):
     observation = form.save()
     service = services.observation_submit if submit else services.observation_save_draft
     try:
-        service(observation=observation, definition=form.definition)
+        form_token_once(
+            token=form.token(),
+            user=request.user,
+            create=lambda: service(observation=observation, definition=form.definition),
+        )
+    except AlreadySent as sent:
+        return shown_again(request, sent, _page_of, "observations:list")
     except ValidationError as error:
         add_service_errors([form], error)
         return None
@@ -134,6 +143,13 @@ def _save(request, form):
         return redirect(observation)
     messages.success(request, "Draft saved.")
     return redirect("observations:edit", pk=observation.pk)
+
+
+def _page_of(observation):
+    """Where a saved observation is seen: its edit page while a draft, else its own page."""
+    if observation.is_draft:
+        return reverse("observations:edit", args=[observation.pk])
+    return observation.get_absolute_url()
 
 
 def _flag_unscored(form):
@@ -161,6 +177,9 @@ def observation_new(request):
 @login_required
 def observation_edit(request, pk):
     coach = _coach_for(request.user)
+    # A Submit sent twice: the first has made the draft an observation, with no edit page.
+    if again := repeated(request, _page_of, "observations:list"):
+        return again
     drafts = Observation.objects.filter(coach=coach, status=Observation.Status.DRAFT)
     observation = get_object_or_404(drafts, pk=pk)
     version = _version(observation.rubric_version_id)
@@ -232,7 +251,9 @@ def observation_amend(request, pk):
     data = request.POST if request.method == "POST" else None
     form = _amend_observation_form(data, observation, version)
     reason_form = AmendForm(data)
-    if form.is_bound and _amend(form, reason_form, amended_by):
+    if form.is_bound and (amended := _amend(request, form, reason_form, amended_by)):
+        if amended is not True:
+            return amended
         messages.success(request, "Observation amended; the old values are kept below.")
         return redirect(observation)
     return _form_page(
@@ -240,21 +261,28 @@ def observation_amend(request, pk):
     )
 
 
-def _amend(form, reason_form, amended_by):
-    """Amend with the form's values; False, with every problem on the forms, when refused."""
+def _amend(request, form, reason_form, amended_by):
+    """Amend with the form's values: True when done, the first post's page when this one
+    repeats it, False, with every problem on the forms, when refused."""
     if not all([form.is_valid(), reason_form.is_valid()]):
         _flag_unscored(form)
         return False
     # The form has written the new values onto its instance; the database still has the old.
     changed = Observation.objects.get(pk=form.instance.pk)
     try:
-        services.observation_amend(
-            observation=form.save(),
-            changed=changed,
-            definition=form.definition,
-            amended_by=amended_by,
-            reason=reason_form.cleaned_data["reason"],
+        form_token_once(
+            token=form.token(),
+            user=request.user,
+            create=lambda: services.observation_amend(
+                observation=form.save(),
+                changed=changed,
+                definition=form.definition,
+                amended_by=amended_by,
+                reason=reason_form.cleaned_data["reason"],
+            ),
         )
+    except AlreadySent as sent:
+        return shown_again(request, sent, _page_of, "observations:list")
     except ValidationError as error:
         add_service_errors([form, reason_form], error)
         return False
