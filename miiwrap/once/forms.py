@@ -44,6 +44,10 @@ class OnceForm(forms.Form):
             raise forms.ValidationError(OUT_OF_DATE)
         return token
 
+    def initial_token(self):
+        """The token the form is drawn with."""
+        return self[TOKEN_FIELD].value()
+
     def token(self):
         """The token this post was sent with (call after is_valid())."""
         return self.cleaned_data.get(TOKEN_FIELD) or self.data.get(self.add_prefix(TOKEN_FIELD))

@@ -1,6 +1,7 @@
 """Reading the observation form back from HTML, to check what a re-rendered page kept."""
 
 import datetime as dt
+import re
 from html.parser import HTMLParser
 
 from observations.models import ActivityType
@@ -59,3 +60,10 @@ def post_data(practitioner, version, scores, action="submit", **extra):
     data.update({f"item__{code}": value for code, value in scores.items()})
     data.update(extra)
     return data
+
+
+def form_token(response):
+    """The one-time token the page's form was drawn with."""
+    tokens = re.findall(r'name="form_token" value="([^"]+)"', response.content.decode())
+    assert len(tokens) == 1, f"expected one form token on the page, found {tokens}"
+    return tokens[0]
