@@ -9,7 +9,7 @@ from miiwrap.once.models import FormToken
 SOMEONE_ELSE = "This form was sent before from another account: reload the page to start again."
 
 
-class AlreadySent(Exception):  # noqa: N818 it is not an error: the first post did the work
+class AlreadySent(Exception):
     """The same form was sent before by the same user; `target` is what that post created
     (None when it has since been deleted)."""
 
