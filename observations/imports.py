@@ -9,7 +9,8 @@ item code: a whole number, "na" for not applicable, or empty for unscored.
 People, rubric versions and activity types are read with a few queries before the rows,
 so a large file costs the same queries as a small one. Rows are written in batches inside
 one transaction that is rolled back when any row is wrong (or on a dry run). Each row's
-import_key is a hash of what it says, so importing the same rows again adds nothing.
+import_key is a hash of what it says, so importing the same rows again adds nothing, even
+while another import of them is still running (they are skipped, see _insert).
 """
 
 import csv
@@ -21,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -109,16 +110,42 @@ def _save(batch, definitions, result):
     """Write one batch, leaving out rows imported before; nothing once any row is wrong."""
     if result.errors or not batch:
         return
-    keys = [observation.import_key for observation in batch]
-    done = set(Observation.objects.filter(import_key__in=keys).values_list("import_key", flat=True))
+    done = imported_keys(batch)
     new = [observation for observation in batch if observation.import_key not in done]
     now = timezone.now()
     for observation in new:
         services.apply_scores(observation, definitions[observation.rubric_version_id], now)
         observation.submitted_at = now
-    Observation.objects.bulk_create(new)
-    result.created += len(new)
-    result.skipped += len(batch) - len(new)
+    created = _insert(new)
+    result.created += created
+    result.skipped += len(batch) - created
+
+
+def imported_keys(observations):
+    """The import keys of these observations that are already saved."""
+    keys = [observation.import_key for observation in observations]
+    return set(Observation.objects.filter(import_key__in=keys).values_list("import_key", flat=True))
+
+
+def _insert(new):
+    """Insert the rows, leaving out those another import saved meanwhile; how many went in.
+
+    Two imports of the same file at once both find the rows new. The unique import_key
+    settles it: on PostgreSQL the later insert waits for the earlier import to commit (or
+    roll back), then fails on the rows it saved; those are left out and the rest inserted.
+    """
+    while new:
+        try:
+            with transaction.atomic():
+                Observation.objects.bulk_create(new)
+        except IntegrityError:
+            done = imported_keys(new)
+            if not done:
+                raise  # not the import key: a real fault, not a concurrent import
+            new = [observation for observation in new if observation.import_key not in done]
+        else:
+            return len(new)
+    return 0
 
 
 # Reading the file ---------------------------------------------------------------------------

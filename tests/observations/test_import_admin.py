@@ -79,8 +79,9 @@ def test_a_second_upload_of_the_same_file_adds_nothing(world, login):
     rows = [row_for(world.practitioner, world.coach)]
     upload(client, rows)
     response = upload(client, rows)
-    assert b"Imported 0 of 1 rows; 1 skipped (imported before, or repeated in the file)." in (
-        response.content
+    assert (
+        b"Imported 0 of 1 rows; 1 skipped (imported before or meanwhile, or repeated in the file)."
+        in (response.content)
     )
     assert Observation.objects.count() == 1
 

@@ -33,10 +33,10 @@ def test_imports_the_file_and_says_how_many(world, tmp_path):
 def test_a_second_run_skips_what_is_already_there(world, tmp_path):
     path = write(tmp_path, [row_for(world.practitioner, world.coach)] * 2)
     assert run(path)[0] == (
-        "Imported 1 of 2 rows; 1 skipped (imported before, or repeated in the file).\n"
+        "Imported 1 of 2 rows; 1 skipped (imported before or meanwhile, or repeated in the file).\n"
     )
     assert run(path)[0] == (
-        "Imported 0 of 2 rows; 2 skipped (imported before, or repeated in the file).\n"
+        "Imported 0 of 2 rows; 2 skipped (imported before or meanwhile, or repeated in the file).\n"
     )
     assert Observation.objects.count() == 1
 

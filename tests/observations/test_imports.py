@@ -2,16 +2,18 @@
 
 import csv
 import io
+import threading
 import time
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, close_old_connections, connection
 from django.test.utils import CaptureQueriesContext
 
 from miiwrap.people.models import Person, RoleGrant
 from observations import imports
 from observations.models import ActivityType, Observation, RubricVersion
+from tests.conftest import require
 from tests.factories import full_scores, rubric_version
 
 
@@ -504,3 +506,72 @@ def test_ten_thousand_rows_import_in_seconds(world):
     assert result.ok, result.errors[:3]
     assert result.created == 10_000
     assert seconds < 30, f"{seconds:.1f} s"
+
+
+# Two imports of the same file at once
+
+
+def test_rows_another_import_saved_meanwhile_are_skipped_not_a_crash(world, monkeypatch):
+    """The second import looked before the first committed: only the constraint sees it."""
+    rows = [row_for(world.practitioner, world.coach), row_for(world.unassigned, world.coach)]
+    assert run(rows[:1]).created == 1
+    real, calls = imports.imported_keys, []
+
+    def misses_first(batch):
+        calls.append(batch)
+        return set() if len(calls) == 1 else real(batch)
+
+    monkeypatch.setattr(imports, "imported_keys", misses_first)
+    result = run(rows)
+    assert (result.ok, result.created, result.skipped) == (True, 1, 1)
+    assert Observation.objects.count() == 2
+    assert len(calls) == 2  # the insert failed on the saved row, which was then left out
+
+
+def test_a_constraint_other_than_the_import_key_still_fails(world, monkeypatch):
+    def clash(*args, **kwargs):
+        raise IntegrityError("another constraint")
+
+    monkeypatch.setattr(Observation.objects, "bulk_create", clash)
+    with pytest.raises(IntegrityError):
+        run([row_for(world.practitioner, world.coach)])
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_of_one_file_at_once_save_each_row_once(
+    shipped_rubrics, world, threads_close_connections
+):
+    require(
+        connection.vendor == "postgresql",
+        "needs PostgreSQL: set DATABASE_URL=postgres://USER@HOST:5432/DB to run it",
+    )
+    rows = [row_for(world.practitioner, world.coach), row_for(world.unassigned, world.coach)]
+    inserted, results = threading.Event(), {}
+
+    def hold(done, total):
+        # The first import has inserted its rows; it commits once the second is under way.
+        inserted.set()
+        time.sleep(1)
+
+    def first():
+        try:
+            results["first"] = run(rows, progress=hold)
+        finally:
+            close_old_connections()
+
+    def second():
+        inserted.wait(10)
+        try:
+            results["second"] = run(rows)
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert (results["first"].created, results["second"].created) == (2, 0)
+    assert (results["second"].ok, results["second"].skipped) == (True, 2)
+    assert Observation.objects.count() == 2
