@@ -48,5 +48,8 @@ class Command(BaseCommand):
         verb = "Would import" if result.dry_run else "Imported"
         text = f"{verb} {result.created:,} of {result.rows:,} rows"
         if result.skipped:
-            text += f"; {result.skipped:,} skipped (imported before or meanwhile, or repeated in the file)"
+            text += (
+                f"; {result.skipped:,} skipped "
+                "(imported before or meanwhile, or repeated in the file)"
+            )
         return text + (". Dry run: nothing was saved." if result.dry_run else ".")
