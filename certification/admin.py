@@ -20,7 +20,7 @@ from certification.models import (
     Program,
     ReminderRule,
 )
-from miiwrap.admin import ReadOnlyAdmin, ScopedAdmin
+from miiwrap.admin import ReadOnlyAdmin, ScopedAdmin, SentOnceAdmin
 from miiwrap.people.access import viewer_for
 
 
@@ -48,7 +48,7 @@ class EvidenceRuleInline(PurveyorManaged, admin.StackedInline):
 
 
 @admin.register(Program)
-class ProgramAdmin(PurveyorManaged, admin.ModelAdmin):
+class ProgramAdmin(SentOnceAdmin, PurveyorManaged, admin.ModelAdmin):
     list_display = [
         "name",
         "requires",

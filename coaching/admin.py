@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from coaching.models import CoachAssignment, DriftAlert, DriftSettings
-from miiwrap.admin import PurveyorOnlyAdmin, ReadOnlyAdmin, ScopedAdmin
+from miiwrap.admin import PurveyorOnlyAdmin, ReadOnlyAdmin, ScopedAdmin, SentOnceAdmin
 
 
 @admin.register(CoachAssignment)
@@ -27,7 +27,7 @@ class CoachAssignmentAdmin(ScopedAdmin):
 
 
 @admin.register(DriftSettings)
-class DriftSettingsAdmin(PurveyorOnlyAdmin, admin.ModelAdmin):
+class DriftSettingsAdmin(SentOnceAdmin, PurveyorOnlyAdmin, admin.ModelAdmin):
     """How drift is detected is the purveyor's to tune, for every organization at once."""
 
     list_display = [

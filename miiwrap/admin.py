@@ -5,9 +5,14 @@ Purveyor admins manage everything; organization admins manage their own
 organization's people, roles, teams and coach assignments, and nothing else.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.apps import AdminConfig
+from django.contrib.admin.utils import flatten_fieldsets
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect
+from django.urls import reverse
 
+from miiwrap.once.forms import TOKEN_FIELD, with_token
 from miiwrap.people.access import viewer_for
 
 
@@ -34,7 +39,69 @@ class MiiwrapAdminConfig(AdminConfig):
     default_site = "miiwrap.admin.MiiwrapAdminSite"
 
 
-class ScopedAdmin(admin.ModelAdmin):
+class SentOnceAdmin:
+    """An add page sent twice (a double click, a replayed post) adds one record: its form
+    carries a one-time token, claimed with the record, and the second post is shown the
+    record the first added. Mixed into every admin of a domain record (ScopedAdmin does)."""
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None and TOKEN_FIELD not in flatten_fieldsets(fieldsets):
+            fieldsets = [*fieldsets, (None, {"fields": [TOKEN_FIELD]})]
+        return fieldsets
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None or change:
+            return super().get_form(request, obj, change=change, **kwargs)
+        if "fields" in kwargs:
+            fields = kwargs.pop("fields")
+        else:
+            fields = flatten_fieldsets(self.get_fieldsets(request))
+        if fields is not None:
+            # The token is the form's own field, not the model's: the factory must not look
+            # for it on the model.
+            fields = [name for name in fields if name != TOKEN_FIELD]
+        return with_token(super().get_form(request, obj, change=change, fields=fields, **kwargs))
+
+    def save_model(self, request, obj, form, change):
+        if change or not hasattr(form, "token"):
+            return super().save_model(request, obj, form, change)
+
+        # Imported here because this module loads before the models are ready.
+        from miiwrap.once.services import form_token_once
+
+        def add():
+            super(SentOnceAdmin, self).save_model(request, obj, form, change)
+            return obj
+
+        return form_token_once(token=form.token(), user=request.user, create=add)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if object_id is not None:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        from miiwrap.once.services import AlreadySent
+        from miiwrap.once.shortcuts import repeated, shown_again
+
+        changelist = reverse(self._url_name("changelist"), current_app=self.admin_site.name)
+        if again := repeated(request, self._change_url, changelist):
+            return again
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except AlreadySent as sent:
+            return shown_again(request, sent, self._change_url, changelist)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(request.get_full_path())
+
+    def _url_name(self, page):
+        opts = self.model._meta
+        return f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_{page}"
+
+    def _change_url(self, obj):
+        return reverse(self._url_name("change"), args=[obj.pk], current_app=self.admin_site.name)
+
+
+class ScopedAdmin(SentOnceAdmin, admin.ModelAdmin):
     """A ModelAdmin whose rows and choices are those the signed-in user may see.
 
     `org_admin_can` names what an organization admin may do with this model

@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 
-from miiwrap.admin import PurveyorOnlyAdmin, ScopedAdmin
+from miiwrap.admin import PurveyorOnlyAdmin, ScopedAdmin, SentOnceAdmin
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Organization, Person, Role, RoleGrant, Team
 
@@ -107,10 +107,10 @@ admin.site.unregister(Group)
 
 
 @admin.register(User)
-class ScopedUserAdmin(PurveyorOnlyAdmin, UserAdmin):
+class ScopedUserAdmin(SentOnceAdmin, PurveyorOnlyAdmin, UserAdmin):
     pass
 
 
 @admin.register(Group)
-class ScopedGroupAdmin(PurveyorOnlyAdmin, GroupAdmin):
+class ScopedGroupAdmin(SentOnceAdmin, PurveyorOnlyAdmin, GroupAdmin):
     pass
