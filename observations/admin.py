@@ -18,6 +18,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from miiwrap.admin import ReadOnlyAdmin, ScopedAdmin
+from miiwrap.once.services import AlreadySent, form_token_once
+from miiwrap.once.shortcuts import shown_again
 from miiwrap.people.access import viewer_for
 from observations import imports, rubric_io, services
 from observations.admin_forms import (
@@ -96,7 +98,15 @@ class RubricAdmin(SharedAdmin):
         form = RubricImportForm(request.POST if posted else None, request.FILES if posted else None)
         if posted and form.is_valid():
             try:
-                version = services.rubric_version_import(data=form.cleaned_data["file"])
+                version = form_token_once(
+                    token=form.token(),
+                    user=request.user,
+                    create=lambda: services.rubric_version_import(data=form.cleaned_data["file"]),
+                )
+            except AlreadySent as sent:
+                return shown_again(
+                    request, sent, _version_url, "admin:observations_rubric_changelist"
+                )
             except rubric_io.RubricFormatError as error:
                 form.add_error("file", str(error))
             else:
@@ -114,6 +124,10 @@ class RubricAdmin(SharedAdmin):
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "may_import": self.has_add_permission(request)}
         return super().changelist_view(request, extra_context)
+
+
+def _version_url(version):
+    return reverse("admin:observations_rubricversion_change", args=[version.pk])
 
 
 class DraftOnlyInline:

@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.core.validators import validate_slug
 
+from miiwrap.once.forms import OnceForm
 from observations.models import Metric, RubricVersion
 
 
@@ -121,7 +122,7 @@ class ObservationImportForm(forms.Form):
     )
 
 
-class RubricImportForm(forms.Form):
+class RubricImportForm(OnceForm):
     file = forms.FileField(label="JSON file", help_text="A rubric version exported from here.")
 
     def clean_file(self):

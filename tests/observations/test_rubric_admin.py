@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 import zipfile
 
 import pytest
@@ -440,6 +441,22 @@ def test_a_label_too_long_for_the_database_saves_nothing(world, login):
     [error] = response.context["form"].errors["file"]
     assert error.startswith("The file could not be loaded (IntegrityError")
     assert not Rubric.objects.filter(code="long").exists()
+
+
+def test_an_import_page_sent_twice_shows_the_version_the_first_imported(world, login):
+    document = rubric_io.dump_version(rubric_version())
+    document["rubric"].update(code="fidelity-copy", name="Fidelity copy")
+    client = login(world.purveyor_admin)
+    page = client.get(IMPORT).content.decode()
+    [token] = re.findall(r'type="hidden" name="form_token" value="([^"]+)"', page)
+    responses = []
+    for _ in range(2):
+        file = io.BytesIO(json.dumps(document).encode())
+        file.name = "rubric.json"
+        responses.append(client.post(IMPORT, {"file": file, "form_token": token}))
+    version = RubricVersion.objects.get(rubric__code="fidelity-copy")
+    assert [r.status_code for r in responses] == [302, 302]
+    assert responses[1].url == change_url(version)
 
 
 def test_org_admins_cannot_import_rubrics(world, login):
