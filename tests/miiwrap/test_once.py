@@ -1,13 +1,17 @@
 """form_token_once: one record per token, whoever sends it first, however they race."""
 
+import threading
+import time
+
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, close_old_connections
 
 from miiwrap.once import services
 from miiwrap.once.forms import OnceForm
 from miiwrap.once.models import FormToken
 from miiwrap.people.models import Team
+from tests.conftest import require
 from tests.factories import make_org, make_person
 
 TOKEN = "a" * 32
@@ -84,3 +88,49 @@ def test_the_form_draws_a_fresh_token_each_time_and_keeps_a_posted_one():
 def test_a_post_without_a_token_is_given_one(db):
     form = OnceForm({})
     assert form.is_valid() and len(form.token()) == 32
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_posts_racing_on_one_token_create_once(threads_close_connections):
+    from django.db import connection
+
+    require(
+        connection.vendor == "postgresql",
+        "needs PostgreSQL: set DATABASE_URL=postgres://USER@HOST:5432/DB to run it",
+    )
+    org = make_org()
+    user = make_person(org, "org_admin").user
+    claimed, outcomes = threading.Event(), {}
+
+    def slow_create():
+        claimed.set()  # the token is claimed, not yet committed
+        time.sleep(1)
+        return Team.objects.create(organization=org, name="North")
+
+    def post(name, create):
+        try:
+            outcomes[name] = services.form_token_once(token=TOKEN, user=user, create=create)
+        except services.AlreadySent as sent:
+            outcomes[name] = sent
+        finally:
+            close_old_connections()
+
+    def second():
+        claimed.wait(10)
+        post("second", team_maker(org, "South"))
+
+    threads = [
+        threading.Thread(target=post, args=("first", slow_create)),
+        threading.Thread(target=second),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    team = Team.objects.get(organization=org)
+    assert team.name == "North"
+    assert outcomes["first"] == team
+    # The second waited for the first to commit, then was shown what it created.
+    assert isinstance(outcomes["second"], services.AlreadySent)
+    assert outcomes["second"].target == team
