@@ -198,7 +198,7 @@ def test_a_subject_with_a_line_break_is_sent_on_one_line(world):
     item = note(world.practitioner, "New feedback from Cora\r\nBcc: x@example.org")
     assert item.subject == "New feedback from Cora Bcc: x@example.org"
     # A row stored before names were checked goes out too, its subject made one line.
-    Notification.objects.filter(pk=item.pk).update(subject="From Cora\nSmith\x00 today")
+    Notification.objects.filter(pk=item.pk).update(subject="From Cora\nSmith\x07 today")
     assert delivery.deliver().sent == 1
     assert mail.outbox[0].subject == "From Cora Smith today"
 
