@@ -171,6 +171,13 @@ def test_a_worker_killed_mid_batch_resends_at_most_the_email_it_was_sending(worl
     assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
 
 
+def test_a_whole_claim_times_out_before_it_is_deemed_stale(settings):
+    # A stalled worker must give up its claim's emails before another worker may take
+    # them, or both would send them.
+    worst = dt.timedelta(seconds=settings.EMAIL_TIMEOUT) * delivery.CLAIM_SIZE
+    assert settings.EMAIL_TIMEOUT and worst < delivery.STALE_CLAIM / 2
+
+
 def test_two_workers_never_claim_the_same_row(world):
     for n in range(5):
         note(world.practitioner, f"N{n}")
