@@ -14,7 +14,7 @@ def caseload_for(coach, rubric):
     """Whom a coach may pick to observe on `rubric`: those of their current caseload (of
     anyone still working, for the purveyor) who hold the role the rubric observes (the
     same rule as Rubric.audience_problem, which the submit and the import apply)."""
-    people = Person.objects.with_role(rubric.audience).select_related("team")
+    people = rubric.observable_among(Person.objects.select_related("team"))
     people = people.order_by("last_name", "first_name")
     if coach.organization.is_purveyor:
         return people.filter(leave_date=None)

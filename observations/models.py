@@ -42,9 +42,15 @@ class Rubric(models.Model):
     def __str__(self):
         return self.name
 
+    def observable_among(self, people):
+        """Those of `people` who may be observed on this rubric: the rule of
+        audience_problem, read in the database (the form's choices)."""
+        return people.with_role(self.audience)
+
     def audience_problem(self, person):
-        """Why `person` may not be observed on this rubric, or None when they may.
-        Reads prefetched role grants when there are some, so an import checks in memory."""
+        """Why `person` may not be observed on this rubric, or None when they may: they
+        must hold the audience role. Reads prefetched role grants when there are some, so
+        an import checks in memory."""
         if person.has_role(self.audience):
             return None
         label = Role(self.audience).label.lower()
