@@ -32,6 +32,8 @@ STALE_CLAIM = dt.timedelta(minutes=30)
 # Rows claimed at once: small, so a stopped worker holds few rows back until its claim
 # is stale, yet the claim's three queries are shared by several emails.
 CLAIM_SIZE = 20
+# What sending one email changes on its row, written the moment it is sent or refused.
+RECORDED = ["status", "attempts", "claim", "sent_at", "last_error", "email", "next_attempt_at"]
 
 
 @dataclass
@@ -185,9 +187,6 @@ def _record(notification, claim, outcome):
         outcome.failed += 1
     else:
         outcome.retrying += 1
-
-
-RECORDED = ["status", "attempts", "claim", "sent_at", "last_error", "email", "next_attempt_at"]
 
 
 def _failed(notification, error, now):
