@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 
 from certification import dates
 from certification.roster import STATES
+from miiwrap import text
 from miiwrap.once.forms import OnceForm
 from miiwrap.people.filters import PeopleFilterSet
 from miiwrap.people.models import Organization
@@ -58,26 +59,21 @@ class DecisionForm(OnceForm):
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="Today (if left empty), unless the decision was made earlier; then say why.",
     )
-    override_reason = forms.CharField(
+    override_reason = text.prose(
+        text.NOTE,
         label="Reason to decide against the rule",
         required=False,
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Needed only when the evidence does not meet the rule.",
     )
-    backdate_reason = forms.CharField(
-        label="Why the decision is dated before today",
-        required=False,
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 2}),
+    backdate_reason = text.prose(
+        text.NOTE, rows=2, label="Why the decision is dated before today", required=False
     )
 
 
 class RevokeForm(OnceForm):
-    reason = forms.CharField(
+    reason = text.prose(
+        text.NOTE,
         label="Why is this certification revoked?",
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 3}),
         help_text="The person and their organization will see this reason.",
     )
 

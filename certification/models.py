@@ -23,6 +23,7 @@ from django.utils import timezone
 from certification import dates, evidence
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Organization, Person, Role, RoleGrant, zone_dates
+from miiwrap.text import DOCUMENT, NOTE, ProseField
 from observations.models import Observation, Rubric, RubricVersion
 
 
@@ -323,20 +324,24 @@ class CertificationPeriod(models.Model):
     decided_on = models.DateField()
     decided_by = models.ForeignKey(Person, models.PROTECT, related_name="+")
     decided_at = models.DateTimeField(default=timezone.now, editable=False)
-    backdate_reason = models.TextField(
-        blank=True, help_text="Why the decision is dated before the day it was recorded."
+    backdate_reason = ProseField(
+        max_length=NOTE,
+        blank=True,
+        help_text="Why the decision is dated before the day it was recorded.",
     )
     evidence = models.JSONField(
         default=list,
         blank=True,
         help_text="The observations that met the rule, as they stood when it was decided.",
     )
-    override_reason = models.TextField(
-        blank=True, help_text="Why the decision stands though the evidence did not meet the rule."
+    override_reason = ProseField(
+        max_length=NOTE,
+        blank=True,
+        help_text="Why the decision stands though the evidence did not meet the rule.",
     )
     revoked_on = models.DateField(null=True, blank=True)
     revoked_by = models.ForeignKey(Person, models.PROTECT, null=True, blank=True, related_name="+")
-    revocation_reason = models.TextField(blank=True)
+    revocation_reason = ProseField(max_length=NOTE, blank=True)
     verification_code = models.CharField(
         max_length=32, unique=True, default=_verification_code, editable=False
     )
@@ -410,7 +415,7 @@ class CertificationEvent(models.Model):
     happened_on = models.DateField()
     recorded_at = models.DateTimeField(default=timezone.now, editable=False)
     by = models.ForeignKey(Person, models.PROTECT, null=True, blank=True, related_name="+")
-    note = models.TextField(blank=True)
+    note = ProseField(max_length=NOTE, blank=True)
 
     class Meta:
         ordering = ["-happened_on", "-pk"]
@@ -647,9 +652,12 @@ class ReminderRule(models.Model):
         "to their leader", default=True, help_text="Leaders get it in their daily digest."
     )
     subject = models.CharField(max_length=300)
-    body_text = models.TextField("text body")
-    body_html = models.TextField(
-        "HTML body", blank=True, help_text="Empty: the text body, with its paragraphs kept."
+    body_text = ProseField("text body", max_length=DOCUMENT)
+    body_html = ProseField(
+        "HTML body",
+        max_length=DOCUMENT,
+        blank=True,
+        help_text="Empty: the text body, with its paragraphs kept.",
     )
     is_active = models.BooleanField(
         "active",

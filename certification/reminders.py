@@ -8,6 +8,8 @@ import re
 
 from django.utils.html import escape, linebreaks, urlize
 
+from miiwrap.text import one_line
+
 PLACEHOLDERS = {
     "name": "the certified person's full name",
     "first_name": "their first name",
@@ -44,7 +46,7 @@ def fill(template, values, html=False):
 
 def render(rule, values):
     """(subject, text, html) of a rule's email for these values."""
-    subject = " ".join(fill(rule.subject, values).split())
+    subject = one_line(fill(rule.subject, values))
     text = fill(rule.body_text, values)
     if rule.body_html.strip():
         html = fill(rule.body_html, values, html=True)

@@ -2,9 +2,8 @@ import django_filters
 from django import forms
 
 from coaching.models import DriftAlert
+from miiwrap import text
 from observations.models import Rubric
-
-NOTE_MAX = 2000
 
 
 class AlertFilter(django_filters.FilterSet):
@@ -57,10 +56,9 @@ class AlertFilter(django_filters.FilterSet):
 
 
 class AcknowledgeForm(forms.Form):
-    note = forms.CharField(
+    note = text.prose(
+        text.NOTE,
         label="What you will do",
-        max_length=NOTE_MAX,
-        widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={
             "required": "Write a short note on what you will do about it; the note is what "
             "acknowledging records.",
@@ -71,11 +69,11 @@ class AcknowledgeForm(forms.Form):
 
 
 class ResolveForm(forms.Form):
-    note = forms.CharField(
+    note = text.prose(
+        text.NOTE,
+        rows=2,
         label="Note (optional)",
         required=False,
-        max_length=NOTE_MAX,
-        widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={
             "max_length": "Keep the note to %(limit_value)d characters (it has %(show_value)d).",
         },

@@ -8,6 +8,7 @@ from django.utils import timezone
 from coaching import drift
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Person, Role
+from miiwrap.text import NOTE, ProseField
 
 
 class CoachAssignmentQuerySet(models.QuerySet):
@@ -376,7 +377,7 @@ class DriftAlert(models.Model):
         Person, models.SET_NULL, null=True, blank=True, related_name="+"
     )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
-    note = models.TextField(blank=True)
+    note = ProseField(max_length=NOTE, blank=True)
     resolved_on = models.DateField(null=True, blank=True)
     resolved_by = models.ForeignKey(
         Person,

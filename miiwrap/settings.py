@@ -168,6 +168,10 @@ EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+# Seconds an SMTP server may stall before the email counts as failed. Kept short so a
+# worker's claim (delivery.CLAIM_SIZE emails) is done long before it is deemed stale and
+# another worker takes the rest: otherwise a stalled worker could wake and send them too.
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "MiiWrap Fidelity <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Links in emails start with this address.

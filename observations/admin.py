@@ -82,7 +82,7 @@ class VersionInline(admin.TabularInline):
 
 @admin.register(Rubric)
 class RubricAdmin(SharedAdmin):
-    list_display = ["name", "code"]
+    list_display = ["name", "code", "audience"]
     search_fields = ["name", "code"]
     inlines = [VersionInline]
 

@@ -1,6 +1,7 @@
 from django import forms
 
 from coaching.models import CoachAssignment
+from miiwrap import text
 from miiwrap.once.forms import OnceForm
 from miiwrap.people.models import Person
 from observations import scoring
@@ -10,9 +11,12 @@ ITEM_PREFIX = "item__"
 NA_CHOICE = (scoring.NA, "Not applicable")
 
 
-def caseload_for(coach):
-    """The practitioners a coach may pick: their current caseload (anyone, for the purveyor)."""
-    people = Person.objects.select_related("team").order_by("last_name", "first_name")
+def caseload_for(coach, rubric):
+    """Whom a coach may pick to observe on `rubric`: those of their current caseload (of
+    anyone still working, for the purveyor) who hold the role the rubric observes (the
+    same rule as Rubric.audience_problem, which the submit and the import apply)."""
+    people = rubric.observable_among(Person.objects.select_related("team"))
+    people = people.order_by("last_name", "first_name")
     if coach.organization.is_purveyor:
         return people.filter(leave_date=None)
     current = CoachAssignment.objects.current().filter(coach=coach).values("practitioner_id")
@@ -25,6 +29,14 @@ class ObservationForm(OnceForm, forms.ModelForm):
     Item fields are named item__<code>. Fields only check their own value here; whether
     every required item is scored is decided on submit (see services.check_observation).
     """
+
+    duration_minutes = forms.IntegerField(
+        label="Duration (minutes)",
+        required=False,
+        min_value=text.DURATION_MIN,
+        max_value=text.DURATION_MAX,
+        help_text=f"From {text.DURATION_MIN} to {text.DURATION_MAX} minutes.",
+    )
 
     class Meta:
         model = Observation
@@ -45,13 +57,13 @@ class ObservationForm(OnceForm, forms.ModelForm):
             "growth_areas": forms.Textarea(attrs={"rows": 3}),
             "next_steps": forms.Textarea(attrs={"rows": 3}),
         }
-        labels = {"duration_minutes": "Duration (minutes)", "observed_on": "Date observed"}
+        labels = {"observed_on": "Date observed"}
 
     def __init__(self, *args, coach, version, **kwargs):
         super().__init__(*args, **kwargs)
         self.coach, self.version = coach, version
         self.definition = version.definition()
-        self.fields["practitioner"].queryset = caseload_for(coach)
+        self.fields["practitioner"].queryset = caseload_for(coach, version.rubric)
         self.fields["rubric_version"].queryset = RubricVersion.objects.published().select_related(
             "rubric"
         )
@@ -122,18 +134,17 @@ def item_field(item):
 
 
 class AcknowledgeForm(forms.Form):
-    response = forms.CharField(
+    response = text.prose(
+        text.FEEDBACK,
         required=False,
-        max_length=5000,
-        widget=forms.Textarea(attrs={"rows": 3}),
         label="Your response (optional)",
         help_text="Your coach will see it.",
     )
 
 
 class AmendForm(forms.Form):
-    reason = forms.CharField(
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 2}),
+    reason = text.prose(
+        text.NOTE,
+        rows=2,
         help_text="Why the submitted observation is being changed; kept with the old values.",
     )

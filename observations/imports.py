@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from miiwrap import text
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Person
 from observations import scoring, services
@@ -38,6 +39,7 @@ BATCH_SIZE = 1000
 PROGRESS_EVERY = 500
 CHUNK = 900  # identifiers per query, under SQLite's oldest limit on parameters
 WHOLE_NUMBER = re.compile(r"[+-]?\d+")
+MINUTES = re.compile(r"[0-9]+")
 
 
 @dataclass
@@ -247,7 +249,8 @@ class RowReader:
         people = (
             Person.objects.all() if imported_by is None else Person.objects.visible_to(imported_by)
         )
-        self._load_people(people, set().union(*table.values.values()) - {""})
+        identifiers = {value for value in set().union(*table.values.values()) if _one_line(value)}
+        self._load_people(people, identifiers - {""})
         versions = RubricVersion.objects.with_structure()
         self.versions = {(v.rubric.code.lower(), v.number): v for v in versions}
         self.definitions = {v.pk: v.definition() for v in self.versions.values()}
@@ -283,7 +286,9 @@ class RowReader:
 
     def build(self, line, cells):
         """(unsaved observation or None, problems) for one row."""
-        problems = []
+        problems = _cell_problems(cells)
+        if problems:
+            return None, problems  # a cell that cannot be stored is not looked up
         if None in cells:
             problems.append(
                 f"This row has {len(self.columns) + len(cells[None])} cells but the first "
@@ -385,10 +390,13 @@ class RowReader:
 
     def _duration(self, cells, problems):
         value = cells.get("duration", "").strip()
-        if value.isdigit() and int(value) <= 32767:
+        if MINUTES.fullmatch(value) and text.DURATION_MIN <= int(value) <= text.DURATION_MAX:
             return int(value)
         if value:
-            problems.append(f"duration: “{value}” is not a number of minutes such as 45.")
+            problems.append(
+                f"duration: “{value}” is not a number of minutes from {text.DURATION_MIN} "
+                f"to {text.DURATION_MAX}, such as 45."
+            )
         return None
 
     def _scores(self, cells, version, problems):
@@ -438,6 +446,34 @@ def _score(value):
         return scoring.NA
     # Anything not a whole number is kept as written, for scoring.problems to name.
     return int(value) if WHOLE_NUMBER.fullmatch(value) else value
+
+
+def _cell_problems(cells):
+    """What no column may hold: control characters (line breaks and tabs only in feedback)
+    and feedback longer than the form allows."""
+    problems = []
+    for column, value in cells.items():
+        values = value if column is None else [value]
+        for one in values:
+            check = text.validate_prose if column in FEEDBACK else text.validate_one_line
+            try:
+                check(one)
+            except ValidationError as error:
+                problems.append(f"{column or 'an extra cell'}: {' '.join(error.messages)}")
+                break
+        if column in FEEDBACK and len(_text(value)) > text.FEEDBACK:
+            problems.append(
+                f"{column}: {len(_text(value)):,} characters; keep it to {text.FEEDBACK:,}."
+            )
+    return problems
+
+
+def _one_line(value):
+    try:
+        text.validate_one_line(value)
+    except ValidationError:
+        return False
+    return True
 
 
 def _text(value):

@@ -1,11 +1,13 @@
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Avg, Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
 
 from miiwrap.people.access import viewer_for
-from miiwrap.people.models import Person
+from miiwrap.people.models import Person, Role
+from miiwrap.text import DOCUMENT, DURATION_MAX, DURATION_MIN, FEEDBACK, NOTE, ProseField
 from observations import scoring
 
 # Rubrics -----------------------------------------------------------------------------------
@@ -19,9 +21,18 @@ class RubricQuerySet(models.QuerySet):
 
 
 class Rubric(models.Model):
+    # Who a rubric observes; the roles a coach can observe someone in.
+    AUDIENCES = [(role.value, role.label) for role in (Role.PRACTITIONER, Role.COACH)]
+
     code = models.SlugField(max_length=40, unique=True, help_text="Used in imports, e.g. miti.")
     name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = ProseField(max_length=DOCUMENT, blank=True)
+    audience = models.CharField(
+        max_length=20,
+        choices=AUDIENCES,
+        default=Role.PRACTITIONER,
+        help_text="Only people holding this role are observed on this rubric.",
+    )
 
     objects = RubricQuerySet.as_manager()
 
@@ -30,6 +41,20 @@ class Rubric(models.Model):
 
     def __str__(self):
         return self.name
+
+    def observable_among(self, people):
+        """Those of `people` who may be observed on this rubric: the rule of
+        audience_problem, read in the database (the form's choices)."""
+        return people.with_role(self.audience)
+
+    def audience_problem(self, person):
+        """Why `person` may not be observed on this rubric, or None when they may: they
+        must hold the audience role. Reads prefetched role grants when there are some, so
+        an import checks in memory."""
+        if person.has_role(self.audience):
+            return None
+        label = Role(self.audience).label.lower()
+        return f"{person} does not hold the {label} role this rubric observes."
 
 
 class RubricVersionQuerySet(models.QuerySet):
@@ -72,7 +97,7 @@ class RubricVersion(models.Model):
         blank=True,
         help_text='Band names from best to worst, e.g. ["high", "adequate", "borderline", "low"].',
     )
-    notes = models.TextField(blank=True)
+    notes = ProseField(max_length=DOCUMENT, blank=True)
 
     objects = RubricVersionQuerySet.as_manager()
 
@@ -127,7 +152,7 @@ class Item(models.Model):
     domain = models.ForeignKey(Domain, models.RESTRICT, null=True, blank=True, related_name="items")
     code = models.SlugField(max_length=40, help_text="Short code, used as the CSV column.")
     label = models.CharField(max_length=200)
-    guidance = models.TextField(blank=True, help_text="What the observer looks for.")
+    guidance = ProseField(max_length=DOCUMENT, blank=True, help_text="What the observer looks for.")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     scale_min = models.SmallIntegerField(default=0)
     scale_max = models.SmallIntegerField(default=1)
@@ -171,7 +196,7 @@ class Level(models.Model):
     item = models.ForeignKey(Item, models.CASCADE, related_name="levels")
     value = models.SmallIntegerField()
     label = models.CharField(max_length=80)
-    descriptor = models.TextField(blank=True)
+    descriptor = ProseField(max_length=DOCUMENT, blank=True)
 
     class Meta:
         ordering = ["value"]
@@ -354,13 +379,18 @@ class Observation(models.Model):
     observed_on = models.DateField()
     activity = models.ForeignKey(ActivityType, models.PROTECT, related_name="+")
     mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.LIVE)
-    duration_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_minutes = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(DURATION_MIN), MaxValueValidator(DURATION_MAX)],
+        help_text=f"From {DURATION_MIN} to {DURATION_MAX} minutes.",
+    )
     scores = models.JSONField(default=dict, blank=True)
-    strengths = models.TextField(blank=True)
+    strengths = ProseField(max_length=FEEDBACK, blank=True)
     strengths_items = models.JSONField(default=list, blank=True)
-    growth_areas = models.TextField(blank=True)
+    growth_areas = ProseField(max_length=FEEDBACK, blank=True)
     growth_areas_items = models.JSONField(default=list, blank=True)
-    next_steps = models.TextField(blank=True)
+    next_steps = ProseField(max_length=FEEDBACK, blank=True)
     next_steps_items = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
     # Computed on submit, so lists and dashboards read them instead of recomputing.
@@ -370,7 +400,7 @@ class Observation(models.Model):
     computed_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
-    response = models.TextField(blank=True, help_text="The practitioner's reply.")
+    response = ProseField(max_length=FEEDBACK, blank=True, help_text="The practitioner's reply.")
     import_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -409,6 +439,14 @@ class Observation(models.Model):
                 name="observation_not_of_oneself",
                 violation_error_message="A coach cannot observe themselves.",
             ),
+            models.CheckConstraint(
+                condition=Q(duration_minutes=None)
+                | Q(duration_minutes__gte=DURATION_MIN, duration_minutes__lte=DURATION_MAX),
+                name="observation_duration_in_range",
+                violation_error_message=(
+                    f"The duration is from {DURATION_MIN} to {DURATION_MAX} minutes."
+                ),
+            ),
         ]
 
     def __str__(self):
@@ -436,7 +474,7 @@ class Amendment(models.Model):
     observation = models.ForeignKey(Observation, models.CASCADE, related_name="amendments")
     amended_by = models.ForeignKey(Person, models.PROTECT, related_name="+")
     amended_at = models.DateTimeField(auto_now_add=True)
-    reason = models.TextField()
+    reason = ProseField(max_length=NOTE)
     previous = models.JSONField(help_text="The observation's values before this change.")
 
     class Meta:

@@ -11,11 +11,15 @@ import re
 from numbers import Number
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from miiwrap import text
 from observations import scoring
 
 FORMAT = "miiwrap-rubric/1"
+# Whom a rubric observes (Rubric.audience); the first is the default.
+AUDIENCES = ["practitioner", "coach"]
 SHIPPED = Path(__file__).resolve().parent / "rubrics"
 ITEM_KINDS = {scoring.RATING, scoring.COUNT, scoring.YES_NO}
 METRIC_KINDS = {
@@ -51,14 +55,18 @@ def shipped_rubrics():
 
 
 def dump_version(version):
-    """A rubric version as a JSON-ready dict."""
+    """A rubric version as a JSON-ready dict. The audience is written only when it is not
+    the default (practitioners), so documents written before it existed read the same."""
+    rubric = {
+        "code": version.rubric.code,
+        "name": version.rubric.name,
+        "description": version.rubric.description,
+    }
+    if version.rubric.audience != AUDIENCES[0]:
+        rubric["audience"] = version.rubric.audience
     return {
         "format": FORMAT,
-        "rubric": {
-            "code": version.rubric.code,
-            "name": version.rubric.name,
-            "description": version.rubric.description,
-        },
+        "rubric": rubric,
         "version": {
             "number": version.number,
             "status": version.status,
@@ -100,6 +108,7 @@ def check(data):
         if key not in data:
             raise RubricFormatError(f"The file has no “{key}” section.")
     _check_shape(data)
+    _check_text(data)
     items = data["items"]
     codes = [item.get("code") for item in items]
     if len(set(codes)) != len(codes):
@@ -121,6 +130,8 @@ def _check_shape(data):
         raise RubricFormatError("The rubric needs a code: letters, digits, - or _, up to 40.")
     if not isinstance(rubric.get("name"), str) or not rubric["name"].strip():
         raise RubricFormatError("The rubric needs a name.")
+    if rubric.get("audience", AUDIENCES[0]) not in AUDIENCES:
+        raise RubricFormatError(f"The rubric's audience must be one of {AUDIENCES}.")
     if not isinstance(head, dict) or not _is_whole(head.get("number")) or head["number"] < 1:
         raise RubricFormatError("The version needs a number: a whole number from 1.")
     if head.get("status", "draft") not in STATUSES:
@@ -137,6 +148,39 @@ def _check_shape(data):
         _check_item_shape(item)
     for metric in data["metrics"]:
         _check_metric_shape(metric)
+
+
+def _check_text(data):
+    """Names and labels on one line; descriptions, guidance and descriptors free of other
+    control characters and within their limit: what the admin's forms accept."""
+    rubric, head = data["rubric"], data["version"]
+    lines = [("The rubric's name", rubric["name"])]
+    lines += [(f"Domain {d['code']}", d["name"]) for d in data.get("domains", [])]
+    lines += [(f"Metric {m['code']}", m["label"]) for m in data["metrics"]]
+    prose = [
+        ("The rubric's description", rubric.get("description")),
+        ("The notes", head.get("notes")),
+    ]
+    for item in data["items"]:
+        code = item["code"]
+        lines.append((f"Item {code}", item.get("label", "")))
+        prose.append((f"Item {code}'s guidance", item.get("guidance")))
+        for level in item.get("levels", []):
+            lines.append((f"Item {code}, level {level['value']}", level["label"]))
+            prose.append((f"Item {code}, level {level['value']}", level.get("descriptor")))
+    for where, value in lines:
+        _checked(where, value, text.validate_one_line)
+    for where, value in prose:
+        _checked(where, value or "", text.validate_prose)
+        if len(str(value or "")) > text.DOCUMENT:
+            raise RubricFormatError(f"{where}: keep it to {text.DOCUMENT:,} characters.")
+
+
+def _checked(where, value, validate):
+    try:
+        validate(value)
+    except ValidationError as error:
+        raise RubricFormatError(f"{where}: {error.messages[0]}") from error
 
 
 def _check_item_shape(item):
@@ -219,6 +263,8 @@ def load_version(data, models):
         defaults={
             "name": data["rubric"]["name"],
             "description": data["rubric"].get("description", ""),
+            # Only when given: the migration that loads the shipped rubrics predates it.
+            **({"audience": data["rubric"]["audience"]} if "audience" in data["rubric"] else {}),
         },
     )
     head = data["version"]

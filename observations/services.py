@@ -67,7 +67,12 @@ def date_problem(practitioner, observed_on):
 def check_observation(observation, definition, *, complete):
     """Every rule an observation must meet to be saved (a draft) or submitted (complete)."""
     errors = {}
-    if problem := observer_problem(observation.coach, observation.practitioner):
+    rubric = observation.rubric_version.rubric
+    practitioner = observation.practitioner
+    problem = observer_problem(observation.coach, practitioner) or rubric.audience_problem(
+        practitioner
+    )
+    if problem:
         errors["practitioner"] = problem
     if problem := date_problem(observation.practitioner, observation.observed_on):
         errors["observed_on"] = problem

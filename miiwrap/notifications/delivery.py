@@ -1,10 +1,13 @@
 """Sending notifications: each email once, retried with backoff, never lost.
 
-`deliver()` claims due rows with one UPDATE (a row another worker has claimed is no
-longer pending, so it is skipped), sends them through Django's email framework and
-records the outcome. A failure is retried after 5, 10, 20… minutes and marked failed,
-with its error, after the last attempt. `compose_digests()` gathers each leader's pending
-items into one email a day. The number of queries depends on the batches, not the rows.
+`deliver()` claims a few due rows at a time with one conditional UPDATE (a row another
+worker has claimed is no longer pending, so two workers never send the same row), sends
+them through Django's email framework and records each outcome as soon as that email is
+sent or refused. A worker killed mid-batch therefore leaves at most one row sent but not
+marked: the one it was sending, which goes out again once its claim is stale. The rows it
+had claimed but not reached wait for the stale claim too, then go out once. A failure is
+retried after 5, 10, 20… minutes and marked failed, with its error, after the last
+attempt. `compose_digests()` gathers each leader's pending items into one email a day.
 """
 
 import datetime as dt
@@ -15,17 +18,22 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from miiwrap.notifications.models import Notification, absolute_url
+from miiwrap.text import one_line
 
 logger = logging.getLogger(__name__)
 
 Status = Notification.Status
 # A claim older than this belongs to a worker that stopped mid-batch; its rows go back.
 STALE_CLAIM = dt.timedelta(minutes=30)
+# Rows claimed at once: small, so a stopped worker holds few rows back until its claim
+# is stale, yet the claim's three queries are shared by several emails.
+CLAIM_SIZE = 20
+# What sending one email changes on its row, written the moment it is sent or refused.
+RECORDED = ["status", "attempts", "claim", "sent_at", "last_error", "email", "next_attempt_at"]
 
 
 @dataclass
@@ -46,7 +54,7 @@ def pending(recipient, kind, subject, body_text, *, body_html="", link="", diges
         recipient=recipient,
         email=address_of(recipient),
         kind=kind,
-        subject=subject[:300],
+        subject=one_line(subject)[:300],
         body_text=body_text,
         body_html=body_html,
         link=link,
@@ -87,7 +95,7 @@ def retry_delay(attempts):
     return dt.timedelta(minutes=settings.NOTIFICATION_RETRY_MINUTES * 2 ** (attempts - 1))
 
 
-def deliver(now=None, batch_size=1000):
+def deliver(now=None, batch_size=CLAIM_SIZE):
     """Send every due email; returns what happened."""
     now = now or timezone.now()
     _release_stale_claims(now)
@@ -117,11 +125,8 @@ def _claim(now, batch_size):
     Notification.objects.filter(pk__in=ids, status=Status.PENDING).update(
         status=Status.SENDING, claim=token, claimed_at=now
     )
-    return list(
-        Notification.objects.filter(claim=token, status=Status.SENDING).select_related(
-            "recipient__user"
-        )
-    )
+    claimed = Notification.objects.filter(claim=token, status=Status.SENDING)
+    return list(claimed.select_related("recipient__user").order_by("next_attempt_at", "pk"))
 
 
 def address_of(person):
@@ -132,46 +137,56 @@ def address_of(person):
 
 
 def _send(claimed, now):
-    """Send each claimed email; record the outcome with one UPDATE for those sent (the
-    usual case) and a bulk update for the rest."""
+    """Send each claimed email and record its outcome at once, so that a worker stopped
+    here has sent at most one email it did not record."""
     outcome = Delivered()
     connection = None
-    sent, others, readdressed = [], [], []
-    for notification in claimed:
-        address = address_of(notification.recipient)
-        if not address:
-            _give_up(notification, f"{notification.recipient} has no email address on record.")
-            others.append(notification)
-            continue
-        try:
-            connection = connection or get_connection()
-            _message(notification, address, connection).send()
-        except Exception as error:  # any failure of one email is recorded, never raised
-            logger.warning("Email %s to %s failed: %s", notification.pk, address, error)
-            _failed(notification, error, now)
-            others.append(notification)
-            continue
-        sent.append(notification.pk)
-        if notification.email != address:
-            notification.email = address
-            readdressed.append(notification)
-    if connection is not None:
-        connection.close()
-    Notification.objects.filter(pk__in=sent).update(
-        status=Status.SENT,
-        attempts=F("attempts") + 1,
-        claim="",
-        sent_at=timezone.now(),
-        last_error="",
-    )
-    Notification.objects.bulk_update(readdressed, ["email"])
-    Notification.objects.bulk_update(
-        others, ["status", "attempts", "claim", "last_error", "next_attempt_at"]
-    )
-    outcome.sent = len(sent)
-    outcome.failed = sum(1 for n in others if n.status == Status.FAILED)
-    outcome.retrying = len(others) - outcome.failed
+    try:
+        for notification in claimed:
+            claim = notification.claim
+            connection = _send_one(notification, now, connection)
+            _record(notification, claim, outcome)
+    finally:
+        if connection is not None:
+            connection.close()
     return outcome
+
+
+def _send_one(notification, now, connection):
+    """Try one email; the notification's fields say what happened. Returns the connection
+    (opened on first use, kept for the rest of the batch)."""
+    address = address_of(notification.recipient)
+    if not address:
+        _give_up(notification, f"{notification.recipient} has no email address on record.")
+        return connection
+    try:
+        connection = connection or get_connection()
+        _message(notification, address, connection).send()
+    except Exception as error:  # any failure of one email is recorded, never raised
+        logger.warning("Email %s to %s failed: %s", notification.pk, address, error)
+        _failed(notification, error, now)
+        return connection
+    notification.status = Status.SENT
+    notification.attempts += 1
+    notification.claim = ""
+    notification.sent_at = timezone.now()
+    notification.last_error = ""
+    notification.email = address
+    return connection
+
+
+def _record(notification, claim, outcome):
+    # Conditional on our claim: had it gone stale and passed to another worker, the row
+    # is no longer ours to record.
+    Notification.objects.filter(pk=notification.pk, claim=claim).update(
+        **{name: getattr(notification, name) for name in RECORDED}
+    )
+    if notification.status == Status.SENT:
+        outcome.sent += 1
+    elif notification.status == Status.FAILED:
+        outcome.failed += 1
+    else:
+        outcome.retrying += 1
 
 
 def _failed(notification, error, now):
@@ -199,7 +214,7 @@ def _describe(error):
 
 def _message(notification, address, connection):
     message = EmailMultiAlternatives(
-        subject=notification.subject,
+        subject=one_line(notification.subject),
         body=notification.body_text,
         to=[address],
         connection=connection,

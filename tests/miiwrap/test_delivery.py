@@ -28,6 +28,20 @@ class RefusingOne(EmailBackend):
         return super().send_messages(messages)
 
 
+class WorkerKilled(BaseException):
+    """What a killed worker looks like from inside: not an Exception, so nothing records it."""
+
+
+class DyingAfterThree(EmailBackend):
+    """Delivers three messages, then the worker dies while handing over the fourth."""
+
+    def send_messages(self, messages):
+        if len(mail.outbox) >= 3:
+            mail.outbox.append(messages[0])  # the fourth left before the worker died
+            raise WorkerKilled
+        return super().send_messages(messages)
+
+
 def note(person, subject="Hello", **fields):
     return delivery.notify(person, "feedback", subject, "Body", link="/x/", **fields)
 
@@ -138,11 +152,72 @@ def test_digest_items_are_not_emailed_alone(world):
     assert delivery.compose_digests(tomorrow) == 1
 
 
-def test_queries_do_not_grow_with_the_batch(world, django_assert_max_num_queries):
+def test_a_worker_killed_mid_batch_resends_at_most_the_email_it_was_sending(world, settings):
+    settings.EMAIL_BACKEND = "tests.miiwrap.test_delivery.DyingAfterThree"
+    for n in range(8):
+        note(world.practitioner, f"N{n}")
+    now = timezone.now()
+    with pytest.raises(WorkerKilled):
+        delivery.deliver(now)
+    statuses = list(Notification.objects.order_by("pk").values_list("status", flat=True))
+    assert statuses == ["sent"] * 3 + ["sending"] * 5  # each sent one recorded at once
+    # Another worker meanwhile leaves the dead worker's claim alone...
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert delivery.deliver(now + 29 * MINUTE).sent == 0
+    # ...until it is stale; then only the unrecorded ones go, the fourth a second time.
+    assert delivery.deliver(now + 31 * MINUTE).sent == 5
+    subjects = [message.subject for message in mail.outbox]
+    assert subjects == ["N0", "N1", "N2", "N3", "N3", "N4", "N5", "N6", "N7"]
+    assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_whole_claim_times_out_before_it_is_deemed_stale(settings):
+    # A stalled worker must give up its claim's emails before another worker may take
+    # them, or both would send them.
+    worst = dt.timedelta(seconds=settings.EMAIL_TIMEOUT) * delivery.CLAIM_SIZE
+    assert settings.EMAIL_TIMEOUT and worst < delivery.STALE_CLAIM / 2
+
+
+def test_two_workers_never_claim_the_same_row(world):
+    for n in range(5):
+        note(world.practitioner, f"N{n}")
+    now = timezone.now()
+    first, second = delivery._claim(now, 3), delivery._claim(now, 3)
+    assert len(first) == 3 and len(second) == 2
+    assert not {n.pk for n in first} & {n.pk for n in second}
+    # A row claimed under a worker's feet is not claimed again by the slower one.
+    note(world.practitioner, "Late")
+    Notification.objects.filter(subject="Late").update(status="sending", claim="other")
+    assert delivery._claim(now, 3) == []
+
+
+def test_an_outcome_is_not_recorded_over_another_workers_claim(world):
+    item = note(world.practitioner)
+    (claimed,) = delivery._claim(timezone.now(), 5)
+    # The claim went stale and another worker took the row meanwhile.
+    Notification.objects.filter(pk=item.pk).update(claim="other")
+    delivery._send([claimed], timezone.now())
+    item.refresh_from_db()
+    assert (item.status, item.claim) == ("sending", "other")
+
+
+def test_a_subject_with_a_line_break_is_sent_on_one_line(world):
+    item = note(world.practitioner, "New feedback from Cora\r\nBcc: x@example.org")
+    assert item.subject == "New feedback from Cora Bcc: x@example.org"
+    # A row stored before names were checked goes out too, its subject made one line.
+    Notification.objects.filter(pk=item.pk).update(subject="From Cora\nSmith\x07 today")
+    assert delivery.deliver().sent == 1
+    assert mail.outbox[0].subject == "From Cora Smith today"
+
+
+def test_queries_grow_by_one_update_per_email(world, django_assert_num_queries):
     for n in range(30):
         note(world.practitioner, f"N{n}")
-    # Release stale claims, claim, read, update; then an empty claim and read to stop.
-    with django_assert_max_num_queries(8):
+    # Releasing stale claims; for each claim of up to CLAIM_SIZE rows: the due ids, the
+    # claiming UPDATE and the read; one UPDATE per email, recording it the moment it is
+    # sent (what bounds a dead worker's resends to one); then one look that finds no more.
+    claims = -(-30 // delivery.CLAIM_SIZE)
+    with django_assert_num_queries(1 + 3 * claims + 30 + 1):
         assert delivery.deliver().sent == 30
 
 

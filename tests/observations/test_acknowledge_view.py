@@ -6,6 +6,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from miiwrap import text as limits
 from observations.models import Observation
 from tests.factories import make_observation, make_person
 
@@ -52,11 +53,24 @@ def test_answering_again_edits_the_response_and_keeps_the_first_acknowledgement(
 
 
 def test_a_response_too_long_is_refused_with_the_text_kept(world, login, observation):
-    text = "x" * 5001
+    text = "x" * (limits.FEEDBACK + 1)
     response = login(world.practitioner).post(url(observation), {"response": text})
     assert response.status_code == 400
-    assert "at most 5000 characters" in response.content.decode()
+    assert "at most 4000 characters" in response.content.decode()
     assert f"{text}</textarea>" in response.content.decode()
+    observation.refresh_from_db()
+    assert observation.status == Observation.Status.SUBMITTED
+
+
+def test_the_form_states_the_limit_on_a_response(world, login, observation):
+    page = login(world.practitioner).get(observation.get_absolute_url()).content.decode()
+    assert 'maxlength="4000"' in page and "Up to 4,000 characters." in page
+
+
+def test_a_response_with_a_nul_byte_is_refused(world, login, observation):
+    response = login(world.practitioner).post(url(observation), {"response": "ok\x00"})
+    assert response.status_code == 400
+    assert "Remove a NUL byte" in response.content.decode()
     observation.refresh_from_db()
     assert observation.status == Observation.Status.SUBMITTED
 

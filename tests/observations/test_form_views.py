@@ -11,7 +11,7 @@ from django.utils.html import escape
 
 from miiwrap.people.models import Organization
 from observations.models import Observation
-from tests.factories import full_scores, make_observation, make_person
+from tests.factories import full_scores, make_assignment, make_observation, make_person
 from tests.observations.page import fields, post_data
 
 NEW = reverse("observations:new")
@@ -230,6 +230,63 @@ def test_a_practitioner_not_on_the_caseload_is_refused(world, login, version):
     assert response.status_code == 400
     assert "Select a valid choice" in response.context["form"].errors["practitioner"][0]
     assert not Observation.objects.exists()
+
+
+def test_the_purveyors_coach_picks_only_those_the_rubric_observes(world, login, version):
+    visiting = make_person(world.purveyor, "coach", first_name="Vic")
+    response = login(visiting).get(NEW)
+    offered = set(response.context["form"].fields["practitioner"].queryset)
+    assert world.practitioner in offered and world.away_practitioner in offered
+    assert world.leader not in offered and world.org_admin not in offered
+
+
+def test_a_leader_is_refused_as_the_observed_person_like_the_import_does(world, login, version):
+    visiting = make_person(world.purveyor, "coach", first_name="Vic")
+    response = login(visiting).post(NEW, post_data(world.leader, version, full_scores(version)))
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.context["form"].errors["practitioner"][0]
+    assert not Observation.objects.exists()
+
+
+def test_a_coaching_rubric_offers_the_coachs_coaches_only(world, login, version):
+    version.rubric.audience = "coach"
+    version.rubric.save()
+    # The coach is also a practitioner: on a coaching rubric only their coach role counts.
+    make_assignment(world.outsider, world.away_practitioner)
+    response = login(world.outsider).get(NEW)
+    assert list(response.context["form"].fields["practitioner"].queryset) == []
+
+
+@pytest.mark.parametrize("minutes", ["0", "721", "99999999999"])
+def test_a_duration_outside_one_to_720_minutes_is_refused(world, login, version, minutes):
+    data = post_data(world.practitioner, version, full_scores(version), duration_minutes=minutes)
+    response = login(world.coach).post(NEW, data)
+    assert response.status_code == 400
+    assert "duration_minutes" in response.context["form"].errors
+    assert not Observation.objects.exists()
+
+
+def test_the_form_states_its_limits(world, login, version):
+    page = login(world.coach).get(NEW).content.decode()
+    assert 'min="1"' in page and 'max="720"' in page and "From 1 to 720 minutes." in page
+    assert page.count('maxlength="4000"') == 3 and page.count("Up to 4,000 characters.") == 3
+
+
+def test_feedback_longer_than_the_limit_is_refused_with_the_text_kept(world, login, version):
+    data = post_data(world.practitioner, version, full_scores(version), strengths="x" * 4001)
+    response = login(world.coach).post(NEW, data)
+    assert response.status_code == 400
+    assert "strengths" in response.context["form"].errors
+    assert fields(response).texts["strengths"].strip() == "x" * 4001
+
+
+def test_feedback_with_a_control_character_is_refused(world, login, version):
+    data = post_data(world.practitioner, version, full_scores(version), next_steps="Plan\x07")
+    response = login(world.coach).post(NEW, data)
+    assert response.status_code == 400
+    assert response.context["form"].errors["next_steps"] == [
+        "Remove the control character U+0007: it cannot be stored or shown."
+    ]
 
 
 def test_a_coach_cannot_observe_another_organizations_practitioner(world, login, version):

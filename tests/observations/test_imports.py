@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 
 from miiwrap.people.models import Person, RoleGrant
 from observations import imports
-from observations.models import ActivityType, Observation, RubricVersion
+from observations.models import ActivityType, Observation, Rubric, RubricVersion
 from tests.conftest import require
-from tests.factories import full_scores, rubric_version
+from tests.factories import full_scores, make_person, rubric_version
 
 
 def fidelity_items():
@@ -228,7 +228,39 @@ def errors_for(rows, **options):
             "Transition meeting, Plan document review.",
         ),
         ({"mode": "telepathy"}, "mode: “telepathy” is not one of live, recorded, document."),
-        ({"duration": "1h"}, "duration: “1h” is not a number of minutes such as 45."),
+        (
+            {"duration": "1h"},
+            "duration: “1h” is not a number of minutes from 1 to 720, such as 45.",
+        ),
+        (
+            {"duration": "0"},
+            "duration: “0” is not a number of minutes from 1 to 720, such as 45.",
+        ),
+        (
+            {"duration": "721"},
+            "duration: “721” is not a number of minutes from 1 to 720, such as 45.",
+        ),
+        (
+            {"duration": "99999999999"},
+            "duration: “99999999999” is not a number of minutes from 1 to 720, such as 45.",
+        ),
+        ({"duration": "²"}, "duration: “²” is not a number of minutes from 1 to 720, such as 45."),
+        (
+            {"strengths": "Warm\x00"},
+            "strengths: Remove a NUL byte: it cannot be stored or shown.",
+        ),
+        (
+            {"practitioner": "pat\x00@example.org"},
+            "practitioner: Remove a NUL byte: this field holds a single line of text.",
+        ),
+        (
+            {"activity": "Home\nvisit"},
+            "activity: Remove a line break: this field holds a single line of text.",
+        ),
+        (
+            {"next_steps": "x" * 4001},
+            "next_steps: 4,001 characters; keep it to 4,000.",
+        ),
         ({"ep-voice": ""}, "ep-voice: Score this item."),
         ({"ep-voice": "4"}, "ep-voice: Choose a rating from 0 to 3."),
         ({"ep-voice": "2.5"}, "ep-voice: Enter a whole number."),
@@ -240,6 +272,35 @@ def test_each_bad_cell_is_named_with_its_line(world, cells, reason):
     good = row_for(world.practitioner, world.coach)
     errors = errors_for([good, {**good, "date": "2024-05-02", **cells}])
     assert errors == [(3, reason)]
+
+
+def test_the_longest_feedback_and_duration_allowed_are_taken(world):
+    row = row_for(world.practitioner, world.coach, duration="720", strengths="x" * 4000)
+    assert run([row]).created == 1
+    assert Observation.objects.get().duration_minutes == 720
+
+
+def test_feedback_keeps_its_line_breaks_and_tabs(world):
+    assert run([row_for(world.practitioner, world.coach, strengths="One\n\tTwo")]).ok
+    assert Observation.objects.get().strengths == "One\n\tTwo"
+
+
+def test_only_someone_the_rubric_observes_is_observed(world):
+    # The leader is in the coach's organization, but holds no practitioner role.
+    errors = errors_for([row_for(world.leader, world.coach)])
+    assert errors == [
+        (2, f"{world.leader} does not hold the practitioner role this rubric observes.")
+    ]
+
+
+def test_a_coaching_rubric_observes_coaches_only(world):
+    Rubric.objects.filter(code="miiwrap-fidelity").update(audience="coach")
+    errors = errors_for([row_for(world.practitioner, world.coach)])
+    assert errors == [
+        (2, f"{world.practitioner} does not hold the coach role this rubric observes.")
+    ]
+    observer = make_person(world.home, "coach", first_name="Olive")
+    assert run([row_for(world.coach, observer)]).created == 1
 
 
 def test_a_coach_may_not_observe_themselves(world):

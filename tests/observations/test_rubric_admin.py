@@ -92,11 +92,13 @@ def test_purveyor_admin_adds_a_rubric_and_a_draft_version(world, login):
         {
             "code": "tom",
             "name": "TOM 2.0",
+            "audience": "coach",
             "versions-TOTAL_FORMS": "0",
             "versions-INITIAL_FORMS": "0",
         },
     )
     rubric = Rubric.objects.get(code="tom")
+    assert rubric.audience == "coach"  # a coaching rubric observes coaches
     data = form_data(client.get(reverse("admin:observations_rubricversion_add")))
     data.update(rubric=rubric.pk, number="1", bands="met\nnot met")
     response = client.post(reverse("admin:observations_rubricversion_add"), data)

@@ -33,6 +33,55 @@ def test_export_then_import_under_a_new_code_gives_the_same_definition(db, code)
     assert loaded.rubric.name == "Copy"
 
 
+def test_a_coaching_rubric_keeps_its_audience_through_a_file(db):
+    version = rubric_version()
+    Rubric.objects.filter(pk=version.rubric_id).update(audience="coach")
+    document = exported()
+    assert document["rubric"]["audience"] == "coach"
+    document["rubric"].update(code="coaching-copy", name="Coaching copy")
+    assert services.rubric_version_import(data=document).rubric.audience == "coach"
+
+
+def test_a_file_without_an_audience_observes_practitioners(db):
+    document = exported()
+    assert "audience" not in document["rubric"]
+    document["rubric"].update(code="plain-copy", name="Plain copy")
+    assert services.rubric_version_import(data=document).rubric.audience == "practitioner"
+
+
+def test_an_unknown_audience_is_refused(db):
+    document = exported()
+    document["rubric"].update(code="odd", audience="leader")
+    with pytest.raises(rubric_io.RubricFormatError, match="audience must be one of"):
+        services.rubric_version_import(data=document)
+
+
+@pytest.mark.parametrize(
+    "where, change, reason",
+    [
+        ("rubric", {"name": "Tool\nBcc: x"}, "The rubric's name: Remove a line break"),
+        ("item", {"label": "Voice\x00"}, "Item ep-voice: Remove a NUL byte"),
+        ("item", {"guidance": "Look\x07"}, "Item ep-voice's guidance: Remove the control"),
+        ("item", {"guidance": "x" * 20_001}, "Item ep-voice's guidance: keep it to 20,000"),
+    ],
+)
+def test_text_a_form_would_refuse_is_refused_in_a_file(db, where, change, reason):
+    document = exported()
+    document["rubric"].update(code="texts", name="Texts")
+    target = document["rubric"] if where == "rubric" else document["items"][0]
+    target.update(change)
+    with pytest.raises(rubric_io.RubricFormatError, match=reason):
+        services.rubric_version_import(data=document)
+
+
+def test_guidance_keeps_its_line_breaks(db):
+    document = exported()
+    document["rubric"].update(code="texts", name="Texts")
+    document["items"][0]["guidance"] = "First:\n\t- listen"
+    version = services.rubric_version_import(data=document)
+    assert version.items.get(code="ep-voice").guidance == "First:\n\t- listen"
+
+
 def test_the_shipped_files_are_what_the_database_holds(db):
     for document in rubric_io.shipped_rubrics():
         assert exported(document["rubric"]["code"]) == document

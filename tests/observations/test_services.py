@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import ValidationError
 
-from miiwrap.people.models import Organization
+from miiwrap.people.models import Organization, Person
 from observations import services
 from observations.models import Observation
 from tests.factories import full_scores, make_observation, make_person, rubric_version
@@ -96,6 +96,31 @@ def test_a_coach_from_another_organization_may_not_observe(world):
 def test_a_purveyor_coach_may_observe_anyone(world):
     trainer = make_person(world.purveyor, "coach", "purveyor_admin")
     assert make_observation(trainer, world.away_practitioner).pk
+
+
+def test_only_someone_holding_the_rubrics_audience_role_is_observed(world):
+    trainer = make_person(world.purveyor, "coach", "purveyor_admin")
+    errors = errors_of(lambda: make_observation(trainer, world.leader))
+    assert errors["practitioner"] == [
+        f"{world.leader} does not hold the practitioner role this rubric observes."
+    ]
+    assert not Observation.objects.exists()
+
+
+def test_a_draft_of_someone_the_rubric_does_not_observe_is_refused_too(world):
+    trainer = make_person(world.purveyor, "coach", "purveyor_admin")
+    errors = errors_of(lambda: make_observation(trainer, world.org_admin, submit=False))
+    assert "does not hold the practitioner role" in errors["practitioner"][0]
+
+
+@pytest.mark.parametrize("audience", ["practitioner", "coach"])
+def test_the_forms_choices_and_the_submit_rule_agree_on_everyone(world, audience):
+    rubric = rubric_version().rubric
+    rubric.audience = audience
+    people = Person.objects.prefetch_related("roles")
+    chosen = set(rubric.observable_among(Person.objects.all()))
+    allowed = {person for person in people if rubric.audience_problem(person) is None}
+    assert chosen == allowed and chosen  # the same people, and not nobody
 
 
 def test_amendment_keeps_the_old_values_who_and_why(world):

@@ -289,6 +289,24 @@ def test_org_admin_adds_a_person_in_their_organization(world, login):
     assert person.user is None
 
 
+@pytest.mark.parametrize("name", ["Nova\nBcc: x@example.org", "No\rva", "No\tva", "No\x85va"])
+def test_a_name_with_a_line_break_or_control_character_is_refused(world, login, name):
+    client = login(world.org_admin)
+    data = person_fields(world.home, first_name=name)
+    response = client.post(reverse("admin:people_person_add"), data)
+    assert response.status_code == 200
+    [error] = response.context["adminform"].form.errors["first_name"]
+    assert "this field holds a single line of text" in error
+    assert not Person.objects.filter(email="nova@example.org").exists()
+
+
+def test_a_team_name_with_a_line_break_is_refused(world, login):
+    url = reverse("admin:people_team_add")
+    response = login(world.org_admin).post(url, {"organization": world.home.pk, "name": "W\nest"})
+    assert "name" in response.context["adminform"].form.errors
+    assert not Team.objects.filter(organization=world.home, name__startswith="W").exists()
+
+
 def test_org_admin_add_form_offers_only_their_organization_and_teams(world, login):
     response = login(world.org_admin).get(reverse("admin:people_person_add"))
     form = response.context["adminform"].form
