@@ -5,6 +5,7 @@ with a default that is safe for development. Nothing here needs a server by defa
 the database is a SQLite file and Celery passes messages through a folder.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_filters",
     "bootstrap",
+    "axes",
     "miiwrap.people",
     "coaching",
     "observations",
@@ -68,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it sees a failed sign-in's response and can turn it into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 if not DEBUG:
@@ -127,8 +131,32 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-AUTHENTICATION_BACKENDS = ["miiwrap.people.backends.EmailOrUsernameBackend"]
+AUTHENTICATION_BACKENDS = [
+    # First, so a throttled sign-in is refused before any password is hashed.
+    "axes.backends.AxesStandaloneBackend",
+    "miiwrap.people.backends.EmailOrUsernameBackend",
+]
 LOGIN_URL = "login"
+
+# Failed sign-ins (see miiwrap/people/throttle.py): refused for a while after this many
+# failures for one name from one address, or this many from one address in all, within
+# the cool-off; never locked for good.
+LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5"))
+LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "50"))
+LOGIN_COOLOFF_MINUTES = int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15"))
+# Behind a reverse proxy, how many proxies append to X-Forwarded-For; 0 uses REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_FAILURE_LIMIT = LOGIN_FAILURES_PER_ACCOUNT
+AXES_COOLOFF_TIME = dt.timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+# A fixed cool-off: trying again while refused does not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "miiwrap.people.throttle.PairAndAddressHandler"
+AXES_USERNAME_CALLABLE = "miiwrap.people.throttle.typed_name"
+AXES_CLIENT_IP_CALLABLE = "miiwrap.people.throttle.client_address"
+AXES_LOCKOUT_CALLABLE = "miiwrap.people.throttle.lockout_response"
+AXES_VERBOSE = False
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
