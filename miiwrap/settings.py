@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "miiwrap.people.middleware.IdleSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so it sees a failed sign-in's response and can turn it into the lockout page.
@@ -137,6 +138,9 @@ AUTHENTICATION_BACKENDS = [
     "miiwrap.people.backends.EmailOrUsernameBackend",
 ]
 LOGIN_URL = "login"
+# A signed-in session ends after this many hours without a request (a working day).
+SESSION_IDLE_HOURS = float(os.environ.get("SESSION_IDLE_HOURS", "9"))
+SESSION_COOKIE_AGE = int(SESSION_IDLE_HOURS * 3600)
 
 # Failed sign-ins (see miiwrap/people/throttle.py): refused for a while after this many
 # failures for one name from one address, or this many from one address in all, within

@@ -5,3 +5,10 @@ class PeopleConfig(AppConfig):
     name = "miiwrap.people"
     label = "people"
     verbose_name = "People and organizations"
+
+    def ready(self):
+        from django.contrib.auth.signals import user_logged_in
+
+        from miiwrap.people.middleware import stamp_session_at_sign_in
+
+        user_logged_in.connect(stamp_session_at_sign_in, dispatch_uid="stamp_session_at_sign_in")
