@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django_filters",
     "bootstrap",
     "axes",
+    "csp",
     "miiwrap.people",
     "coaching",
     "observations",
@@ -71,6 +72,7 @@ MIDDLEWARE = [
     "miiwrap.people.middleware.IdleSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last, so it sees a failed sign-in's response and can turn it into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -252,6 +254,23 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not 
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy on every response: scripts, styles, frames and fonts only from
+# this site, never inline (so injected markup cannot run or restyle a page); images also
+# from data: URIs, which Bootstrap's stylesheet uses for its icons. The one exception, the
+# reminder email preview's inline styles, is made by that admin page (certification/admin.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 LOGGING = {
     "version": 1,

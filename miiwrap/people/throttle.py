@@ -8,11 +8,10 @@ the pair. Nothing is ever locked for good, and since the pair includes the addre
 someone guessing from elsewhere never locks a coach out of their own desk.
 """
 
+from axes.handlers.database import AxesDatabaseHandler
 from django.conf import settings
 from django.db.models import Sum
 from django.http import HttpResponse
-
-from axes.handlers.database import AxesDatabaseHandler
 
 LOCKED_MESSAGE = (
     "Too many failed sign-ins from here. Wait {minutes} minutes, then try again, "
