@@ -28,8 +28,13 @@ class MiiwrapAdminSite(admin.AdminSite):
         return SignInForm
 
     def has_permission(self, request):
+        from miiwrap.people import second_factor
+
         user = request.user
-        return user.is_active and (user.is_superuser or viewer_for(user).uses_admin)
+        if not user.is_active or not (user.is_superuser or viewer_for(user).uses_admin):
+            return False
+        # Besides the pages' own detour: the admin never opens before the code is given.
+        return not second_factor.holds_back(request)
 
     def get_urls(self):
         # Django's "view on site" shortcut redirects for any record that exists, so an

@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "django_filters",
     "bootstrap",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "csp",
     "miiwrap.people",
     "coaching",
@@ -69,6 +71,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "miiwrap.people.middleware.SecondFactorMiddleware",
     "miiwrap.people.middleware.IdleSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -140,6 +144,10 @@ AUTHENTICATION_BACKENDS = [
     "miiwrap.people.backends.EmailOrUsernameBackend",
 ]
 LOGIN_URL = "login"
+# A second sign-in step (an authenticator app's code) is offered to those who decide
+# certifications or administer; on, it is required of them (miiwrap/people/second_factor.py).
+REQUIRE_SECOND_FACTOR = env_bool("REQUIRE_SECOND_FACTOR", False)
+OTP_TOTP_ISSUER = "MiiWrap Fidelity"
 # A signed-in session ends after this many hours without a request (a working day).
 SESSION_IDLE_HOURS = float(os.environ.get("SESSION_IDLE_HOURS", "9"))
 SESSION_COOKIE_AGE = int(SESSION_IDLE_HOURS * 3600)

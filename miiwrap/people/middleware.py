@@ -1,9 +1,13 @@
-"""Signed-in sessions expire after a spell of idleness, without a write on every request."""
+"""Signed-in sessions: they expire after a spell of idleness without a write on every
+request, and they give the second sign-in step before any page."""
 
 import time
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.shortcuts import redirect
+from django.urls import reverse
 
 REFRESHED_AT = "_miiwrap_refreshed_at"
 
@@ -38,3 +42,30 @@ def stamp_session_at_sign_in(sender, request, user, **kwargs):
     after it does not write again."""
     if request is not None and hasattr(request, "session"):
         request.session[REFRESHED_AT] = int(time.time())
+
+
+class SecondFactorMiddleware:
+    """Until a signed-in session has given the code it owes (or set up the second step the
+    setting requires), every page sends it to the page that asks for it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            detour = self._detour(request)
+            if detour is not None:
+                return detour
+        return self.get_response(request)
+
+    def _detour(self, request):
+        from miiwrap.people import second_factor
+
+        verify, setup = reverse("second_factor_verify"), reverse("second_factor")
+        if request.path_info in {verify, setup, reverse("logout")}:
+            return None
+        if second_factor.code_owed(request):
+            return redirect(f"{verify}?{urlencode({'next': request.get_full_path()})}")
+        if second_factor.setup_owed(request):
+            return redirect(setup)
+        return None

@@ -43,7 +43,12 @@ PAGES = {
     "coach": ["/dashboards/coach/", "/observations/new/"],
     "practitioner": ["/dashboards/practitioner/"],
     "purveyor_admin": ["/certification/queue/", "/admin/certification/certificationperiod/"],
-    "org_admin": ["/admin/", "/admin/people/person/", "/admin/certification/reminderrule/"],
+    "org_admin": [
+        "/accounts/second-factor/",
+        "/admin/",
+        "/admin/people/person/",
+        "/admin/certification/reminderrule/",
+    ],
 }
 
 
