@@ -137,6 +137,12 @@ def placeholder_help():
     )
 
 
+def allow_email_styles(response):
+    """django-csp reads this to add inline styles to this one response's policy."""
+    response._csp_update = {"style-src": ["'unsafe-inline'"]}
+    return response
+
+
 def preview_context(rule):
     """What the preview shows: the rule's email filled in with the sample person."""
     subject, text, html = reminders.render(rule, reminders.SAMPLE)
@@ -211,6 +217,9 @@ class ReminderRuleAdmin(ScopedAdmin):
     list_select_related = ["program", "organization", "replaces"]
     ordering = ["program", F("organization__name").asc(nulls_first=True), IN_TIME_ORDER.asc()]
     readonly_fields = ["preview"]
+
+    class Media:
+        css = {"all": ["css/reminder-preview.css"]}
 
     # Access ---------------------------------------------------------------------------
 
@@ -334,6 +343,13 @@ class ReminderRuleAdmin(ScopedAdmin):
         return ("Replace it for your organization", f"{url}?{urlencode({'replaces': rule.pk})}")
 
     # The preview ----------------------------------------------------------------------
+    #
+    # The preview frame shows the email's own HTML, which styles itself inline, and a
+    # srcdoc frame lives under its page's Content-Security-Policy: the pages that show it
+    # allow inline styles (never scripts; the frame is sandboxed besides).
+
+    def changeform_view(self, *args, **kwargs):
+        return allow_email_styles(super().changeform_view(*args, **kwargs))
 
     @admin.display(description="Preview")
     def preview(self, rule):
@@ -368,6 +384,6 @@ class ReminderRuleAdmin(ScopedAdmin):
             "original": rule,
             "preview": preview_context(form.instance) if form.is_valid() else None,
         }
-        return TemplateResponse(
-            request, "admin/certification/reminderrule/preview_page.html", context
+        return allow_email_styles(
+            TemplateResponse(request, "admin/certification/reminderrule/preview_page.html", context)
         )

@@ -9,8 +9,9 @@ from django.contrib import admin, messages
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import path, reverse
 
 from miiwrap.once.forms import TOKEN_FIELD, with_token
 from miiwrap.people.access import viewer_for
@@ -31,8 +32,44 @@ class MiiwrapAdminSite(admin.AdminSite):
         return SignInForm
 
     def has_permission(self, request):
+        from miiwrap.people import second_factor
+
         user = request.user
-        return user.is_active and (user.is_superuser or viewer_for(user).uses_admin)
+        if not user.is_active or not (user.is_superuser or viewer_for(user).uses_admin):
+            return False
+        # Besides the pages' own detour: the admin never opens before the code is given.
+        return not second_factor.holds_back(request)
+
+    def get_urls(self):
+        # Django's "view on site" shortcut redirects for any record that exists, so an
+        # organization admin could tell another organization's records from missing ones.
+        ours = path(
+            "r/<int:content_type_id>/<path:object_id>/",
+            self.admin_view(self.view_on_site),
+            name="view_on_site",
+        )
+        return [ours, *super().get_urls()]
+
+    def view_on_site(self, request, content_type_id, object_id):
+        """Django's shortcut, for records this admin shows the user; 404 for any other."""
+        # Imported here: this module loads before the contenttypes models are ready.
+        from django.contrib.contenttypes import views as contenttype_views
+        from django.contrib.contenttypes.models import ContentType
+
+        try:
+            model = ContentType.objects.get_for_id(content_type_id).model_class()
+        except ContentType.DoesNotExist:
+            raise Http404 from None
+        model_admin = self._registry.get(model)
+        if model_admin is None or not model_admin.has_view_permission(request):
+            raise Http404
+        try:
+            visible = model_admin.get_queryset(request).filter(pk=object_id).exists()
+        except (ValueError, TypeError):
+            visible = False
+        if not visible:
+            raise Http404
+        return contenttype_views.shortcut(request, content_type_id, object_id)
 
 
 class MiiwrapAdminConfig(AdminConfig):

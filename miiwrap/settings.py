@@ -5,6 +5,7 @@ with a default that is safe for development. Nothing here needs a server by defa
 the database is a SQLite file and Celery passes messages through a folder.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -52,6 +53,10 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_filters",
     "bootstrap",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
     "miiwrap.people",
     "coaching",
     "observations",
@@ -67,8 +72,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "miiwrap.people.middleware.SecondFactorMiddleware",
+    "miiwrap.people.middleware.IdleSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, so it sees a failed sign-in's response and can turn it into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 if not DEBUG:
@@ -128,8 +139,39 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-AUTHENTICATION_BACKENDS = ["miiwrap.people.backends.EmailOrUsernameBackend"]
+AUTHENTICATION_BACKENDS = [
+    # First, so a throttled sign-in is refused before any password is hashed.
+    "axes.backends.AxesStandaloneBackend",
+    "miiwrap.people.backends.EmailOrUsernameBackend",
+]
 LOGIN_URL = "login"
+# A second sign-in step (an authenticator app's code) is offered to those who decide
+# certifications or administer; on, it is required of them (miiwrap/people/second_factor.py).
+REQUIRE_SECOND_FACTOR = env_bool("REQUIRE_SECOND_FACTOR", False)
+OTP_TOTP_ISSUER = "MiiWrap Fidelity"
+# A signed-in session ends after this many hours without a request (a working day).
+SESSION_IDLE_HOURS = float(os.environ.get("SESSION_IDLE_HOURS", "9"))
+SESSION_COOKIE_AGE = int(SESSION_IDLE_HOURS * 3600)
+
+# Failed sign-ins (see miiwrap/people/throttle.py): refused for a while after this many
+# failures for one name from one address, or this many from one address in all, within
+# the cool-off; never locked for good.
+LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5"))
+LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "50"))
+LOGIN_COOLOFF_MINUTES = int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15"))
+# Behind a reverse proxy, how many proxies append to X-Forwarded-For; 0 uses REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_FAILURE_LIMIT = LOGIN_FAILURES_PER_ACCOUNT
+AXES_COOLOFF_TIME = dt.timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+# A fixed cool-off: trying again while refused does not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "miiwrap.people.throttle.PairAndAddressHandler"
+AXES_USERNAME_CALLABLE = "miiwrap.people.throttle.typed_name"
+AXES_CLIENT_IP_CALLABLE = "miiwrap.people.throttle.client_address"
+AXES_LOCKOUT_CALLABLE = "miiwrap.people.throttle.lockout_response"
+AXES_VERBOSE = False
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -225,6 +267,23 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not 
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy on every response: scripts, styles, frames and fonts only from
+# this site, never inline (so injected markup cannot run or restyle a page); images also
+# from data: URIs, which Bootstrap's stylesheet uses for its icons. The one exception, the
+# reminder email preview's inline styles, is made by that admin page (certification/admin.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 LOGGING = {
     "version": 1,

@@ -15,6 +15,16 @@ urlpatterns = [
         ),
         name="login",
     ),
+    path(
+        "accounts/second-factor/",
+        people_views.second_factor_setup,
+        name="second_factor",
+    ),
+    path(
+        "accounts/second-factor/code/",
+        people_views.second_factor_verify,
+        name="second_factor_verify",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("people/", include("miiwrap.people.urls")),
     path("observations/", include("observations.urls")),

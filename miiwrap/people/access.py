@@ -9,6 +9,10 @@ rules below are the only description of access in the project.
 - Practitioners see themselves.
 - A person whose leave date has passed sees nothing; their history stays visible
   to the people above.
+
+Who decides certifications or administers (and so may, or must, use a second sign-in
+step): superusers, purveyor admins, organization admins and coaches (certified coaches
+decide their organization's practitioners).
 """
 
 from dataclasses import dataclass, field
@@ -44,6 +48,10 @@ class Viewer:
     @property
     def uses_admin(self):
         return self.sees_everything or "org_admin" in self.roles
+
+    @property
+    def decides_or_administers(self):
+        return self.uses_admin or self.is_coach
 
     @property
     def uses_directory(self):

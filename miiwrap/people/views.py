@@ -1,12 +1,19 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from certification.progress import person_cards
 from coaching.models import Momentum, with_momentum
+from miiwrap.people import second_factor
 from miiwrap.people.access import viewer_for
 from miiwrap.people.filters import DirectoryFilter
+from miiwrap.people.forms import CodeForm
 from miiwrap.people.models import Person
 
 
@@ -70,3 +77,64 @@ def detail(request, pk):
         .order_by("rubric__name"),
     }
     return render(request, "people/detail.html", ctx)
+
+
+def _next_or_home(request):
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("home")
+
+
+@login_required
+def second_factor_verify(request):
+    """After the password, the code from the app, for someone who has set one up."""
+    device = second_factor.confirmed_device(request.user)
+    if not second_factor.code_owed(request) or device is None:
+        return redirect(_next_or_home(request))
+    form = CodeForm(request.POST or None, device=device)
+    if form.is_bound and form.is_valid():
+        otp_login(request, device)
+        request.session.pop(second_factor.PENDING, None)
+        return redirect(_next_or_home(request))
+    ctx = {"form": form, "next": _next_or_home(request)}
+    return render(request, "registration/second_factor_verify.html", ctx)
+
+
+@login_required
+def second_factor_setup(request):
+    """Turn the second step on: scan the QR code (or type the key), then confirm a code."""
+    if not second_factor.offered_to(request.user):
+        raise Http404("A second sign-in step is for those who decide or administer.")
+    if second_factor.confirmed_device(request.user) is not None:
+        return _second_factor_on(request)
+    device = second_factor.device_to_confirm(request.user)
+    form = CodeForm(request.POST or None, device=device)
+    if form.is_bound and form.is_valid():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        otp_login(request, device)
+        messages.success(request, "The second sign-in step is on.")
+        return redirect("home")
+    ctx = {
+        "form": form,
+        "qr": second_factor.qr_data_uri(device),
+        "secret": second_factor.secret_for_typing(device),
+        "required": second_factor.required_for(request.user),
+    }
+    return render(request, "registration/second_factor_setup.html", ctx)
+
+
+def _second_factor_on(request):
+    """The page when the step is on: turning it off takes a current code."""
+    device = second_factor.confirmed_device(request.user)
+    required = second_factor.required_for(request.user)
+    form = CodeForm(request.POST or None, device=device)
+    if form.is_bound and not required and form.is_valid():
+        TOTPDevice.objects.filter(user=request.user).delete()
+        messages.success(request, "The second sign-in step is off.")
+        return redirect("second_factor")
+    ctx = {"form": form, "required": required}
+    return render(request, "registration/second_factor_on.html", ctx)

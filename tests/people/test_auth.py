@@ -77,13 +77,16 @@ def test_an_inactive_user_cannot_sign_in(client, user):
     assert signed_in_as(client) is None
 
 
-def test_a_username_that_is_someone_elses_email_signs_in_the_right_person(client, user):
-    # One person's username is another's email: the password decides who it is.
+def test_a_username_that_is_someone_elses_email_signs_in_that_username(client, user):
+    # One person's username is another's email: the name is decided before the password,
+    # so the username holder is the one; the other signs in with their own username.
     other = get_user_model().objects.create_user("cora@example.org", "x@example.org", "other pw 9")
     sign_in(client, "cora@example.org", "other pw 9")
     assert signed_in_as(client) == str(other.pk)
     client.logout()
     sign_in(client, "cora@example.org")
+    assert signed_in_as(client) is None
+    sign_in(client, "cora.coach")
     assert signed_in_as(client) == str(user.pk)
 
 

@@ -11,6 +11,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import F
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -238,10 +239,11 @@ def test_the_printed_logins_authenticate_with_the_demo_password(output):
     shown = logins(output)
     expected = ["Purveyor admin", "Organization admin", "Leader", "Coach", "Practitioner"]
     assert list(shown) == expected
+    request = RequestFactory().post("/accounts/login/")
     for email in shown.values():
-        user = authenticate(username=email, password="miiwrap-demo")
+        user = authenticate(request, username=email, password="miiwrap-demo")
         assert user is not None and user.email == email
-        assert authenticate(username=email, password="wrong") is None
+        assert authenticate(request, username=email, password="wrong") is None
 
 
 def test_each_printed_login_holds_the_role_it_is_shown_for(output):
