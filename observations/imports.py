@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Person
@@ -76,7 +77,7 @@ def import_observations(file, *, imported_by=None, progress=None, dry_run=False)
     result.rows = table.total
     result.errors += rows.header_problems()
     with transaction.atomic():
-        _import_rows(table, rows, result, progress)
+        _import_rows(table, rows, result, progress, imported_by)
         if result.errors or dry_run:
             transaction.set_rollback(True)
     if result.errors:
@@ -85,7 +86,7 @@ def import_observations(file, *, imported_by=None, progress=None, dry_run=False)
     return result
 
 
-def _import_rows(table, rows, result, progress):
+def _import_rows(table, rows, result, progress, imported_by):
     seen, batch = set(), []
     for done, (line, cells) in enumerate(table.rows(), 1):
         observation, problems = rows.build(line, cells)
@@ -96,17 +97,21 @@ def _import_rows(table, rows, result, progress):
             seen.add(observation.import_key)
             batch.append(observation)
         if len(batch) >= BATCH_SIZE:
-            _save(batch, rows.definitions, result)
+            _save(batch, rows.definitions, result, imported_by)
             batch = []
         if progress and done % PROGRESS_EVERY == 0:
             progress(done, table.total)
-    _save(batch, rows.definitions, result)
+    _save(batch, rows.definitions, result, imported_by)
     if progress:
         progress(table.total, table.total)
 
 
-def _save(batch, definitions, result):
-    """Write one batch, leaving out rows imported before; nothing once any row is wrong."""
+IMPORTED = "Imported from a CSV file"
+
+
+def _save(batch, definitions, result, imported_by):
+    """Write one batch, leaving out rows imported before; nothing once any row is wrong.
+    Each row's first history row names the importer (None from the command line)."""
     if result.errors or not batch:
         return
     keys = [observation.import_key for observation in batch]
@@ -116,7 +121,9 @@ def _save(batch, definitions, result):
     for observation in new:
         services.apply_scores(observation, definitions[observation.rubric_version_id], now)
         observation.submitted_at = now
-    Observation.objects.bulk_create(new)
+    bulk_create_with_history(
+        new, Observation, default_user=imported_by, default_change_reason=IMPORTED
+    )
     result.created += len(new)
     result.skipped += len(batch) - len(new)
 

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from coaching.models import with_momentum
+from miiwrap import audit
 from miiwrap.forms import add_service_errors
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Person
@@ -203,9 +204,24 @@ def _detail_page(request, observation, acknowledge_form=None):
         "amendments": display.amendments(observation, definition),
         "acknowledge_form": acknowledge_form,
         "may_amend": _may_amend(viewer, observation),
+        **_history(observation),
     }
     status = 400 if acknowledge_form is not None and acknowledge_form.errors else 200
     return render(request, "observations/detail.html", ctx, status=status)
+
+
+def _history(observation):
+    """Who changed the observation and how (item scores are in the amendments; each
+    metric is in the overall score and band); the practitioner's earlier replies; who
+    imported it."""
+    records = list(audit.history_of(Observation, id=observation.pk))
+    history = audit.trail(records, hide={"scores", "metrics"})
+    created = next((e for e in reversed(history) if e.kind == "created"), None)
+    return {
+        "history": history,
+        "earlier_responses": display.earlier_responses(records, observation.response),
+        "imported": created if observation.import_key and created else None,
+    }
 
 
 @login_required
