@@ -94,7 +94,9 @@ def trail(records, subject=None, hide=()):
         if previous is not None and record.history_type == "~":
             entry.changes = _changes(previous, record, {*UNSHOWN, *hide})
         before[record.id] = record
-        if entry.kind != "changed" or entry.changes or entry.reason:
+        # A save that changed nothing shown is noise; a first row with nothing before it
+        # (a record older than its history) still says who touched it.
+        if previous is None or entry.kind != "changed" or entry.changes or entry.reason:
             entries.append(entry)
     _name(entries)
     return entries[::-1]
