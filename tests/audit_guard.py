@@ -4,7 +4,8 @@ that leaves no history (`QuerySet.update()`, a plain `bulk_update()`).
 Such writes must go through simple_history's `bulk_update_with_history` or
 `miiwrap.audit.update_with_history`. Fields an audited model leaves out of its history
 (a job's bookkeeping, such as DriftAlert.checked_on) may be updated plainly. Writes made
-by the tests themselves, to set up data, are not checked.
+by the tests themselves, to set up data, are not checked, nor the SET_NULL that Django's
+delete() makes of the rows pointing at a deleted record (whose deletion is recorded).
 """
 
 import functools
@@ -17,6 +18,7 @@ import miiwrap.audit
 from miiwrap.audit import is_audited, tracked_names
 
 DJANGO = os.path.dirname(sys.modules["django"].__file__)
+DELETION = os.path.join(DJANGO, "db", "models", "deletion.py")
 TESTS = os.path.dirname(__file__)
 # The helpers that write history rows beside their bulk write.
 HELPERS = (
@@ -36,6 +38,8 @@ def offending_caller(model, fields, frame):
     if not is_audited(model) or not _tracked(model) & set(fields):
         return None
     while frame is not None and frame.f_code.co_filename.startswith(DJANGO):
+        if frame.f_code.co_filename == DELETION:
+            return None
         frame = frame.f_back
     if frame is None:
         return None
@@ -61,6 +65,10 @@ class Guard:
             guard.check(queryset.model, fields, sys._getframe(1))
             return bulk_update(queryset, objs, fields, *args, **kwargs)
 
+        # Named like Python's own frames ("<module>"), so that code reading the stack for
+        # the project's caller (bench_dashboards' statement capture) passes over them.
+        for wrapper in (checked_update, checked_bulk_update):
+            wrapper.__code__ = wrapper.__code__.replace(co_name="<audit guard>")
         monkeypatch.setattr(QuerySet, "update", checked_update)
         monkeypatch.setattr(QuerySet, "bulk_update", checked_bulk_update)
 

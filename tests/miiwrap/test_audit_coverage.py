@@ -130,3 +130,11 @@ def test_an_alert_the_job_resolves_keeps_a_history_row_saying_why(world):
     resolved = alert.history.latest()
     assert (resolved.status, resolved.history_change_reason) == ("resolved", "Back in control")
     assert resolved.history_user is None
+
+
+def test_the_guard_allows_what_deleting_a_record_sets_to_null(world, guard):
+    alert = make_alert(world.practitioner, acknowledged_by=world.leader)
+    run_as_project_code("leader.delete()", leader=world.leader)
+    assert guard.found == []
+    alert.refresh_from_db()
+    assert alert.acknowledged_by is None
