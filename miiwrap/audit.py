@@ -14,6 +14,7 @@ and new value.
 
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.db import models, transaction
 from simple_history.utils import get_history_manager_for_model
 
@@ -49,6 +50,12 @@ def update_with_history(queryset, *, reason="", user=None, **values):
         rows, update=True, default_user=user, default_change_reason=reason
     )
     return changed
+
+
+def acting_user(name):
+    """The active login a command's --by names (its email or username); None if none is."""
+    users = get_user_model().objects.filter(is_active=True)
+    return users.filter(email__iexact=name).first() or users.filter(username=name).first()
 
 
 # Showing it ---------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from miiwrap.audit import acting_user
 from observations.models import Observation, Rubric
 from observations.services import observations_recompute
 
@@ -56,8 +56,7 @@ class Command(BaseCommand):
         """The login named by --by (its email or username); None when not given."""
         if not email:
             return None
-        users = get_user_model().objects.filter(is_active=True)
-        found = users.filter(email__iexact=email).first() or users.filter(username=email).first()
+        found = acting_user(email)
         if found is None:
             raise CommandError(f"No active login has the email or username “{email}”.")
         return found
