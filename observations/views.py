@@ -211,11 +211,15 @@ def _detail_page(request, observation, acknowledge_form=None):
 
 
 def _history(observation):
-    """Who changed the observation and how (item scores are in the amendments; each
-    metric is in the overall score and band); the practitioner's earlier replies; who
-    imported it."""
+    """Who submitted and changed the observation and how (item scores are in the
+    amendments; each metric is in the overall score and band); the practitioner's earlier
+    replies; who imported it."""
     records = list(audit.history_of(Observation, id=observation.pk))
-    history = audit.trail(records, hide={"scores", "metrics"})
+    # A draft is its coach's own until submitted: its history starts at the submission.
+    shown = [r for r in records if r.status != Observation.Status.DRAFT or observation.is_draft]
+    history = audit.trail(shown, hide={"scores", "metrics"})
+    if history and history[-1].kind == "changed" and not observation.is_draft:
+        history[-1].kind = "submitted"
     created = next((e for e in reversed(history) if e.kind == "created"), None)
     return {
         "history": history,
