@@ -63,9 +63,14 @@ def acting_user(name):
 
 @dataclass
 class Change:
-    label: str
+    field: models.Field
     old: object
     new: object
+
+    @property
+    def label(self):
+        label = str(self.field.verbose_name)
+        return label[:1].upper() + label[1:]
 
 
 @dataclass
@@ -90,7 +95,8 @@ def trail(records, subject=None, hide=()):
     records = sorted(records, key=lambda r: (r.history_date, r.history_id))
     before, entries = {}, []
     for record in records:
-        previous = before.get(record.id)
+        key = (record.instance_type, record.id)  # a page may list several kinds of record
+        previous = before.get(key)
         entry = Entry(
             when=record.history_date,
             who=_who(record),
@@ -100,7 +106,7 @@ def trail(records, subject=None, hide=()):
         )
         if previous is not None and record.history_type == "~":
             entry.changes = _changes(previous, record, {*UNSHOWN, *hide})
-        before[record.id] = record
+        before[key] = record
         # A save that changed nothing shown is noise; a first row with nothing before it
         # (a record older than its history) still says who touched it.
         if previous is None or entry.kind != "changed" or entry.changes or entry.reason:
@@ -137,15 +143,13 @@ def _name(entries):
     record's name (read with one query per kind of record that changed)."""
     wanted = {}
     for change in (change for entry in entries for change in entry.changes):
-        if isinstance(change.label, models.ForeignKey):
-            ids = wanted.setdefault(change.label.related_model, set())
+        if isinstance(change.field, models.ForeignKey):
+            ids = wanted.setdefault(change.field.related_model, set())
             ids.update(value for value in (change.old, change.new) if value is not None)
     found = {model: model._default_manager.in_bulk(ids) for model, ids in wanted.items()}
     for change in (change for entry in entries for change in entry.changes):
-        f = change.label
+        f = change.field
         change.old, change.new = _show(f, change.old, found), _show(f, change.new, found)
-        label = str(f.verbose_name)
-        change.label = label[:1].upper() + label[1:]
 
 
 def _show(f, value, found):

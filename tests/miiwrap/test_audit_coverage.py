@@ -138,3 +138,28 @@ def test_the_guard_allows_what_deleting_a_record_sets_to_null(world, guard):
     assert guard.found == []
     alert.refresh_from_db()
     assert alert.acknowledged_by is None
+
+
+def test_a_trail_of_several_kinds_of_record_compares_each_with_its_own_past(world):
+    from miiwrap.audit import history_of, trail
+    from miiwrap.people.models import RoleGrant
+    from tests.factories import make_person
+
+    # The same id in two tables, as on a person page listing a person and their roles.
+    person = make_person(world.home, pk=9000, job_title="Before")
+    grant = RoleGrant.objects.create(pk=9000, person=person, role="leader")
+    grant.role = "coach"
+    grant.save()
+    person.job_title = "After"
+    person.save()
+    entries = trail(
+        [*history_of(Person, id=person.pk), *history_of(RoleGrant, id=grant.pk)],
+        subject=lambda record: record.instance_type.__name__,
+    )
+    changes = [(e.subject, [(c.label, c.old, c.new) for c in e.changes]) for e in entries]
+    assert changes == [
+        ("Person", [("Job title", "Before", "After")]),
+        ("RoleGrant", [("Role", "Supervisor / leader", "Coach")]),
+        ("RoleGrant", []),
+        ("Person", []),
+    ]
