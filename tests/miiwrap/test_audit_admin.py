@@ -163,3 +163,29 @@ def test_old_versions_are_never_restored_through_the_admin(world, login):
     assert client.post(url, {"first_name": "Changed"}).status_code == 404
     world.practitioner.refresh_from_db()
     assert world.practitioner.first_name == "Pat"
+
+
+def test_every_audited_admin_shows_a_history_page_to_the_purveyor(world, login):
+    from coaching.models import DriftSettings
+    from observations.models import RubricVersion
+    from tests.coaching.test_alert_views import make_alert
+    from tests.factories import make_observation, make_period
+
+    records = [
+        make_observation(world.coach, world.practitioner),
+        make_alert(world.practitioner),
+        make_period(world.practitioner, world.coach),
+        Program.objects.get(code="practitioner"),
+        ReminderRule.objects.first(),
+        RubricVersion.objects.first(),
+        DriftSettings.objects.first() or DriftSettings.objects.create(rubric_id=1),
+        world.home,
+        world.team_a,
+        CoachAssignment.objects.first(),
+    ]
+    client = login(world.purveyor_admin)
+    for record in records:
+        record.save()
+        response = client.get(admin_url(record, "history"))
+        assert response.status_code == 200, record
+        assert b'id="change-history"' in response.content
