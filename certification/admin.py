@@ -20,7 +20,7 @@ from certification.models import (
     Program,
     ReminderRule,
 )
-from miiwrap.admin import ReadOnlyAdmin, ScopedAdmin, SentOnceAdmin
+from miiwrap.admin import AuditedAdmin, ReadOnlyAdmin, ScopedAdmin, SentOnceAdmin
 from miiwrap.people.access import viewer_for
 
 
@@ -48,7 +48,7 @@ class EvidenceRuleInline(PurveyorManaged, admin.StackedInline):
 
 
 @admin.register(Program)
-class ProgramAdmin(SentOnceAdmin, PurveyorManaged, admin.ModelAdmin):
+class ProgramAdmin(SentOnceAdmin, PurveyorManaged, AuditedAdmin):
     list_display = [
         "name",
         "requires",
@@ -79,7 +79,7 @@ class EventInline(admin.TabularInline):
 
 
 @admin.register(CertificationPeriod)
-class CertificationPeriodAdmin(ReadOnlyAdmin, ScopedAdmin):
+class CertificationPeriodAdmin(ReadOnlyAdmin, AuditedAdmin, ScopedAdmin):
     """Read-only here: certifying, renewing and revoking go through the decision services."""
 
     list_display = ["person", "program", "valid_from", "valid_until", "revoked_on"]
@@ -205,7 +205,7 @@ class WhoseFilter(admin.SimpleListFilter):
 
 
 @admin.register(ReminderRule)
-class ReminderRuleAdmin(ScopedAdmin):
+class ReminderRuleAdmin(AuditedAdmin, ScopedAdmin):
     """Purveyor admins manage every rule; an organization admin reads the defaults and
     manages their own organization's rules, including replacements of defaults."""
 

@@ -19,6 +19,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from certification import dates, evidence
 from miiwrap.people.access import viewer_for
@@ -113,6 +114,7 @@ class Program(models.Model):
         "dashboards flag who is overdue and measure coaches against it.",
     )
     position = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords()
 
     objects = ProgramQuerySet.as_manager()
 
@@ -224,6 +226,7 @@ class EvidenceRule(models.Model):
         Rubric, models.PROTECT, null=True, blank=True, related_name="+"
     )
     companion_min_band = models.CharField(max_length=40, blank=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["program", "kind"]
@@ -345,6 +348,7 @@ class CertificationPeriod(models.Model):
     verification_code = models.CharField(
         max_length=32, unique=True, default=_verification_code, editable=False
     )
+    history = HistoricalRecords()
 
     objects = CertificationPeriodQuerySet.as_manager()
 
@@ -664,6 +668,7 @@ class ReminderRule(models.Model):
         default=True,
         help_text="An inactive replacement switches the purveyor's default off here.",
     )
+    history = HistoricalRecords()
 
     objects = ReminderRuleQuerySet.as_manager()
 

@@ -1,11 +1,11 @@
 from django.contrib import admin
 
 from coaching.models import CoachAssignment, DriftAlert, DriftSettings
-from miiwrap.admin import PurveyorOnlyAdmin, ReadOnlyAdmin, ScopedAdmin, SentOnceAdmin
+from miiwrap.admin import AuditedAdmin, PurveyorOnlyAdmin, ReadOnlyAdmin, ScopedAdmin, SentOnceAdmin
 
 
 @admin.register(CoachAssignment)
-class CoachAssignmentAdmin(ScopedAdmin):
+class CoachAssignmentAdmin(AuditedAdmin, ScopedAdmin):
     org_admin_can = frozenset({"view", "add", "change"})
     list_display = ["coach", "practitioner", "starts_on", "ends_on"]
     list_filter = [
@@ -27,7 +27,7 @@ class CoachAssignmentAdmin(ScopedAdmin):
 
 
 @admin.register(DriftSettings)
-class DriftSettingsAdmin(SentOnceAdmin, PurveyorOnlyAdmin, admin.ModelAdmin):
+class DriftSettingsAdmin(SentOnceAdmin, PurveyorOnlyAdmin, AuditedAdmin):
     """How drift is detected is the purveyor's to tune, for every organization at once."""
 
     list_display = [
@@ -58,7 +58,7 @@ class DriftSettingsAdmin(SentOnceAdmin, PurveyorOnlyAdmin, admin.ModelAdmin):
 
 
 @admin.register(DriftAlert)
-class DriftAlertAdmin(ReadOnlyAdmin, ScopedAdmin):
+class DriftAlertAdmin(ReadOnlyAdmin, AuditedAdmin, ScopedAdmin):
     """Read-only here: alerts are raised by the drift job and handled on their own page."""
 
     list_display = ["about", "rubric", "rule", "status", "began_on", "raised_on", "organization"]

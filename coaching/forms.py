@@ -77,5 +77,5 @@ class ResolveForm(forms.Form):
         error_messages={
             "max_length": "Keep the note to %(limit_value)d characters (it has %(show_value)d).",
         },
-        help_text="Why it is resolved; an empty note keeps the acknowledgement's note.",
+        help_text="Why it is resolved; the acknowledgement's note is kept beside it.",
     )

@@ -4,6 +4,7 @@ from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from coaching import drift
 from miiwrap.people.access import viewer_for
@@ -48,6 +49,7 @@ class CoachAssignment(models.Model):
         null=True, blank=True, help_text="Leave empty while the assignment continues."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
 
     objects = CoachAssignmentQuerySet.as_manager()
 
@@ -162,6 +164,7 @@ class DriftSettings(models.Model):
         help_text="Change per observation, in standard deviations, beyond which momentum "
         "is building or slipping.",
     )
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = verbose_name_plural = "drift settings"
@@ -387,9 +390,12 @@ class DriftAlert(models.Model):
         related_name="+",
         help_text="Empty when it resolved itself.",
     )
+    # Apart from `note`, so closing the alert never loses what was said on acknowledging it.
+    resolution_note = ProseField(max_length=NOTE, blank=True)
     # The run that told the coach and leaders of it; empty until someone is told.
     told_by_run = models.CharField(max_length=32, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(excluded_fields=["checked_on", "told_by_run"])
 
     objects = DriftAlertQuerySet.as_manager()
 

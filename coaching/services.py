@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
 
 from coaching import levels
 from coaching.models import (
@@ -34,6 +35,7 @@ from coaching.models import (
     OrganizationItemMonth,
     PooledSpread,
 )
+from miiwrap.audit import update_with_history
 from miiwrap.people.models import Person
 from observations.models import Observation, RubricVersion
 
@@ -141,6 +143,7 @@ def sync_alerts(found, moved, *, today, scope, subjects, report):
 
 
 REFRESHED = ["rules", "baseline", "current", "sigma", "points", "moved"]
+CHECKED = "Checked by the drift job"
 
 
 def refresh(active, now, explained, today):
@@ -158,7 +161,10 @@ def refresh(active, now, explained, today):
             for name in REFRESHED:
                 setattr(alert, name, latest[name])
             changed.append(alert)
-    DriftAlert.objects.bulk_update(changed, REFRESHED, batch_size=500)
+    bulk_update_with_history(
+        changed, DriftAlert, REFRESHED, batch_size=500, default_change_reason=CHECKED
+    )
+    # checked_on is bookkeeping, left out of the alert's history.
     for start in range(0, len(ongoing), 5000):
         DriftAlert.objects.filter(pk__in=ongoing[start : start + 5000]).update(checked_on=today)
     return len(ongoing)
@@ -174,9 +180,14 @@ def resolve(pks, today):
     """Back in control: resolved by itself (no resolver), unless someone did it already."""
     done = 0
     for start in range(0, len(pks), 500):
-        done += DriftAlert.objects.filter(
-            pk__in=pks[start : start + 500], status__in=DriftAlert.ACTIVE
-        ).update(status=DriftAlert.Status.RESOLVED, resolved_on=today, checked_on=today)
+        still_active = DriftAlert.objects.filter(status__in=DriftAlert.ACTIVE)
+        done += update_with_history(
+            still_active.filter(pk__in=pks[start : start + 500]),
+            reason="Back in control",
+            status=DriftAlert.Status.RESOLVED,
+            resolved_on=today,
+            checked_on=today,
+        )
     return done
 
 
@@ -434,7 +445,8 @@ def alert_acknowledge(*, alert, by, note):
     """Someone has read it and says what they will do; it stays until resolved."""
     alert.status = DriftAlert.Status.ACKNOWLEDGED
     alert.acknowledged_by, alert.acknowledged_at, alert.note = by, timezone.now(), note
-    updated = DriftAlert.objects.filter(pk=alert.pk, status__in=DriftAlert.ACTIVE).update(
+    updated = update_with_history(
+        DriftAlert.objects.filter(pk=alert.pk, status__in=DriftAlert.ACTIVE),
         status=alert.status,
         acknowledged_by=by,
         acknowledged_at=alert.acknowledged_at,
@@ -445,11 +457,13 @@ def alert_acknowledge(*, alert, by, note):
 
 @transaction.atomic
 def alert_resolve(*, alert, by, today, note=""):
-    """Closed by hand; the same episode will not be raised again."""
-    updated = DriftAlert.objects.filter(pk=alert.pk, status__in=DriftAlert.ACTIVE).update(
+    """Closed by hand; the same episode will not be raised again. The note on resolving
+    is kept beside the one on acknowledging."""
+    updated = update_with_history(
+        DriftAlert.objects.filter(pk=alert.pk, status__in=DriftAlert.ACTIVE),
         status=DriftAlert.Status.RESOLVED,
         resolved_on=today,
         resolved_by=by,
-        note=note or alert.note,
+        resolution_note=note,
     )
     return bool(updated)

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 from coaching import services
 from coaching.forms import AcknowledgeForm, AlertFilter, ResolveForm
 from coaching.models import DriftAlert
+from miiwrap import audit
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Person
 from observations import display
@@ -56,6 +57,8 @@ def _detail_page(request, alert, acknowledge_form=None, resolve_form=None, statu
         "acknowledge_form": acknowledge_form
         or AcknowledgeForm(prefix="acknowledge", initial={"note": alert.note}),
         "resolve_form": resolve_form or ResolveForm(prefix="resolve"),
+        # The job's lists of rules and moved items are summed up on the page already.
+        "history": audit.trail(audit.history_of(DriftAlert, id=alert.pk), hide={"rules", "moved"}),
     }
     return render(request, "coaching/alert_detail.html", ctx, status=status)
 

@@ -7,11 +7,12 @@ organization's people, roles, teams and coach assignments, and nothing else.
 
 from django.contrib import admin, messages
 from django.contrib.admin.apps import AdminConfig
-from django.contrib.admin.utils import flatten_fieldsets
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import path, reverse
+from simple_history.admin import SimpleHistoryAdmin
 
 from miiwrap.once.forms import TOKEN_FIELD, with_token
 from miiwrap.people.access import viewer_for
@@ -217,3 +218,32 @@ class PurveyorOnlyAdmin:
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser or (self.purveyor_deletes and self._purveyor(request))
+
+
+class AuditedAdmin(SimpleHistoryAdmin):
+    """Adds the History page (who changed what, old → new) of a record the user may see.
+
+    Put it after ReadOnlyAdmin / PurveyorOnlyAdmin and before ScopedAdmin, so those
+    still decide what may be done. A record outside the user's rows is a 404, as on its
+    change page; a deleted record's history only for those who see everything. Old
+    versions are read, never restored here: a revert would skip the services' rules.
+    """
+
+    object_history_list_template = "admin/history_list.html"
+
+    def history_view(self, request, object_id, extra_context=None):
+        if not self._may_see(request, unquote(object_id)):
+            raise Http404("No such record among those you may see.")
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        raise Http404("Old versions are listed on the History page; they are not restored.")
+
+    def _may_see(self, request, pk):
+        try:
+            if self.get_queryset(request).filter(pk=pk).exists():
+                return True
+            gone = not self.model._default_manager.filter(pk=pk).exists()
+        except (ValueError, TypeError, ValidationError):
+            return False
+        return gone and (request.user.is_superuser or viewer_for(request.user).sees_everything)

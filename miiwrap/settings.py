@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "csp",
+    "simple_history",
     "miiwrap.people",
     "coaching",
     "observations",
@@ -76,6 +77,8 @@ MIDDLEWARE = [
     "miiwrap.people.middleware.SecondFactorMiddleware",
     "miiwrap.people.middleware.IdleSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Each change saved during a request is recorded with the signed-in user.
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, so it sees a failed sign-in's response and can turn it into the lockout page.

@@ -17,7 +17,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from miiwrap.admin import ReadOnlyAdmin, ScopedAdmin
+from miiwrap.admin import AuditedAdmin, ReadOnlyAdmin, ScopedAdmin
 from miiwrap.once.services import AlreadySent, form_token_once
 from miiwrap.once.shortcuts import shown_again
 from miiwrap.people.access import viewer_for
@@ -81,7 +81,7 @@ class VersionInline(admin.TabularInline):
 
 
 @admin.register(Rubric)
-class RubricAdmin(SharedAdmin):
+class RubricAdmin(AuditedAdmin, SharedAdmin):
     list_display = ["name", "code", "audience"]
     search_fields = ["name", "code"]
     inlines = [VersionInline]
@@ -187,7 +187,7 @@ class MetricInline(DraftOnlyInline, admin.StackedInline):
 
 
 @admin.register(RubricVersion)
-class RubricVersionAdmin(SharedAdmin):
+class RubricVersionAdmin(AuditedAdmin, SharedAdmin):
     form = RubricVersionForm
     list_display = ["__str__", "rubric", "number", "status", "published_at"]
     list_filter = ["status", "rubric"]
@@ -274,7 +274,7 @@ class LevelInline(DraftOnlyInline, admin.TabularInline):
 
 
 @admin.register(Item)
-class ItemAdmin(SharedAdmin):
+class ItemAdmin(AuditedAdmin, SharedAdmin):
     """An item's own page, reached from its version: guidance and the levels' descriptors."""
 
     list_display = ["code", "label", "version", "kind"]
@@ -315,7 +315,7 @@ class ActivityTypeAdmin(SharedAdmin):
 
 
 @admin.register(Observation)
-class ObservationAdmin(ScopedAdmin):
+class ObservationAdmin(AuditedAdmin, ScopedAdmin):
     list_display = [
         "observed_on",
         "practitioner",

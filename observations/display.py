@@ -179,3 +179,14 @@ def amendments(observation, definition):
             )
         )
     return rows
+
+
+def earlier_responses(records, current):
+    """The practitioner's replies that a later one replaced, oldest first, each with
+    when it was written: (text, history row). `records`: the observation's history."""
+    records = sorted(records, key=lambda r: (r.history_date, r.history_id))
+    replies = []
+    for record in records:
+        if record.response and (not replies or replies[-1][0] != record.response):
+            replies.append((record.response, record))
+    return [(text, record) for text, record in replies if text != current]

@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from miiwrap import text
 from miiwrap.people.access import viewer_for
@@ -79,7 +80,7 @@ def import_observations(file, *, imported_by=None, progress=None, dry_run=False)
     result.rows = table.total
     result.errors += rows.header_problems()
     with transaction.atomic():
-        _import_rows(table, rows, result, progress)
+        _import_rows(table, rows, result, progress, imported_by)
         if result.errors or dry_run:
             transaction.set_rollback(True)
     if result.errors:
@@ -88,7 +89,7 @@ def import_observations(file, *, imported_by=None, progress=None, dry_run=False)
     return result
 
 
-def _import_rows(table, rows, result, progress):
+def _import_rows(table, rows, result, progress, imported_by):
     seen, batch = set(), []
     for done, (line, cells) in enumerate(table.rows(), 1):
         observation, problems = rows.build(line, cells)
@@ -99,17 +100,21 @@ def _import_rows(table, rows, result, progress):
             seen.add(observation.import_key)
             batch.append(observation)
         if len(batch) >= BATCH_SIZE:
-            _save(batch, rows.definitions, result)
+            _save(batch, rows.definitions, result, imported_by)
             batch = []
         if progress and done % PROGRESS_EVERY == 0:
             progress(done, table.total)
-    _save(batch, rows.definitions, result)
+    _save(batch, rows.definitions, result, imported_by)
     if progress:
         progress(table.total, table.total)
 
 
-def _save(batch, definitions, result):
-    """Write one batch, leaving out rows imported before; nothing once any row is wrong."""
+IMPORTED = "Imported from a CSV file"
+
+
+def _save(batch, definitions, result, imported_by):
+    """Write one batch, leaving out rows imported before; nothing once any row is wrong.
+    Each row's first history row names the importer (None from the command line)."""
     if result.errors or not batch:
         return
     done = imported_keys(batch)
@@ -118,7 +123,7 @@ def _save(batch, definitions, result):
     for observation in new:
         services.apply_scores(observation, definitions[observation.rubric_version_id], now)
         observation.submitted_at = now
-    created = _insert(new)
+    created = _insert(new, imported_by)
     result.created += created
     result.skipped += len(batch) - created
 
@@ -129,7 +134,7 @@ def imported_keys(observations):
     return set(Observation.objects.filter(import_key__in=keys).values_list("import_key", flat=True))
 
 
-def _insert(new):
+def _insert(new, imported_by):
     """Insert the rows, leaving out those another import saved meanwhile; how many went in.
 
     Two imports of the same file at once both find the rows new. The unique import_key
@@ -139,7 +144,9 @@ def _insert(new):
     while new:
         try:
             with transaction.atomic():
-                Observation.objects.bulk_create(new)
+                bulk_create_with_history(
+                    new, Observation, default_user=imported_by, default_change_reason=IMPORTED
+                )
         except IntegrityError:
             done = imported_keys(new)
             if not done:

@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Avg, Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
+from simple_history.models import HistoricalRecords
 
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Person, Role
@@ -33,6 +34,7 @@ class Rubric(models.Model):
         default=Role.PRACTITIONER,
         help_text="Only people holding this role are observed on this rubric.",
     )
+    history = HistoricalRecords()
 
     objects = RubricQuerySet.as_manager()
 
@@ -98,6 +100,7 @@ class RubricVersion(models.Model):
         help_text='Band names from best to worst, e.g. ["high", "adequate", "borderline", "low"].',
     )
     notes = ProseField(max_length=DOCUMENT, blank=True)
+    history = HistoricalRecords()
 
     objects = RubricVersionQuerySet.as_manager()
 
@@ -130,6 +133,7 @@ class Domain(models.Model):
     code = models.SlugField(max_length=40)
     name = models.CharField(max_length=200)
     position = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["position", "pk"]
@@ -159,6 +163,7 @@ class Item(models.Model):
     allows_na = models.BooleanField("may be not applicable", default=False)
     required = models.BooleanField(default=True)
     position = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["position", "pk"]
@@ -197,6 +202,7 @@ class Level(models.Model):
     value = models.SmallIntegerField()
     label = models.CharField(max_length=80)
     descriptor = ProseField(max_length=DOCUMENT, blank=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["value"]
@@ -232,6 +238,7 @@ class Metric(models.Model):
         default=False, help_text="The version's overall fidelity score."
     )
     position = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["position", "pk"]
@@ -404,6 +411,7 @@ class Observation(models.Model):
     import_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
 
     objects = ObservationQuerySet.as_manager()
 

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.db.models import Max
 from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
 
 from coaching.services import drift_check_soon
 from miiwrap.notifications.delivery import notify
@@ -183,8 +184,15 @@ def observation_acknowledge(*, observation, response=""):
     return observation
 
 
-def observations_recompute(queryset, batch_size=2000):
-    """Recompute stored scores after a formula fix; returns how many rows changed."""
+RECOMPUTED = "Recomputed after a scoring fix"
+
+
+def observations_recompute(queryset, batch_size=2000, by=None):
+    """Recompute stored scores after a formula fix; returns how many rows changed.
+
+    Each changed row gets a history row, so its old scores and band stay readable;
+    `by` (a user) is who ran it.
+    """
     definitions = {}
     changed = 0
     # updated_at too: what reads changes since (the drift job's item sums) must see them.
@@ -202,10 +210,17 @@ def observations_recompute(queryset, batch_size=2000):
             batch.append(observation)
             changed += 1
         if len(batch) >= batch_size:
-            Observation.objects.bulk_update(batch, fields)
+            _write_recomputed(batch, fields, by)
             batch = []
-    Observation.objects.bulk_update(batch, fields)
+    _write_recomputed(batch, fields, by)
     return changed
+
+
+def _write_recomputed(batch, fields, by):
+    if batch:
+        bulk_update_with_history(
+            batch, Observation, fields, default_user=by, default_change_reason=RECOMPUTED
+        )
 
 
 # Rubric versions ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from coaching.models import with_momentum
+from miiwrap import audit
 from miiwrap.forms import add_service_errors
 from miiwrap.once.services import AlreadySent, form_token_once
 from miiwrap.once.shortcuts import repeated, shown_again
@@ -222,9 +223,28 @@ def _detail_page(request, observation, acknowledge_form=None):
         "amendments": display.amendments(observation, definition),
         "acknowledge_form": acknowledge_form,
         "may_amend": _may_amend(viewer, observation),
+        **_history(observation),
     }
     status = 400 if acknowledge_form is not None and acknowledge_form.errors else 200
     return render(request, "observations/detail.html", ctx, status=status)
+
+
+def _history(observation):
+    """Who submitted and changed the observation and how (item scores are in the
+    amendments; each metric is in the overall score and band); the practitioner's earlier
+    replies; who imported it."""
+    records = list(audit.history_of(Observation, id=observation.pk))
+    # A draft is its coach's own until submitted: its history starts at the submission.
+    shown = [r for r in records if r.status != Observation.Status.DRAFT or observation.is_draft]
+    history = audit.trail(shown, hide={"scores", "metrics"})
+    if history and history[-1].kind == "changed" and not observation.is_draft:
+        history[-1].kind = "submitted"
+    created = next((e for e in reversed(history) if e.kind == "created"), None)
+    return {
+        "history": history,
+        "earlier_responses": display.earlier_responses(records, observation.response),
+        "imported": created if observation.import_key and created else None,
+    }
 
 
 @login_required

@@ -6,6 +6,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tests.audit_guard import Guard
 from tests.factories import make_assignment, make_org, make_person, make_team
 
 ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -59,6 +60,17 @@ def _fast_and_quiet(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _bulk_writes_keep_history(monkeypatch):
+    """Every test also checks that audited records are never changed in bulk without
+    a history row (see tests/audit_guard.py)."""
+    guard = Guard()
+    guard.install(monkeypatch)
+    yield guard
+    if guard.found:
+        pytest.fail("\n".join(guard.found), pytrace=False)
 
 
 @pytest.fixture

@@ -3,13 +3,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 
-from miiwrap.admin import PurveyorOnlyAdmin, ScopedAdmin, SentOnceAdmin
+from miiwrap.admin import AuditedAdmin, PurveyorOnlyAdmin, ScopedAdmin, SentOnceAdmin
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Organization, Person, Role, RoleGrant, Team
 
 
 @admin.register(Organization)
-class OrganizationAdmin(ScopedAdmin):
+class OrganizationAdmin(AuditedAdmin, ScopedAdmin):
     list_display = ["name", "slug", "time_zone", "is_purveyor"]
     list_filter = ["is_purveyor", "time_zone"]
     search_fields = ["name", "slug"]
@@ -17,7 +17,7 @@ class OrganizationAdmin(ScopedAdmin):
 
 
 @admin.register(Team)
-class TeamAdmin(ScopedAdmin):
+class TeamAdmin(AuditedAdmin, ScopedAdmin):
     org_admin_can = frozenset({"view", "add", "change"})
     list_display = ["name", "organization"]
     list_filter = [("organization", admin.RelatedOnlyFieldListFilter)]
@@ -59,7 +59,7 @@ class RoleFilter(admin.SimpleListFilter):
 
 
 @admin.register(Person)
-class PersonAdmin(ScopedAdmin):
+class PersonAdmin(AuditedAdmin, ScopedAdmin):
     org_admin_can = frozenset({"view", "add", "change"})
     list_display = [
         "__str__",
@@ -94,7 +94,7 @@ class PersonAdmin(ScopedAdmin):
 
 
 @admin.register(RoleGrant)
-class RoleGrantAdmin(ScopedAdmin):
+class RoleGrantAdmin(AuditedAdmin, ScopedAdmin):
     list_display = ["person", "role", "granted_at"]
     list_filter = ["role", ("person__organization", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["person__first_name", "person__last_name", "person__email"]

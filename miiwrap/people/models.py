@@ -8,6 +8,7 @@ from django.db.models import Case, Count, DateField, OuterRef, Q, Subquery, Valu
 from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from miiwrap.people.access import viewer_for
 
@@ -49,6 +50,7 @@ class Organization(models.Model):
         help_text="The model's purveyor: its admins certify and see every organization.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
 
     objects = OrganizationQuerySet.as_manager()
 
@@ -95,6 +97,7 @@ class TeamQuerySet(models.QuerySet):
 class Team(models.Model):
     organization = models.ForeignKey(Organization, models.PROTECT, related_name="teams")
     name = models.CharField(max_length=200)
+    history = HistoricalRecords()
 
     objects = TeamQuerySet.as_manager()
 
@@ -217,6 +220,7 @@ class Person(models.Model):
     hire_date = models.DateField()
     leave_date = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
 
     objects = PersonQuerySet.as_manager()
 
@@ -281,6 +285,7 @@ class RoleGrant(models.Model):
     person = models.ForeignKey(Person, models.CASCADE, related_name="roles")
     role = models.CharField(max_length=20, choices=Role.choices)
     granted_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
 
     objects = RoleGrantQuerySet.as_manager()
 

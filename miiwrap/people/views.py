@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -8,13 +9,15 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from certification.models import CertificationPeriod
 from certification.progress import person_cards
-from coaching.models import Momentum, with_momentum
+from coaching.models import CoachAssignment, Momentum, with_momentum
+from miiwrap import audit
 from miiwrap.people import second_factor
 from miiwrap.people.access import viewer_for
 from miiwrap.people.filters import DirectoryFilter
 from miiwrap.people.forms import CodeForm
-from miiwrap.people.models import Person
+from miiwrap.people.models import Person, RoleGrant
 
 
 def _get_person_for_user(user, pk):
@@ -75,8 +78,39 @@ def detail(request, pk):
         "momentum": Momentum.objects.filter(person=person)
         .select_related("rubric")
         .order_by("rubric__name"),
+        "history": _history(person, request.user),
     }
     return render(request, "people/detail.html", ctx)
+
+
+def _history(person, user):
+    """Changes to the person, their roles, the coach assignments the viewer may see and
+    their certifications: who made each, when, and what it said before."""
+    theirs = Q(practitioner_id=person.pk) | Q(coach_id=person.pk)
+    assignments = audit.history_of(CoachAssignment).filter(theirs)
+    viewer = viewer_for(user)
+    if not (viewer.sees_everything or viewer.sees_organization):
+        seen = CoachAssignment.objects.visible_to(user).filter(theirs).values("pk")
+        assignments = assignments.filter(id__in=seen)
+    records = [
+        *audit.history_of(Person, id=person.pk),
+        *audit.history_of(RoleGrant, person_id=person.pk),
+        *assignments,
+        *audit.history_of(CertificationPeriod, person_id=person.pk),
+    ]
+    return audit.trail(records, subject=_subject, hide={"evidence", "verification_code"})
+
+
+def _subject(record):
+    """What a history row on the person page is about, without reading other rows."""
+    kind = record.instance_type
+    if kind is RoleGrant:
+        return f"Role: {record.get_role_display()}"
+    if kind is CoachAssignment:
+        return f"Coach assignment from {record.starts_on:%Y-%m-%d}"
+    if kind is CertificationPeriod:
+        return f"Certification from {record.valid_from:%Y-%m-%d}"
+    return "Details"
 
 
 def _next_or_home(request):

@@ -588,7 +588,7 @@ def test_resolving_closes_it_today_by_whoever_resolved_it(world, login, alerts, 
     assert flashed(response) == ["Resolved. This episode will not be raised again."]
     alert.refresh_from_db()
     assert (alert.status, alert.resolved_on, alert.resolved_by) == ("resolved", TODAY, world.leader)
-    assert alert.note == "Back on track."
+    assert alert.resolution_note == "Back on track."
 
 
 def test_resolving_without_a_note_keeps_the_acknowledgements_note(world, login, alerts, frozen):
@@ -598,6 +598,32 @@ def test_resolving_without_a_note_keeps_the_acknowledgements_note(world, login, 
     client.post(url(alert, "resolve"), {"resolve-note": ""})
     alert.refresh_from_db()
     assert (alert.status, alert.note) == ("resolved", "Session booked.")
+
+
+def test_resolving_with_a_note_keeps_the_acknowledgements_note_beside_it(
+    world, login, alerts, frozen
+):
+    alert = alerts["pat"]
+    login(world.coach).post(url(alert, "acknowledge"), {"acknowledge-note": "Session booked."})
+    client = login(world.leader)
+    client.post(url(alert, "resolve"), {"resolve-note": "Scores are back."})
+    alert.refresh_from_db()
+    assert (alert.note, alert.resolution_note) == ("Session booked.", "Scores are back.")
+    page = client.get(url(alert)).content.decode()
+    assert "Session booked." in page
+    assert "Scores are back." in page
+
+
+def test_acknowledging_again_keeps_the_first_note_in_the_alerts_history(world, login, alerts):
+    alert = alerts["pat"]
+    login(world.coach).post(url(alert, "acknowledge"), {"acknowledge-note": "First."})
+    client = login(world.leader)
+    client.post(url(alert, "acknowledge"), {"acknowledge-note": "Second."})
+    notes = alert.history.order_by("history_date", "history_id").values_list("note", "history_user")
+    assert list(notes)[-2:] == [("First.", world.coach.user_id), ("Second.", world.leader.user_id)]
+    page = client.get(url(alert)).content.decode()
+    assert "First." in page
+    assert world.coach.full_name in page
 
 
 def test_a_resolved_alert_says_by_whom_and_offers_no_forms(world, login, alerts, frozen):
@@ -626,7 +652,7 @@ def test_resolving_twice_changes_nothing_the_second_time(world, login, alerts, f
     assert response["Location"] == url(alert)
     assert flashed(response) == ["This alert is already resolved; nothing changed."]
     alert.refresh_from_db()
-    assert (alert.resolved_by, alert.note) == (world.coach, "Done.")
+    assert (alert.resolved_by, alert.resolution_note) == (world.coach, "Done.")
 
 
 def test_an_alert_resolved_meanwhile_says_so(world, login, alerts, monkeypatch):

@@ -52,6 +52,22 @@ def test_answering_again_edits_the_response_and_keeps_the_first_acknowledgement(
     assert "Having thought it over: agreed.</textarea>" in page
 
 
+def test_a_second_reply_keeps_the_first_one_on_the_page(world, login, observation):
+    client = login(world.practitioner)
+    client.post(url(observation), {"response": "First thoughts."})
+    client.post(url(observation), {"response": "Second thoughts."})
+    assert list(observation.history.values_list("response", flat=True).order_by("history_id")) == [
+        "",
+        "First thoughts.",
+        "Second thoughts.",
+    ]
+    for persona in ("practitioner", "coach", "leader"):
+        page = login(getattr(world, persona)).get(observation.get_absolute_url()).content.decode()
+        earlier = page[page.index("Earlier replies") :]
+        assert "First thoughts." in earlier
+        assert "Second thoughts." in page
+
+
 def test_a_response_too_long_is_refused_with_the_text_kept(world, login, observation):
     text = "x" * (limits.FEEDBACK + 1)
     response = login(world.practitioner).post(url(observation), {"response": text})

@@ -180,6 +180,33 @@ def test_the_amendment_history_keeps_the_old_overall_and_band(world, login, obse
     assert response.context["summary"].overall.value == "70 %"
 
 
+def history_section(response):
+    content = response.content.decode()
+    start = content.index('id="history"')
+    return content[start : content.index("</section>", start)]
+
+
+def test_the_history_starts_at_the_submission_so_the_draft_stays_the_coachs(world, login):
+    from observations import services
+
+    draft = make_observation(world.coach, world.practitioner, submit=False, strengths="Rough")
+    draft.strengths = "Warm opening."
+    services.observation_submit(observation=draft, definition=rubric_version().definition())
+    section = history_section(login(world.practitioner).get(url(draft)))
+    assert "Submitted by <strong>the system</strong>" in section
+    assert "Rough" not in section
+
+
+def test_an_amendments_band_change_shows_in_the_history_to_the_practitioner(
+    world, login, observation
+):
+    client = login(world.coach)
+    client.get(url(observation))
+    amend(observation, world.coach, "Misread the indicators.", **{"ind-actions": 1})
+    section = history_section(login(world.practitioner).get(url(observation)))
+    assert "<del>67.50</del> → <ins>70.00</ins>" in section
+
+
 def test_the_page_reads_a_constant_number_of_queries(world, login, observation):
     client = login(world.coach)
     client.get(url(observation))  # the session and the viewer are read once
@@ -193,7 +220,7 @@ def test_the_page_reads_a_constant_number_of_queries(world, login, observation):
     one = queries()
     for n in range(3):
         amend(observation, world.purveyor_admin, f"Again {n}.")
-    assert queries() == one == 12  # the unread count in the navigation is one
+    assert queries() == one == 13  # the unread count in the navigation is one; the history one
     version = rubric_version("mi-coding")
     other = make_observation(world.coach, world.practitioner, version)
     with CaptureQueriesContext(connection) as captured:

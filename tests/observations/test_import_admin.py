@@ -1,8 +1,11 @@
 """The admin's "Import observations from CSV" page: who may use it, scope, and the report."""
 
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils.timezone import localtime
 
 from observations import admin as observation_admin
 from observations.models import Observation
@@ -47,6 +50,17 @@ def test_org_admin_imports_their_own_organization(world, login):
     response = upload(login(world.org_admin), [row_for(world.practitioner, world.coach)])
     assert response.context["result"].created == 1
     assert Observation.objects.get().practitioner == world.practitioner
+
+
+def test_the_importer_is_recorded_and_shown_on_the_observation(world, login):
+    upload(login(world.org_admin), [row_for(world.practitioner, world.coach)])
+    observation = Observation.objects.get()
+    created = observation.history.get()
+    assert (created.history_type, created.history_user) == ("+", world.org_admin.user)
+    assert created.history_change_reason == "Imported from a CSV file"
+    page = login(world.coach).get(observation.get_absolute_url()).content.decode()
+    when = f"{localtime(created.history_date, ZoneInfo(world.home.time_zone)):%Y-%m-%d}"
+    assert f"by {world.org_admin.full_name} on {when}" in page
 
 
 def test_org_admin_cannot_name_people_of_another_organization(world, login):

@@ -1,4 +1,5 @@
-"""`manage.py import_observations FILE [--dry-run]`: summary, progress bar, errors by line."""
+"""`manage.py import_observations FILE [--dry-run] [--by EMAIL]`: summary, progress bar, errors
+by line, and who imported."""
 
 import io
 
@@ -93,3 +94,33 @@ def test_small_files_show_no_progress_bar(world, tmp_path, monkeypatch):
     good = row_for(world.practitioner, world.coach)
     path = write(tmp_path, [{**good, "date": f"2024-05-0{day}"} for day in range(1, 6)])
     assert run(path)[1] == ""
+
+
+def test_by_records_the_importer_in_each_observations_history(world, tmp_path):
+    path = write(tmp_path, [row_for(world.practitioner, world.coach)])
+    run(path, "--by", world.org_admin.email.upper())
+    created = Observation.objects.get().history.get()
+    assert (created.history_user, created.history_change_reason) == (
+        world.org_admin.user,
+        "Imported from a CSV file",
+    )
+
+
+def test_by_limits_the_rows_to_the_people_that_login_sees(world, tmp_path):
+    path = write(tmp_path, [row_for(world.away_practitioner, world.outsider)])
+    with pytest.raises(CommandError):
+        run(path, "--by", world.org_admin.email)
+    assert Observation.objects.count() == 0
+
+
+def test_without_by_the_importer_is_nobody(world, tmp_path):
+    run(write(tmp_path, [row_for(world.practitioner, world.coach)]))
+    assert Observation.objects.get().history.get().history_user is None
+
+
+def test_by_an_unknown_login_is_refused(world, tmp_path):
+    path = write(tmp_path, [row_for(world.practitioner, world.coach)])
+    with pytest.raises(CommandError) as refused:
+        run(path, "--by", "nobody@example.org")
+    assert str(refused.value) == "No active login has the email or username “nobody@example.org”."
+    assert Observation.objects.count() == 0

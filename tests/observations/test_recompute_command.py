@@ -82,3 +82,32 @@ def test_bad_arguments_say_what_to_fix(db, args, message):
     with pytest.raises(CommandError) as refused:
         run(*args)
     assert str(refused.value) == message
+
+
+def test_the_old_scores_and_band_stay_in_the_history_with_who_ran_it(stale, world):
+    fidelity, _ = stale
+    run("--by", world.purveyor_admin.email)
+    new, old = fidelity.history.order_by("-history_date", "-history_id")[:2]
+    assert (old.band, old.overall_score) == ("borderline", Decimal("69.77"))
+    assert (new.band, new.history_change_reason) == ("high", "Recomputed after a scoring fix")
+    assert new.history_user == world.purveyor_admin.user
+
+
+def test_without_by_the_history_names_nobody(stale):
+    run()
+    assert stale[0].history.latest().history_user is None
+
+
+def test_by_names_an_active_login(db):
+    with pytest.raises(CommandError) as refused:
+        run("--by", "nobody@example.org")
+    assert str(refused.value) == "No active login has the email or username “nobody@example.org”."
+
+
+def test_the_observation_page_shows_the_recomputed_band_change(stale, world, login):
+    fidelity, _ = stale
+    run()
+    page = login(world.practitioner).get(fidelity.get_absolute_url()).content.decode()
+    history = page[page.index('id="history"') :]
+    assert "Recomputed after a scoring fix" in history
+    assert "<del>borderline</del> → <ins>high</ins>" in history

@@ -43,7 +43,8 @@ def form_data(response):
     for form in forms:
         for name in form.fields:
             value = form[name].value()
-            if value not in (None, False):
+            # `is`, so that a 0 is posted (0 == False).
+            if value is not None and value is not False:
                 data[form.add_prefix(name)] = "on" if value is True else str(value)
     return data
 

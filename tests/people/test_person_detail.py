@@ -170,3 +170,46 @@ def test_query_count_does_not_grow_with_the_caseload(world, login):
         response = client.get(url)
     assert "(6)" in section(response, "Caseload")
     assert len(many) == len(few)
+
+
+def history(response):
+    content = response.content.decode()
+    start = content.index('id="history"')
+    return content[start : content.index("</section>", start)]
+
+
+def test_the_history_shows_a_role_change_with_who_and_the_old_value(world, login):
+    from tests.miiwrap.test_audit_admin import admin_url, roles_form
+
+    client = login(world.org_admin)
+    grant = world.unassigned.roles.get()
+    grant.save()  # its first history row, as `populate_history` gives rows older than it
+    client.post(
+        admin_url(world.unassigned), roles_form(client, world.unassigned, grant, role="coach")
+    )
+    section_ = history(login(world.leader).get(world.unassigned.get_absolute_url()))
+    assert "Role: Coach" in section_
+    assert f"by <strong>{world.org_admin.full_name}</strong>" in section_
+    assert "<del>Practitioner</del> → <ins>Coach</ins>" in section_
+
+
+def test_the_history_shows_an_assignment_ending_and_a_details_change(world, login):
+    assignment = world.practitioner.coach_assignments.get()
+    assignment.ends_on = dt.date(2025, 6, 30)
+    assignment.save()
+    world.practitioner.job_title = "Lead facilitator"
+    world.practitioner.save()
+    section_ = history(login(world.leader).get(world.practitioner.get_absolute_url()))
+    assert "<del>—</del> → <ins>2025-06-30</ins>" in section_
+    assert "<del>—</del> → <ins>Lead facilitator</ins>" in section_
+
+
+def test_a_coach_sees_no_history_of_assignments_they_cannot_see(world, login):
+    other_coach = make_person(world.home, "coach", first_name="Otis")
+    ended = make_assignment(other_coach, world.practitioner, ends_on=dt.date(2021, 1, 1))
+    ended.starts_on = dt.date(2019, 5, 5)
+    ended.save()
+    section_ = history(login(world.coach).get(world.practitioner.get_absolute_url()))
+    assert "Coach assignment from 2019-05-05" not in section_
+    leader = history(login(world.leader).get(world.practitioner.get_absolute_url()))
+    assert "Coach assignment from 2019-05-05" in leader

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from miiwrap.audit import acting_user
 from observations import imports
 
 BAR_WIDTH = 30
@@ -16,12 +17,21 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="Check every row and save nothing."
         )
+        parser.add_argument(
+            "--by",
+            metavar="EMAIL",
+            help="Import as this login: rows may name only the people it sees, and each "
+            "observation's history names it as the importer.",
+        )
 
-    def handle(self, *, file, dry_run, **options):
+    def handle(self, *, file, dry_run, by=None, **options):
+        user = acting_user(by) if by else None
+        if by and user is None:
+            raise CommandError(f"No active login has the email or username “{by}”.")
         try:
             with open(file, "rb") as handle:
                 result = imports.import_observations(
-                    handle, progress=self.progress, dry_run=dry_run
+                    handle, imported_by=user, progress=self.progress, dry_run=dry_run
                 )
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error.strerror}.") from error

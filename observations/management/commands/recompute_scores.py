@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from miiwrap.audit import acting_user
 from observations.models import Observation, Rubric
 from observations.services import observations_recompute
 
@@ -20,11 +21,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--version", type=int, metavar="N", help="Only this version (needs --rubric)."
         )
+        parser.add_argument(
+            "--by", metavar="EMAIL", help="Who runs it, kept in each changed row's history."
+        )
 
-    def handle(self, *, rubric, version, **options):
+    def handle(self, *, rubric, version, by=None, **options):
+        user = self.user(by)
         observations = self.selected(rubric, version)
         checked = observations.submitted().count()
-        changed = observations_recompute(observations)
+        changed = observations_recompute(observations, by=user)
         self.stdout.write(
             f"Recomputed {checked:,} submitted observation{'s' if checked != 1 else ''}: "
             f"{changed:,} changed."
@@ -46,3 +51,12 @@ class Command(BaseCommand):
         if version is None:
             raise CommandError(f"{rubric} has no version {number}.")
         return Observation.objects.filter(rubric_version=version)
+
+    def user(self, email):
+        """The login named by --by (its email or username); None when not given."""
+        if not email:
+            return None
+        found = acting_user(email)
+        if found is None:
+            raise CommandError(f"No active login has the email or username “{email}”.")
+        return found
