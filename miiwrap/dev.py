@@ -10,6 +10,7 @@ uses the standard library alone.
 """
 
 import argparse
+import contextlib
 import hashlib
 import os
 import signal
@@ -26,6 +27,8 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / "miiwrap-installed"
+# Seconds a command has to stop after SIGTERM before it and its group are killed.
+STOP_GRACE = 10
 
 
 def say(message):
@@ -82,7 +85,14 @@ def supervise(commands):
     children = {}
     for name, command in commands.items():
         child = subprocess.Popen(
-            command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            command,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            # Each command in a process group of its own, so that stopping it reaches what
+            # it started too (runserver's reloader serves from a child of its own).
+            **({"process_group": 0} if os.name != "nt" else {}),
         )
         threading.Thread(target=_relay, args=(name.ljust(width), child), daemon=True).start()
         children[name] = child
@@ -109,18 +119,33 @@ def _relay(prefix, child):
 
 
 def _stop_all(children):
+    """Stop every command's whole process group: SIGTERM, then SIGKILL after STOP_GRACE.
+
+    SIGTERM rather than SIGINT: a job started in the background by a shell has SIGINT
+    ignored, and its children inherit that, so SIGINT would leave them running.
+    """
     # A second Ctrl-C while the children stop must not leave any of them running.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.SIG_IGN)
     for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGINT if os.name != "nt" else signal.SIGTERM)
-    deadline = time.monotonic() + 10
+        _signal_group(child)
+    deadline = time.monotonic() + STOP_GRACE
     for child in children:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
+        # Whatever the command left behind in its group goes too, even if it exited.
+        _signal_group(child, kill=True)
+        child.wait()
+
+
+def _signal_group(child, kill=False):
+    if os.name == "nt":  # no process groups to signal; the command alone
+        if child.poll() is None:
+            child.kill() if kill else child.terminate()
+        return
+    # An empty group (everything in it already gone) has nothing left to stop.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signal.SIGKILL if kill else signal.SIGTERM)
 
 
 def test(options, extra):
