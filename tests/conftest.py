@@ -1,3 +1,4 @@
+import contextlib
 import os
 import socket
 import time
@@ -59,6 +60,18 @@ def _fast_and_quiet(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _empty_queue_for_a_real_worker(request):
+    """A test with a real worker starts from an empty queue: what earlier tests queued,
+    for rows long gone, must not reach its worker."""
+    if request.node.get_closest_marker("redis") is None:
+        return
+    from miiwrap.celery import app
+
+    with contextlib.suppress(Exception):  # no broker: the test says so itself
+        app.control.purge()
 
 
 @pytest.fixture
