@@ -4,12 +4,14 @@ Small commands stand in for runserver: each starts a child that holds a port, as
 runserver's reloader does, so a stop that reached only the command would orphan it.
 """
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -56,18 +58,17 @@ def server(port, behaviour="polite"):
     return [sys.executable, "-c", LAUNCH, SERVE, str(port), behaviour]
 
 
-def start_supervisor(commands):
-    """The supervisor as `nohup python3 miiwrap/dev.py run &` starts it from a script:
-    SIGINT ignored (which its children inherit), in a session of its own for counting."""
-    import json
-
+def start_supervisor(commands, background=True):
+    """The supervisor in a session of its own (for counting its processes), started as
+    `nohup python3 miiwrap/dev.py run &` from a script does (SIGINT ignored, which its
+    children inherit) or, with `background=False`, as from a terminal."""
     return subprocess.Popen(
         [sys.executable, "-c", SUPERVISE, json.dumps(commands)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if background else None,
     )
 
 
@@ -91,8 +92,8 @@ def alive_in_session(session_id):
 def supervisor():
     started = []
 
-    def _start(commands):
-        started.append(start_supervisor(commands))
+    def _start(commands, background=True):
+        started.append(start_supervisor(commands, background))
         return started[-1]
 
     yield _start
@@ -123,5 +124,20 @@ def test_when_one_command_dies_the_others_stop_with_their_children(supervisor):
     assert wait_until(lambda: listening(web), 20)
 
     assert process.wait(timeout=20) == 1
+    assert wait_until(lambda: not alive_in_session(process.pid), 5), alive_in_session(process.pid)
+    assert not listening(web)
+
+
+@pytest.mark.parametrize("presses", [1, 2], ids=["ctrl-c", "ctrl-c-twice"])
+def test_ctrl_c_in_a_terminal_stops_every_process_even_when_pressed_twice(supervisor, presses):
+    web = free_port()
+    process = supervisor({"web": server(web, "stubborn")}, background=False)
+    assert wait_until(lambda: listening(web), 20)
+
+    for _ in range(presses):  # the terminal signals the foreground group
+        os.killpg(process.pid, signal.SIGINT)
+        time.sleep(0.3)
+
+    assert process.wait(timeout=20) == 0
     assert wait_until(lambda: not alive_in_session(process.pid), 5), alive_in_session(process.pid)
     assert not listening(web)
