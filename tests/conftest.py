@@ -1,4 +1,5 @@
 import contextlib
+import logging
 import os
 import socket
 import time
@@ -60,6 +61,17 @@ def _fast_and_quiet(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _root_log_level_kept():
+    """A Celery test worker leaves the root logger at ERROR; a later test in the same
+    process that reads a warning from caplog would then find none, depending on which
+    tests a parallel run happened to give that process before it."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)
