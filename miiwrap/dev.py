@@ -3,18 +3,24 @@
 
     python3 miiwrap/dev.py run     # install, migrate, seed demo data, serve web + worker + beat
     python3 miiwrap/dev.py test    # install, run the whole test suite (extra args go to pytest)
+    python3 miiwrap/dev.py lock    # pin pyproject.toml's ranges afresh in requirements.lock
 
-Everything is installed into .venv beside manage.py; the install is repeated only
-when pyproject.toml changes. This file runs before anything is installed, so it
-uses the standard library alone.
+Everything is installed into .venv beside manage.py, at the exact versions of
+requirements.lock; the install is repeated only when pyproject.toml or the lock
+changes. This file runs before anything is installed, so it uses the standard
+library alone.
 """
 
 import argparse
+import contextlib
 import hashlib
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import tomllib
@@ -26,6 +32,10 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / "miiwrap-installed"
+LOCK = ROOT / "requirements.lock"
+REFRESH = "python3 miiwrap/dev.py lock"
+# Seconds a command has to stop after SIGTERM before it and its group are killed.
+STOP_GRACE = 10
 
 
 def say(message):
@@ -38,9 +48,34 @@ def requirements():
     return [*project["dependencies"], *project["optional-dependencies"]["dev"]]
 
 
+def package_name(requirement):
+    """`Django>=5.2` or `psycopg[binary]>=3.2` → its normalized name (`django`, `psycopg`)."""
+    name = re.match(r"[A-Za-z0-9._-]+", requirement.strip()).group()
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def unlocked(wanted, lock_text):
+    """The requirements in `wanted` that the lock pins no version of."""
+    pinned = {
+        package_name(line)
+        for line in lock_text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    }
+    return [requirement for requirement in wanted if package_name(requirement) not in pinned]
+
+
 def ensure_installed():
-    """Create .venv and install what the app and its tests need, once per pyproject.toml."""
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    """Create .venv and install what the app and its tests need, at the locked versions,
+    once per pyproject.toml and requirements.lock."""
+    if not LOCK.exists():
+        sys.exit(f"requirements.lock is missing: write it with `{REFRESH}`.")
+    if missing := unlocked(requirements(), LOCK.read_text()):
+        sys.exit(
+            f"requirements.lock pins no version of {', '.join(missing)}, which pyproject.toml "
+            f"asks for: refresh it with `{REFRESH}` and commit it."
+        )
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + LOCK.read_bytes())
+    wanted = digest.hexdigest()
     if STAMP.exists() and STAMP.read_text().strip() == wanted and PYTHON.exists():
         return
     if sys.version_info < (3, 11):  # noqa: UP036  (this file runs on any python3)
@@ -51,8 +86,45 @@ def ensure_installed():
     say("Installing what the app and its tests need (first run only; about a minute)")
     pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, *requirements()], check=True, cwd=ROOT)
+    # The lock decides the versions; the ranges beside it make pip refuse a stale lock.
+    if subprocess.run([*pip, "-r", str(LOCK), *requirements()], cwd=ROOT).returncode:
+        sys.exit(
+            "Installing requirements.lock failed (above). If pip says a pinned version "
+            f"conflicts with pyproject.toml, refresh the lock with `{REFRESH}`."
+        )
     STAMP.write_text(wanted)
+
+
+def lock(options):
+    """Resolve pyproject.toml's ranges afresh, as a new install would, and pin the result."""
+    with tempfile.TemporaryDirectory(prefix="miiwrap-lock-") as scratch:
+        say("Resolving pyproject.toml's dependencies in a scratch environment")
+        venv.EnvBuilder(with_pip=True).create(scratch)
+        python = Path(scratch) / BIN.name / PYTHON.name
+        report = Path(scratch) / "report.json"
+        pip = [str(python), "-m", "pip", "--disable-pip-version-check", "--quiet"]
+        # A dry run resolves from the packages' metadata without installing them.
+        resolve = ["install", "--dry-run", "--ignore-installed", "--report", str(report)]
+        subprocess.run([*pip, *resolve, *requirements()], check=True)
+        pins = pins_from_report(json.loads(report.read_text()))
+    LOCK.write_text(LOCK_HEADER.format(refresh=REFRESH, python=sys.version.split()[0]) + pins)
+    say(f"Wrote {len(pins.splitlines())} pins to {LOCK.name}")
+    return 0
+
+
+LOCK_HEADER = """\
+# The exact version of every package the app and its tests run on, those that
+# pyproject.toml's ranges bring in included. Every install (dev.py run and test, CI,
+# production) installs these, so two installs a month apart run the same code.
+# Resolved on Python {python} on Linux; refresh it on purpose, and commit it, with:
+#     {refresh}
+"""
+
+
+def pins_from_report(report):
+    """`name==version` lines, sorted, from what `pip install --report` would install."""
+    found = {item["metadata"]["name"]: item["metadata"]["version"] for item in report["install"]}
+    return "".join(f"{name}=={found[name]}\n" for name in sorted(found, key=str.lower))
 
 
 def manage(*args):
@@ -82,7 +154,14 @@ def supervise(commands):
     children = {}
     for name, command in commands.items():
         child = subprocess.Popen(
-            command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            command,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            # Each command in a process group of its own, so that stopping it reaches what
+            # it started too (runserver's reloader serves from a child of its own).
+            **({"process_group": 0} if os.name != "nt" else {}),
         )
         threading.Thread(target=_relay, args=(name.ljust(width), child), daemon=True).start()
         children[name] = child
@@ -109,23 +188,40 @@ def _relay(prefix, child):
 
 
 def _stop_all(children):
+    """Stop every command's whole process group: SIGTERM, then SIGKILL after STOP_GRACE.
+
+    SIGTERM rather than SIGINT: a job started in the background by a shell has SIGINT
+    ignored, and its children inherit that, so SIGINT would leave them running.
+    """
     # A second Ctrl-C while the children stop must not leave any of them running.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.SIG_IGN)
     for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGINT if os.name != "nt" else signal.SIGTERM)
-    deadline = time.monotonic() + 10
+        _signal_group(child)
+    deadline = time.monotonic() + STOP_GRACE
     for child in children:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
+        # Whatever the command left behind in its group goes too, even if it exited.
+        _signal_group(child, kill=True)
+        child.wait()
+
+
+def _signal_group(child, kill=False):
+    if os.name == "nt":  # no process groups to signal; the command alone
+        if child.poll() is None:
+            child.kill() if kill else child.terminate()
+        return
+    # An empty group (everything in it already gone) has nothing left to stop.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signal.SIGKILL if kill else signal.SIGTERM)
 
 
 def test(options, extra):
     ensure_installed()
-    return subprocess.run([str(PYTHON), "-m", "pytest", *extra], cwd=ROOT).returncode
+    # One test process per core (pytest-xdist); `-n 0` among the arguments runs serially.
+    command = [str(PYTHON), "-m", "pytest", "-n", "auto", *extra]
+    return subprocess.run(command, cwd=ROOT).returncode
 
 
 def main(argv=None):
@@ -134,7 +230,10 @@ def main(argv=None):
     run_parser = commands.add_parser("run", help="serve the app with its worker and beat")
     run_parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     commands.add_parser("test", help="run the test suite; other arguments go to pytest")
+    commands.add_parser("lock", help="pin pyproject.toml's ranges afresh in requirements.lock")
     options, extra = parser.parse_known_args(argv)
+    if options.command == "lock":
+        return lock(options)
     if options.command == "run":
         if extra:
             parser.error(f"unknown arguments: {' '.join(extra)}")

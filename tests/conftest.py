@@ -1,3 +1,5 @@
+import contextlib
+import logging
 import os
 import socket
 import time
@@ -71,6 +73,29 @@ def _bulk_writes_keep_history(monkeypatch):
     yield guard
     if guard.found:
         pytest.fail("\n".join(guard.found), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _root_log_level_kept():
+    """A Celery test worker leaves the root logger at ERROR; a later test in the same
+    process that reads a warning from caplog would then find none, depending on which
+    tests a parallel run happened to give that process before it."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    root.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def _empty_queue_for_a_real_worker(request):
+    """A test with a real worker starts from an empty queue: what earlier tests queued,
+    for rows long gone, must not reach its worker."""
+    if request.node.get_closest_marker("redis") is None:
+        return
+    from miiwrap.celery import app
+
+    with contextlib.suppress(Exception):  # no broker: the test says so itself
+        app.control.purge()
 
 
 @pytest.fixture

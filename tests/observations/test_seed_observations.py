@@ -35,12 +35,22 @@ def routine():
     return Observation.objects.exclude(import_key__startswith=VISIT_KEY)
 
 
-@pytest.fixture
-def observations(demo_output):
+@pytest.fixture(scope="module")
+def routine_observations(demo_seeded, django_db_blocker):
+    """The demo's routine observations, read once (thousands of rows) for the module's
+    tests, which only read them."""
     rows = routine().select_related(
         "practitioner__organization", "coach", "rubric_version__rubric", "activity"
     )
-    return list(rows.order_by("practitioner_id", "observed_on", "pk"))
+    with django_db_blocker.unblock():
+        return list(rows.order_by("practitioner_id", "observed_on", "pk"))
+
+
+@pytest.fixture
+def observations(routine_observations, db):
+    # Through `db`, so that pytest-django runs these tests with the other database tests,
+    # before any transactional test empties the shipped rubrics the demo needs.
+    return routine_observations
 
 
 @pytest.fixture
