@@ -2,207 +2,553 @@
 
 import django.core.validators
 import django.db.models.deletion
-import miiwrap.text
 import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
+import miiwrap.text
+
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('observations', '0006_rubric_audience_and_input_limits'),
-        ('people', '0002_history'),
+        ("observations", "0006_rubric_audience_and_input_limits"),
+        ("people", "0002_history"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HistoricalDomain',
+            name="HistoricalDomain",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('code', models.SlugField(max_length=40)),
-                ('name', models.CharField(max_length=200)),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('version', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='observations.rubricversion')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=40)),
+                ("name", models.CharField(max_length=200)),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="observations.rubricversion",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical domain',
-                'verbose_name_plural': 'historical domains',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical domain",
+                "verbose_name_plural": "historical domains",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalItem',
+            name="HistoricalItem",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('code', models.SlugField(help_text='Short code, used as the CSV column.', max_length=40)),
-                ('label', models.CharField(max_length=200)),
-                ('guidance', miiwrap.text.ProseField(blank=True, help_text='What the observer looks for.', max_length=20000)),
-                ('kind', models.CharField(choices=[('rating', 'Rating on a scale'), ('count', 'Behaviour count'), ('yes_no', 'Yes / no')], max_length=10)),
-                ('scale_min', models.SmallIntegerField(default=0)),
-                ('scale_max', models.SmallIntegerField(default=1)),
-                ('allows_na', models.BooleanField(default=False, verbose_name='may be not applicable')),
-                ('required', models.BooleanField(default=True)),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('domain', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='observations.domain')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('version', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='observations.rubricversion')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.SlugField(
+                        help_text="Short code, used as the CSV column.", max_length=40
+                    ),
+                ),
+                ("label", models.CharField(max_length=200)),
+                (
+                    "guidance",
+                    miiwrap.text.ProseField(
+                        blank=True, help_text="What the observer looks for.", max_length=20000
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("rating", "Rating on a scale"),
+                            ("count", "Behaviour count"),
+                            ("yes_no", "Yes / no"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("scale_min", models.SmallIntegerField(default=0)),
+                ("scale_max", models.SmallIntegerField(default=1)),
+                (
+                    "allows_na",
+                    models.BooleanField(default=False, verbose_name="may be not applicable"),
+                ),
+                ("required", models.BooleanField(default=True)),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "domain",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="observations.domain",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="observations.rubricversion",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical item',
-                'verbose_name_plural': 'historical items',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical item",
+                "verbose_name_plural": "historical items",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalLevel',
+            name="HistoricalLevel",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('value', models.SmallIntegerField()),
-                ('label', models.CharField(max_length=80)),
-                ('descriptor', miiwrap.text.ProseField(blank=True, max_length=20000)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('item', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='observations.item')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("value", models.SmallIntegerField()),
+                ("label", models.CharField(max_length=80)),
+                ("descriptor", miiwrap.text.ProseField(blank=True, max_length=20000)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="observations.item",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical level',
-                'verbose_name_plural': 'historical levels',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical level",
+                "verbose_name_plural": "historical levels",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalMetric',
+            name="HistoricalMetric",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('code', models.SlugField(max_length=40)),
-                ('label', models.CharField(max_length=200)),
-                ('kind', models.CharField(choices=[('mean', 'Mean of items'), ('sum', 'Sum of items'), ('ratio', 'Ratio: numerator items / denominator items'), ('percent', 'Percentage: numerator items / denominator items'), ('percent_of_possible', 'Percentage of possible points')], max_length=20)),
-                ('numerator', models.JSONField(default=list, help_text='Item codes.')),
-                ('denominator', models.JSONField(blank=True, default=list, help_text='Item codes.')),
-                ('thresholds', models.JSONField(blank=True, default=list, help_text='Best first, e.g. [{"band": "good", "minimum": 4}, {"band": "fair", "minimum": 3}].')),
-                ('is_overall', models.BooleanField(default=False, help_text="The version's overall fidelity score.")),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('version', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='observations.rubricversion')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=40)),
+                ("label", models.CharField(max_length=200)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("mean", "Mean of items"),
+                            ("sum", "Sum of items"),
+                            ("ratio", "Ratio: numerator items / denominator items"),
+                            ("percent", "Percentage: numerator items / denominator items"),
+                            ("percent_of_possible", "Percentage of possible points"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("numerator", models.JSONField(default=list, help_text="Item codes.")),
+                (
+                    "denominator",
+                    models.JSONField(blank=True, default=list, help_text="Item codes."),
+                ),
+                (
+                    "thresholds",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text='Best first, e.g. [{"band": "good", "minimum": 4}, {"band": "fair", "minimum": 3}].',
+                    ),
+                ),
+                (
+                    "is_overall",
+                    models.BooleanField(
+                        default=False, help_text="The version's overall fidelity score."
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="observations.rubricversion",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical metric',
-                'verbose_name_plural': 'historical metrics',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical metric",
+                "verbose_name_plural": "historical metrics",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalObservation',
+            name="HistoricalObservation",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('observed_on', models.DateField()),
-                ('mode', models.CharField(choices=[('live', 'Live'), ('recorded', 'Recorded'), ('document', 'Document review')], default='live', max_length=10)),
-                ('duration_minutes', models.PositiveSmallIntegerField(blank=True, help_text='From 1 to 720 minutes.', null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(720)])),
-                ('scores', models.JSONField(blank=True, default=dict)),
-                ('strengths', miiwrap.text.ProseField(blank=True, max_length=4000)),
-                ('strengths_items', models.JSONField(blank=True, default=list)),
-                ('growth_areas', miiwrap.text.ProseField(blank=True, max_length=4000)),
-                ('growth_areas_items', models.JSONField(blank=True, default=list)),
-                ('next_steps', miiwrap.text.ProseField(blank=True, max_length=4000)),
-                ('next_steps_items', models.JSONField(blank=True, default=list)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted'), ('acknowledged', 'Acknowledged')], default='draft', max_length=12)),
-                ('overall_score', models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True)),
-                ('band', models.CharField(blank=True, max_length=40)),
-                ('metrics', models.JSONField(blank=True, default=dict)),
-                ('computed_at', models.DateTimeField(blank=True, null=True)),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('response', miiwrap.text.ProseField(blank=True, help_text="The practitioner's reply.", max_length=4000)),
-                ('import_key', models.CharField(blank=True, db_index=True, max_length=64, null=True)),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('activity', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='observations.activitytype')),
-                ('coach', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='people.person')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('practitioner', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='people.person')),
-                ('rubric_version', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='observations.rubricversion')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("observed_on", models.DateField()),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[
+                            ("live", "Live"),
+                            ("recorded", "Recorded"),
+                            ("document", "Document review"),
+                        ],
+                        default="live",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "duration_minutes",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        help_text="From 1 to 720 minutes.",
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(720),
+                        ],
+                    ),
+                ),
+                ("scores", models.JSONField(blank=True, default=dict)),
+                ("strengths", miiwrap.text.ProseField(blank=True, max_length=4000)),
+                ("strengths_items", models.JSONField(blank=True, default=list)),
+                ("growth_areas", miiwrap.text.ProseField(blank=True, max_length=4000)),
+                ("growth_areas_items", models.JSONField(blank=True, default=list)),
+                ("next_steps", miiwrap.text.ProseField(blank=True, max_length=4000)),
+                ("next_steps_items", models.JSONField(blank=True, default=list)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("submitted", "Submitted"),
+                            ("acknowledged", "Acknowledged"),
+                        ],
+                        default="draft",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "overall_score",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True),
+                ),
+                ("band", models.CharField(blank=True, max_length=40)),
+                ("metrics", models.JSONField(blank=True, default=dict)),
+                ("computed_at", models.DateTimeField(blank=True, null=True)),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "response",
+                    miiwrap.text.ProseField(
+                        blank=True, help_text="The practitioner's reply.", max_length=4000
+                    ),
+                ),
+                (
+                    "import_key",
+                    models.CharField(blank=True, db_index=True, max_length=64, null=True),
+                ),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "activity",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="observations.activitytype",
+                    ),
+                ),
+                (
+                    "coach",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="people.person",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "practitioner",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="people.person",
+                    ),
+                ),
+                (
+                    "rubric_version",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="observations.rubricversion",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical observation',
-                'verbose_name_plural': 'historical observations',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical observation",
+                "verbose_name_plural": "historical observations",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalRubric',
+            name="HistoricalRubric",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('code', models.SlugField(help_text='Used in imports, e.g. miti.', max_length=40)),
-                ('name', models.CharField(max_length=200)),
-                ('description', miiwrap.text.ProseField(blank=True, max_length=20000)),
-                ('audience', models.CharField(choices=[('practitioner', 'Practitioner'), ('coach', 'Coach')], default='practitioner', help_text='Only people holding this role are observed on this rubric.', max_length=20)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(help_text="Used in imports, e.g. miti.", max_length=40)),
+                ("name", models.CharField(max_length=200)),
+                ("description", miiwrap.text.ProseField(blank=True, max_length=20000)),
+                (
+                    "audience",
+                    models.CharField(
+                        choices=[("practitioner", "Practitioner"), ("coach", "Coach")],
+                        default="practitioner",
+                        help_text="Only people holding this role are observed on this rubric.",
+                        max_length=20,
+                    ),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical rubric',
-                'verbose_name_plural': 'historical rubrics',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical rubric",
+                "verbose_name_plural": "historical rubrics",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalRubricVersion',
+            name="HistoricalRubricVersion",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('published', 'Published'), ('retired', 'Retired')], default='draft', max_length=10)),
-                ('published_at', models.DateTimeField(blank=True, null=True)),
-                ('bands', models.JSONField(blank=True, default=list, help_text='Band names from best to worst, e.g. ["high", "adequate", "borderline", "low"].')),
-                ('notes', miiwrap.text.ProseField(blank=True, max_length=20000)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('rubric', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='observations.rubric')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("published", "Published"),
+                            ("retired", "Retired"),
+                        ],
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                ("published_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "bands",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text='Band names from best to worst, e.g. ["high", "adequate", "borderline", "low"].',
+                    ),
+                ),
+                ("notes", miiwrap.text.ProseField(blank=True, max_length=20000)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "rubric",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="observations.rubric",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical rubric version',
-                'verbose_name_plural': 'historical rubric versions',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical rubric version",
+                "verbose_name_plural": "historical rubric versions",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
