@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from miiwrap.parsing import as_id, date_problem
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Person
 from observations import scoring, services
@@ -37,6 +38,7 @@ BATCH_SIZE = 1000
 PROGRESS_EVERY = 500
 CHUNK = 900  # identifiers per query, under SQLite's oldest limit on parameters
 WHOLE_NUMBER = re.compile(r"[+-]?\d+")
+NUL = "\x00"
 
 
 @dataclass
@@ -161,7 +163,8 @@ class Table:
         for _, cells in self.rows():
             self.total += 1
             for name, found in self.values.items():
-                found.add(cells.get(name, "").strip())
+                # A NUL is never looked up (PostgreSQL refuses it); build() names the cell.
+                found.add(cells.get(name, "").strip().replace(NUL, ""))
         if not self.total:
             raise FileProblem(2, "The file names its columns but has no rows after them.")
 
@@ -256,7 +259,13 @@ class RowReader:
 
     def build(self, line, cells):
         """(unsaved observation or None, problems) for one row."""
-        problems = []
+        problems = [
+            f"{column}: holds a NUL character (\\x00); delete it and import the row again."
+            for column, cell in cells.items()
+            if column is not None and NUL in cell
+        ]
+        if problems:
+            return None, problems
         if None in cells:
             problems.append(
                 f"This row has {len(self.columns) + len(cells[None])} cells but the first "
@@ -323,7 +332,7 @@ class RowReader:
             )
             return None
         numbers = sorted(n for c, n in self.versions if c == code)
-        version = self.versions.get((code, int(number))) if number.isdigit() else None
+        version = self.versions.get((code, as_id(number))) if as_id(number) else None
         if version is None:
             listed = ", ".join(str(n) for n in numbers)
             problems.append(f"version: {code} has no version “{number}”; it has {listed}.")
@@ -332,10 +341,14 @@ class RowReader:
     def _date(self, cells, problems):
         value = cells.get("date", "").strip()
         try:
-            return dt.datetime.strptime(value, "%Y-%m-%d").date()  # noqa: DTZ007 a date only
+            day = dt.datetime.strptime(value, "%Y-%m-%d").date()  # noqa: DTZ007 a date only
         except ValueError:
             problems.append(f"date: “{value}” is not a date written YYYY-MM-DD.")
             return None
+        if problem := date_problem(day):
+            problems.append(f"date: {problem}")
+            return None
+        return day
 
     def _activity(self, cells, problems):
         value = cells.get("activity", "").strip()
@@ -358,8 +371,8 @@ class RowReader:
 
     def _duration(self, cells, problems):
         value = cells.get("duration", "").strip()
-        if value.isdigit() and int(value) <= 32767:
-            return int(value)
+        if (minutes := as_id(value)) and minutes <= 32767:
+            return minutes
         if value:
             problems.append(f"duration: “{value}” is not a number of minutes such as 45.")
         return None
@@ -410,7 +423,7 @@ def _score(value):
     if value.lower() == scoring.NA:
         return scoring.NA
     # Anything not a whole number is kept as written, for scoring.problems to name.
-    return int(value) if WHOLE_NUMBER.fullmatch(value) else value
+    return int(value) if WHOLE_NUMBER.fullmatch(value) and len(value) < 20 else value
 
 
 def _text(value):
