@@ -15,6 +15,7 @@ from certification.forms import DecisionForm, QueueFilter, RevokeForm, RosterFil
 from certification.models import CertificationPeriod, Program, could_be_ready, on_roster
 from miiwrap.forms import add_service_errors
 from miiwrap.notifications import delivery
+from miiwrap.parsing import reads
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Organization, Person, todays_by_zone
 
@@ -43,6 +44,7 @@ def index(request):
 # The roster -------------------------------------------------------------------------------
 
 
+@reads("format", "page", forms=[RosterFilter])
 @login_required
 def roster(request, code):
     """Everyone's standing in one program, for leaders and admins; `?format=csv` downloads."""
@@ -76,6 +78,7 @@ def roster(request, code):
 # The decision queue ------------------------------------------------------------------------
 
 
+@reads("page", forms=[QueueFilter])
 @login_required
 def queue(request):
     """Everyone the signed-in certifier sees whose evidence now meets a program's rule."""
@@ -200,6 +203,7 @@ def _log_filter(request, every_kind=False):
     return reminder_log.LogFilter(request.GET, queryset=log, user=request.user)
 
 
+@reads("show", "page", forms=[reminder_log.LogFilter])
 @login_required
 def reminders(request):
     """Reminders sent, failed (to send again) and coming: `?show=sent|failed|scheduled`."""

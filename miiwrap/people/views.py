@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from certification.progress import person_cards
 from coaching.models import Momentum, with_momentum
+from miiwrap.parsing import reads
 from miiwrap.people.access import viewer_for
 from miiwrap.people.filters import DirectoryFilter
 from miiwrap.people.models import Person
@@ -31,6 +32,7 @@ def home(request):
     return render(request, "people/no_access.html", status=200)
 
 
+@reads("page", forms=[DirectoryFilter])
 @login_required
 def directory(request):
     if not viewer_for(request.user).uses_directory:

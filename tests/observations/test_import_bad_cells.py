@@ -23,6 +23,7 @@ def test_a_version_that_is_no_number_is_a_row_error(world, value):
 def test_a_duration_that_is_no_number_of_minutes_is_a_row_error(world, value):
     row = row_for(world.practitioner, world.coach, duration=value)
     line, message = only_error(run([row]))
+    assert line == 2
     assert message.startswith("duration:")
     assert "is not a number of minutes" in message
 
@@ -32,6 +33,7 @@ def test_a_nul_in_any_cell_is_a_row_error_naming_the_column(world, column):
     row = row_for(world.practitioner, world.coach)
     row[column] = row.get(column, "") + "\x00"
     line, message = only_error(run([row]))
+    assert line == 2
     assert (line, message) == (
         2,
         f"{column}: holds a NUL character (\\x00); delete it and import the row again.",
@@ -41,6 +43,7 @@ def test_a_nul_in_any_cell_is_a_row_error_naming_the_column(world, column):
 @pytest.mark.parametrize("value", ["0001-01-01", "9999-12-31", "1899-12-31"])
 def test_a_far_date_is_a_row_error(world, value):
     line, message = only_error(run([row_for(world.practitioner, world.coach, date=value)]))
+    assert line == 2
     assert message == "date: Choose a date between 1900 and 2200."
 
 
