@@ -25,7 +25,7 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from miiwrap.parsing import as_id, date_problem
+from miiwrap.parsing import EARLIEST, as_id, date_problem
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Person
 from observations import scoring, services
@@ -345,8 +345,9 @@ class RowReader:
         except ValueError:
             problems.append(f"date: “{value}” is not a date written YYYY-MM-DD.")
             return None
-        if problem := date_problem(day):
-            problems.append(f"date: {problem}")
+        # A later date gets the observation rule's own message: it cannot be in the future.
+        if day < EARLIEST:
+            problems.append(f"date: {date_problem(day)}")
             return None
         return day
 
@@ -371,7 +372,9 @@ class RowReader:
 
     def _duration(self, cells, problems):
         value = cells.get("duration", "").strip()
-        if (minutes := as_id(value)) and minutes <= 32767:
+        # as_id reads ids, which start at 1; a duration may be 0.
+        minutes = 0 if value and not value.strip("0") else as_id(value)
+        if minutes is not None and minutes <= 32767:
             return minutes
         if value:
             problems.append(f"duration: “{value}” is not a number of minutes such as 45.")

@@ -40,11 +40,17 @@ def test_a_nul_in_any_cell_is_a_row_error_naming_the_column(world, column):
     )
 
 
-@pytest.mark.parametrize("value", ["0001-01-01", "9999-12-31", "1899-12-31"])
-def test_a_far_date_is_a_row_error(world, value):
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ("0001-01-01", "date: Choose a date between 1900 and 2200."),
+        ("1899-12-31", "date: Choose a date between 1900 and 2200."),
+        ("9999-12-31", "date: The observation date cannot be in the future."),
+    ],
+)
+def test_a_far_date_is_a_row_error(world, value, error):
     line, message = only_error(run([row_for(world.practitioner, world.coach, date=value)]))
-    assert line == 2
-    assert message == "date: Choose a date between 1900 and 2200."
+    assert (line, message) == (2, error)
 
 
 def test_a_score_of_thousands_of_digits_is_named_not_crashed_on(world):
@@ -57,3 +63,9 @@ def test_a_score_of_thousands_of_digits_is_named_not_crashed_on(world):
 def test_the_good_rows_of_a_file_still_import_once_its_bad_cell_is_fixed(world):
     assert run([row_for(world.practitioner, world.coach, duration="45")]).created == 1
     assert Observation.objects.get().duration_minutes == 45
+
+
+@pytest.mark.parametrize(("value", "minutes"), [("0", 0), ("00", 0), ("045", 45), ("32767", 32767)])
+def test_a_duration_of_ascii_digits_is_read_as_minutes(world, value, minutes):
+    assert run([row_for(world.practitioner, world.coach, duration=value)]).created == 1
+    assert Observation.objects.get().duration_minutes == minutes
