@@ -166,8 +166,9 @@ class Sweep:
     n values, rotating with the page and the persona so that across the pages every value is
     used, and the form fields all at once only."""
 
-    def __init__(self, personas, *, sample=None, import_row=None):
+    def __init__(self, personas, *, sample=None, import_row=None, progress=None):
         self.personas = personas  # {label: user or None for anonymous}
+        self.progress = progress or (lambda label, result: None)
         self.sample = sample
         self.import_row = import_row or {"practitioner": ""}  # a valid row to spoil, cell by cell
         self.result = Result()
@@ -193,6 +194,7 @@ class Sweep:
                 if base is not None:
                     self.result.reached += 1
                     self.try_page(label, client, page, base, parsed, self.values_for(rotation))
+            self.progress(label, self.result)
         return self.result
 
     # Requests -------------------------------------------------------------------------
@@ -377,17 +379,23 @@ ROLES = ["practitioner", "coach", "leader", "org_admin", "purveyor_admin"]
 
 
 def personas():
-    """{label: user}: anonymous, and the first signed-in person holding each role (for the
-    practitioner, one holding no other), one per kind of access."""
+    """{label: user}: anonymous, and for each role a signed-in person holding it and as few
+    others as can be found, so that each kind of access is swept as itself."""
+    from django.db.models import Count
+
     from miiwrap.people.models import Person, RoleGrant
 
-    people = Person.objects.filter(user__is_active=True).select_related("user").order_by("pk")
+    people = (
+        Person.objects.filter(user__is_active=True)
+        .select_related("user")
+        .annotate(role_count=Count("roles"))
+        .order_by("role_count", "pk")
+    )
     found = {"anonymous": None}
     for role in ROLES:
-        holders = people.with_role(role)
-        if role == "practitioner":
-            others = RoleGrant.objects.exclude(role=role).values("person_id")
-            holders = holders.exclude(pk__in=others)
+        # An admin role would open the admin to a coach: sweep admins only as themselves.
+        admins = RoleGrant.objects.filter(role__in={"org_admin", "purveyor_admin"} - {role})
+        holders = people.with_role(role).exclude(pk__in=admins.values("person_id"))
         person = holders.first()
         if person is not None:
             found[role] = person.user

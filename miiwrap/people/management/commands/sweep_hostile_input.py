@@ -45,9 +45,14 @@ class Command(BaseCommand):
         row, importer = sweep.import_sample()
         if len(personas) < 2 or row is None:
             raise CommandError("No people or observations to sweep with: run seed_demo first.")
-        result = sweep.Sweep(personas, sample=sample, import_row=row).run()
+        result = sweep.Sweep(personas, sample=sample, import_row=row, progress=self.done).run()
         self.personas = list(personas)
         return result, sweep.sweep_import(row, importer=importer)
+
+    def done(self, label, result):
+        self.stderr.write(
+            f"  {label}: {result.requests} requests so far, {len(result.failures)} 5xx"
+        )
 
     def report(self, result, imported, sample, seconds):
         values = sample or len(sweep.HOSTILE)
