@@ -188,6 +188,9 @@ class Sweep:
                 client.force_login(user)
             found = self.crawl(label, client)
             for index, page in enumerate(self.pages):
+                if user is not None and "_auth_user_id" not in client.session:
+                    # A form swept before (a password change) ended the session.
+                    client.force_login(user)
                 rotation = index + turn * 7
                 base, parsed = found.get(page.route, (None, None))
                 self.try_path_arguments(label, client, page, base, rotation)

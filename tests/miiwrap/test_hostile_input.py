@@ -8,6 +8,7 @@ used); `manage.py sweep_hostile_input` runs the full matrix.
 import time
 
 import pytest
+from django.contrib.sessions.models import Session
 
 from miiwrap import sweep
 
@@ -30,7 +31,10 @@ def swept(demo_seeded, django_db_blocker):
         f"{len(result.form_fields)} form fields; {result.requests} requests and "
         f"{imported[0]} import rows in {seconds:.0f} s; {len(result.failures)} 5xx"
     )
-    return personas, result, imported
+    yield personas, result, imported
+    with django_db_blocker.unblock():
+        # The personas' sessions were saved outside any test's transaction.
+        Session.objects.all().delete()
 
 
 def test_no_page_answers_a_hostile_value_with_a_5xx(swept):
