@@ -121,6 +121,7 @@ class _Links(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.links, self.forms, self.form = [], [], None
+        self.autocompletes = []  # the admin's autocomplete widgets: what each one asks for
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -134,7 +135,12 @@ class _Links(HTMLParser):
                 "files": [],
             }
             self.forms.append(self.form)
-        elif tag in ("input", "select", "textarea") and self.form and attrs.get("name"):
+        if tag == "select" and attrs.get("data-app-label"):
+            names = ("app_label", "model_name", "field_name")
+            self.autocompletes.append(
+                {name: attrs.get(f"data-{name.replace('_', '-')}") for name in names}
+            )
+        if tag in ("input", "select", "textarea") and self.form and attrs.get("name"):
             if attrs.get("type") == "file":
                 self.form["files"].append(attrs["name"])
             else:
@@ -153,6 +159,7 @@ class Result:
     reached: int = 0  # (persona, page) pairs reached with real arguments
     parameters: set = field(default_factory=set)  # (route, name) sent hostile values
     form_fields: set = field(default_factory=set)  # (action, name) likewise
+    answered: set = field(default_factory=set)  # routes that answered a hostile parameter 200
 
     def add(self, persona, method, url, status, cause=""):
         self.requests += 1
@@ -187,6 +194,8 @@ class Sweep:
             if user is not None:
                 client.force_login(user)
             found = self.crawl(label, client)
+            widgets = [query for _, parsed in found.values() for query in parsed.autocompletes]
+            self.autocompletes = [dict(pairs) for pairs in {tuple(q.items()) for q in widgets}]
             for index, page in enumerate(self.pages):
                 if user is not None and "_auth_user_id" not in client.session:
                     # A form swept before (a password change) ended the session.
@@ -250,9 +259,14 @@ class Sweep:
     def try_page(self, label, client, page, base, parsed, values):
         parameters = self.parameters(page, parsed)
         self.result.parameters.update((page.route, name) for name in parameters)
-        for parameter in parameters:
-            for value in values:
-                self.request(label, client, "get", base, {parameter: value})
+        # The admin's autocomplete answers only a widget it knows: ask as each one does.
+        queries = self.autocompletes if page.name == "autocomplete" else [{}]
+        for query in sorted(queries, key=str):
+            for parameter in parameters:
+                for value in values:
+                    response = self.request(label, client, "get", base, query | {parameter: value})
+                    if response.status_code == 200:
+                        self.result.answered.add(page.route)
         for form in parsed.forms:
             if form["method"] == "post":
                 self.try_form(label, client, base, form, values)
@@ -260,6 +274,8 @@ class Sweep:
     def parameters(self, page, parsed):
         """What the view declares it reads, and what its links and GET forms send."""
         names = declared_parameters(page.view)
+        if page.name == "autocomplete":
+            names += ["term", "page"]  # what Django's AutocompleteJsonView reads
         for link in parsed.links:
             if link.startswith("?"):
                 names += [pair.split("=")[0] for pair in link[1:].split("&") if pair]

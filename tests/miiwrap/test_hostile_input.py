@@ -67,11 +67,17 @@ def test_the_sweep_reaches_pages_with_real_arguments(swept):
         ("dashboards/", "end"),  # the leader dashboard's form
         ("admin/certification/reminderrule/", "whose"),  # an admin filter, from its links
         ("admin/observations/observation/", "q"),  # the admin's search
+        ("admin/autocomplete/", "term"),  # asked as the coach assignment's widgets ask
     ],
 )
 def test_declared_and_linked_parameters_get_hostile_values(swept, route, name):
     _, result, _ = swept
     assert (route, name) in result.parameters
+
+
+def test_the_admin_autocomplete_is_asked_as_its_widgets_ask(swept):
+    _, result, _ = swept
+    assert "admin/autocomplete/" in result.answered  # not refused for want of a widget
 
 
 def test_the_import_upload_page_gets_hostile_files(swept):
