@@ -49,9 +49,6 @@ HOSTILE = [
 HOSTILE_IDS = ["0", str(2**63 - 1), str(2**63), "9" * 40]
 # Following these would end the session or change who is signed in.
 NEVER_FOLLOW = re.compile(r"^/(accounts/logout|accounts/password_change|admin/logout)")
-# What the CSV import reads; item columns are added from the rubric in use.
-IMPORT_COLUMNS = ["practitioner", "coach", "rubric", "version", "date", "activity"]
-IMPORT_OPTIONAL = ["mode", "duration", "strengths", "growth_areas", "next_steps"]
 
 
 @dataclass
