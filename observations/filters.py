@@ -1,7 +1,7 @@
 import django_filters
 from django import forms
 
-from miiwrap.parsing import SaneDateFilter, as_id
+from miiwrap.parsing import SaneDateFilter, as_id, date_range_problems
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Person, Team
 from observations.models import Observation, Rubric, RubricVersion
@@ -14,6 +14,15 @@ def band_choices():
     for names in versions.order_by("rubric__name", "number").values_list("bands", flat=True):
         bands.update(dict.fromkeys(names))
     return [(band, band.capitalize()) for band in bands]
+
+
+class ObservationFilterForm(forms.Form):
+    def clean(self):
+        data = super().clean()
+        problems = date_range_problems(data.get("date_from"), data.get("date_to"))
+        for end, problem in problems:
+            self.add_error({"start": "date_from", "end": "date_to"}[end], problem)
+        return data
 
 
 class ObservationFilter(django_filters.FilterSet):
@@ -51,6 +60,7 @@ class ObservationFilter(django_filters.FilterSet):
 
     class Meta:
         model = Observation
+        form = ObservationFilterForm
         fields = [
             "team",
             "practitioner",

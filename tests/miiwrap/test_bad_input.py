@@ -138,6 +138,13 @@ def test_an_observation_date_filter_far_away_is_a_form_error(world, as_person, n
     assert "Choose a date between 1900 and 2200" in response.content.decode()
 
 
+def test_an_observation_date_range_must_run_forward(world, as_person):
+    query = {"date_from": "2025-06-01", "date_to": "2025-01-01"}
+    response = as_person(world.leader).get("/observations/", query)
+    assert response.status_code == 200
+    assert "The start must be on or before the end" in response.content.decode()
+
+
 @pytest.mark.parametrize(
     ("value", "error"),
     [
