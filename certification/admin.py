@@ -21,6 +21,7 @@ from certification.models import (
     ReminderRule,
 )
 from miiwrap.admin import AuditedAdmin, ReadOnlyAdmin, ScopedAdmin, SentOnceAdmin
+from miiwrap.parsing import as_id
 from miiwrap.people.access import viewer_for
 
 
@@ -118,11 +119,6 @@ IN_TIME_ORDER = Case(
 )
 
 
-def _as_id(value):
-    """A primary key from a query string or form value, or None for anything else."""
-    return int(value) if str(value or "").isdigit() else None
-
-
 def placeholder_help():
     """The placeholders an email may use, with what each becomes, for the form's help."""
     items = format_html_join(
@@ -175,7 +171,7 @@ class ReminderRuleForm(forms.ModelForm):
         field = self.fields["replaces"]
         field.queryset = field.queryset.filter(organization=None).select_related("program")
         field.label_from_instance = lambda rule: f"{rule.program}: {rule.moment}"
-        program_id = self.instance.program_id or _as_id(self.initial.get("program"))
+        program_id = self.instance.program_id or as_id(self.initial.get("program"))
         if program_id:
             field.queryset = field.queryset.filter(program_id=program_id)
 
@@ -199,7 +195,7 @@ class WhoseFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() == "default":
             return queryset.filter(organization=None)
-        if organization_id := _as_id(self.value()):
+        if organization_id := as_id(self.value()):
             return queryset.filter(organization_id=organization_id)
         return queryset
 
@@ -308,7 +304,7 @@ class ReminderRuleAdmin(AuditedAdmin, ScopedAdmin):
     def get_changeform_initial_data(self, request):
         """`?replaces=<default id>` starts a replacement as a copy of that default."""
         initial = super().get_changeform_initial_data(request)
-        default_id = _as_id(initial.get("replaces"))
+        default_id = as_id(initial.get("replaces"))
         default = self.get_queryset(request).filter(organization=None, pk=default_id).first()
         if default is not None:
             for name in COPIED_FROM_DEFAULT:

@@ -1,3 +1,4 @@
+import datetime as dt
 import re
 
 import django_filters
@@ -8,10 +9,11 @@ from certification import dates
 from certification.roster import STATES
 from miiwrap import text
 from miiwrap.once.forms import OnceForm
+from miiwrap.parsing import EARLIEST, LATEST, SaneDateField, date_problem
 from miiwrap.people.filters import PeopleFilterSet
 from miiwrap.people.models import Organization
 
-MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 
 
 class MonthField(forms.CharField):
@@ -26,6 +28,8 @@ class MonthField(forms.CharField):
         match = MONTH.match(value.strip())
         if not match or not 1 <= int(match[2]) <= 12:
             raise ValidationError(f"“{value}” is not a month such as 2027-05.")
+        if not EARLIEST.year <= int(match[1]) <= LATEST.year:
+            raise ValidationError(date_problem(dt.date.min))
         return int(match[1]), int(match[2])
 
 
@@ -53,7 +57,7 @@ class RosterFilter(PeopleFilterSet):
 
 
 class DecisionForm(OnceForm):
-    decided_on = forms.DateField(
+    decided_on = SaneDateField(
         label="Decision date",
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),

@@ -17,6 +17,7 @@ from miiwrap.forms import add_service_errors
 from miiwrap.notifications import delivery
 from miiwrap.once.services import AlreadySent, form_token_once
 from miiwrap.once.shortcuts import shown_again
+from miiwrap.parsing import reads
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Organization, Person, todays_by_zone
 
@@ -45,6 +46,7 @@ def index(request):
 # The roster -------------------------------------------------------------------------------
 
 
+@reads("format", "page", forms=[RosterFilter])
 @login_required
 def roster(request, code):
     """Everyone's standing in one program, for leaders and admins; `?format=csv` downloads."""
@@ -78,6 +80,7 @@ def roster(request, code):
 # The decision queue ------------------------------------------------------------------------
 
 
+@reads("page", forms=[QueueFilter])
 @login_required
 def queue(request):
     """Everyone the signed-in certifier sees whose evidence now meets a program's rule."""
@@ -214,6 +217,7 @@ def _log_filter(request, every_kind=False):
     return reminder_log.LogFilter(request.GET, queryset=log, user=request.user)
 
 
+@reads("show", "page", forms=[reminder_log.LogFilter])
 @login_required
 def reminders(request):
     """Reminders sent, failed (to send again) and coming: `?show=sent|failed|scheduled`."""

@@ -9,6 +9,7 @@ from coaching import services
 from coaching.forms import AcknowledgeForm, AlertFilter, ResolveForm
 from coaching.models import DriftAlert
 from miiwrap import audit
+from miiwrap.parsing import reads
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Person
 from observations import display
@@ -31,6 +32,7 @@ def _acting_person(user):
     return Person.objects.filter(pk=viewer_for(user).person_id).first()
 
 
+@reads("page", forms=[AlertFilter])
 @login_required
 def alert_list(request):
     """Drift alerts the viewer may act on, newest raised first; active ones unless chosen."""

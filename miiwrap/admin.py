@@ -5,16 +5,20 @@ Purveyor admins manage everything; organization admins manage their own
 organization's people, roles, teams and coach assignments, and nothing else.
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.db import models
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from simple_history.admin import SimpleHistoryAdmin
 
 from miiwrap.once.forms import TOKEN_FIELD, with_token
+from miiwrap.parsing import LATEST, as_id
 from miiwrap.people.access import viewer_for
 
 
@@ -139,7 +143,91 @@ class SentOnceAdmin:
         return reverse(self._url_name("change"), args=[obj.pk], current_app=self.admin_site.name)
 
 
-class ScopedAdmin(SentOnceAdmin, admin.ModelAdmin):
+def _usable_key(field, value):
+    """Whether `value` can be looked up in `field` (a primary or to-field key) at all."""
+    if value in field.empty_values:
+        return True
+    if isinstance(field, models.IntegerField | models.AutoField):
+        return as_id(value) is not None
+    try:
+        field.to_python(value)
+    except ValidationError:
+        return False
+    return True
+
+
+class _UsableValues:
+    """Django's autocomplete widgets look up the submitted values as they are, so a form
+    sent back with `²` or 2**63 in such a field crashed while showing its error. They look
+    up only the values their model's key can hold; the field itself names the bad one."""
+
+    def optgroups(self, name, value, attr=None):
+        remote = self.field.remote_field
+        opts, name = remote.model._meta, getattr(remote, "field_name", None)
+        key = opts.get_field(name) if name else opts.pk
+        usable = [v for v in value if _usable_key(key, v)]
+        return super().optgroups(name, usable, attr)
+
+
+class UsableAutocompleteSelect(_UsableValues, AutocompleteSelect):
+    pass
+
+
+class UsableAutocompleteSelectMultiple(_UsableValues, AutocompleteSelectMultiple):
+    pass
+
+
+class UsableModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Refuses, as an invalid choice, an id too big for the database (SQLite raised)."""
+
+    def _check_values(self, value):
+        opts = self.queryset.model._meta
+        key = opts.get_field(self.to_field_name) if self.to_field_name else opts.pk
+        for pk in value or []:
+            if not _usable_key(key, pk):
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+        return super()._check_values(value)
+
+
+class InputSafeAdmin:
+    """What every ModelAdmin here adds to Django's so that bad input gets a 400 or a form
+    error, never a 500: related-object widgets and fields that refuse impossible ids, and a
+    date hierarchy that refuses impossible dates (Django's overflows past year 9999)."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            using = kwargs.get("using")
+            kwargs["widget"] = UsableAutocompleteSelect(db_field, self.admin_site, using=using)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = UsableAutocompleteSelectMultiple(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        kwargs.setdefault("form_class", UsableModelMultipleChoiceField)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def changelist_view(self, request, extra_context=None):
+        if problem := self._date_hierarchy_problem(request):
+            return HttpResponseBadRequest(problem, content_type="text/plain; charset=utf-8")
+        return super().changelist_view(request, extra_context)
+
+    def _date_hierarchy_problem(self, request):
+        if not self.date_hierarchy:
+            return None
+        for part, most in (("year", LATEST.year), ("month", 12), ("day", 31)):
+            value = request.GET.get(f"{self.date_hierarchy}__{part}")
+            if value is not None and not 1 <= (as_id(value) or 0) <= most:
+                return f"“{value}” is not a {part} this list can show; choose one from its dates."
+        return None
+
+
+class ScopedAdmin(SentOnceAdmin, InputSafeAdmin, admin.ModelAdmin):
     """A ModelAdmin whose rows and choices are those the signed-in user may see.
 
     `org_admin_can` names what an organization admin may do with this model
@@ -195,7 +283,7 @@ class ReadOnlyAdmin:
         return False
 
 
-class PurveyorOnlyAdmin:
+class PurveyorOnlyAdmin(InputSafeAdmin):
     """For what only the purveyor manages (logins, groups, drift settings); deleting
     needs a superuser unless `purveyor_deletes`."""
 

@@ -1,6 +1,7 @@
 import django_filters
 from django import forms
 
+from miiwrap.parsing import SaneDateFilter, as_id, date_range_problems
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Person, Team
 from observations.models import Observation, Rubric, RubricVersion
@@ -13,6 +14,15 @@ def band_choices():
     for names in versions.order_by("rubric__name", "number").values_list("bands", flat=True):
         bands.update(dict.fromkeys(names))
     return [(band, band.capitalize()) for band in bands]
+
+
+class ObservationFilterForm(forms.Form):
+    def clean(self):
+        data = super().clean()
+        problems = date_range_problems(data.get("date_from"), data.get("date_to"))
+        for end, problem in problems:
+            self.add_error({"start": "date_from", "end": "date_to"}[end], problem)
+        return data
 
 
 class ObservationFilter(django_filters.FilterSet):
@@ -33,13 +43,13 @@ class ObservationFilter(django_filters.FilterSet):
         label="Rubric",
         empty_label="Any",
     )
-    date_from = django_filters.DateFilter(
+    date_from = SaneDateFilter(
         field_name="observed_on",
         lookup_expr="gte",
         label="From",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
-    date_to = django_filters.DateFilter(
+    date_to = SaneDateFilter(
         field_name="observed_on",
         lookup_expr="lte",
         label="To",
@@ -50,6 +60,7 @@ class ObservationFilter(django_filters.FilterSet):
 
     class Meta:
         model = Observation
+        form = ObservationFilterForm
         fields = [
             "team",
             "practitioner",
@@ -79,8 +90,8 @@ class ObservationFilter(django_filters.FilterSet):
     def filter_person(self, queryset, name, value):
         """A person by id (links from a person's page) or by name, email or staff ID."""
         value = value.strip()
-        if value.isdigit():
-            return queryset.filter(**{f"{name}_id": int(value)})
+        if (pk := as_id(value)) is not None:
+            return queryset.filter(**{f"{name}_id": pk})
         return queryset.filter(**{f"{name}__in": Person.objects.search(value).values("pk")})
 
     def single_rubric(self):

@@ -28,6 +28,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from miiwrap import text
+from miiwrap.parsing import EARLIEST, as_id, date_problem
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Person
 from observations import scoring, services
@@ -197,7 +198,8 @@ class Table:
         for _, cells in self.rows():
             self.total += 1
             for name, found in self.values.items():
-                found.add(cells.get(name, "").strip())
+                # A NUL is never looked up (PostgreSQL refuses it); build() names the cell.
+                found.add(cells.get(name, "").strip().replace(NUL, ""))
         if not self.total:
             raise FileProblem(2, "The file names its columns but has no rows after them.")
 
@@ -362,7 +364,7 @@ class RowReader:
             )
             return None
         numbers = sorted(n for c, n in self.versions if c == code)
-        version = self.versions.get((code, int(number))) if number.isdigit() else None
+        version = self.versions.get((code, as_id(number))) if as_id(number) else None
         if version is None:
             listed = ", ".join(str(n) for n in numbers)
             problems.append(f"version: {code} has no version “{number}”; it has {listed}.")
@@ -371,10 +373,15 @@ class RowReader:
     def _date(self, cells, problems):
         value = cells.get("date", "").strip()
         try:
-            return dt.datetime.strptime(value, "%Y-%m-%d").date()  # noqa: DTZ007 a date only
+            day = dt.datetime.strptime(value, "%Y-%m-%d").date()  # noqa: DTZ007 a date only
         except ValueError:
             problems.append(f"date: “{value}” is not a date written YYYY-MM-DD.")
             return None
+        # A later date gets the observation rule's own message: it cannot be in the future.
+        if day < EARLIEST:
+            problems.append(f"date: {date_problem(day)}")
+            return None
+        return day
 
     def _activity(self, cells, problems):
         value = cells.get("activity", "").strip()
@@ -452,7 +459,7 @@ def _score(value):
     if value.lower() == scoring.NA:
         return scoring.NA
     # Anything not a whole number is kept as written, for scoring.problems to name.
-    return int(value) if WHOLE_NUMBER.fullmatch(value) else value
+    return int(value) if WHOLE_NUMBER.fullmatch(value) and len(value) < 20 else value
 
 
 def _cell_problems(cells):

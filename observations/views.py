@@ -13,6 +13,7 @@ from miiwrap import audit
 from miiwrap.forms import add_service_errors
 from miiwrap.once.services import AlreadySent, form_token_once
 from miiwrap.once.shortcuts import repeated, shown_again
+from miiwrap.parsing import as_id, reads
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Person
 from observations import display, exports, scoring, services
@@ -21,6 +22,7 @@ from observations.forms import ITEM_PREFIX, AcknowledgeForm, AmendForm, Observat
 from observations.models import Observation, RubricVersion
 
 
+@reads("format", "page", forms=[ObservationFilter])
 @login_required
 def observation_list(request):
     """Observations the viewer may see, filtered; `?format=csv` downloads every filtered row."""
@@ -61,9 +63,9 @@ def _coach_for(user):
 def _version(pk, versions=None):
     """A rubric version with its items and levels; 404 for junk or unknown ids."""
     versions = RubricVersion.objects.with_structure() if versions is None else versions
-    if _as_id(pk) is None:
+    if as_id(pk) is None:
         raise Http404("No such rubric version.")
-    return get_object_or_404(versions, pk=_as_id(pk))
+    return get_object_or_404(versions, pk=as_id(pk))
 
 
 def _version_for_new(choice):
@@ -76,12 +78,6 @@ def _version_for_new(choice):
     if version is None:
         raise Http404("No rubric version is published yet.")
     return version
-
-
-def _as_id(text):
-    """A primary key from user input, or None: digits only, short enough for any database."""
-    text = str(text or "")
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 16 else None
 
 
 def _get_observation_for_user(user, pk):
@@ -161,13 +157,14 @@ def _flag_unscored(form):
             form.add_error(ITEM_PREFIX + code, message)
 
 
+@reads("rubric", "practitioner")
 @login_required
 def observation_new(request):
     coach = _coach_for(request.user)
     version = _version_for_new(request.GET.get("rubric"))
     data = request.POST if request.method == "POST" else None
     initial = {"observed_on": services.local_today(coach), "rubric_version": version}
-    if practitioner_id := _as_id(request.GET.get("practitioner")):
+    if practitioner_id := as_id(request.GET.get("practitioner")):
         initial["practitioner"] = practitioner_id
     form = ObservationForm(data, coach=coach, version=version, initial=initial)
     if form.is_bound and (saved := _save(request, form)):

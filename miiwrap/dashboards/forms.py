@@ -5,6 +5,7 @@ from django import forms
 from django.utils.safestring import mark_safe
 
 from certification.models import Program
+from miiwrap.parsing import SaneDateField, date_range_problems
 from miiwrap.people.models import Organization, Team
 from observations.models import Rubric
 
@@ -57,8 +58,8 @@ class LeaderFilterForm(forms.Form):
     """The leader dashboard's filters; every one optional, defaults the last 12 months."""
 
     organization = forms.ChoiceField(required=False, widget=QuickSelect)
-    start = forms.DateField(required=False, label="From", widget=QuickDateInput)
-    end = forms.DateField(required=False, label="To", widget=QuickDateInput)
+    start = SaneDateField(required=False, label="From", widget=QuickDateInput)
+    end = SaneDateField(required=False, label="To", widget=QuickDateInput)
     team = forms.ModelChoiceField(
         Team.objects.none(), required=False, empty_label="All teams", widget=QuickSelect
     )
@@ -100,10 +101,11 @@ class LeaderFilterForm(forms.Form):
         data = super().clean()
         end = data.get("end") or self.today
         start = data.get("start") or months_back(end, 11)
-        if start > end:
-            self.add_error("start", "The start must be on or before the end.")
-        elif months_back(end, MOST_MONTHS - 1) > start:
-            self.add_error("start", f"Choose at most {MOST_MONTHS} months.")
+        if self.errors:
+            # A refused date stays refused; the range is only checked between good ones.
+            return data
+        for name, problem in date_range_problems(start, end, most_months=MOST_MONTHS):
+            self.add_error(name, problem)
         data["start"], data["end"] = start, end
         data["rubric"] = data.get("rubric") or self.default_rubric
         org = data.get("organization") if "organization" in self.fields else None

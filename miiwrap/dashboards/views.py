@@ -6,6 +6,7 @@ from django.utils import timezone
 from miiwrap.dashboards import coach, leader, practitioner
 from miiwrap.dashboards.forms import LeaderFilterForm
 from miiwrap.dashboards.tables import Table, as_csv
+from miiwrap.parsing import reads
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Organization, Person
 from observations.models import Rubric
@@ -22,6 +23,7 @@ def _leader_organizations(user):
     return list(organizations)
 
 
+@reads("export", forms=[LeaderFilterForm])
 @login_required
 def leader_dashboard(request):
     organizations = _leader_organizations(request.user)
@@ -76,6 +78,7 @@ def _coach_for_user(user, pk):
     return get_object_or_404(coaches, pk=pk)
 
 
+@reads("export")
 @login_required
 def coach_dashboard(request, pk=None):
     person = _coach_for_user(request.user, pk)
@@ -96,6 +99,7 @@ def _practitioner_for_user(user, pk):
     return get_object_or_404(people.select_related("organization", "team"), pk=pk)
 
 
+@reads("export")
 @login_required
 def practitioner_dashboard(request, pk=None):
     person = _practitioner_for_user(request.user, pk)

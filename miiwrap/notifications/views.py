@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from miiwrap.notifications.models import Notification
+from miiwrap.parsing import reads
 from miiwrap.people.access import viewer_for
 
 Status = Notification.Status
@@ -41,6 +42,7 @@ def status_words(notification):
     return "Waiting to send"
 
 
+@reads("page")
 @login_required
 def notification_list(request):
     """The signed-in person's notifications, newest first; a digest lists its items."""

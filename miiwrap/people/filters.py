@@ -2,6 +2,7 @@ import django_filters
 from django import forms
 from django.utils import timezone
 
+from miiwrap.parsing import as_id
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Organization, Person, Role, Team
 
@@ -24,9 +25,8 @@ class PeopleFilterSet(django_filters.FilterSet):
         if viewer_for(user).sees_everything:
             self.filters["organization"].queryset = self.organizations()
             # Team names repeat across organizations: a purveyor picks the organization first.
-            chosen = str((data or {}).get("organization", ""))
-            picked = chosen.isascii() and chosen.isdigit() and len(chosen) < 16
-            teams = teams.filter(organization_id=chosen) if picked else teams.none()
+            chosen = as_id((data or {}).get("organization"))
+            teams = teams.filter(organization_id=chosen) if chosen else teams.none()
             self.filters["team"].label = "Team (of the organization)"
         else:
             del self.filters["organization"]

@@ -13,6 +13,7 @@ from certification.models import CertificationPeriod
 from certification.progress import person_cards
 from coaching.models import CoachAssignment, Momentum, with_momentum
 from miiwrap import audit
+from miiwrap.parsing import reads
 from miiwrap.people import second_factor
 from miiwrap.people.access import viewer_for
 from miiwrap.people.filters import DirectoryFilter
@@ -41,6 +42,7 @@ def home(request):
     return render(request, "people/no_access.html", status=200)
 
 
+@reads("page", forms=[DirectoryFilter])
 @login_required
 def directory(request):
     if not viewer_for(request.user).uses_directory:

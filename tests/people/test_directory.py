@@ -195,7 +195,6 @@ def test_team_choices_are_only_teams_the_viewer_sees(world, login):
         ("team", "999999"),
         ("role", "wizard"),
         ("status", "sideways"),
-        ("q", "nul\x00byte"),
     ],
 )
 def test_a_bad_filter_value_shows_a_form_error_not_a_500(world, login, param, value):
@@ -203,6 +202,12 @@ def test_a_bad_filter_value_shows_a_form_error_not_a_500(world, login, param, va
     assert response.status_code == 200
     assert param in response.context["filter"].form.errors
     assert b'class="text-danger small"' in response.content
+
+
+def test_a_nul_in_the_search_is_refused_before_the_page(world, login):
+    response = login(world.leader).get(URL, {"q": "nul\x00byte"})
+    assert response.status_code == 400
+    assert b"NUL" in response.content
 
 
 def test_another_organizations_team_is_a_form_error(world, login):
