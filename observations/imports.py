@@ -42,6 +42,7 @@ PROGRESS_EVERY = 500
 CHUNK = 900  # identifiers per query, under SQLite's oldest limit on parameters
 WHOLE_NUMBER = re.compile(r"[+-]?\d+")
 MINUTES = re.compile(r"[0-9]+")
+NUL = "\x00"
 
 
 @dataclass
