@@ -154,6 +154,8 @@ LOGIN_URL = "login"
 # certifications or administer; on, it is required of them (miiwrap/people/second_factor.py).
 REQUIRE_SECOND_FACTOR = env_bool("REQUIRE_SECOND_FACTOR", False)
 OTP_TOTP_ISSUER = "MiiWrap Fidelity"
+# A device's secret is shown once, to its owner, when they set it up; never in the admin.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # A signed-in session ends after this many hours without a request (a working day).
 SESSION_IDLE_HOURS = float(os.environ.get("SESSION_IDLE_HOURS", "9"))
 SESSION_COOKIE_AGE = int(SESSION_IDLE_HOURS * 3600)

@@ -41,7 +41,6 @@ BATCH_SIZE = 1000
 PROGRESS_EVERY = 500
 CHUNK = 900  # identifiers per query, under SQLite's oldest limit on parameters
 WHOLE_NUMBER = re.compile(r"[+-]?\d+")
-MINUTES = re.compile(r"[0-9]+")
 NUL = "\x00"
 
 
@@ -405,8 +404,9 @@ class RowReader:
 
     def _duration(self, cells, problems):
         value = cells.get("duration", "").strip()
-        if MINUTES.fullmatch(value) and text.DURATION_MIN <= int(value) <= text.DURATION_MAX:
-            return int(value)
+        minutes = as_id(value)  # ASCII digits only, and never thousands of them for int()
+        if minutes is not None and text.DURATION_MIN <= minutes <= text.DURATION_MAX:
+            return minutes
         if value:
             problems.append(
                 f"duration: “{value}” is not a number of minutes from {text.DURATION_MIN} "

@@ -157,3 +157,20 @@ def test_a_roster_month_far_away_or_in_other_digits_is_a_form_error(world, as_pe
     response = as_person(world.leader).get("/certification/practitioner/", {"expires": value})
     assert response.status_code == 200
     assert error in response.content.decode()
+
+
+# The authenticator devices' admin (django-otp's own pages)
+
+
+@pytest.mark.parametrize("page", ["config", "qrcode"])
+@pytest.mark.parametrize("pk", ["1", "999999", BIG])
+def test_a_devices_secret_pages_refuse_rather_than_fail(world, as_person, page, pk):
+    """Its own views look the device up with get(), a 500 for an unknown id; and a device's
+    secret is for its owner to see once, at set-up, never for an admin."""
+    from django.contrib.auth import get_user_model
+
+    superuser = get_user_model().objects.create_superuser("root", "root@example.org", "x")
+    client = Client(raise_request_exception=False)
+    client.force_login(superuser)
+    response = client.get(f"/admin/otp_totp/totpdevice/{pk}/{page}/")
+    assert response.status_code in {403, 404}

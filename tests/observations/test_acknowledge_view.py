@@ -86,7 +86,7 @@ def test_the_form_states_the_limit_on_a_response(world, login, observation):
 def test_a_response_with_a_nul_byte_is_refused(world, login, observation):
     response = login(world.practitioner).post(url(observation), {"response": "ok\x00"})
     assert response.status_code == 400
-    assert "Remove a NUL byte" in response.content.decode()
+    assert "NUL character" in response.content.decode()
     observation.refresh_from_db()
     assert observation.status == Observation.Status.SUBMITTED
 

@@ -19,7 +19,7 @@ def test_a_version_that_is_no_number_is_a_row_error(world, value):
     assert message.startswith("version: miiwrap-fidelity has no version")
 
 
-@pytest.mark.parametrize("value", ["²", "٣", "99999", "9" * 5000, "-5", "4.5"])
+@pytest.mark.parametrize("value", ["²", "٣", "0", "721", "32767", "99999", "9" * 5000, "-5", "4.5"])
 def test_a_duration_that_is_no_number_of_minutes_is_a_row_error(world, value):
     row = row_for(world.practitioner, world.coach, duration=value)
     line, message = only_error(run([row]))
@@ -34,10 +34,7 @@ def test_a_nul_in_any_cell_is_a_row_error_naming_the_column(world, column):
     row[column] = row.get(column, "") + "\x00"
     line, message = only_error(run([row]))
     assert line == 2
-    assert (line, message) == (
-        2,
-        f"{column}: holds a NUL character (\\x00); delete it and import the row again.",
-    )
+    assert message.startswith(f"{column}: Remove a NUL byte")
 
 
 @pytest.mark.parametrize(
@@ -65,7 +62,7 @@ def test_the_good_rows_of_a_file_still_import_once_its_bad_cell_is_fixed(world):
     assert Observation.objects.get().duration_minutes == 45
 
 
-@pytest.mark.parametrize(("value", "minutes"), [("0", 0), ("00", 0), ("045", 45), ("32767", 32767)])
+@pytest.mark.parametrize(("value", "minutes"), [("1", 1), ("045", 45), ("720", 720)])
 def test_a_duration_of_ascii_digits_is_read_as_minutes(world, value, minutes):
     assert run([row_for(world.practitioner, world.coach, duration=value)]).created == 1
     assert Observation.objects.get().duration_minutes == minutes
