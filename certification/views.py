@@ -6,7 +6,6 @@ from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from certification import exports, progress, qr, reminder_log, services
@@ -17,7 +16,7 @@ from miiwrap.forms import add_service_errors
 from miiwrap.notifications import delivery
 from miiwrap.once.services import AlreadySent, form_token_once
 from miiwrap.once.shortcuts import shown_again
-from miiwrap.parsing import reads
+from miiwrap.parsing import local_path, reads
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Organization, Person, todays_by_zone
 
@@ -132,10 +131,7 @@ def _decision_setup(request, person_pk, program):
 
 def _back(request, fallback):
     """Where to go after a decision: a safe `next` from the form, or the person's page."""
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return redirect(target)
-    return redirect(fallback)
+    return redirect(local_path(request, request.POST.get("next")) or fallback)
 
 
 @login_required

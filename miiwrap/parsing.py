@@ -11,6 +11,7 @@ import datetime as dt
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.http import url_has_allowed_host_and_scheme
 
 # The largest value of a signed 64-bit integer: PostgreSQL's bigint and SQLite's INTEGER.
 BIGGEST_ID = 2**63 - 1
@@ -19,6 +20,20 @@ BIGGEST_ID = 2**63 - 1
 # (a dashboard reaches 36 months back; a certification runs for years after its start).
 EARLIEST = dt.date(1900, 1, 1)
 LATEST = dt.date(2200, 12, 31)
+
+
+def local_path(request, target):
+    """`target` when it is a path on this site ("/…"), else None.
+
+    A `next` taken from a form or a query string is followed only that far: another host is
+    refused, and so is a bare word such as `0` or `²`, which `redirect()` would try, and
+    fail, to reverse as the name of a view."""
+    target = str(target or "")
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    allowed = {request.get_host()}
+    safe = url_has_allowed_host_and_scheme(target, allowed, require_https=request.is_secure())
+    return target if safe else None
 
 
 def as_id(text):

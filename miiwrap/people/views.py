@@ -5,7 +5,6 @@ from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -13,7 +12,7 @@ from certification.models import CertificationPeriod
 from certification.progress import person_cards
 from coaching.models import CoachAssignment, Momentum, with_momentum
 from miiwrap import audit
-from miiwrap.parsing import reads
+from miiwrap.parsing import local_path, reads
 from miiwrap.people import second_factor
 from miiwrap.people.access import viewer_for
 from miiwrap.people.filters import DirectoryFilter
@@ -116,12 +115,8 @@ def _subject(record):
 
 
 def _next_or_home(request):
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return reverse("home")
+    target = request.POST.get("next") or request.GET.get("next")
+    return local_path(request, target) or reverse("home")
 
 
 @login_required

@@ -67,6 +67,23 @@ def test_certifying_says_so_and_returns_to_the_person(ready, login):
     assert "until 2028-06-29" in response.content.decode()
 
 
+@pytest.mark.parametrize("target", ["0", "²", "https://elsewhere.example/", "//elsewhere.example/"])
+def test_a_next_that_is_no_path_here_returns_to_the_person(ready, login, target):
+    """A bare word was taken for a view's name and failed to reverse: a 500 after saving."""
+    client = login(ready.coach)
+    response = client.post(url(ready.practitioner), {"decided_on": "2026-06-30", "next": target})
+    assert response.status_code == 302
+    assert response.url == ready.practitioner.get_absolute_url()
+
+
+def test_a_next_on_this_site_is_followed(ready, login):
+    client = login(ready.coach)
+    response = client.post(
+        url(ready.practitioner), {"decided_on": "2026-06-30", "next": "/people/"}
+    )
+    assert response.url == "/people/"
+
+
 def test_a_refused_decision_keeps_what_was_typed_and_says_what_to_fix(
     world, certified_coach, login
 ):

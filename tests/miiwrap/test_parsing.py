@@ -11,6 +11,7 @@ from miiwrap.parsing import (
     date_problem,
     date_range_problems,
     declared_parameters,
+    local_path,
     reads,
 )
 
@@ -89,3 +90,15 @@ def test_a_view_declares_what_it_reads_with_its_forms_fields():
 
     assert declared_parameters(view) == ["page", "start"]
     assert declared_parameters(lambda request: None) == []
+
+
+@pytest.mark.parametrize("target", ["/people/", "/observations/?page=2"])
+def test_a_path_on_this_site_is_a_local_path(rf, target):
+    assert local_path(rf.get("/"), target) == target
+
+
+@pytest.mark.parametrize(
+    "target", [None, "", "0", "²", "people", "//elsewhere.example/", "https://elsewhere.example/"]
+)
+def test_anything_else_is_no_local_path(rf, target):
+    assert local_path(rf.get("/"), target) is None

@@ -73,12 +73,11 @@ def test_a_wrong_code_is_refused_and_the_right_one_opens_the_pages(client, world
         assert client.get(reverse("admin:index")).status_code == 200
 
 
-def test_the_code_page_never_sends_elsewhere(client, world, device, start):
+@pytest.mark.parametrize("target", ["https://elsewhere.example/", "//elsewhere.example/", "0", "²"])
+def test_the_code_page_never_sends_elsewhere(client, world, device, start, target):
     with time_machine.travel(start, tick=False):
         sign_in(client, world.org_admin)
-        response = client.post(
-            VERIFY, {"code": code(device, start), "next": "https://elsewhere.example/"}
-        )
+        response = client.post(VERIFY, {"code": code(device, start), "next": target})
     assert response.url == reverse("home")
 
 
