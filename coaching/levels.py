@@ -7,6 +7,7 @@ control charts over coaching.series arrays. The writes are coaching.services'.
 
 import datetime as dt
 import operator
+import zoneinfo
 from dataclasses import dataclass, field
 from functools import reduce
 
@@ -28,6 +29,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast, Coalesce, TruncMonth
+from django.utils import timezone
 
 from certification.models import CertificationPeriod
 from coaching import drift
@@ -102,6 +104,52 @@ def below_adequate(rules):
 # Reading observations ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Night:
+    """Which observations the job reads for `today`. A past night (a replay) reads only
+    what existed then: observed on or before that day and submitted by its end in the
+    zone the day was taken in. The present day reads everything submitted, as the
+    nightly job always has, so a run now sees what was just submitted wherever it is
+    already tomorrow."""
+
+    today: dt.date
+    ends: dt.datetime | None = None  # None: the present, nothing left out
+
+    @classmethod
+    def of(cls, today, zone=None, now=None):
+        """`zone`: where `today` was taken (None: the server's)."""
+        where = zoneinfo.ZoneInfo(zone) if zone else timezone.get_default_timezone()
+        ends = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=where)
+        return cls(today, ends if ends <= (now or timezone.now()) else None)
+
+    @property
+    def is_past(self):
+        return self.ends is not None
+
+    def seen(self):
+        """Q over observations. A submitted one without a submission time (older rows)
+        is taken to have been there by its date."""
+        if not self.is_past:
+            return Q()
+        return Q(observed_on__lte=self.today) & (
+            Q(submitted_at__lt=self.ends) | Q(submitted_at=None)
+        )
+
+    def seen_sql(self, alias):
+        """The same test as SQL on `alias`, and its parameters."""
+        if not self.is_past:
+            return "", []
+        ends = connection.ops.adapt_datetimefield_value(self.ends)
+        test = (
+            f" AND {alias}.observed_on <= %s"
+            f" AND ({alias}.submitted_at IS NULL OR {alias}.submitted_at < %s)"
+        )
+        return test, [connection.ops.adapt_datefield_value(self.today), ends]
+
+
+PRESENT = Night(dt.date.max)
+
+
 @dataclass
 class Rows:
     """Submitted observations as numeric columns, sorted by practitioner, rubric, date."""
@@ -156,9 +204,10 @@ class DayNumber(Func):
         return self.as_sql(compiler, connection, template=template)
 
 
-def read_observations(person_ids, below):
-    """Every submitted observation (of `person_ids`, when given), in one query."""
-    observations = Observation.objects.submitted()
+def read_observations(person_ids, below, night=PRESENT):
+    """Every submitted observation (of `person_ids`, when given) the night saw, in one
+    query."""
+    observations = Observation.objects.submitted().filter(night.seen())
     if person_ids is not None:
         observations = observations.filter(practitioner_id__in=person_ids)
     flags = [
@@ -534,14 +583,15 @@ def team_items_moved(episodes, before):
 FINGERPRINT_PRIME = 2_147_483_647
 
 
-def month_fingerprints(before):
+def month_fingerprints(before, night=PRESENT):
     """{'yyyy-mm-01': [count, sum of ids, latest change, teams, organizations]} of the
     submitted observations of each month before `before`, in one grouped query. Any new,
     amended, moved or deleted observation, or a person moved to another team or
-    organization, changes its months' fingerprints."""
+    organization, changes its months' fingerprints. A past night's count only what it
+    saw, so the next present run recounts the months that gained rows since."""
     rows = (
         Observation.objects.submitted()
-        .filter(observed_on__lt=before)
+        .filter(night.seen(), observed_on__lt=before)
         .annotate(month=TruncMonth("observed_on"))
         .values("month")
         .annotate(

@@ -63,15 +63,18 @@ class Report:
         )
 
 
-def drift_detect(*, today, person_ids=None):
-    """Run the detector; nightly over everyone when `person_ids` is None."""
+def drift_detect(*, today, person_ids=None, zone=None):
+    """Run the detector; nightly over everyone when `person_ids` is None. `zone` is where
+    `today` was taken (None: the server's); a past `today` reads only what existed that
+    night (levels.Night)."""
     report, started = Report(), time.monotonic()
+    night = levels.Night.of(today, zone)
     rules = levels.rubric_rules()
-    rows = levels.read_observations(person_ids, levels.below_adequate(rules))
+    rows = levels.read_observations(person_ids, levels.below_adequate(rules), night)
     people = levels.people_of(None if person_ids is None else np.unique(rows.person))
     report.observations = len(rows.obs)
     report.seconds["read"] = time.monotonic() - started
-    pooled = pooled_spreads(rows, today, saved=person_ids is not None)
+    pooled = pooled_spreads(rows, today, saved=person_ids is not None, past=night.is_past)
     found, momentum, moved = levels.person_level(rows, rules, today, person_ids, pooled, people)
     report.seconds["charts"] = time.monotonic() - started
     subjects = None if person_ids is None else {f"person:{pk}" for pk in person_ids}
@@ -79,7 +82,7 @@ def drift_detect(*, today, person_ids=None):
     report.momentum_written = write_momentum(momentum, today, person_ids)
     report.seconds["people"] = time.monotonic() - started
     if person_ids is None:
-        report.item_months = count_item_months(today)
+        report.item_months = count_item_months(today, night=night)
         report.seconds["sums"] = time.monotonic() - started
         found, moved = levels.team_level(rows, people, rules, today)
         sync_alerts(found, moved, today=today, scope=Scope.TEAM, subjects=None, report=report)
@@ -102,9 +105,10 @@ def drift_check_soon(person_ids):
         enqueue_on_commit(detect_drift_for, person_id)
 
 
-def pooled_spreads(rows, today, *, saved):
+def pooled_spreads(rows, today, *, saved, past=False):
     """{version: σ}. Nightly: pooled over everyone and kept. For a few people: as kept,
-    or pooled over their rows for a version never pooled yet."""
+    or pooled over their rows for a version never pooled yet (on a past night, also for
+    one pooled only after it: a later night's spread was not there to use)."""
     here = levels.pooled_spreads(rows)
     if not saved:
         for version, (sigma, count) in here.items():
@@ -113,11 +117,10 @@ def pooled_spreads(rows, today, *, saved):
                 defaults={"sigma": sigma, "moving_ranges": count, "computed_on": today},
             )
         return {version: sigma for version, (sigma, _) in here.items()}
-    kept = dict(
-        PooledSpread.objects.filter(rubric_version_id__in=list(here)).values_list(
-            "rubric_version_id", "sigma"
-        )
-    )
+    kept = PooledSpread.objects.filter(rubric_version_id__in=list(here))
+    if past:
+        kept = kept.filter(computed_on__lte=today)
+    kept = dict(kept.values_list("rubric_version_id", "sigma"))
     return {version: kept.get(version, sigma) for version, (sigma, _) in here.items()}
 
 
@@ -301,25 +304,26 @@ ITEM_MONTHS_PARTS = {
 
 
 @transaction.atomic
-def count_item_months(today, *, full=False):
+def count_item_months(today, *, full=False, night=levels.PRESENT):
     """Bring the item sums of complete months up to date: recount the months whose
     observations changed (their fingerprint moved), unpacking scores in the database,
-    or every month when `full`. Says what it recounted. Two runs take turns."""
+    or every month when `full`. Counts only what `night` saw. Says what it recounted.
+    Two runs take turns."""
     ItemMonthsCounted.objects.get_or_create(pk=1, defaults={"counted_on": today})
     counted = ItemMonthsCounted.objects.select_for_update().get(pk=1)
     before = levels.complete_months_before(today)
-    now = levels.month_fingerprints(before)
+    now = levels.month_fingerprints(before, night)
     every = full or not counted.months
     stale = sorted(m for m in {*now, *counted.months} if now.get(m) != counted.months.get(m))
     if not (every or stale):
         return "nothing changed"
-    _recount(None if every else [dt.date.fromisoformat(m) for m in stale], before)
+    _recount(None if every else [dt.date.fromisoformat(m) for m in stale], before, night)
     counted.months, counted.counted_on = now, today
     counted.save()
     return "every month" if every else f"{len(stale)} month(s)"
 
 
-def _recount(months, before):
+def _recount(months, before, night):
     """Replace the sums of these months (None: every month before `before`) with a fresh
     count of item scores and metric values, by team and then by organization (the sum
     of its teams' rows)."""
@@ -331,6 +335,8 @@ def _recount(months, before):
         spans = [(m, levels.next_month(m)) for m in months]
         ranges = " OR ".join(["(o.observed_on >= %s AND o.observed_on < %s)"] * len(spans))
         where, days = f"AND ({ranges})", [day for span in spans for day in span]
+    seen, seen_params = night.seen_sql("o")
+    where, days = where + seen, days + seen_params
     month, *sources = ITEM_MONTHS_PARTS[connection.vendor]
     for key, value, unpack, is_number in sources:
         sql = ITEM_MONTHS_SQL.format(

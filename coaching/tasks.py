@@ -19,4 +19,6 @@ def detect_drift_for(person_id):
     if person is None:
         return "No such person."
     today = person.organization.local_today()
-    return services.drift_detect(today=today, person_ids=[person_id]).summary()
+    return services.drift_detect(
+        today=today, person_ids=[person_id], zone=person.organization.time_zone
+    ).summary()

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from coaching import services
+from coaching import levels, services
 from coaching.models import DriftAlert, DriftSettings, ItemMonth, Momentum, PooledSpread
 from miiwrap.notifications.models import Notification
 from observations.models import ActivityType, Observation
@@ -559,3 +559,111 @@ def test_small_scales_are_told_to_the_hundredth():
     )
     assert alert.explanation().endswith("Baseline 4.46 (the first 5 months); now 4.11.")
     assert alert.moved_text() == ["Team East 5.00 → 4.04"]
+
+
+# --- a replay of a past night reads what existed that night -------------------------------
+
+NIGHT = dt.date(2025, 4, 30)  # Pat's fifteen steady observations end on 14 April 2025
+
+
+def _submitted_at(observations, moment):
+    for observation in observations:
+        observation.submitted_at = moment
+    Observation.objects.bulk_update(observations, ["submitted_at"])
+
+
+def test_a_replay_leaves_out_observations_dated_after_its_night(world, certified):
+    observe(world.coach, world.practitioner, level(80, 4), start=dt.date(2025, 5, 1))
+    out = io.StringIO()
+    call_command("detect_drift", "--today", NIGHT.isoformat(), stdout=out)
+    assert "alerts raised: 0 person" in out.getvalue()
+    assert alerts(scope="person") == []
+    momentum = Momentum.objects.get(person=world.practitioner)
+    assert momentum.last_observed_on == certified[-1].observed_on
+    assert momentum.direction == "steady"
+
+
+def test_a_replay_judges_only_the_series_its_night_had(world, certified):
+    observe(world.coach, world.practitioner, level(80, 4), start=dt.date(2025, 5, 1))
+    assert run(today=NIGHT).observations == len(certified)
+    assert run(today=dt.date(2025, 5, 31)).observations == len(certified) + 4
+
+
+def test_a_replay_leaves_out_observations_submitted_after_its_night(world, certified):
+    late = observe(world.coach, world.practitioner, level(80, 4), start=dt.date(2025, 5, 1))
+    _submitted_at(late, dt.datetime(2025, 6, 10, 15, tzinfo=dt.UTC))
+    night = dt.date(2025, 6, 5)
+    assert run(today=night).raised["person"] == 0
+    assert Momentum.objects.get(person=world.practitioner).last_observed_on == NIGHT - dt.timedelta(
+        days=16
+    )
+    assert run(today=dt.date(2025, 6, 10)).raised["person"] == 1
+    [alert] = alerts(scope="person")
+    assert alert.raised_on == dt.date(2025, 6, 10)
+
+
+def test_the_end_of_a_replayed_night_is_taken_in_the_servers_zone(world, certified):
+    # Submitted at 23:30 in New York on the night (already the next day in UTC).
+    late = observe(world.coach, world.practitioner, level(80, 4), start=dt.date(2025, 5, 1))
+    _submitted_at(late, dt.datetime(2025, 6, 6, 3, 30, tzinfo=dt.UTC))
+    assert run(today=dt.date(2025, 6, 5)).raised["person"] == 1
+    assert run(today=dt.date(2025, 6, 5), zone="UTC").observations == len(certified)
+
+
+def test_a_replay_counts_the_monthly_item_sums_its_night_had(world):
+    def cards(n, score):
+        return {"mi-reflect": 1 + n % 3, "ep-voice": 2}
+
+    observe(world.coach, world.practitioner, level(88, 6), every=30, items=cards)
+    late = observe(world.coach, world.unassigned, [80], start=dt.date(2025, 3, 20), items=cards)
+    _submitted_at(late, dt.datetime(2025, 7, 10, 15, tzinfo=dt.UTC))
+    run(today=dt.date(2025, 7, 5))
+    march = ItemMonth.objects.filter(month=dt.date(2025, 3, 1), item_code="mi-reflect")
+    assert list(march.values_list("team_id", "count")) == [(world.team_a.pk, 1)]
+    # The present sees the late one: its month's fingerprint differs from the replay's.
+    assert services.count_item_months(dt.date(2025, 7, 11)) == "1 month(s)"
+    assert sorted(march.values_list("team_id", "count")) == [
+        (world.team_a.pk, 1),
+        (world.team_b.pk, 1),
+    ]
+
+
+def test_a_replay_for_one_person_uses_no_pooled_spread_kept_after_its_night(world):
+    observe(world.coach, world.practitioner, level(88, 8))
+    rows = levels.read_observations([world.practitioner.pk], {})
+    [(version, (sigma, _))] = levels.pooled_spreads(rows).items()
+    PooledSpread.objects.create(
+        rubric_version_id=version, sigma=50.0, moving_ranges=99, computed_on=NIGHT
+    )
+    kept = services.pooled_spreads(rows, NIGHT, saved=True, past=True)
+    earlier = services.pooled_spreads(rows, NIGHT - dt.timedelta(days=1), saved=True, past=True)
+    assert kept == {version: 50.0}
+    assert earlier == {version: pytest.approx(sigma)}
+    # The present always takes the kept one, whenever it was pooled.
+    assert services.pooled_spreads(rows, NIGHT - dt.timedelta(days=1), saved=True) == kept
+
+
+@pytest.mark.time_machine(dt.datetime(2026, 3, 1, 4, 30, tzinfo=dt.UTC), tick=False)
+def test_the_present_night_reads_everything_submitted_even_where_it_is_tomorrow(world, certified):
+    from coaching.tasks import detect_drift_for
+    from tests.factories import make_observation
+
+    world.home.time_zone = "Pacific/Auckland"  # 17:30 on 1 March there, 23:30 on 28 Feb here
+    world.home.save()
+    make_observation(world.coach, world.practitioner, observed_on=dt.date(2026, 3, 1))
+    assert "observations" in detect_drift_for(world.practitioner.pk)
+    assert (
+        run(
+            today=dt.date(2026, 3, 1), person_ids=[world.practitioner.pk], zone=("Pacific/Auckland")
+        ).observations
+        == len(certified) + 1
+    )
+    assert run(today=dt.date(2026, 2, 28)).observations == len(certified) + 1
+
+
+def test_a_night_is_past_once_its_day_has_ended_in_its_zone():
+    now = dt.datetime(2026, 3, 1, 4, 30, tzinfo=dt.UTC)
+    assert not levels.Night.of(dt.date(2026, 2, 28), now=now).is_past  # New York
+    assert levels.Night.of(dt.date(2026, 2, 28), "UTC", now=now).is_past
+    assert not levels.Night.of(dt.date(2026, 3, 1), "Pacific/Auckland", now=now).is_past
+    assert levels.Night.of(dt.date(2026, 2, 28), "Pacific/Auckland", now=now).is_past

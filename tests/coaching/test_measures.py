@@ -11,7 +11,7 @@ import pytest
 
 from coaching import levels, services
 from coaching.models import DriftAlert, ItemMonth
-from observations.models import Item, Metric
+from observations.models import Item, Metric, Observation
 from tests.factories import full_scores, make_observation, rubric_version
 
 TODAY = dt.date(2026, 6, 30)
@@ -32,8 +32,9 @@ def mi_scores(n, *, complex_reflections, confront, empathy=4):
 
 
 def observe_monthly(coach, person, scores_of, months, start=dt.date(2025, 1, 10)):
+    """Submitted on the day observed, so a run for a past TODAY sees them."""
     version = rubric_version("mi-coding")
-    return [
+    made = [
         make_observation(
             coach,
             person,
@@ -43,6 +44,12 @@ def observe_monthly(coach, person, scores_of, months, start=dt.date(2025, 1, 10)
         )
         for n in range(months)
     ]
+    for observation in made:
+        observation.submitted_at = dt.datetime.combine(
+            observation.observed_on, dt.time(12), tzinfo=dt.UTC
+        )
+    Observation.objects.bulk_update(made, ["submitted_at"])
+    return made
 
 
 # --- the rubric's own say -------------------------------------------------------------------
