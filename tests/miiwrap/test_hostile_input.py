@@ -14,6 +14,10 @@ from miiwrap import sweep
 
 SAMPLE = 1
 
+# The sweep reads the database only through its module-wide fixture; the mark tells
+# pytest-django to set the test database up even when one test is run alone.
+pytestmark = pytest.mark.django_db
+
 
 @pytest.fixture(scope="module")
 def swept(demo_seeded, django_db_blocker):
