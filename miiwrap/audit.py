@@ -15,6 +15,7 @@ and new value.
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
+from django.core.management.base import CommandError
 from django.db import models, transaction
 from simple_history.utils import get_history_manager_for_model
 
@@ -53,9 +54,15 @@ def update_with_history(queryset, *, reason="", user=None, **values):
 
 
 def acting_user(name):
-    """The active login a command's --by names (its email or username); None if none is."""
+    """The active login a command's --by names (its email or username); None when no name
+    is given, and a CommandError when no active login has it."""
+    if not name:
+        return None
     users = get_user_model().objects.filter(is_active=True)
-    return users.filter(email__iexact=name).first() or users.filter(username=name).first()
+    found = users.filter(email__iexact=name).first() or users.filter(username=name).first()
+    if found is None:
+        raise CommandError(f"No active login has the email or username “{name}”.")
+    return found
 
 
 # Showing it ---------------------------------------------------------------------------------

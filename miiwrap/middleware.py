@@ -23,9 +23,8 @@ class RefuseNulMiddleware:
         return self.get_response(request)
 
     def _has_nul(self, request):
-        if NUL in request.path or NUL in request.META.get("QUERY_STRING", ""):
-            return True
-        if NUL in request.path_info or _holds_nul(request.GET):
+        # request.path holds path_info; GET holds the query string, its %00 decoded.
+        if NUL in request.path or _holds_nul(request.GET):
             return True
         return request.method == "POST" and _holds_nul(request.POST)
 

@@ -11,6 +11,7 @@ Each request runs in a savepoint that is rolled back, so a POST changes nothing 
 one and the sweep leaves the database as it found it.
 """
 
+import csv
 import io
 import re
 import traceback
@@ -357,15 +358,10 @@ def import_rows(observation, item_codes):
 def hostile_csv(row, column, value):
     """A two-row CSV: the valid row, and the same row with `value` in `column`."""
     out = io.StringIO()
-    names = list(row)
-    out.write(",".join(names) + "\n")
-    for cells in (row, row | {column: value}):
-        out.write(",".join(_csv_cell(cells[name]) for name in names) + "\n")
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    writer.writerow(row)
+    writer.writerows([row.values(), (row | {column: value}).values()])
     return out.getvalue().encode("utf-8")
-
-
-def _csv_cell(text):
-    return '"' + str(text).replace('"', '""') + '"'
 
 
 def sweep_import(row, *, importer, values=HOSTILE):
@@ -419,7 +415,7 @@ def personas():
 
 
 def import_sample():
-    """(a valid import row copied from a submitted observation, a purveyor admin's user)."""
+    """A valid import row copied from a submitted observation; None when there is none."""
     from observations.models import Observation
 
     observation = (
@@ -429,6 +425,6 @@ def import_sample():
         .first()
     )
     if observation is None:
-        return None, None
+        return None
     codes = [item.code for item in observation.rubric_version.items.all()]
-    return import_rows(observation, codes), personas().get("purveyor_admin")
+    return import_rows(observation, codes)

@@ -41,7 +41,6 @@ BATCH_SIZE = 1000
 PROGRESS_EVERY = 500
 CHUNK = 900  # identifiers per query, under SQLite's oldest limit on parameters
 WHOLE_NUMBER = re.compile(r"[+-]?\d+")
-NUL = "\x00"
 
 
 @dataclass
@@ -198,8 +197,7 @@ class Table:
         for _, cells in self.rows():
             self.total += 1
             for name, found in self.values.items():
-                # A NUL is never looked up (PostgreSQL refuses it); build() names the cell.
-                found.add(cells.get(name, "").strip().replace(NUL, ""))
+                found.add(cells.get(name, "").strip())
         if not self.total:
             raise FileProblem(2, "The file names its columns but has no rows after them.")
 
@@ -258,6 +256,8 @@ class RowReader:
         people = (
             Person.objects.all() if imported_by is None else Person.objects.visible_to(imported_by)
         )
+        # A cell with a control character (a NUL, which PostgreSQL refuses) is never looked
+        # up: build() names it as the row's problem.
         identifiers = {value for value in set().union(*table.values.values()) if _one_line(value)}
         self._load_people(people, identifiers - {""})
         versions = RubricVersion.objects.with_structure()
@@ -364,7 +364,7 @@ class RowReader:
             )
             return None
         numbers = sorted(n for c, n in self.versions if c == code)
-        version = self.versions.get((code, as_id(number))) if as_id(number) else None
+        version = self.versions.get((code, as_id(number)))
         if version is None:
             listed = ", ".join(str(n) for n in numbers)
             problems.append(f"version: {code} has no version “{number}”; it has {listed}.")

@@ -63,9 +63,9 @@ def _coach_for(user):
 def _version(pk, versions=None):
     """A rubric version with its items and levels; 404 for junk or unknown ids."""
     versions = RubricVersion.objects.with_structure() if versions is None else versions
-    if as_id(pk) is None:
+    if (pk := as_id(pk)) is None:
         raise Http404("No such rubric version.")
-    return get_object_or_404(versions, pk=as_id(pk))
+    return get_object_or_404(versions, pk=pk)
 
 
 def _version_for_new(choice):

@@ -59,7 +59,7 @@ def owe_code_at_sign_in(sender, request, user, **kwargs):
     has a device to give one."""
     if getattr(request, "session", None) is None:
         return
-    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+    if confirmed_device(user) is not None:
         request.session[PENDING] = True
 
 

@@ -25,9 +25,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *, file, dry_run, by=None, **options):
-        user = acting_user(by) if by else None
-        if by and user is None:
-            raise CommandError(f"No active login has the email or username “{by}”.")
+        user = acting_user(by)
         try:
             with open(file, "rb") as handle:
                 result = imports.import_observations(

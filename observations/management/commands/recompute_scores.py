@@ -26,7 +26,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *, rubric, version, by=None, **options):
-        user = self.user(by)
+        user = acting_user(by)
         observations = self.selected(rubric, version)
         checked = observations.submitted().count()
         changed = observations_recompute(observations, by=user)
@@ -51,12 +51,3 @@ class Command(BaseCommand):
         if version is None:
             raise CommandError(f"{rubric} has no version {number}.")
         return Observation.objects.filter(rubric_version=version)
-
-    def user(self, email):
-        """The login named by --by (its email or username); None when not given."""
-        if not email:
-            return None
-        found = acting_user(email)
-        if found is None:
-            raise CommandError(f"No active login has the email or username “{email}”.")
-        return found

@@ -42,7 +42,7 @@ class Command(BaseCommand):
 
     def sweep(self, sample):
         personas = sweep.personas()
-        row, importer = sweep.import_sample()
+        row, importer = sweep.import_sample(), personas.get("purveyor_admin")
         if len(personas) < 2 or row is None:
             raise CommandError("No people or observations to sweep with: run seed_demo first.")
         result = sweep.Sweep(personas, sample=sample, import_row=row, progress=self.done).run()
