@@ -63,6 +63,7 @@ class Params:
     momentum_window: int = 8  # points of the EWMA the momentum slope is fitted on
     momentum_slope: float = 0.1  # |slope| in sigma per observation beyond which momentum moves
     release: float = 0.5  # an episode ends only once back within release times its limit
+    close_after: int = 3  # an alert closes once this many observations in a row are in control
 
 
 DEFAULTS = Params()

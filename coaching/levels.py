@@ -64,6 +64,10 @@ class Found:
     item_code: str = ""
     item_label: str = ""
     moved: tuple = ()
+    # Tonight's chart: the latest point is out of control; the points in control since the
+    # last one out (an alert closes once this reaches Params.close_after).
+    out_now: bool = True
+    calm: int = 0
     # What the items that moved are worked out from, only for the alerts that need them.
     source: tuple = field(default=(), compare=False, repr=False)
 
