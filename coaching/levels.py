@@ -77,7 +77,8 @@ class Found:
 
     def as_fields(self):
         fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        del fields["source"]
+        for name in ("source", "out_now", "calm"):
+            del fields[name]
         fields["moved"] = list(self.moved)
         fields["rules"] = list(self.rules)
         for name in ("baseline", "current", "sigma"):
