@@ -41,6 +41,8 @@ import numpy as np
 
 EWMA, CUSUM, RUN, BAND = "ewma", "cusum", "run", "band"
 RULES = (EWMA, CUSUM, RUN, BAND)
+# The practitioner's rule: a fall from their usual level (see shift_many).
+SHIFT = "shift"
 # Any rule at all: the series' episode, while at least one rule is in one.
 ANY = "any"
 BUILDING, STEADY, SLIPPING = "building", "steady", "slipping"
@@ -64,6 +66,10 @@ class Params:
     momentum_slope: float = 0.1  # |slope| in sigma per observation beyond which momentum moves
     release: float = 0.5  # an episode ends only once back within release times its limit
     close_after: int = 3  # an alert closes once this many observations in a row are in control
+    shift_limit: float = 2.4  # the fall, in standard errors, beyond which a shift is out
+    shift_clip: float = 3.0  # no single score counts lower than this many sigma under the level
+    before_points: int = 12  # the usual level: at most this many scores before the fall
+    sigma_weight: int = 8  # the pooled sigma counts as this many moving ranges of one's own
 
 
 DEFAULTS = Params()
@@ -384,6 +390,143 @@ def _last_counted(values, counted, window):
     recent = np.full((len(values), window), np.nan)
     recent[rows, rank[rows, cols] - start[rows, 0] - 1] = values[rows, cols]
     return recent
+
+
+# --- the shift rule ---------------------------------------------------------------------------
+
+# The longest stretch since a fall that the shift rule weighs (two years of monthly visits).
+MAX_AFTER = 24
+
+
+@dataclass(frozen=True, eq=False)
+class Shifts:
+    """The shift rule over many series, at each row's last `ends` points (column -1 is the
+    last point, -2 the one before, ...), and what the last point's verdict rests on."""
+
+    statistic: np.ndarray  # (n, ends) the largest standardized fall ending there; nan: none
+    out: np.ndarray  # (n, ends) statistic beyond the limit
+    began: np.ndarray  # (n,) position in the row where the last point's fall begins; -1
+    level: np.ndarray  # (n,) the usual level before that fall
+    recent: np.ndarray  # (n,) the mean of the scores since it began (see shift_many)
+    after: np.ndarray  # (n,) how many scores that is
+    sigma: np.ndarray  # (n,) the person's sigma, their own spread weighed with the pooled one
+
+
+def shift_many(x, lengths, level, between, sigma, params=DEFAULTS, usable=None, ends=None):
+    """A fall from the usual level: at each of the last `ends` points of each row, the
+    largest standardized gap between the scores since some earlier point c and the level
+    before c (a change-point test; c is the fall's start).
+
+    - The usual level before c is the mean of at most `before_points` scores before it,
+      shrunk towards `level` (the peers' level on the rubric) by the between-person
+      variance `between`: more so the fewer scores it rests on. Scores where `usable` is
+      False (the certification's evidence, chosen for being high) do not count in it.
+    - Each person's sigma is their own spread (half the mean squared successive
+      difference) weighed with the pooled `sigma` as `sigma_weight` differences of theirs.
+    - Since c, no score counts lower than `shift_clip` sigma under the level, and the
+      lowest counts only as low as the next lowest: one very bad day is never a fall on
+      its own. A fall needs two scores at least, and c is never among the first
+      `baseline_n` scores.
+    Missing scores (NaN) are passed over.
+    """
+    x = np.asarray(x, dtype=float)
+    n, width = x.shape
+    ends = params.close_after + 1 if ends is None else ends
+    usable = np.ones(x.shape, dtype=bool) if usable is None else np.asarray(usable, dtype=bool)
+    valid = ~np.isnan(x) & (np.arange(width) < np.asarray(lengths).reshape(n, 1))
+    order = np.argsort(~valid, axis=1, kind="stable")  # each row's scores first, in order
+    xc = np.take_along_axis(np.where(valid, x, 0.0), order, axis=1)
+    counted = np.take_along_axis(valid & usable, order, axis=1)
+    m = valid.sum(axis=1)
+    pooled = np.broadcast_to(np.asarray(sigma, dtype=float), (n,))
+    prior = np.broadcast_to(np.asarray(level, dtype=float), (n,))
+    spread = np.broadcast_to(np.asarray(between, dtype=float), (n,))
+    own = _weighed_sigma(xc, m, pooled, params)
+    shrink = np.isfinite(prior) & np.isfinite(spread) & (spread > 0)
+    # Prefix sums of the scores that may set the level, for any window in one subtraction.
+    kept = np.pad(np.cumsum(np.where(counted, xc, 0.0), axis=1), ((0, 0), (1, 0)))
+    many = np.pad(np.cumsum(counted, axis=1), ((0, 0), (1, 0)))
+    rows = np.arange(n)
+    statistic = np.full((n, ends), np.nan)
+    began = np.full(n, -1)
+    base, recent, after = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n, dtype=int)
+    for back in range(ends):
+        end = m - 1 - back
+        best = np.full(n, -np.inf)
+        for size in range(2, min(MAX_AFTER, width) + 1):
+            start = end - size + 1
+            live = (start >= params.baseline_n) & np.isfinite(own) & (own > 0)
+            if not live.any():
+                break
+            start_at = np.where(live, start, 0)
+            low = np.maximum(start_at - params.before_points, 0)
+            nb = many[rows, start_at] - many[rows, low]
+            sb = kept[rows, start_at] - kept[rows, low]
+            variance = own**2
+            with np.errstate(divide="ignore", invalid="ignore"):
+                precision = np.where(shrink, 1 / spread, 0.0) + nb / variance
+                usual = (np.where(shrink, prior / spread, 0.0) + sb / variance) / precision
+                live &= precision > 0
+                window = xc[rows[:, None], np.clip(start_at[:, None] + np.arange(size), 0, None)]
+                gaps = np.maximum(window - usual[:, None], -params.shift_clip * own[:, None])
+                two = np.partition(gaps, 1, axis=1)
+                total = gaps.sum(axis=1) - two[:, 0] + two[:, 1]
+                fall = -(total / size) / np.sqrt(1 / precision + variance / size)
+            better = live & (fall > best)
+            best = np.where(better, fall, best)
+            if back == 0:
+                began = np.where(better, start_at, began)
+                base = np.where(better, usual, base)
+                recent = np.where(better, usual + total / size, recent)
+                after = np.where(better, size, after)
+        statistic[:, ends - 1 - back] = np.where(np.isfinite(best), best, np.nan)
+    found = began >= 0
+    began = np.where(found, order[rows, np.maximum(began, 0)], -1)
+    with np.errstate(invalid="ignore"):
+        out = statistic > params.shift_limit
+    return Shifts(statistic, out, began, base, recent, after, own)
+
+
+def _weighed_sigma(xc, m, pooled, params):
+    """Each row's sigma: its successive differences (no single one above shift_clip·√2
+    pooled sigma, so a bad day does not inflate it) weighed with the pooled sigma."""
+    steps = np.diff(xc, axis=1)
+    inside = np.arange(steps.shape[1]) < (m - 1).reshape(-1, 1)
+    cap = params.shift_clip * math.sqrt(2) * np.where(_usable_sigmas(pooled), pooled, np.inf)
+    steps = np.clip(steps, -cap[:, None], cap[:, None])
+    squares = np.where(inside, steps**2, 0.0).sum(axis=1) / 2
+    count = inside.sum(axis=1)
+    prior = np.where(_usable_sigmas(pooled), params.sigma_weight, 0)
+    base = np.where(_usable_sigmas(pooled), pooled, 0.0) ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.sqrt((prior * base + squares) / (prior + count))
+
+
+def band_runs(below, lengths, ends):
+    """The band rule at each row's last `ends` points: (scores in a row below the adequate
+    band at the last point, (n, ends) out: at least BAND_POINTS in a row there)."""
+    below = np.asarray(below, dtype=bool)
+    n, width = below.shape
+    count = np.zeros(n)
+    runs = []
+    for column in range(width):
+        now = column < np.asarray(lengths)
+        count = np.where(now, np.where(below[:, column], count + 1, 0), count)
+        runs.append(count)
+    runs = np.stack(runs, axis=1) if runs else np.zeros((n, 0))
+    last = np.asarray(lengths) - 1
+    picked = last[:, None] - np.arange(ends)[::-1]
+    at = np.take_along_axis(runs, np.clip(picked, 0, max(width - 1, 0)), axis=1) if width else 0
+    at = np.where(picked >= 0, at, 0)
+    return (runs[np.arange(n), np.maximum(last, 0)] if width else np.zeros(n)), at >= BAND_POINTS
+
+
+def calm_points(out):
+    """From (n, ends) verdicts (last column the latest): the points in control since the
+    last one out, at most `ends` (all in control)."""
+    ends = out.shape[1]
+    last_out = np.where(out.any(axis=1), ends - 1 - np.argmax(out[:, ::-1], axis=1), -1)
+    return ends - 1 - last_out
 
 
 # --- one series -----------------------------------------------------------------------------

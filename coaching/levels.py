@@ -6,6 +6,7 @@ control charts over coaching.series arrays. The writes are coaching.services'.
 """
 
 import datetime as dt
+import math
 import operator
 import zoneinfo
 from dataclasses import dataclass, field
@@ -320,6 +321,24 @@ def chart(series, values, base, sigma, settings_of, below=None):
             params,
             None if flags is None else flags[chosen],
         )
+        trace = drift.trace_many(
+            x[chosen],
+            lengths[chosen],
+            base.level[chosen],
+            sigma[chosen],
+            params,
+            None if flags is None else flags[chosen],
+        )[drift.ANY]
+        recent = _last_points(trace.alarm, lengths[chosen], params.close_after + 1)
+        for name, value in (("calm", drift.calm_points(recent)), ("out_now", recent[:, -1])):
+            column = out.setdefault("lifecycle", {}).setdefault(
+                name, np.zeros(len(series), value.dtype)
+            )
+            column[chosen] = value
+        close = out.setdefault("lifecycle", {}).setdefault(
+            "close_after", np.zeros(len(series), dtype=int)
+        )
+        close[chosen] = params.close_after
         for rule, signals in found.items():
             merged = out.setdefault(rule, {})
             for name in ("alarm", "began", "statistic", "limit"):
@@ -330,25 +349,58 @@ def chart(series, values, base, sigma, settings_of, below=None):
     return out, lengths
 
 
+def _last_points(values, lengths, ends):
+    """Each row's values at its last `ends` points (the last in column -1), False before
+    its first."""
+    last = np.asarray(lengths)[:, None] - 1 - np.arange(ends)[::-1]
+    width = values.shape[1]
+    if width == 0:
+        return np.zeros(last.shape, dtype=bool)
+    picked = np.take_along_axis(values, np.clip(last, 0, max(width - 1, 0)), axis=1)
+    return np.where(last >= 0, picked, False)
+
+
 def alarms(series, charted, lengths, base, *, row_day):
-    """(series index, first rule, began on, rules, points) for each series in an episode:
-    one however many rules see the fall. The first rule is the one whose episode began
-    first (in RULES order on a tie); rules are those in an episode now, with their
-    statistic and limit."""
+    """(series index, first rule, began on, rules, points, out now, calm) for each series
+    in an episode or back from one for fewer than close_after points: one however many
+    rules see the fall. The first rule is the one whose episode began first (in RULES
+    order on a tie); rules are those in an episode now, with their statistic and limit,
+    or, once all are back, the smoothed and summed ones (EWMA, CUSUM) as they stand."""
     found = []
-    for index in np.flatnonzero(charted[drift.ANY]["alarm"]):
+    state = charted["lifecycle"]
+    for index in np.flatnonzero(state["calm"] < state["close_after"]):
         out = [rule for rule in drift.RULES if charted[rule]["alarm"][index]]
-        first = min(out, key=lambda rule: charted[rule]["began"][index])
-        began_row = series.start[index] + base.begin[index] + charted[drift.ANY]["began"][index]
+        shown = out or [
+            rule
+            for rule in (drift.EWMA, drift.CUSUM)
+            if np.isfinite(charted[rule]["statistic"][index])
+        ]
+        if out:
+            first = min(out, key=lambda rule: charted[rule]["began"][index])
+            offset = charted[drift.ANY]["began"][index]
+        else:
+            first = drift.EWMA
+            offset = lengths[index] - 1 - state["calm"][index]
+        began_row = series.start[index] + base.begin[index] + max(int(offset), 0)
         rules = tuple(
             {
                 "rule": rule,
                 "statistic": round(float(charted[rule]["statistic"][index]), 4),
                 "limit": round(float(charted[rule]["limit"][index]), 4),
             }
-            for rule in out
+            for rule in shown
         )
-        found.append((int(index), first, row_day(int(began_row)), rules, int(lengths[index])))
+        found.append(
+            (
+                int(index),
+                first,
+                row_day(int(began_row)),
+                rules,
+                int(lengths[index]),
+                bool(state["out_now"][index]),
+                int(state["calm"][index]),
+            )
+        )
     return found
 
 
@@ -357,26 +409,19 @@ def alarms(series, charted, lengths, base, *, row_day):
 
 def person_level(rows, rules, today, person_ids, pooled, people):
     """(alarms, momentum rows, what works out their moved items) for every (practitioner,
-    rubric) series."""
+    rubric) series. `pooled`: {version: Pool} (see pooled_spreads)."""
     series = Series.split([rows.person, rows.rubric])
     if not len(series):
         return [], [], lambda found: []
     rubric_of, person_of = series.first(rows.rubric), series.first(rows.person)
-    last_score = rows.score[series.start + series.length - 1]
 
     def settings(index):
         return rules[int(rubric_of[index])]
 
-    base = baselines(
-        series, rows.score, settings, np.isin(rows.obs, evidence_ids(today, person_ids))
-    )
-    sigma = spread(series, rows.score, rows.version, pooled, settings)
-    charted, lengths = chart(series, rows.score, base, sigma, settings, rows.below)
-    ewma = charted[drift.EWMA]["statistic"]
+    is_evidence = np.isin(rows.obs, evidence_ids(today, person_ids))
+    judged = judge_people(series, rows, pooled, settings, is_evidence)
     found = []
-    for index, rule, began, in_episode, points in alarms(
-        series, charted, lengths, base, row_day=lambda row: ymd_to_date(rows.ymd[row])
-    ):
+    for index, began_row, fields in judged:
         person = int(person_of[index])
         organization, _, leave_date = people[person]
         if not settings(index).enabled or (leave_date and leave_date < today):
@@ -387,43 +432,115 @@ def person_level(rows, rules, today, person_ids, pooled, people):
                 subject=f"person:{person}",
                 organization_id=organization,
                 rubric_id=int(rubric_of[index]),
-                rule=rule,
-                rules=in_episode,
-                began_on=began,
-                baseline=_number(base.level[index]),
-                baseline_from=_person_baseline(base, index, settings(index)),
-                current=_number(ewma[index], fallback=last_score[index]),
-                sigma=_maybe(sigma[index]),
-                points=points,
+                began_on=ymd_to_date(rows.ymd[began_row]),
                 practitioner_id=person,
-                source=(index,),
+                source=(index, began_row),
+                **fields,
             )
         )
 
     def moved(chosen):
         groups = [
-            (f.rubric_id, *_before_and_after(series, rows, base, f.source[0], f.began_on))
+            (f.rubric_id, *_before_and_after(series, rows, is_evidence, f, settings(f.source[0])))
             for f in chosen
         ]
         return moved_items(groups, list(rules))
 
+    sigma = np.array([_pool_of(pooled, v).sigma for v in series.last(rows.version)])
     return found, person_momentum(series, rows, sigma, rules), moved
 
 
-def _before_and_after(series, rows, base, index, began):
-    """The baseline's observation ids, and those of the episode so far (at least two)."""
-    span = slice(series.start[index], series.start[index] + series.length[index])
-    before = rows.obs[span][base.rows[span]]
-    days = rows.ymd[span]
-    since = np.flatnonzero(days >= int(began.strftime("%Y%m%d")))
-    first = min(since[0] if len(since) else len(days) - 2, len(days) - 2)
-    return before.tolist(), rows.obs[span][max(first, 0) :].tolist()
+def judge_people(series, rows, pooled, settings, is_evidence):
+    """(series index, row where the episode began, alert fields) for each series whose
+    latest points hold an alarm: the shift rule (coaching.drift.shift_many) or the band
+    rule, over every score of the series, run per group of series sharing settings."""
+    x, lengths = series.matrix(rows.score, np.zeros(len(series), dtype=np.int64))
+    usable = ~series.matrix(is_evidence, np.zeros(len(series), dtype=np.int64), fill=True)[0]
+    below = series.matrix(rows.below, np.zeros(len(series), dtype=np.int64), fill=False)[0]
+    pools = [_pool_of(pooled, v) for v in series.last(rows.version)]
+    groups = {}
+    for index in range(len(series)):
+        groups.setdefault(id(settings(index)), []).append(index)
+    found = []
+    for chosen in groups.values():
+        chosen = np.array(chosen)
+        params = settings(chosen[0]).params()
+        shifts = drift.shift_many(
+            x[chosen],
+            lengths[chosen],
+            [pools[i].level for i in chosen],
+            [pools[i].between for i in chosen],
+            [pools[i].sigma for i in chosen],
+            params,
+            usable=usable[chosen],
+        )
+        band_count, band_out = drift.band_runs(below[chosen], lengths[chosen], shifts.out.shape[1])
+        out = shifts.out | band_out
+        calm = drift.calm_points(out)
+        for at in np.flatnonzero(calm < params.close_after):
+            index = int(chosen[at])
+            found.append(_person_alarm(series, index, at, shifts, band_count, out, calm, params))
+    return found
 
 
-def _person_baseline(base, index, settings):
-    if base.certified[index]:
-        return "the observations that earned the current certification"
-    return f"the first {settings.baseline_n} observations"
+def _person_alarm(series, index, at, shifts, band_count, out, calm, params):
+    """One series' alarm, as (series index, began row, alert fields)."""
+    rules = []
+    if np.isfinite(shifts.statistic[at, -1]):
+        statistic = float(shifts.statistic[at, -1])
+        rules.append(
+            {"rule": drift.SHIFT, "statistic": round(statistic, 4), "limit": params.shift_limit}
+        )
+    if band_count[at] >= drift.BAND_POINTS:
+        rules.append(
+            {
+                "rule": drift.BAND,
+                "statistic": float(band_count[at]),
+                "limit": float(drift.BAND_POINTS),
+            }
+        )
+    shifted = bool(shifts.out[at].any()) and shifts.began[at] >= 0
+    length = int(series.length[index])
+    if shifted:
+        began = int(shifts.began[at])
+    else:  # the band rule's run: the latest two (or more) below, ending at the last point out
+        ended = length - 1 - int(calm[at])
+        began = max(ended - max(int(band_count[at]), drift.BAND_POINTS) + 1, 0)
+    known = shifts.began[at] >= 0
+    level, recent = shifts.level[at], shifts.recent[at]
+    fields = {
+        "rule": drift.SHIFT if shifted else drift.BAND,
+        "rules": tuple(rules),
+        "baseline": _maybe(level) if known else None,
+        "baseline_from": (
+            f"their scores before the fall (up to {params.before_points}, not the "
+            "certification's evidence), weighed with their peers' level"
+        ),
+        "current": _maybe(recent) if known else None,
+        "sigma": _maybe(shifts.sigma[at]),
+        "points": length - began,
+        "out_now": bool(out[at, -1]),
+        "calm": int(calm[at]),
+    }
+    return index, int(series.start[index]) + began, fields
+
+
+def _before_and_after(series, rows, is_evidence, found, settings):
+    """The observation ids behind the usual level (up to before_points before the fall,
+    not the evidence), and those since the fall began (at least two)."""
+    index, began_row = found.source
+    start = int(series.start[index])
+    stop = start + int(series.length[index])
+    first = min(began_row, stop - 2)
+    lower = max(start, began_row - settings.before_points)
+    before = [
+        int(pk)
+        for pk, evidence in zip(
+            rows.obs[lower:began_row], is_evidence[lower:began_row], strict=True
+        )
+        if not evidence
+    ]
+    return before, rows.obs[max(first, start) : stop].tolist()
 
 
 def person_momentum(series, rows, sigma, rules):
@@ -451,10 +568,45 @@ def person_momentum(series, rows, sigma, rules):
     return found
 
 
-def pooled_spreads(rows):
-    """{version: (σ, moving ranges)} over the rows read."""
+@dataclass(frozen=True)
+class Pool:
+    """What a practitioner's series is judged against on one rubric version, from everyone
+    scored on it: the within-person sigma (robust, from moving ranges), and the peers'
+    level and between-person variance (of each person's first scores), which shrink a
+    short or selected baseline."""
+
+    sigma: float
+    ranges: int = 0
+    level: float = math.nan
+    between: float = math.nan
+
+
+NO_POOL = Pool(math.nan)
+
+
+def _pool_of(pooled, version):
+    return pooled.get(int(version), NO_POOL)
+
+
+def pooled_spreads(rows, first_n=drift.DEFAULTS.baseline_n):
+    """{version: Pool} over the rows read. The peers' level is the median of each series'
+    mean of its first `first_n` scores; the between-person variance is those means'
+    variance less the part their own noise explains (sigma²/first_n), never below a tenth
+    of sigma² so a baseline is never taken as known exactly."""
     series = Series.split([rows.person, rows.rubric])
-    return pooled_sigma(series.moving_ranges(rows.score, same=rows.version), rows.version)
+    spreads = pooled_sigma(series.moving_ranges(rows.score, same=rows.version), rows.version)
+    early = series.mean(rows.score, series.position < first_n)
+    enough = np.bincount(series.of_row, ~np.isnan(rows.score), minlength=len(series)) >= 2
+    version_of = series.last(rows.version)
+    found = {}
+    for version, (sigma, count) in spreads.items():
+        means = early[(version_of == version) & enough & ~np.isnan(early)]
+        if len(means) < 2 or not math.isfinite(sigma):
+            found[version] = Pool(sigma, count)
+            continue
+        between = max(float(np.var(means, ddof=1)) - sigma**2 / first_n, 0.1 * sigma**2)
+        found[version] = Pool(sigma, count, float(np.median(means)), between)
+    return found
 
 
 # Levels 2 and 3: teams and items, by month -------------------------------------------------
@@ -511,7 +663,7 @@ def judge_months(keys, months, values, rubric, pool, rules):
     ewma = charted[drift.EWMA]["statistic"]
     first_monitored = months[np.minimum(series.start + base.begin, len(months) - 1)]
     found = []
-    for index, rule, began, in_episode, points in alarms(
+    for index, rule, began, in_episode, points, out_now, calm in alarms(
         series, charted, lengths, base, row_day=lambda row: month_start(months[row])
     ):
         if not settings(index).enabled:
@@ -525,6 +677,8 @@ def judge_months(keys, months, values, rubric, pool, rules):
             "current": _number(ewma[index]),
             "sigma": _maybe(sigma[index]),
             "points": points,
+            "out_now": out_now,
+            "calm": calm,
         }
         found.append((index, fields, month_start(first_monitored[index])))
     return series, found

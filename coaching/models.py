@@ -156,6 +156,19 @@ class DriftSettings(models.Model):
         help_text="Two observations in a row below this band raise an alert. Empty: the "
         "second-best band of the version (adequate, fair).",
     )
+    shift_limit = models.FloatField(
+        "fall limit",
+        default=2.4,
+        help_text="How far, in standard errors, a practitioner's scores since some point must "
+        "fall below their usual level to raise an alert. Higher: fewer false alarms, later "
+        "alerts.",
+    )
+    before_points = models.PositiveSmallIntegerField(
+        "usual level from",
+        default=12,
+        help_text="At most this many observations before a fall set the usual level it is "
+        "measured from.",
+    )
     momentum_window = models.PositiveSmallIntegerField(
         default=8, help_text="Recent observations the momentum is read from."
     )
@@ -183,6 +196,9 @@ class DriftSettings(models.Model):
                 name="drift_counts_at_least_two",
             ),
             models.CheckConstraint(condition=Q(min_own_points__gte=3), name="drift_own_points"),
+            models.CheckConstraint(
+                condition=Q(shift_limit__gt=0, before_points__gte=2), name="drift_shift_sane"
+            ),
         ]
 
     def __str__(self):
@@ -199,6 +215,8 @@ class DriftSettings(models.Model):
             min_own_points=self.min_own_points,
             momentum_window=self.momentum_window,
             momentum_slope=self.momentum_slope,
+            shift_limit=self.shift_limit,
+            before_points=self.before_points,
         )
 
     def adequate_in(self, bands):
@@ -232,6 +250,9 @@ class PooledSpread(models.Model):
     )
     sigma = models.FloatField()
     moving_ranges = models.PositiveIntegerField()
+    # The peers' level and between-person variance, which shrink a short baseline.
+    level = models.FloatField(null=True, blank=True)
+    between = models.FloatField(null=True, blank=True)
     computed_on = models.DateField()
 
     def __str__(self):
@@ -329,6 +350,7 @@ class DriftAlert(models.Model):
         EWMA = drift.EWMA, "Smoothed score below its control limit"
         CUSUM = drift.CUSUM, "Sustained shortfall (CUSUM)"
         RUN = drift.RUN, "A run below baseline"
+        SHIFT = drift.SHIFT, "A fall from the usual level"
         BAND = drift.BAND, "Two observations below adequate"
 
     class Status(models.TextChoices):
@@ -466,6 +488,18 @@ class DriftAlert(models.Model):
             if statistic > limit:
                 return f"{short}, more than {explained}."
             return f"{short}: back within {explained}, {not_over}"
+        if entry["rule"] == drift.SHIFT:
+            if statistic > limit:
+                return (
+                    f"The {unit}s since it began are {statistic:.1f} standard errors below "
+                    f"the usual level, beyond the {limit:.1f} that ordinary ups and downs "
+                    "stay within."
+                )
+            return (
+                f"The {unit}s since it began are {statistic:.1f} standard errors below the "
+                f"usual level: back within the {limit:.1f} that ordinary ups and downs "
+                "explain, but not yet for long enough to close the alert."
+            )
         if entry["rule"] == drift.RUN:
             return f"{statistic:.0f} {unit}s in a row below the baseline."
         return f"The last {statistic:.0f} observations were below the adequate band."

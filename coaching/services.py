@@ -106,22 +106,41 @@ def drift_check_soon(person_ids):
 
 
 def pooled_spreads(rows, today, *, saved, past=False):
-    """{version: σ}. Nightly: pooled over everyone and kept. For a few people: as kept,
-    or pooled over their rows for a version never pooled yet (on a past night, also for
-    one pooled only after it: a later night's spread was not there to use)."""
+    """{version: levels.Pool}. Nightly: pooled over everyone and kept. For a few people:
+    as kept, or pooled over their rows for a version never pooled yet (on a past night,
+    also for one pooled only after it: a later night's pool was not there to use)."""
     here = levels.pooled_spreads(rows)
     if not saved:
-        for version, (sigma, count) in here.items():
+        for version, pool in here.items():
             PooledSpread.objects.update_or_create(
                 rubric_version_id=version,
-                defaults={"sigma": sigma, "moving_ranges": count, "computed_on": today},
+                defaults={
+                    "sigma": pool.sigma,
+                    "moving_ranges": pool.ranges,
+                    "level": _finite_or_none(pool.level),
+                    "between": _finite_or_none(pool.between),
+                    "computed_on": today,
+                },
             )
-        return {version: sigma for version, (sigma, _) in here.items()}
+        return here
     kept = PooledSpread.objects.filter(rubric_version_id__in=list(here))
     if past:
         kept = kept.filter(computed_on__lte=today)
-    kept = dict(kept.values_list("rubric_version_id", "sigma"))
-    return {version: kept.get(version, sigma) for version, (sigma, _) in here.items()}
+    kept = {
+        version: levels.Pool(sigma, ranges, _nan_if_none(level), _nan_if_none(between))
+        for version, sigma, ranges, level, between in kept.values_list(
+            "rubric_version_id", "sigma", "moving_ranges", "level", "between"
+        )
+    }
+    return {version: kept.get(version, pool) for version, pool in here.items()}
+
+
+def _finite_or_none(value):
+    return value if math.isfinite(value) else None
+
+
+def _nan_if_none(value):
+    return math.nan if value is None else value
 
 
 # 4. Alerts --------------------------------------------------------------------------------
