@@ -25,7 +25,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.utils import timezone
 
-from coaching import drift_trials, levels, services
+from coaching import drift_demo, drift_trials, levels, services
 from coaching.management.commands.detect_drift import parse_day
 from miiwrap.people import demo
 from observations.management.commands import bench_observations as dataset
@@ -142,8 +142,20 @@ class Command(BaseCommand):
         )
         parser.add_argument("--skip-trials", action="store_true", help="Only time the job.")
         parser.add_argument("--skip-job", action="store_true", help="Only run the trials.")
+        parser.add_argument(
+            "--demo-seeds",
+            type=drift_demo.seed_list,
+            help="Instead: the alerts' precision and recall on the demo world of each seed "
+            "(1,2,3), each built in a fresh SQLite database (coaching.drift_demo).",
+        )
+        parser.add_argument("--demo-scale", choices=sorted(demo.SCALES), default="demo")
 
     def handle(self, *, skip_trials, skip_job, allow_sqlite, **options):
+        if seeds := options["demo_seeds"]:
+            today = options["today"] or timezone.localdate()
+            scale = options["demo_scale"]
+            self.stdout.write(drift_demo.bench(seeds, today=today, scale=scale))
+            return
         if skip_trials and skip_job:
             raise CommandError("--skip-trials and --skip-job together leave nothing to run.")
         if not skip_job:
