@@ -19,6 +19,15 @@ those are counted among new hires and shown apart. Coaches hold the practitioner
 observed like anyone, so they count too. People who left before the day are left out of both
 figures; alerts still open about them are counted on their own.
 
+A third figure bounds the second. Many slipping practitioners slide less, by their last
+observation, than one observation's noise, and few visits since the slide began show it. The
+oracle bound asks what recall a detector could expect if it knew each slipping person's true
+level, their spread and the exact shape and start of their slide, and read only their overall
+scores on the MiiWrap fidelity tool: its best test (the matched filter) is normal with mean
+nc = sqrt(sum_t (f_t / sigma)^2), f_t the expected fall at each observation since the slide
+began, sigma the pooled within-person spread the job measured, and spread 1, so at a one-sided
+limit h it alerts with chance Phi(nc - h). No real detector can expect to do better.
+
 Each seed is measured in a database of its own, built fresh, so the job's run is its first
 night: `run_seeds` starts one process per seed on a temporary SQLite file.
 """
@@ -27,6 +36,7 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -35,6 +45,7 @@ import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from statistics import NormalDist
 
 from django.conf import settings
 from django.core.management import call_command
@@ -42,13 +53,13 @@ from django.db import transaction
 from django.db.models import Count
 
 from certification import demo as demo_certification
-from coaching import services
-from coaching.models import DriftAlert
+from coaching import levels, services
+from coaching.models import DriftAlert, PooledSpread
 from miiwrap.notifications.models import Notification
 from miiwrap.people import demo
 from miiwrap.people.models import Person
 from observations import demo as demo_observations
-from observations.models import ActivityType
+from observations.models import ActivityType, Observation
 
 DEFAULT_SCALE = "demo"
 STEADY, SLIPPING, STRUGGLING, NEW_HIRE = "steady", "slipping", "struggling", "new hire"
@@ -56,6 +67,11 @@ GROUPS = (STEADY, SLIPPING, STRUGGLING, NEW_HIRE)
 WORTH_AN_ALERT = (SLIPPING, STRUGGLING)
 PRECISION_GOAL = RECALL_GOAL = 0.90
 LEARNING_DAYS = demo_observations.LEARNING_MONTHS * 30.44  # as Trajectory.level counts months
+# One-sided limits h of the oracle bound, in sigmas: the first is the one it is read at; the
+# second shows how the bound moves with the false-alarm limit.
+ORACLE_LIMITS = (2.4, 2.0)
+NORMAL = NormalDist()
+NINE_IN_TEN = NORMAL.inv_cdf(0.9)  # nc >= h + 1.28: alerted nine times in ten
 WORKERS = 2
 # Left out of each seed's process, so it builds on its own SQLite file and queues nothing
 # on a shared broker.
@@ -101,6 +117,10 @@ class SeedResult:
     person_alerts_by_org: dict  # organization slug: not-closed person alerts
     digest_items: list  # each leader: person alerts in their first digest
     seconds: dict = dataclasses.field(default_factory=dict)  # build, job
+    # The pooled within-person sigma of overall scores on the fidelity tool after the job.
+    spread: float | None = None
+    # Each slipping practitioner's evidence (see `evidence`): noncentrality, last_fall, since.
+    slipping_evidence: list = dataclasses.field(default_factory=list)
 
     @property
     def precision(self):
@@ -109,6 +129,16 @@ class SeedResult:
     @property
     def recall(self):
         return Share(self.alerted[SLIPPING], self.practitioners[SLIPPING])
+
+    def oracle_recall(self, limit):
+        """The share of slipping practitioners the oracle is expected to alert at `limit`."""
+        chances = [oracle_chance(e["noncentrality"], limit) for e in self.slipping_evidence]
+        return sum(chances) / len(chances) if chances else None
+
+    def oracle_sure(self, limit):
+        """Slipping practitioners even the oracle alerts nine times in ten at `limit`."""
+        sure = [e["noncentrality"] >= limit + NINE_IN_TEN for e in self.slipping_evidence]
+        return Share(sum(sure), len(sure))
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self))
@@ -137,10 +167,13 @@ def build_world(*, seed, today, scale=DEFAULT_SCALE, orgs=None):
 def measure(*, seed, today, scale=DEFAULT_SCALE, orgs=None):
     """Run the drift job for `today` on the demo world of `seed` built here, and compare
     whom it flagged with what the generator made of each practitioner."""
-    groups = practitioner_groups(seed=seed, today=today, scale=scale, orgs=orgs)
+    paths = practitioner_paths(seed=seed, today=today, scale=scale, orgs=orgs)
+    groups = {pk: (group_of(path, today), path.kind) for pk, path in paths.items()}
     started = time.monotonic()
     report = services.drift_detect(today=today)
     seconds = time.monotonic() - started
+    slipping = {pk: paths[pk] for pk, (group, _) in groups.items() if group == SLIPPING}
+    spread, found = slipping_evidence(slipping, today)
     active = DriftAlert.objects.filter(status__in=DriftAlert.ACTIVE)
     about_people = active.filter(scope=DriftAlert.Scope.PERSON)
     flagged = set(about_people.values_list("practitioner", flat=True))
@@ -159,6 +192,8 @@ def measure(*, seed, today, scale=DEFAULT_SCALE, orgs=None):
         person_alerts_by_org=_by(about_people, "organization__slug"),
         digest_items=leaders_digest_items(about_people),
         seconds={"job": round(seconds, 2)},
+        spread=spread,
+        slipping_evidence=found,
     )
 
 
@@ -174,8 +209,15 @@ def run_seed(*, seed, today, scale=DEFAULT_SCALE, orgs=None):
 
 def practitioner_groups(*, seed, today, scale=DEFAULT_SCALE, orgs=None):
     """{person id: (group, kind the generator labelled)} for the practitioners here on
-    `today`. The world is planned again in memory (the same seed plans the same people),
-    its trajectories replayed, and each planned person found by their email."""
+    `today`."""
+    paths = practitioner_paths(seed=seed, today=today, scale=scale, orgs=orgs)
+    return {pk: (group_of(path, today), path.kind) for pk, path in paths.items()}
+
+
+def practitioner_paths(*, seed, today, scale=DEFAULT_SCALE, orgs=None):
+    """{person id: Trajectory} for the practitioners here on `today`. The world is planned
+    again in memory (the same seed plans the same people), its trajectories replayed, and
+    each planned person found by their email."""
     size = demo.SCALES[scale]
     setting = demo_observations.Setting(
         today,
@@ -189,7 +231,7 @@ def practitioner_groups(*, seed, today, scale=DEFAULT_SCALE, orgs=None):
         paths = demo_observations.trajectories_for(plan, seed=seed, setting=setting)
         for person, path in paths.items():
             if person.leave_date is None or person.leave_date >= today:
-                found[person.email] = (group_of(path, today), path.kind)
+                found[person.email] = path
     ids = dict(Person.objects.filter(email__in=found).values_list("email", "pk"))
     if len(ids) != len(found):
         raise ValueError(f"This database does not hold the demo world of seed {seed} on {today}.")
@@ -201,6 +243,50 @@ def group_of(trajectory, today):
     if (today - trajectory.hired).days < LEARNING_DAYS:
         return NEW_HIRE
     return trajectory.kind
+
+
+def slipping_evidence(slipping, today):
+    """(sigma, [evidence of each slipping practitioner]) on the fidelity tool, from the
+    overall scores the job read on `today` and the sigma it pooled over them; (None, [])
+    when it pooled none."""
+    version = demo_observations.load_tools()[demo_observations.FIDELITY_TOOL].version
+    spread = PooledSpread.objects.filter(rubric_version=version).first()
+    if spread is None or not spread.sigma > 0:
+        return None, []
+    scored = (
+        Observation.objects.submitted()
+        .filter(levels.Night.of(today).seen(), rubric_version=version)
+        .filter(practitioner__in=list(slipping))
+        .exclude(overall_score=None)
+    )
+    days = {pk: [] for pk in slipping}
+    for pk, day in scored.values_list("practitioner", "observed_on"):
+        days[pk].append(day)
+    return spread.sigma, [evidence(slipping[pk], days[pk], spread.sigma) for pk in sorted(days)]
+
+
+def evidence(trajectory, days, sigma):
+    """What a slipping practitioner's observations since the slide began hold: the
+    noncentrality of the matched filter over them, the expected fall at the last one in
+    sigmas, and how many there are."""
+    falls = [100 * trajectory.slide(day) for day in sorted(days) if day > trajectory.slide_from]
+    return {
+        "noncentrality": noncentrality(falls, sigma),
+        "last_fall": falls[-1] / sigma if falls else 0.0,
+        "since": len(falls),
+    }
+
+
+def noncentrality(falls, sigma):
+    """sqrt(sum (f / sigma)^2): the mean, in its own standard deviations, of the best test
+    of a known fall f at each observation against known noise sigma (the matched filter)."""
+    return math.sqrt(sum((fall / sigma) ** 2 for fall in falls))
+
+
+def oracle_chance(noncentrality, limit):
+    """Phi(nc - h): the chance that the matched filter, normal with mean nc and sd 1,
+    passes the one-sided limit h."""
+    return NORMAL.cdf(noncentrality - limit)
 
 
 def leaders_digest_items(person_alerts):
@@ -307,6 +393,7 @@ def pooled(results):
         _add(total.active, result.active)
         total.alerted_leavers += result.alerted_leavers
         total.digest_items += result.digest_items
+        total.slipping_evidence += result.slipping_evidence
         total.person_alerts_by_org.update(
             {f"{result.seed}:{slug}": n for slug, n in result.person_alerts_by_org.items()}
         )
@@ -340,7 +427,7 @@ def format_table(results, *, scale, today, seconds, workers):
     ]
     header = ("seed", "precision", "recall", "raised", "not closed", "per org", "per digest")
     lines += _table(header, [(name, *_figures(r)) for name, r in rows])
-    lines += ["", *_verdicts(rows), "", _timing(results, seconds, workers)]
+    lines += ["", *_verdicts(rows), "", *_oracle(rows), "", _timing(results, seconds, workers)]
     return "\n".join(lines)
 
 
@@ -393,6 +480,60 @@ def _verdicts(rows):
             f"{len(rows) - 1} seeds" + (f" ({', '.join(met)})." if met else ".")
         )
     return lines
+
+
+def _oracle(rows):
+    """The oracle bound: what it means, then per seed and over all seeds."""
+    h = ORACLE_LIMITS[0]
+    chances = ", ".join(f"{1 - NORMAL.cdf(limit):.1%} at h = {limit}" for limit in ORACLE_LIMITS)
+    lines = [
+        "Oracle bound on recall, from overall scores on the fidelity tool. For each slipping "
+        "practitioner, the best test a detector could make on their scores since their slide "
+        "began, if it knew their true level, their spread (sigma, the pooled within-person "
+        "sigma the job measured) and the exact shape and start of the slide, is normal with "
+        "mean nc = sqrt(sum (expected fall at each observation / sigma)^2) and sd 1; at a "
+        "one-sided limit h it alerts with chance Phi(nc - h). Bound: the expected share of "
+        "slipping practitioners alerted; nc >= h + 1.28: those even it alerts nine times in "
+        "ten. No detector that only reads overall scores can expect to alert more of them "
+        "than this at this false-alarm limit, even knowing each person's true level and "
+        f"spread. A steady person passes the limit by chance {chances}. Last fall: the "
+        "expected fall at the last observation, in sigmas; since: observations since the "
+        "slide began.",
+    ]
+    header = ("seed", "sigma")
+    for limit in ORACLE_LIMITS:
+        header += (f"bound h = {limit}", f"nc >= {limit + NINE_IN_TEN:.2f}")
+    header += ("last fall (sigmas) min/median/max", "since min/median/max")
+    lines += _table(header, [(name, *_bound(r)) for name, r in rows])
+    bound = rows[-1][1].oracle_recall(h)
+    if bound is not None:
+        verdict = "out of reach" if bound < RECALL_GOAL else "within reach"
+        lines.append(
+            f"Recall >= {RECALL_GOAL:.0%} at h = {h}: {verdict} of any detector on overall "
+            f"scores (bound {bound:.1%} over all seeds)."
+        )
+    return lines
+
+
+def _bound(result):
+    found = result.slipping_evidence
+    cells = ["—" if result.spread is None else f"{result.spread:.2f}"]
+    for limit in ORACLE_LIMITS:
+        bound = result.oracle_recall(limit)
+        expected = f"{bound * len(found):.1f} of {len(found)}" if found else "0 of 0"
+        shown = "—" if bound is None else f"{100 * bound:.1f} %"
+        cells += [f"{shown} ({expected})", str(result.oracle_sure(limit))]
+    falls = [e["last_fall"] for e in found]
+    since = [e["since"] for e in found]
+    cells += [_spread_of(falls, "{:.2f}"), _spread_of(since, "{:g}")]
+    return cells
+
+
+def _spread_of(numbers, shown):
+    if not numbers:
+        return "—"
+    picks = (min(numbers), statistics.median(numbers), max(numbers))
+    return " / ".join(shown.format(n) for n in picks)
 
 
 def _timing(results, seconds, workers):
