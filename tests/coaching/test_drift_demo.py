@@ -4,6 +4,7 @@ counted right, not that they meet the goals: the detector changes, the arithmeti
 
 import argparse
 import datetime as dt
+import math
 from io import StringIO
 
 import pytest
@@ -12,10 +13,10 @@ from django.core.management import call_command
 
 from coaching import drift_demo
 from coaching.drift_demo import NEW_HIRE, SLIPPING, STEADY, STRUGGLING, SeedResult, Share
-from coaching.models import DriftAlert
+from coaching.models import DriftAlert, PooledSpread
 from miiwrap.people.models import Person, Role
 from observations import demo as demo_observations
-from observations.models import ActivityType
+from observations.models import ActivityType, Observation
 from tests.factories import DEMO_NOW, wipe_world
 
 TODAY = DEMO_NOW.date()
@@ -138,6 +139,109 @@ def test_the_result_survives_the_trip_through_json(result):
     again = SeedResult.from_json(result.to_json())
     assert again == result
     assert again.precision == result.precision
+    assert again.slipping_evidence and again.slipping_evidence == result.slipping_evidence
+    assert again.oracle_recall(2.4) == result.oracle_recall(2.4)
+
+
+# --- The oracle bound -----------------------------------------------------------------------
+
+
+def test_every_slipping_practitioner_has_evidence_against_the_sigma_the_job_pooled(result):
+    fidelity = demo_observations.load_tools()[demo_observations.FIDELITY_TOOL].version
+    assert result.spread == PooledSpread.objects.get(rubric_version=fidelity).sigma
+    assert len(result.slipping_evidence) == result.practitioners[SLIPPING]
+    assert any(e["noncentrality"] > 0 for e in result.slipping_evidence)
+    assert 0 < result.oracle_recall(2.4) < result.oracle_recall(2.0) < 1
+
+
+def test_the_evidence_is_read_from_the_fidelity_scores_since_the_slide_began(result, trajectories):
+    groups = drift_demo.practitioner_groups(seed=SEED, today=TODAY, orgs=ORGS)
+    slipping = {pk: trajectories[pk] for pk, (group, _) in groups.items() if group == SLIPPING}
+    sigma, found = drift_demo.slipping_evidence(slipping, TODAY)
+    pk = sorted(slipping)[0]
+    fidelity = demo_observations.load_tools()[demo_observations.FIDELITY_TOOL].version
+    days = Observation.objects.submitted().filter(
+        practitioner=pk, rubric_version=fidelity, overall_score__isnull=False
+    )
+    since = [d for d in days.values_list("observed_on", flat=True) if d > slipping[pk].slide_from]
+    assert found[0]["since"] == len(since)
+    falls = [100 * slipping[pk].slide(day) / sigma for day in since]
+    assert found[0]["noncentrality"] == pytest.approx(math.hypot(*falls))
+
+
+def a_slide(per_day=0.001):
+    """A slipping trajectory whose slide is `per_day` of the possible points a day."""
+    return demo_observations.Trajectory(
+        "slipping",
+        hired=dt.date(2020, 1, 1),
+        plateau=0.85,
+        start=0.6,
+        slide_from=dt.date(2026, 1, 1),
+        slide_per_quarter=per_day * 91.3,
+    )
+
+
+def test_the_noncentrality_adds_each_fall_in_sigmas_in_quadrature():
+    assert drift_demo.noncentrality([3, 4], 1) == pytest.approx(5)
+    assert drift_demo.noncentrality([6, 8], 2) == pytest.approx(5)
+    assert drift_demo.noncentrality([], 5) == 0
+
+
+def test_the_oracle_alerts_with_the_normal_chance_of_passing_the_limit():
+    assert drift_demo.oracle_chance(2.4, 2.4) == pytest.approx(0.5)
+    phi_of_one = 0.5 * (1 + math.erf(1 / math.sqrt(2)))
+    assert drift_demo.oracle_chance(3.4, 2.4) == pytest.approx(phi_of_one)  # 0.8413
+    assert drift_demo.oracle_chance(2.4 + 1.2816, 2.4) == pytest.approx(0.9, abs=1e-4)
+    assert drift_demo.oracle_chance(0, 2.4) == pytest.approx(0.0082, abs=1e-4)
+
+
+def test_the_evidence_counts_only_observations_after_the_slide_began():
+    days = [dt.date(2025, 12, 1), dt.date(2026, 1, 1), dt.date(2026, 4, 11), dt.date(2026, 2, 20)]
+    found = drift_demo.evidence(a_slide(), days, sigma=5)
+    # 50 and 100 days in: falls of 5 and 10 points, 1 and 2 sigmas.
+    assert found == {"noncentrality": pytest.approx(math.sqrt(5)), "last_fall": 2, "since": 2}
+    assert drift_demo.evidence(a_slide(), [dt.date(2025, 6, 1)], sigma=5) == {
+        "noncentrality": 0,
+        "last_fall": 0,
+        "since": 0,
+    }
+
+
+def with_evidence(result, *noncentralities):
+    result.spread = 5.0
+    result.slipping_evidence = [
+        {"noncentrality": nc, "last_fall": nc / 2, "since": 4} for nc in noncentralities
+    ]
+    return result
+
+
+def test_the_oracle_bound_is_the_mean_chance_and_the_sure_are_counted_at_each_limit():
+    result = with_evidence(made_up(1, 3, 1, 0), 0.0, 2.4, 3.4)
+    chances = [drift_demo.oracle_chance(nc, 2.4) for nc in (0.0, 2.4, 3.4)]
+    assert result.oracle_recall(2.4) == pytest.approx(sum(chances) / 3)
+    assert result.oracle_sure(2.4) == Share(0, 3)
+    assert result.oracle_sure(2.0) == Share(1, 3)  # 3.4 >= 2.0 + 1.28
+    assert made_up(1, 3, 1, 0).oracle_recall(2.4) is None
+
+
+def test_over_all_seeds_the_oracle_bound_is_the_mean_over_every_slipping_practitioner():
+    first, second = (
+        with_evidence(made_up(1, 1, 1, 0), 4.0),
+        with_evidence(made_up(2, 3, 1, 0), 0, 0, 0),
+    )
+    total = drift_demo.pooled([first, second])
+    assert len(total.slipping_evidence) == 4
+    assert total.oracle_recall(2.4) == pytest.approx(
+        (first.oracle_recall(2.4) + 3 * second.oracle_recall(2.4)) / 4
+    )
+    assert total.oracle_sure(2.4) == Share(1, 4)
+
+
+def test_the_oracle_bound_survives_the_trip_through_json():
+    result = with_evidence(made_up(1, 3, 1, 0), 0.0, 2.4, 3.4)
+    again = SeedResult.from_json(result.to_json())
+    assert again == result
+    assert again.oracle_recall(2.4) == result.oracle_recall(2.4)
 
 
 # --- Figures and table, without a database --------------------------------------------------
@@ -202,6 +306,21 @@ def test_the_table_shows_each_seed_the_total_and_the_verdicts():
     assert "Precision >= 90%: NOT met over all seeds; met by 1 of 2 seeds (1)." in table
     assert "Recall >= 90%: NOT met over all seeds; met by 1 of 2 seeds (1)." in table
     assert "Took 12.3 s for 2 seeds, 2 at a time." in table
+
+
+def test_the_table_shows_the_oracle_bound_and_what_it_means():
+    seeds = [with_evidence(made_up(1, 2, 1, 0), 2.4, 2.4), with_evidence(made_up(2, 1, 1, 0), 4.0)]
+    table = drift_demo.format_table(seeds, scale="demo", today=TODAY, seconds=1, workers=2)
+    section = table[table.index("Oracle bound on recall") :].splitlines()
+    assert "No detector that only reads overall scores can expect to alert more" in section[0]
+    assert section[1].startswith("seed  sigma  bound h = 2.4")
+    seed_1 = next(line for line in section if line.startswith("1 "))
+    assert "5.00   50.0 % (1.0 of 2)  0.0 % (0/2)" in seed_1
+    assert "1.20 / 1.20 / 1.20" in seed_1  # last fall in sigmas: min / median / max
+    assert "4 / 4 / 4" in seed_1  # observations since the slide began
+    everyone = next(line for line in section if line.startswith("all "))
+    assert "33.3 % (1/3)" in everyone  # only nc 4.0 reaches 2.4 + 1.28
+    assert "Recall >= 90% at h = 2.4: out of reach" in table
 
 
 # --- Each seed in a fresh database ----------------------------------------------------------
