@@ -33,6 +33,7 @@ functions are thin wrappers over the batch ones, so there is one implementation.
 """
 
 import math
+import warnings
 from collections import deque
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -41,8 +42,9 @@ import numpy as np
 
 EWMA, CUSUM, RUN, BAND = "ewma", "cusum", "run", "band"
 RULES = (EWMA, CUSUM, RUN, BAND)
-# The practitioner's rule: a fall from their usual level (see shift_many).
-SHIFT = "shift"
+# The practitioner's rules: a fall from the usual level (see shift_many), and a slip in a few
+# items beyond the rest (see item_many).
+SHIFT, ITEMS = "shift", "items"
 # Any rule at all: the series' episode, while at least one rule is in one.
 ANY = "any"
 BUILDING, STEADY, SLIPPING = "building", "steady", "slipping"
@@ -66,10 +68,13 @@ class Params:
     momentum_slope: float = 0.1  # |slope| in sigma per observation beyond which momentum moves
     release: float = 0.5  # an episode ends only once back within release times its limit
     close_after: int = 3  # an alert closes once this many observations in a row are in control
-    shift_limit: float = 2.4  # the fall, in standard errors, beyond which a shift is out
+    shift_limit: float = 2.2  # the fall, in standard errors, beyond which a shift is out
     shift_clip: float = 3.0  # no single score counts lower than this many sigma under the level
     before_points: int = 12  # the usual level: at most this many scores before the fall
     sigma_weight: int = 8  # the pooled sigma counts as this many moving ranges of one's own
+    items_limit: float = 5.0  # the items' fall (see item_many) beyond which it is out
+    items_top: int = 3  # the items rule sums the falls of this many items that fell most
+    back_margin: float = 1.1  # shift and items: back once this many standard errors inside
 
 
 DEFAULTS = Params()
@@ -134,6 +139,19 @@ def choose_sigma(own_values, pooled, params=DEFAULTS):
     enough = _present(own_values).size >= params.min_own_points
     own = robust_sigma(own_values) if enough else math.nan
     return next((float(s) for s in (own, pooled) if _usable(s)), math.nan)
+
+
+def peers(first_means, sigma, first_n):
+    """(level, between-person variance) of a cohort on a rubric, from each person's mean of
+    their first `first_n` scores: the median of those means, and their variance less the
+    part each person's own noise explains (sigma²/first_n), never below a tenth of sigma²
+    so that no baseline is taken as known exactly. (nan, nan) with fewer than two."""
+    means = np.asarray(first_means, dtype=float)
+    means = means[np.isfinite(means)]
+    if len(means) < 2 or not _usable(sigma):
+        return math.nan, math.nan
+    between = max(float(np.var(means, ddof=1)) - sigma**2 / first_n, 0.1 * sigma**2)
+    return float(np.median(means)), between
 
 
 def baseline_level(values):
@@ -405,6 +423,7 @@ class Shifts:
 
     statistic: np.ndarray  # (n, ends) the largest standardized fall ending there; nan: none
     out: np.ndarray  # (n, ends) statistic beyond the limit
+    back: np.ndarray  # (n, ends) back_margin inside the limit (or not judged)
     began: np.ndarray  # (n,) position in the row where the last point's fall begins; -1
     level: np.ndarray  # (n,) the usual level before that fall
     recent: np.ndarray  # (n,) the mean of the scores since it began (see shift_many)
@@ -441,7 +460,7 @@ def shift_many(x, lengths, level, between, sigma, params=DEFAULTS, usable=None, 
     pooled = np.broadcast_to(np.asarray(sigma, dtype=float), (n,))
     prior = np.broadcast_to(np.asarray(level, dtype=float), (n,))
     spread = np.broadcast_to(np.asarray(between, dtype=float), (n,))
-    own = _weighed_sigma(xc, m, pooled, params)
+    own, freedom = _weighed_sigma(xc, m, pooled, params)
     shrink = np.isfinite(prior) & np.isfinite(spread) & (spread > 0)
     # Prefix sums of the scores that may set the level, for any window in one subtraction.
     kept = np.pad(np.cumsum(np.where(counted, xc, 0.0), axis=1), ((0, 0), (1, 0)))
@@ -482,9 +501,116 @@ def shift_many(x, lengths, level, between, sigma, params=DEFAULTS, usable=None, 
         statistic[:, ends - 1 - back] = np.where(np.isfinite(best), best, np.nan)
     found = began >= 0
     began = np.where(found, order[rows, np.maximum(began, 0)], -1)
+    # Within back_margin of the limit, a point is neither out nor back: an
+    # alert neither opens nor moves towards closing, so a series near the limit does not flap.
+    limit = _student(params.shift_limit, freedom)[:, None]
+    out, back = _beyond(statistic, limit), ~_beyond(statistic, limit - params.back_margin)
+    return Shifts(statistic, out, back, began, base, recent, after, own)
+
+
+@dataclass(frozen=True, eq=False)
+class ItemFalls:
+    """The items rule over many series, at each row's last `ends` points, and the items
+    behind the last point's verdict."""
+
+    statistic: np.ndarray  # (n, ends); nan where it cannot be judged
+    out: np.ndarray  # (n, ends)
+    back: np.ndarray  # (n, ends)
+    began: np.ndarray  # (n,) position where the last point's fall begins; -1
+    items: np.ndarray  # (n, items_top) the items that fell most then, by column; -1
+
+
+def item_gaps(y):
+    """Each item's score less the mean of the observation's items: what is left of an item
+    once the good or bad day every item shares is taken out. y is (n, T, items)."""
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an observation without items
+        return y - np.nanmean(y, axis=2, keepdims=True)
+
+
+def item_spread(gaps):
+    """Per item, the spread of its gap (see item_gaps) within a person, from successive
+    differences pooled over every series; nan for an item never seen twice in a row."""
+    steps = np.diff(gaps, axis=1)
+    present = ~np.isnan(steps)
+    count = present.sum(axis=(0, 1))
+    squares = np.where(present, steps, 0.0) ** 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sqrt(squares.sum(axis=(0, 1)) / count / 2)
+
+
+def item_many(gaps, lengths, spread, params=DEFAULTS, usable=None, ends=None, offset=0):
+    """A slip concentrated in a few items: at each of the last `ends` points of each row,
+    over every earlier start c, each item's gap (see item_gaps) since c against its mean
+    in at most `before_points` observations before c, in standard errors (`spread` per
+    item); the statistic is the sum of the `items_top` largest falls over √items_top.
+
+    Taking the shared part out first matters: items of one observation move together (a
+    good or bad day), so an overall fall would otherwise look like every item falling.
+    Rows are (n, T, items), left-aligned with each row's observations in order (NaN for an
+    item not scored); `usable` (n, T) False leaves an observation out of the level before
+    (the certification's evidence). c is never among the first `baseline_n`
+    observations (counted from `offset` per row, for rows that are a series' latest part),
+    and both sides need two scores of an item for it to count.
+    """
+    gaps = np.asarray(gaps, dtype=float)
+    n, width, count = gaps.shape
+    ends = params.close_after + 1 if ends is None else ends
+    top = min(params.items_top, count)
+    lengths = np.asarray(lengths)
+    inside = np.arange(width)[None, :] < lengths[:, None]
+    usable = inside if usable is None else inside & np.asarray(usable, dtype=bool)
+    seen = ~np.isnan(gaps) & inside[:, :, None]
+    level_seen = seen & usable[:, :, None]
+    values = np.where(seen, gaps, 0.0)
+    pad = ((0, 0), (1, 0), (0, 0))
+    total = np.pad(np.cumsum(values, axis=1), pad)
+    number = np.pad(np.cumsum(seen, axis=1), pad)
+    level_total = np.pad(np.cumsum(np.where(level_seen, gaps, 0.0), axis=1), pad)
+    level_number = np.pad(np.cumsum(level_seen, axis=1), pad)
+    spread = np.asarray(spread, dtype=float)
+    rows = np.arange(n)
+    offset = np.broadcast_to(np.asarray(offset), (n,))
+    statistic = np.full((n, ends), np.nan)
+    began = np.full(n, -1)
+    fallen = np.full((n, top), -1)
+    for back in range(ends):
+        end = lengths - back  # one past the last point judged
+        best = np.full(n, -np.inf)
+        for size in range(2, min(MAX_AFTER, width) + 1):
+            start = end - size
+            live = (start >= 0) & (start + offset >= params.baseline_n)
+            if not live.any():
+                break
+            start = np.where(live, start, 0)
+            low = np.maximum(start - params.before_points, 0)
+            stop = np.where(live, end, 0)
+            after_n = number[rows, stop] - number[rows, start]
+            after = total[rows, stop] - total[rows, start]
+            before_n = level_number[rows, start] - level_number[rows, low]
+            before = level_total[rows, start] - level_total[rows, low]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                error = spread * np.sqrt(1 / after_n + 1 / before_n)
+                falls = (before / before_n - after / after_n) / error
+            falls = np.where((after_n >= 2) & (before_n >= 2) & np.isfinite(falls), falls, -np.inf)
+            order = np.argsort(falls, axis=1)[:, ::-1][:, :top]
+            largest = np.take_along_axis(falls, order, axis=1)
+            judged = live & np.isfinite(largest).all(axis=1)
+            value = np.where(judged, largest.sum(axis=1) / math.sqrt(top), -np.inf)
+            better = value > best
+            best = np.where(better, value, best)
+            if back == 0:
+                began = np.where(better, start, began)
+                fallen = np.where(better[:, None], order, fallen)
+        statistic[:, ends - 1 - back] = np.where(np.isfinite(best), best, np.nan)
+    out = _beyond(statistic, params.items_limit)
+    back = ~_beyond(statistic, params.items_limit - params.back_margin)
+    return ItemFalls(statistic, out, back, began, fallen)
+
+
+def _beyond(statistic, limit):
     with np.errstate(invalid="ignore"):
-        out = statistic > params.shift_limit
-    return Shifts(statistic, out, began, base, recent, after, own)
+        return statistic > limit
 
 
 def _weighed_sigma(xc, m, pooled, params):
@@ -499,7 +625,17 @@ def _weighed_sigma(xc, m, pooled, params):
     prior = np.where(_usable_sigmas(pooled), params.sigma_weight, 0)
     base = np.where(_usable_sigmas(pooled), pooled, 0.0) ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.sqrt((prior * base + squares) / (prior + count))
+        return np.sqrt((prior * base + squares) / (prior + count)), prior + count
+
+
+def _student(limit, freedom):
+    """The limit a normal statistic is held to, raised as a Student t's would be for a
+    sigma estimated with `freedom` degrees (Cornish-Fisher): a spread known from few
+    differences leaves more room for chance."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        nu = np.maximum(np.asarray(freedom, dtype=float), 1.0)
+        z = limit
+        return z + (z**3 + z) / (4 * nu) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * nu**2)
 
 
 def band_runs(below, lengths, ends):
@@ -521,12 +657,12 @@ def band_runs(below, lengths, ends):
     return (runs[np.arange(n), np.maximum(last, 0)] if width else np.zeros(n)), at >= BAND_POINTS
 
 
-def calm_points(out):
-    """From (n, ends) verdicts (last column the latest): the points in control since the
-    last one out, at most `ends` (all in control)."""
-    ends = out.shape[1]
-    last_out = np.where(out.any(axis=1), ends - 1 - np.argmax(out[:, ::-1], axis=1), -1)
-    return ends - 1 - last_out
+def calm_points(unsettled):
+    """From (n, ends) flags of points not back in control (last column the latest): the
+    points back in control since the last one that was not, at most `ends`."""
+    ends = unsettled.shape[1]
+    last = np.where(unsettled.any(axis=1), ends - 1 - np.argmax(unsettled[:, ::-1], axis=1), -1)
+    return ends - 1 - last
 
 
 # --- one series -----------------------------------------------------------------------------

@@ -1,130 +1,259 @@
-"""Detection trials: how soon each drift rule catches a known change, and how often it cries wolf.
+"""Detection trials, online: each detector run night by night on the data so far, as the
+nightly job sees it, and what a coach experiences counted: the alerts raised.
 
-Pure numpy. Every synthetic series is in units of the true sigma around a true level of 0:
-`baseline_n` scores that set the baseline (their mean, as the job takes it), then PRE in-control
-monitored scores, then the change, then POST scores after it. The change, per scenario:
+Pure numpy. Synthetic practitioners are observed monthly, LENGTH times. Their true levels
+differ (PEOPLE_LEVEL ± PEOPLE_SPREAD points), each has their own noise (σ drawn from NOISE),
+and a change, where there is one, starts between the CHANGE_FROM-th and the CHANGE_TO-th
+observation. Scenarios:
 
-- stable: none, so every monitored score is in control;
-- step-1sigma / step-2sigma: the level drops by 1 or 2 sigma and stays there;
-- slow-slide: the level falls 0.1 sigma per observation after the change;
-- noisy: a 1-sigma step in heavy-tailed noise, Student t with 3 degrees of freedom divided by
-  √3 so its standard deviation is still sigma; its bad days are rarer but far worse than
-  Gaussian ones, as with an observer having an off day.
+- stable: no change;
+- bad day: no change, but one observation BAD_DAY σ low (counted as in control);
+- step: the level drops STEP σ and stays there;
+- slide: the level falls SLIDE σ per observation;
+- items stable / items slip: each observation is ITEMS item scores sharing a
+  per-observation part (correlation SHARED between items: a good or bad day), the overall
+  score their mean; in the slip ITEMS_FALLING items each fall ITEM_STEP of their own σ and
+  the rest hold.
 
-sigma is what the job would use: the robust sigma pooled over the scenario's cohort, from every
-score (the job cannot tell which scores came after a change). The adequate band starts
-ADEQUATE_FLOOR sigma below the level: a practitioner at about 87 % whose scores spread by five
-points meets the 75 % edge of the adequate band there.
+Each night every detector is run on every series as it stands, and the alerts follow the
+job's lifecycle (coaching.services.sync_alerts): a series out of control tonight with no
+alert gets one; an alert closes once the series has been in control for close_after
+observations, judged on tonight's chart. Detectors:
 
-For each rule, and for any rule at all (one alarm however many rules agree):
-- delay: observations from the change to the first out-of-control point at or after it (1 = the
-  first changed score), the median over the series that were caught within POST scores;
-- detected: the share of series caught within POST scores;
-- false alarms per 100: episodes that began before the change (anywhere, when stable) per 100
-  in-control monitored scores.
-The trials read the rules point by point (drift.trace_many), the same machine check_many runs.
+- EWMA, CUSUM: the textbook charts (λ 0.2, L 3; k 0.5σ, h 4σ) against the mean of the
+  first five observations, with the robust σ pooled over everyone;
+- shift: this app's rule on overall scores (drift.shift_many), with the band rule;
+- shift+items: the same, and the items rule (drift.item_many), as the job runs them.
+
+Figures per scenario and detector: alerts raised per 100 in-control observations (after the
+first five); for a change, the median delay from its first observation to the first alert
+raised at or after it (1 = on the first changed observation), the share caught by the end,
+the series missed, the series whose earlier (false) alert was still open at the change; and
+two checks of the lifecycle: nights out of control with no alert, and alerts that close and
+reopen within FLAP_WINDOW observations while the level stays below the baseline.
 """
 
 import math
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from coaching import drift
 
-STABLE, STEP_1, STEP_2, SLIDE, NOISY = "stable", "step-1σ", "step-2σ", "slow-slide", "noisy"
-SCENARIOS = (STABLE, STEP_1, STEP_2, SLIDE, NOISY)
-ANY = drift.ANY
-PRE, POST = 20, 40
-SLIDE_PER_OBSERVATION = 0.1
-ADEQUATE_FLOOR = -2.5
+STABLE, BAD_DAY, STEP, SLIDE = "stable", "bad day", "step 1.5σ", "slide 0.25σ"
+ITEMS_STABLE, ITEMS_SLIP = "items stable", "items slip"
+SCENARIOS = (STABLE, BAD_DAY, STEP, SLIDE, ITEMS_STABLE, ITEMS_SLIP)
+IN_CONTROL = (STABLE, BAD_DAY, ITEMS_STABLE)
+WITH_ITEMS = (ITEMS_STABLE, ITEMS_SLIP)
+EWMA, CUSUM, SHIFT, COMBINED = "EWMA", "CUSUM", "shift", "shift+items"
+DETECTORS = (EWMA, CUSUM, SHIFT, COMBINED)
+
+LENGTH = 36
+FIRST = 5  # the observations the textbook baseline is taken from; no alert before them
+PEOPLE_LEVEL, PEOPLE_SPREAD = 90.0, 2.0
+NOISE = (3.0, 5.0)
+CHANGE_FROM, CHANGE_TO = 12, 24
+BAD_DAY_SIGMAS = 4.0
+STEP_SIGMAS, SLIDE_SIGMAS = 1.5, 0.25
+ITEMS, SHARED, ITEMS_FALLING, ITEM_STEP = 17, 0.5, 3, 1.5
+FLAP_WINDOW = 3
+TEXTBOOK = drift.Params(lam=0.2, L=3.0, k=0.5, h=4.0, baseline_n=FIRST)
 UNDEFINED = "—"
+
+
+@dataclass(frozen=True)
+class Cohort:
+    scores: np.ndarray  # (n, LENGTH) overall scores
+    items: np.ndarray | None  # (n, LENGTH, ITEMS) or None
+    change: np.ndarray  # (n,) index of the first changed observation; LENGTH: none
+    below: np.ndarray  # (n, LENGTH) the true level is below the person's own level
 
 
 @dataclass(frozen=True)
 class TrialRow:
     scenario: str
-    rule: str
-    median_delay: float  # nan when stable, or when no series was caught
-    detected_share: float  # nan when stable
-    false_alarms_per_100: float
+    detector: str
+    false_per_100: float
+    median_delay: float  # nan without a change, or when none was caught
+    caught: float  # share of changed series alerted at or after the change; nan: none
+    missed: int
+    open_at_change: int
+    silent_nights: int
+    flaps: int
+    series: int
 
 
-def run_trials(series_per_scenario=2000, seed=1, params=drift.DEFAULTS):
-    """One row per scenario and rule (the four rules, then "any")."""
+def fresh_seed():
+    return secrets.randbelow(2**31)
+
+
+def run_trials(series=2000, seed=None, params=drift.DEFAULTS):
+    """One row per scenario and detector (the combined one only where there are items)."""
+    seed = fresh_seed() if seed is None else seed
     rows = []
     for number, scenario in enumerate(SCENARIOS):
-        # One generator per scenario, so a scenario's figures do not depend on the others.
         rng = np.random.default_rng([seed, number])
-        rows += _scenario_rows(scenario, series_per_scenario, rng, params)
+        cohort = make_cohort(scenario, series, rng)
+        for detector in DETECTORS:
+            if detector == COMBINED and cohort.items is None:
+                continue
+            raised, active, outs, closed = online(cohort, detector, params)
+            rows.append(_row(scenario, detector, cohort, raised, active, outs, closed))
     return rows
 
 
-def _scenario_rows(scenario, n, rng, params):
-    shape = (n, params.baseline_n + PRE + POST)
-    traces = _traces(_noise(scenario, rng, shape) + _level(scenario, params), params)
-    change = PRE + POST if scenario == STABLE else PRE
-    return [_row(scenario, rule, t.out, t.alarm, change) for rule, t in traces.items()]
+# --- the synthetic people ------------------------------------------------------------------
 
 
-def _traces(scores, params):
-    """The rules over a cohort, from the baseline and sigma the job would estimate."""
-    history, monitored = scores[:, : params.baseline_n], scores[:, params.baseline_n :]
-    return drift.trace_many(
-        monitored,
-        np.full(len(scores), monitored.shape[1]),
-        history.mean(axis=1),
-        drift.pooled_sigma(scores),
-        params,
-        below=monitored < ADEQUATE_FLOOR,
+def make_cohort(scenario, n, rng):
+    level = PEOPLE_LEVEL + PEOPLE_SPREAD * rng.standard_normal(n)
+    sigma = rng.uniform(*NOISE, n)
+    change = rng.integers(CHANGE_FROM - 1, CHANGE_TO, n)
+    if scenario in IN_CONTROL:
+        change[:] = LENGTH
+    t = np.arange(LENGTH)[None, :]
+    since = np.maximum(t - change[:, None] + 1, 0)
+    fall = np.zeros((n, LENGTH))
+    if scenario == STEP:
+        fall = STEP_SIGMAS * (since > 0)
+    elif scenario == SLIDE:
+        fall = SLIDE_SIGMAS * since
+    items = None
+    if scenario in WITH_ITEMS:
+        items = _items(rng, level, sigma, since, scenario == ITEMS_SLIP)
+        scores = items.mean(axis=2)
+    else:
+        scores = level[:, None] + sigma[:, None] * (rng.standard_normal((n, LENGTH)) - fall)
+    if scenario == BAD_DAY:
+        day = rng.integers(FIRST, LENGTH, n)
+        scores[np.arange(n), day] = level - BAD_DAY_SIGMAS * sigma
+    return Cohort(scores, items, change, since > 0)
+
+
+def _items(rng, level, sigma, since, slipping):
+    """Item scores whose mean has the person's σ: a shared part per observation and each
+    item's own; in a slip, ITEMS_FALLING items each fall ITEM_STEP of their own σ."""
+    n = len(level)
+    item_sigma = sigma / math.sqrt(SHARED + (1 - SHARED) / ITEMS)
+    shared = rng.standard_normal((n, LENGTH, 1))
+    own = rng.standard_normal((n, LENGTH, ITEMS))
+    offsets = rng.normal(0, PEOPLE_SPREAD, (n, 1, ITEMS))
+    noise = math.sqrt(SHARED) * shared + math.sqrt(1 - SHARED) * own
+    items = level[:, None, None] + offsets + item_sigma[:, None, None] * noise
+    if slipping:
+        falling = np.argsort(rng.random((n, ITEMS)), axis=1)[:, :ITEMS_FALLING]
+        mask = np.zeros((n, 1, ITEMS))
+        np.put_along_axis(mask, falling[:, None, :], 1.0, axis=2)
+        items = items - ITEM_STEP * item_sigma[:, None, None] * (since[:, :, None] > 0) * mask
+    return items
+
+
+# --- night by night --------------------------------------------------------------------------
+
+
+def online(cohort, detector, params):
+    """(raised, active, out, closed), each (n, LENGTH): the job's lifecycle over the nights,
+    each night judging every series on its data so far."""
+    n = len(cohort.scores)
+    raised, active, outs, closed = (np.zeros((n, LENGTH), dtype=bool) for _ in range(4))
+    alert = np.zeros(n, dtype=bool)
+    for night in range(FIRST, LENGTH):
+        out_now, calm = tonight(cohort, detector, params, night + 1)
+        close = alert & (calm >= params.close_after)
+        alert &= ~close
+        new = out_now & ~alert
+        alert |= new
+        raised[:, night], active[:, night], outs[:, night], closed[:, night] = (
+            new,
+            alert,
+            out_now,
+            close,
+        )
+    return raised, active, outs, closed
+
+
+def tonight(cohort, detector, params, seen):
+    """(out now, calm points) of every series on its first `seen` observations."""
+    x = cohort.scores[:, :seen]
+    lengths = np.full(len(x), seen)
+    ends = params.close_after + 1
+    sigma = drift.pooled_sigma(x)
+    if detector in (EWMA, CUSUM):
+        rule = drift.EWMA if detector == EWMA else drift.CUSUM
+        baseline = x[:, :FIRST].mean(axis=1)
+        trace = drift.trace_many(x[:, FIRST:], lengths - FIRST, baseline, sigma, TEXTBOOK)[rule]
+        out = trace.out[:, -ends:]
+        unsettled = out
+    else:
+        level, between = drift.peers(x[:, :FIRST].mean(axis=1), sigma, FIRST)
+        shifts = drift.shift_many(x, lengths, level, between, sigma, params, ends=ends)
+        out, unsettled = shifts.out, ~shifts.back
+        if detector == COMBINED:
+            gaps = drift.item_gaps(cohort.items[:, :seen])
+            items = drift.item_many(gaps, lengths, drift.item_spread(gaps), params, ends=ends)
+            out, unsettled = out | items.out, unsettled | ~items.back
+    pad = ((0, 0), (ends - out.shape[1], 0))
+    out, unsettled = np.pad(out, pad), np.pad(unsettled, pad)
+    return out[:, -1], drift.calm_points(unsettled)
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+
+def _row(scenario, detector, cohort, raised, active, outs, closed):
+    change = cohort.change
+    t = np.arange(LENGTH)[None, :]
+    in_control = (t >= FIRST) & (t < change[:, None])
+    false_per_100 = float(100 * (raised & in_control).sum() / max(in_control.sum(), 1))
+    silent = int((outs & ~active).sum())
+    changed = np.flatnonzero(change < LENGTH)
+    delays, missed, open_at_change, flaps = [], 0, 0, 0
+    for i in changed:
+        c = change[i]
+        after = np.flatnonzero(raised[i, c:])
+        if after.size:
+            delays.append(after[0] + 1)
+        elif active[i, c:].any():
+            open_at_change += 1
+        else:
+            missed += 1
+        for night in np.flatnonzero(closed[i, c:]) + c:
+            stop = min(night + FLAP_WINDOW + 1, LENGTH)
+            if cohort.below[i, night:stop].all() and raised[i, night + 1 : stop].any():
+                flaps += 1
+    caught = (len(delays) + open_at_change) / len(changed) if len(changed) else math.nan
+    median = float(np.median(delays)) if delays else math.nan
+    return TrialRow(
+        scenario,
+        detector,
+        false_per_100,
+        median,
+        caught,
+        missed,
+        open_at_change,
+        silent,
+        flaps,
+        len(change),
     )
 
 
-def _noise(scenario, rng, shape):
-    if scenario == NOISY:
-        return rng.standard_t(3, shape) / math.sqrt(3)
-    return rng.standard_normal(shape)
-
-
-def _level(scenario, params):
-    """The true level at every score: 0 until the change, then the scenario's fall."""
-    after = np.arange(1, POST + 1)
-    fall = {
-        STABLE: np.zeros(POST),
-        STEP_1: np.full(POST, -1.0),
-        STEP_2: np.full(POST, -2.0),
-        SLIDE: -SLIDE_PER_OBSERVATION * after,
-        NOISY: np.full(POST, -1.0),
-    }[scenario]
-    return np.concatenate([np.zeros(params.baseline_n + PRE), fall])
-
-
-def _row(scenario, rule, out, alarm, change):
-    begins = alarm & ~np.pad(alarm, ((0, 0), (1, 0)))[:, :-1]
-    in_control = begins[:, :change]
-    false_alarms = float(100 * in_control.sum() / in_control.size)
-    if change == out.shape[1]:
-        return TrialRow(scenario, rule, math.nan, math.nan, false_alarms)
-    after = out[:, change:]
-    caught = after.any(axis=1)
-    delays = after.argmax(axis=1)[caught] + 1
-    median = float(np.median(delays)) if delays.size else math.nan
-    return TrialRow(scenario, rule, median, float(caught.mean()), false_alarms)
-
-
 def format_table(rows):
-    """The rows as a fixed-width table, one line per scenario and rule."""
-    header = f"{'scenario':<12}{'rule':<7}{'median delay':>14}{'detected':>10}{'false/100':>11}"
+    header = (
+        f"{'scenario':<14}{'detector':<13}{'false/100':>10}{'delay':>7}{'caught':>8}"
+        f"{'missed':>8}{'open@chg':>9}{'silent':>8}{'flaps':>7}"
+    )
     return "\n".join([header, "-" * len(header), *map(_line, rows)])
 
 
 def _line(row):
-    delay = _shown(row.median_delay, "{:.1f}")
-    detected = _shown(row.detected_share, "{:.0%}")
+    delay = UNDEFINED if math.isnan(row.median_delay) else f"{row.median_delay:.1f}"
+    caught = UNDEFINED if math.isnan(row.caught) else f"{row.caught:.1%}"
     return (
-        f"{row.scenario:<12}{row.rule:<7}{delay:>14}{detected:>10}{row.false_alarms_per_100:>11.2f}"
+        f"{row.scenario:<14}{row.detector:<13}{row.false_per_100:>10.2f}{delay:>7}{caught:>8}"
+        f"{row.missed:>8}{row.open_at_change:>9}{row.silent_nights:>8}{row.flaps:>7}"
     )
 
 
-def _shown(value, pattern):
-    return UNDEFINED if math.isnan(value) else pattern.format(value)
+def with_params(params, **changes):
+    return replace(params, **changes)

@@ -407,9 +407,10 @@ def alarms(series, charted, lengths, base, *, row_day):
 # Level 1: practitioners -------------------------------------------------------------------
 
 
-def person_level(rows, rules, today, person_ids, pooled, people):
+def person_level(rows, rules, today, person_ids, pooled, people, spreads=None):
     """(alarms, momentum rows, what works out their moved items) for every (practitioner,
-    rubric) series. `pooled`: {version: Pool} (see pooled_spreads)."""
+    rubric) series. `pooled`: {version: Pool} (see pooled_spreads); the item spreads
+    measured are noted in `spreads` when given (see judge_people)."""
     series = Series.split([rows.person, rows.rubric])
     if not len(series):
         return [], [], lambda found: []
@@ -419,7 +420,7 @@ def person_level(rows, rules, today, person_ids, pooled, people):
         return rules[int(rubric_of[index])]
 
     is_evidence = np.isin(rows.obs, evidence_ids(today, person_ids))
-    judged = judge_people(series, rows, pooled, settings, is_evidence)
+    judged = judge_people(series, rows, pooled, settings, is_evidence, spreads)
     found = []
     for index, began_row, fields in judged:
         person = int(person_of[index])
@@ -450,13 +451,15 @@ def person_level(rows, rules, today, person_ids, pooled, people):
     return found, person_momentum(series, rows, sigma, rules), moved
 
 
-def judge_people(series, rows, pooled, settings, is_evidence):
+def judge_people(series, rows, pooled, settings, is_evidence, spreads=None):
     """(series index, row where the episode began, alert fields) for each series whose
-    latest points hold an alarm: the shift rule (coaching.drift.shift_many) or the band
-    rule, over every score of the series, run per group of series sharing settings."""
-    x, lengths = series.matrix(rows.score, np.zeros(len(series), dtype=np.int64))
-    usable = ~series.matrix(is_evidence, np.zeros(len(series), dtype=np.int64), fill=True)[0]
-    below = series.matrix(rows.below, np.zeros(len(series), dtype=np.int64), fill=False)[0]
+    latest points hold an alarm or are not yet back for close_after points: the shift
+    rule (coaching.drift.shift_many), the items rule (drift.item_many) and the band
+    rule, run per group of series sharing settings (a rubric)."""
+    zero = np.zeros(len(series), dtype=np.int64)
+    x, lengths = series.matrix(rows.score, zero)
+    usable = ~series.matrix(is_evidence, zero, fill=True)[0]
+    below = series.matrix(rows.below, zero, fill=False)[0]
     pools = [_pool_of(pooled, v) for v in series.last(rows.version)]
     groups = {}
     for index in range(len(series)):
@@ -474,55 +477,178 @@ def judge_people(series, rows, pooled, settings, is_evidence):
             params,
             usable=usable[chosen],
         )
-        band_count, band_out = drift.band_runs(below[chosen], lengths[chosen], shifts.out.shape[1])
-        out = shifts.out | band_out
-        calm = drift.calm_points(out)
+        ends = shifts.out.shape[1]
+        # New hires learn: the band rule, like the others, starts after the first scores.
+        early = np.arange(below.shape[1]) < params.baseline_n
+        band_count, band_out = drift.band_runs(below[chosen] & ~early, lengths[chosen], ends)
+        items = item_falls(series, rows, chosen, usable, pools, params, ends)
+        if spreads is not None:
+            rubric = int(rows.rubric[series.start[chosen[0]]])
+            spreads[rubric] = {
+                code: float(value)
+                for code, value in zip(items.codes, items.spread, strict=True)
+                if np.isfinite(value)
+            }
+        out = shifts.out | band_out | items.out
+        calm = drift.calm_points(~shifts.back | band_out | ~items.back)
+        judged = Judged(shifts, items, band_count, out, calm)
         for at in np.flatnonzero(calm < params.close_after):
-            index = int(chosen[at])
-            found.append(_person_alarm(series, index, at, shifts, band_count, out, calm, params))
+            found.append(_person_alarm(series, int(chosen[at]), at, judged, params))
     return found
 
 
-def _person_alarm(series, index, at, shifts, band_count, out, calm, params):
+@dataclass
+class Judged:
+    """The rules' verdicts on a group of series (see judge_people)."""
+
+    shifts: drift.Shifts
+    items: "SeriesItems"
+    band_count: np.ndarray
+    out: np.ndarray
+    calm: np.ndarray
+
+
+def _person_alarm(series, index, at, judged, params):
     """One series' alarm, as (series index, began row, alert fields)."""
+    shifts, items, band_count = judged.shifts, judged.items, judged.band_count
     rules = []
-    if np.isfinite(shifts.statistic[at, -1]):
-        statistic = float(shifts.statistic[at, -1])
-        rules.append(
-            {"rule": drift.SHIFT, "statistic": round(statistic, 4), "limit": params.shift_limit}
-        )
+    for rule, verdicts, limit in (
+        (drift.SHIFT, shifts, params.shift_limit),
+        (drift.ITEMS, items, params.items_limit),
+    ):
+        if np.isfinite(verdicts.statistic[at, -1]):
+            statistic = round(float(verdicts.statistic[at, -1]), 4)
+            rules.append({"rule": rule, "statistic": statistic, "limit": limit})
     if band_count[at] >= drift.BAND_POINTS:
-        rules.append(
-            {
-                "rule": drift.BAND,
-                "statistic": float(band_count[at]),
-                "limit": float(drift.BAND_POINTS),
-            }
-        )
-    shifted = bool(shifts.out[at].any()) and shifts.began[at] >= 0
+        count = float(band_count[at])
+        rules.append({"rule": drift.BAND, "statistic": count, "limit": float(drift.BAND_POINTS)})
     length = int(series.length[index])
-    if shifted:
-        began = int(shifts.began[at])
-    else:  # the band rule's run: the latest two (or more) below, ending at the last point out
-        ended = length - 1 - int(calm[at])
+    if shifts.out[at].any() and shifts.began[at] >= 0:
+        rule, began = drift.SHIFT, int(shifts.began[at])
+    elif items.out[at].any() and items.began[at] >= 0:
+        rule, began = drift.ITEMS, item_start(items, at, length)
+    else:  # the band rule's run: two (or more) below, ending at the last point out
+        ended = length - 1 - int(judged.calm[at])
+        rule = drift.BAND
         began = max(ended - max(int(band_count[at]), drift.BAND_POINTS) + 1, 0)
     known = shifts.began[at] >= 0
-    level, recent = shifts.level[at], shifts.recent[at]
     fields = {
-        "rule": drift.SHIFT if shifted else drift.BAND,
+        "rule": rule,
         "rules": tuple(rules),
-        "baseline": _maybe(level) if known else None,
+        "baseline": _maybe(shifts.level[at]) if known else None,
         "baseline_from": (
             f"their scores before the fall (up to {params.before_points}, not the "
             "certification's evidence), weighed with their peers' level"
         ),
-        "current": _maybe(recent) if known else None,
+        "current": _maybe(shifts.recent[at]) if known else None,
         "sigma": _maybe(shifts.sigma[at]),
         "points": length - began,
-        "out_now": bool(out[at, -1]),
-        "calm": int(calm[at]),
+        "out_now": bool(judged.out[at, -1]),
+        "calm": int(judged.calm[at]),
     }
     return index, int(series.start[index]) + began, fields
+
+
+# The items rule reads each series' latest observations only: its windows reach no further.
+def item_look(params):
+    return params.before_points + drift.MAX_AFTER + params.close_after + 1
+
+
+def item_start(items, at, length):
+    """Where the items' fall began, as a position in the whole series."""
+    return int(items.began[at]) + int(items.offset[at])
+
+
+def item_falls(series, rows, chosen, usable, pools, params, ends):
+    """drift.item_many over the chosen series (one rubric), on the items that rise with
+    fidelity, each as a share (0-100) of its range; the item spread pooled over these
+    series, or as the nightly job last kept it for a few people (Pool.items)."""
+    look = item_look(params)
+    lengths = series.length[chosen]
+    offset = np.maximum(lengths - look, 0)
+    short = lengths - offset
+    width = int(short.max()) if len(short) else 0
+    picked = [
+        np.arange(series.start[i] + first, series.start[i] + series.length[i])
+        for i, first in zip(chosen, offset, strict=True)
+    ]
+    rubric = int(rows.rubric[series.start[chosen[0]]])
+    codes, card = item_cards(rubric, rows, np.concatenate(picked) if picked else [])
+    y = np.full((len(chosen), width, len(codes)), np.nan, dtype=np.float32)
+    kept = np.ones((len(chosen), width), dtype=bool)
+    for row_number, taken in enumerate(picked):
+        y[row_number, : len(taken)] = card[taken]
+        kept[row_number, : len(taken)] = usable[chosen[row_number], offset[row_number] :][
+            : len(taken)
+        ]
+    gaps = drift.item_gaps(y.astype(float))
+    spread = _item_spread(pools, chosen, codes, gaps)
+    falls = drift.item_many(gaps, short, spread, params, usable=kept, ends=ends, offset=offset)
+    return SeriesItems(falls, offset, codes, spread)
+
+
+@dataclass
+class SeriesItems:
+    """The items rule's verdicts on a group of series, read from their latest part."""
+
+    falls: drift.ItemFalls
+    offset: np.ndarray  # per series: the position its latest part starts at
+    codes: list
+    spread: np.ndarray  # per item code: the spread the falls were measured in
+
+    @property
+    def out(self):
+        return self.falls.out
+
+    @property
+    def back(self):
+        return self.falls.back
+
+    @property
+    def statistic(self):
+        return self.falls.statistic
+
+    @property
+    def began(self):
+        return self.falls.began
+
+
+def _item_spread(pools, chosen, codes, gaps):
+    """As kept by the nightly job for the version (when kept), else pooled over `gaps`."""
+    kept = pools[chosen[0]].items if len(chosen) else {}
+    here = drift.item_spread(gaps)
+    return np.array([kept.get(code, value) for code, value in zip(codes, here, strict=True)])
+
+
+def item_cards(rubric, rows, taken):
+    """(codes, (len(rows), items) array): the scores of the rows `taken` on the rubric's
+    items that rise with fidelity, as shares (0-100) of each item's range, NaN elsewhere
+    or where not scored; read in chunks."""
+    scales = {}
+    items = Item.objects.filter(version__rubric_id=rubric).values_list(
+        "version_id", "code", "scale_min", "scale_max"
+    )
+    for version, code, low, high in items:
+        scales[(version, code)] = (low, high)
+    followed = [code for (r, code) in measures([rubric]) if r == rubric]
+    codes = sorted(c for c in followed if not c.startswith(METRIC))
+    column = {code: n for n, code in enumerate(codes)}
+    card = np.full((len(rows.obs), len(codes)), np.nan, dtype=np.float32)
+    taken = np.asarray(taken, dtype=np.int64)
+    where = dict(zip(rows.obs[taken].tolist(), taken.tolist(), strict=True))
+    wanted = list(where)
+    for start in range(0, len(wanted), 2000):
+        chunk = wanted[start : start + 2000]
+        found = Observation.objects.filter(pk__in=chunk).values_list(
+            "pk", "rubric_version_id", "scores"
+        )
+        for pk, version, scores in found:
+            for code, value in (scores or {}).items():
+                scale = scales.get((version, code))
+                if code in column and scale and _is_number(value) and scale[1] > scale[0]:
+                    share = 100 * (value - scale[0]) / (scale[1] - scale[0])
+                    card[where[pk], column[code]] = share
+    return codes, card
 
 
 def _before_and_after(series, rows, is_evidence, found, settings):
@@ -579,6 +705,7 @@ class Pool:
     ranges: int = 0
     level: float = math.nan
     between: float = math.nan
+    items: dict = field(default_factory=dict, compare=False)  # {item code: spread}
 
 
 NO_POOL = Pool(math.nan)
@@ -592,7 +719,7 @@ def pooled_spreads(rows, first_n=drift.DEFAULTS.baseline_n):
     """{version: Pool} over the rows read. The peers' level is the median of each series'
     mean of its first `first_n` scores; the between-person variance is those means'
     variance less the part their own noise explains (sigma²/first_n), never below a tenth
-    of sigma² so a baseline is never taken as known exactly."""
+    of sigma² (drift.peers)."""
     series = Series.split([rows.person, rows.rubric])
     spreads = pooled_sigma(series.moving_ranges(rows.score, same=rows.version), rows.version)
     early = series.mean(rows.score, series.position < first_n)
@@ -600,12 +727,8 @@ def pooled_spreads(rows, first_n=drift.DEFAULTS.baseline_n):
     version_of = series.last(rows.version)
     found = {}
     for version, (sigma, count) in spreads.items():
-        means = early[(version_of == version) & enough & ~np.isnan(early)]
-        if len(means) < 2 or not math.isfinite(sigma):
-            found[version] = Pool(sigma, count)
-            continue
-        between = max(float(np.var(means, ddof=1)) - sigma**2 / first_n, 0.1 * sigma**2)
-        found[version] = Pool(sigma, count, float(np.median(means)), between)
+        means = early[(version_of == version) & enough]
+        found[version] = Pool(sigma, count, *drift.peers(means, sigma, first_n))
     return found
 
 

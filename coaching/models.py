@@ -158,10 +158,16 @@ class DriftSettings(models.Model):
     )
     shift_limit = models.FloatField(
         "fall limit",
-        default=2.4,
+        default=2.2,
         help_text="How far, in standard errors, a practitioner's scores since some point must "
         "fall below their usual level to raise an alert. Higher: fewer false alarms, later "
         "alerts.",
+    )
+    items_limit = models.FloatField(
+        "items limit",
+        default=5.0,
+        help_text="How far, in standard errors summed over the three items that fell most, a "
+        "few items must fall beyond the rest of the rubric to raise an alert.",
     )
     before_points = models.PositiveSmallIntegerField(
         "usual level from",
@@ -197,7 +203,8 @@ class DriftSettings(models.Model):
             ),
             models.CheckConstraint(condition=Q(min_own_points__gte=3), name="drift_own_points"),
             models.CheckConstraint(
-                condition=Q(shift_limit__gt=0, before_points__gte=2), name="drift_shift_sane"
+                condition=Q(shift_limit__gt=0, items_limit__gt=0, before_points__gte=2),
+                name="drift_shift_sane",
             ),
         ]
 
@@ -216,6 +223,7 @@ class DriftSettings(models.Model):
             momentum_window=self.momentum_window,
             momentum_slope=self.momentum_slope,
             shift_limit=self.shift_limit,
+            items_limit=self.items_limit,
             before_points=self.before_points,
         )
 
@@ -253,6 +261,8 @@ class PooledSpread(models.Model):
     # The peers' level and between-person variance, which shrink a short baseline.
     level = models.FloatField(null=True, blank=True)
     between = models.FloatField(null=True, blank=True)
+    # {item code: spread of its gap from the observation's other items}, for the items rule.
+    item_spreads = models.JSONField(default=dict, blank=True)
     computed_on = models.DateField()
 
     def __str__(self):
@@ -351,6 +361,7 @@ class DriftAlert(models.Model):
         CUSUM = drift.CUSUM, "Sustained shortfall (CUSUM)"
         RUN = drift.RUN, "A run below baseline"
         SHIFT = drift.SHIFT, "A fall from the usual level"
+        ITEMS = drift.ITEMS, "A few items fell beyond the rest"
         BAND = drift.BAND, "Two observations below adequate"
 
     class Status(models.TextChoices):
@@ -499,6 +510,18 @@ class DriftAlert(models.Model):
                 f"The {unit}s since it began are {statistic:.1f} standard errors below the "
                 f"usual level: back within the {limit:.1f} that ordinary ups and downs "
                 "explain, but not yet for long enough to close the alert."
+            )
+        if entry["rule"] == drift.ITEMS:
+            if statistic > limit:
+                return (
+                    "A few items fell beyond the rest of the rubric: together "
+                    f"{statistic:.1f} standard errors down, beyond the {limit:.1f} that "
+                    "ordinary ups and downs reach."
+                )
+            return (
+                f"The items that fell are {statistic:.1f} standard errors down together: back "
+                f"within the {limit:.1f} that ordinary ups and downs reach, but not yet for "
+                "long enough to close the alert."
             )
         if entry["rule"] == drift.RUN:
             return f"{statistic:.0f} {unit}s in a row below the baseline."

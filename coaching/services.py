@@ -75,7 +75,12 @@ def drift_detect(*, today, person_ids=None, zone=None):
     report.observations = len(rows.obs)
     report.seconds["read"] = time.monotonic() - started
     pooled = pooled_spreads(rows, today, saved=person_ids is not None, past=night.is_past)
-    found, momentum, moved = levels.person_level(rows, rules, today, person_ids, pooled, people)
+    spreads = {} if person_ids is None else None
+    found, momentum, moved = levels.person_level(
+        rows, rules, today, person_ids, pooled, people, spreads
+    )
+    if spreads:
+        keep_item_spreads(spreads)
     report.seconds["charts"] = time.monotonic() - started
     subjects = None if person_ids is None else {f"person:{pk}" for pk in person_ids}
     sync_alerts(found, moved, today=today, scope=Scope.PERSON, subjects=subjects, report=report)
@@ -127,12 +132,20 @@ def pooled_spreads(rows, today, *, saved, past=False):
     if past:
         kept = kept.filter(computed_on__lte=today)
     kept = {
-        version: levels.Pool(sigma, ranges, _nan_if_none(level), _nan_if_none(between))
-        for version, sigma, ranges, level, between in kept.values_list(
-            "rubric_version_id", "sigma", "moving_ranges", "level", "between"
+        version: levels.Pool(sigma, ranges, _nan_if_none(level), _nan_if_none(between), items)
+        for version, sigma, ranges, level, between, items in kept.values_list(
+            "rubric_version_id", "sigma", "moving_ranges", "level", "between", "item_spreads"
         )
     }
     return {version: kept.get(version, pool) for version, pool in here.items()}
+
+
+def keep_item_spreads(spreads):
+    """Keep each rubric's item spreads ({rubric: {code: spread}}) on its versions' pooled
+    rows, for the checks of a few people between nightly runs."""
+    versions = RubricVersion.objects.filter(rubric_id__in=list(spreads))
+    for version, rubric in versions.values_list("pk", "rubric_id"):
+        PooledSpread.objects.filter(rubric_version_id=version).update(item_spreads=spreads[rubric])
 
 
 def _finite_or_none(value):
