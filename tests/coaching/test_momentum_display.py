@@ -16,7 +16,10 @@ D = dt.date
 DIRECTORY = reverse("people:directory")
 ROSTER = reverse("certification:roster", args=["practitioner"])
 OBSERVATIONS = reverse("observations:list")
-TITLE = "from the recent slope of the smoothed score"
+TITLE = (
+    "the direction of the recent trend, from the slope of the smoothed score; "
+    "not the level against the baseline"
+)
 LAST_SEEN = D(2026, 6, 1)
 
 
