@@ -14,8 +14,7 @@ class AlertFilter(django_filters.FilterSet):
         label="Status",
         choices=[
             ("active", "Not closed"),
-            *[(s.value, s.label) for s in DriftAlert.Status if s != DriftAlert.Status.RESOLVED],
-            (DriftAlert.Status.RESOLVED, "Closed"),
+            *DriftAlert.Status.choices,
             ("all", "All"),
         ],
         method="filter_status",

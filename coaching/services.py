@@ -203,9 +203,8 @@ def close(alerts, now, rules, today):
     people said of it, and only if it is still not closed."""
     reasons = {}
     for alert in alerts:
-        reasons.setdefault(
-            closing_reason(alert, now.get((alert.subject, alert.rubric_id)), rules), []
-        ).append(alert.pk)
+        reason = closing_reason(alert, now.get((alert.subject, alert.rubric_id)), rules)
+        reasons.setdefault(reason, []).append(alert.pk)
     done = 0
     for reason, pks in reasons.items():
         for start in range(0, len(pks), 500):
@@ -220,6 +219,7 @@ def close(alerts, now, rules, today):
 
 
 def closing_reason(alert, latest, rules):
+    """What the alert's history says of its closing."""
     if latest is None:
         return "No longer out of control"
     unit = "observations" if alert.scope == Scope.PERSON else "months"

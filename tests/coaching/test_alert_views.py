@@ -268,15 +268,36 @@ def resolved(world, alerts):
     )
 
 
-def test_by_default_the_list_shows_open_and_acknowledged_alerts(world, login, alerts, resolved):
+def test_by_default_the_list_shows_the_alerts_not_closed(world, login, alerts, resolved):
     DriftAlert.objects.filter(pk=alerts["team"].pk).update(status=DriftAlert.Status.ACKNOWLEDGED)
     shown = listed(login(world.leader).get(LIST))
     assert alerts["team"].pk in shown and alerts["pat"].pk in shown
     assert resolved.pk not in shown
 
 
-def test_the_resolved_filter_shows_only_resolved_alerts(world, login, resolved):
+def test_the_closed_filter_shows_only_closed_alerts(world, login, resolved):
     assert listed(login(world.leader).get(LIST, {"status": "resolved"})) == {resolved.pk}
+
+
+def test_not_closed_is_the_default_and_takes_in_each_status_but_closed(
+    world, login, alerts, resolved
+):
+    statuses = {
+        "pat": ("addressing", {"addressing_note": "Sessions."}),
+        "team": ("dismissed", {"dismissal_reason": "Two people left."}),
+        "item": ("acknowledged", {}),
+    }
+    for name, (status, fields) in statuses.items():
+        DriftAlert.objects.filter(pk=alerts[name].pk).update(status=status, **fields)
+    client = login(world.leader)
+    response = client.get(LIST)
+    assert listed(response) == {alerts[name].pk for name in SEES["leader"]}
+    options = response.content.decode()
+    for label in ("Not closed", "Open", "Acknowledged", "Being addressed", "Closed", "All"):
+        assert f">{label}</option>" in options
+    assert ">Dismissed as a false alarm</option>" in options
+    for name, (status, _) in statuses.items():
+        assert listed(client.get(LIST, {"status": status})) == {alerts[name].pk}
 
 
 def test_the_all_filter_shows_every_status(world, login, alerts, resolved):
