@@ -43,13 +43,14 @@ class DriftSettingsAdmin(SentOnceAdmin, PurveyorOnlyAdmin, AuditedAdmin):
         "adequate_band",
         "momentum_window",
         "momentum_slope",
+        "close_after",
     ]
     list_filter = ["enabled"]
     list_select_related = ["rubric"]
     fieldsets = [
         (None, {"fields": ["rubric", "enabled"]}),
         ("Control charts", {"fields": ["lam", "limit_sigmas", "cusum_k", "cusum_h"]}),
-        ("Rules", {"fields": ["run_length", "adequate_band"]}),
+        ("Rules", {"fields": ["run_length", "adequate_band", "close_after"]}),
         ("Baseline and spread", {"fields": ["baseline_n", "min_own_points"]}),
         ("Momentum", {"fields": ["momentum_window", "momentum_slope"]}),
     ]

@@ -7,15 +7,14 @@ from observations.models import Rubric
 
 
 class AlertFilter(django_filters.FilterSet):
-    """The alert list's filters: status (active unless another is chosen), scope, rubric."""
+    """The alert list's filters: status (not closed unless another is chosen), scope,
+    rubric."""
 
     status = django_filters.ChoiceFilter(
         label="Status",
         choices=[
-            ("active", "Active (open or acknowledged)"),
-            (DriftAlert.Status.OPEN, "Open"),
-            (DriftAlert.Status.ACKNOWLEDGED, "Acknowledged"),
-            (DriftAlert.Status.RESOLVED, "Resolved"),
+            ("active", "Not closed"),
+            *DriftAlert.Status.choices,
             ("all", "All"),
         ],
         method="filter_status",
@@ -56,6 +55,7 @@ class AlertFilter(django_filters.FilterSet):
 
 
 class AcknowledgeForm(forms.Form):
+    said = "note"
     note = text.prose(
         text.NOTE,
         label="What you will do",
@@ -68,14 +68,33 @@ class AcknowledgeForm(forms.Form):
     )
 
 
-class ResolveForm(forms.Form):
+class AddressForm(forms.Form):
+    said = "note"
     note = text.prose(
         text.NOTE,
         rows=2,
-        label="Note (optional)",
-        required=False,
+        label="What is being done",
         error_messages={
+            "required": "Say what is being done about it, e.g. the coaching sessions "
+            "planned; the note is what marking it records.",
             "max_length": "Keep the note to %(limit_value)d characters (it has %(show_value)d).",
         },
-        help_text="Why it is resolved; the acknowledgement's note is kept beside it.",
+        help_text="The alert stays until the scores are back in control; the drift job "
+        "closes it then.",
+    )
+
+
+class DismissForm(forms.Form):
+    said = "reason"
+    reason = text.prose(
+        text.NOTE,
+        rows=2,
+        label="Why it is a false alarm",
+        error_messages={
+            "required": "Say why it is a false alarm, e.g. the observations were of "
+            "unusual sessions; dismissing needs a reason.",
+            "max_length": "Keep the reason to %(limit_value)d characters (it has %(show_value)d).",
+        },
+        help_text="Nobody is told of it again; it stays in the list and the drift job "
+        "closes it once the scores are back in control.",
     )

@@ -1,6 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -183,6 +183,10 @@ class DriftSettings(models.Model):
         help_text="Change per observation, in standard deviations, beyond which momentum "
         "is building or slipping.",
     )
+    close_after = models.PositiveSmallIntegerField(
+        default=3,
+        help_text="An alert closes once this many observations in a row are back in control.",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -206,6 +210,7 @@ class DriftSettings(models.Model):
                 condition=Q(shift_limit__gt=0, items_limit__gt=0, before_points__gte=2),
                 name="drift_shift_sane",
             ),
+            models.CheckConstraint(condition=Q(close_after__gte=1), name="drift_close_after"),
         ]
 
     def __str__(self):
@@ -225,6 +230,7 @@ class DriftSettings(models.Model):
             shift_limit=self.shift_limit,
             items_limit=self.items_limit,
             before_points=self.before_points,
+            close_after=self.close_after,
         )
 
     def adequate_in(self, bands):
@@ -311,9 +317,19 @@ def with_momentum(queryset, person_field="pk"):
     return queryset.annotate(momentum=Subquery(latest.values("direction")[:1]))
 
 
+def with_alert_seen(momenta, user):
+    """Annotate Momentum rows with `alerted`: the person has a drift alert not closed on
+    that rubric, one `user` may see, so the badge reads in the alert's terms (a
+    subquery)."""
+    alerts = DriftAlert.objects.visible_to(user).active()
+    same = alerts.filter(practitioner_id=OuterRef("person_id"), rubric_id=OuterRef("rubric_id"))
+    return momenta.annotate(alerted=Exists(same))
+
+
 def with_open_alerts(queryset, person_field="pk"):
-    """Annotate rows with `open_alerts`: the person's active drift alerts (a subquery)."""
-    active = DriftAlert.objects.active().filter(practitioner_id=OuterRef(person_field))
+    """Annotate rows with `open_alerts`: the person's drift alerts someone still has to
+    follow up (not closed, not dismissed as a false alarm; a subquery)."""
+    active = DriftAlert.objects.to_follow_up().filter(practitioner_id=OuterRef(person_field))
     counted = active.order_by().values("practitioner_id").annotate(n=Count("pk")).values("n")
     return queryset.annotate(open_alerts=Coalesce(Subquery(counted[:1]), 0))
 
@@ -334,7 +350,13 @@ class DriftAlertQuerySet(models.QuerySet):
         return self.filter(seen)
 
     def active(self):
+        """Not closed: the series may still be out of control, whatever people said."""
         return self.filter(status__in=DriftAlert.ACTIVE)
+
+    def to_follow_up(self):
+        """Not closed and not dismissed as a false alarm: someone still has to act on it
+        or see it through."""
+        return self.filter(status__in=DriftAlert.TO_FOLLOW_UP)
 
     def for_list(self):
         """With `momentum`: the practitioner's on the alert's rubric (a subquery)."""
@@ -342,14 +364,23 @@ class DriftAlertQuerySet(models.QuerySet):
             person_id=OuterRef("practitioner_id"), rubric_id=OuterRef("rubric_id")
         )
         return self.select_related(
-            "practitioner__team", "team", "organization", "rubric", "acknowledged_by"
+            "practitioner__team",
+            "team",
+            "organization",
+            "rubric",
+            "acknowledged_by",
+            "addressed_by",
+            "dismissed_by",
         ).annotate(momentum=Subquery(momentum.values("direction")[:1]))
 
 
 class DriftAlert(models.Model):
     """One episode of drift in one series (a practitioner, a team or an item on a rubric):
-    raised once when a rule first fires, however many rules then agree; kept up to date
-    while any rule stays out of control; resolved when all are back (or by a person)."""
+    raised when the series is out of control and has no alert that is not closed, however
+    many rules then agree; kept up to date while it stays out; closed by the drift job
+    alone, once enough observations in a row are back in control. People acknowledge it,
+    say how it is being addressed, or dismiss it as a false alarm; none of these closes
+    it, so a series out of control always has an alert that is not closed."""
 
     class Scope(models.TextChoices):
         PERSON = "person", "Practitioner"
@@ -367,9 +398,21 @@ class DriftAlert(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         ACKNOWLEDGED = "acknowledged", "Acknowledged"
-        RESOLVED = "resolved", "Resolved"
+        ADDRESSING = "addressing", "Being addressed"
+        DISMISSED = "dismissed", "Dismissed as a false alarm"
+        # Set by the drift job only (older alerts may have been resolved by hand).
+        RESOLVED = "resolved", "Closed"
 
-    ACTIVE = (Status.OPEN, Status.ACKNOWLEDGED)
+    # Not closed: every status but resolved.
+    ACTIVE = (Status.OPEN, Status.ACKNOWLEDGED, Status.ADDRESSING, Status.DISMISSED)
+    TO_FOLLOW_UP = (Status.OPEN, Status.ACKNOWLEDGED, Status.ADDRESSING)
+    # What people may move an alert to, and from which statuses. Acknowledging comes
+    # before the rest; saying how it is addressed also takes back a dismissal.
+    MAY_BECOME = {
+        Status.ACKNOWLEDGED: (Status.OPEN, Status.ACKNOWLEDGED),
+        Status.ADDRESSING: ACTIVE,
+        Status.DISMISSED: ACTIVE,
+    }
 
     scope = models.CharField(max_length=10, choices=Scope.choices)
     # What the episode is about, as one key: "person:12", "team:3", "item:5:mi-reflect".
@@ -414,6 +457,19 @@ class DriftAlert(models.Model):
     )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     note = ProseField(max_length=NOTE, blank=True)
+    # Being addressed: who said so, when, and what is being done. (A coaching plan will be
+    # named here too, once plans exist.)
+    addressed_by = models.ForeignKey(
+        Person, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    addressed_at = models.DateTimeField(null=True, blank=True)
+    addressing_note = ProseField(max_length=NOTE, blank=True)
+    # Dismissed as a false alarm: who, when, and why; apart from the acknowledgement's note.
+    dismissed_by = models.ForeignKey(
+        Person, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    dismissal_reason = ProseField(max_length=NOTE, blank=True)
     resolved_on = models.DateField(null=True, blank=True)
     resolved_by = models.ForeignKey(
         Person,
@@ -435,17 +491,23 @@ class DriftAlert(models.Model):
     class Meta:
         ordering = ["-raised_on", "-pk"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["subject", "rubric", "began_on"], name="drift_alert_per_episode"
-            ),
+            # One alert not closed per series: two runs at once store one of them.
             models.UniqueConstraint(
                 fields=["subject", "rubric"],
-                condition=Q(status__in=["open", "acknowledged"]),
-                name="drift_alert_one_active",
+                condition=Q(status__in=["open", "acknowledged", "addressing", "dismissed"]),
+                name="drift_alert_one_not_closed",
             ),
             models.CheckConstraint(
                 condition=Q(status="resolved") | Q(resolved_on=None),
                 name="drift_alert_resolved_has_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="addressing") | ~Q(addressing_note=""),
+                name="drift_alert_addressing_says_how",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="dismissed") | ~Q(dismissal_reason=""),
+                name="drift_alert_dismissal_has_reason",
             ),
         ]
         indexes = [models.Index(fields=["organization", "status"])]
@@ -458,7 +520,29 @@ class DriftAlert(models.Model):
 
     @property
     def is_active(self):
+        """Not closed."""
         return self.status in self.ACTIVE
+
+    def next_statuses(self):
+        """The statuses people may move it to now (repeating the current one to change
+        what they said)."""
+        return [to for to, before in self.MAY_BECOME.items() if self.status in before]
+
+    def status_label(self):
+        """The status as pages name it; an alert someone resolved by hand before only the
+        job could close them still says so."""
+        if self.status == self.Status.RESOLVED and self.resolved_by_id:
+            return "Resolved"
+        return self.get_status_display()
+
+    def handled_by(self):
+        """Who last took it up: dismissed it, said how it is being addressed, or
+        acknowledged it."""
+        if self.status == self.Status.DISMISSED:
+            return self.dismissed_by
+        if self.addressed_at:
+            return self.addressed_by
+        return self.acknowledged_by
 
     def about(self):
         if self.scope == self.Scope.PERSON:

@@ -4,7 +4,8 @@
 2. Cut them into series (a practitioner on a rubric), set each one's baseline (the
    observations that earned the current certification, else the first N) and spread.
 3. Run the control charts of coaching.drift on all series at once.
-4. Keep one alert per episode: raise the new, refresh the ongoing, resolve the recovered.
+4. Keep one alert not closed for each series out of control: raise one where there is
+   none, refresh the ongoing, close those back in control for long enough.
 5. Nightly, bring the item sums of complete months up to date, then do the same for
    each team's monthly mean and each item's organization-wide monthly mean, and rewrite
    the momentum that changed.
@@ -26,7 +27,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
-from coaching import levels
+from coaching import drift, levels
 from coaching.models import (
     DriftAlert,
     ItemMonth,
@@ -57,7 +58,7 @@ class Report:
         raised = ", ".join(f"{n} {scope}" for scope, n in self.raised.items()) or "none"
         return (
             f"{self.observations} observations read; alerts raised: {raised}; ongoing "
-            f"{self.ongoing}; resolved {self.resolved}; momentum rows written "
+            f"{self.ongoing}; closed {self.resolved}; momentum rows written "
             f"{self.momentum_written}; item sums recounted: {self.item_months}; "
             f"notifications {self.notified}."
         )
@@ -83,17 +84,18 @@ def drift_detect(*, today, person_ids=None, zone=None):
         keep_item_spreads(spreads)
     report.seconds["charts"] = time.monotonic() - started
     subjects = None if person_ids is None else {f"person:{pk}" for pk in person_ids}
-    sync_alerts(found, moved, today=today, scope=Scope.PERSON, subjects=subjects, report=report)
+    sync = {"today": today, "rules": rules, "report": report}
+    sync_alerts(found, moved, scope=Scope.PERSON, subjects=subjects, **sync)
     report.momentum_written = write_momentum(momentum, today, person_ids)
     report.seconds["people"] = time.monotonic() - started
     if person_ids is None:
         report.item_months = count_item_months(today, night=night)
         report.seconds["sums"] = time.monotonic() - started
         found, moved = levels.team_level(rows, people, rules, today)
-        sync_alerts(found, moved, today=today, scope=Scope.TEAM, subjects=None, report=report)
+        sync_alerts(found, moved, scope=Scope.TEAM, subjects=None, **sync)
         report.seconds["teams"] = time.monotonic() - started
         found, moved = levels.item_level(rules, today)
-        sync_alerts(found, moved, today=today, scope=Scope.ITEM, subjects=None, report=report)
+        sync_alerts(found, moved, scope=Scope.ITEM, subjects=None, **sync)
         report.seconds["items"] = time.monotonic() - started
     report.notified = tell_about(today)
     report.seconds["total"] = time.monotonic() - started
@@ -159,22 +161,39 @@ def _nan_if_none(value):
 # 4. Alerts --------------------------------------------------------------------------------
 
 
-def sync_alerts(found, moved, *, today, scope, subjects, report):
-    """Raise, refresh and resolve the alerts of one scope so they match `found`.
-    `subjects` limits which alerts are in question (None: all). The items that moved are
-    worked out (by `moved`) only for new episodes and those with new points."""
+def sync_alerts(found, moved, *, today, scope, subjects, rules, report):
+    """Make the alerts of one scope match tonight's chart, series by series: one that is
+    not closed is closed once its series is back in control for the rubric's
+    `close_after` points (or is no longer reported), else refreshed; a series out of
+    control tonight without one gets a new alert, whatever alerts it had before.
+    `subjects` limits which alerts are in question (None: all); `rules` is
+    levels.rubric_rules(). The items that moved are worked out (by `moved`) only for new
+    alerts and those with new points."""
     active = DriftAlert.objects.filter(scope=scope, status__in=DriftAlert.ACTIVE)
     if subjects is not None:
         active = active.filter(subject__in=subjects)
     active = {(a.subject, a.rubric_id): a for a in active}
     now = {f.key: f for f in found}
-    fresh = unclosed([f for key, f in now.items() if key not in active])
-    grown = [f for key, f in now.items() if key in active and active[key].points != f.points]
+    back = {key: a for key, a in active.items() if is_back(now.get(key), rules)}
+    going = {key: a for key, a in active.items() if key not in back}
+    fresh = [f for key, f in now.items() if key not in active and f.out_now]
+    grown = [f for key, f in now.items() if key in going and going[key].points != f.points]
     explained = dict(zip([f.key for f in fresh + grown], moved(fresh + grown), strict=True))
-    report.ongoing += refresh(active, now, explained, today)
-    report.resolved += resolve([a.pk for key, a in active.items() if key not in now], today)
+    report.ongoing += refresh(going, now, explained, today)
+    report.resolved += close(back.values(), now, rules, today)
     new = raise_new([replace(f, moved=explained[f.key]) for f in fresh], today)
     report.raised[scope] = report.raised.get(scope, 0) + new
+
+
+def close_after(rules, rubric_id):
+    """Points in control in a row that close an alert on this rubric."""
+    settings = rules.get(rubric_id)
+    return settings.close_after if settings else drift.DEFAULTS.close_after
+
+
+def is_back(latest, rules):
+    """Its series is no longer reported, or back in control for long enough."""
+    return latest is None or latest.calm >= close_after(rules, latest.rubric_id)
 
 
 REFRESHED = ["rules", "baseline", "current", "sigma", "points", "moved"]
@@ -211,44 +230,60 @@ def _differs(stored, latest):
     return stored != latest
 
 
-def resolve(pks, today):
-    """Back in control: resolved by itself (no resolver), unless someone did it already."""
+def close(alerts, now, rules, today):
+    """Closed by the job (no resolver), with the reason in each alert's history; whatever
+    people said of it, and only if it is still not closed."""
+    reasons = {}
+    for alert in alerts:
+        reason = closing_reason(alert, now.get((alert.subject, alert.rubric_id)), rules)
+        reasons.setdefault(reason, []).append(alert.pk)
     done = 0
-    for start in range(0, len(pks), 500):
-        still_active = DriftAlert.objects.filter(status__in=DriftAlert.ACTIVE)
-        done += update_with_history(
-            still_active.filter(pk__in=pks[start : start + 500]),
-            reason="Back in control",
-            status=DriftAlert.Status.RESOLVED,
-            resolved_on=today,
-            checked_on=today,
-        )
+    for reason, pks in reasons.items():
+        for start in range(0, len(pks), 500):
+            done += update_with_history(
+                DriftAlert.objects.active().filter(pk__in=pks[start : start + 500]),
+                reason=reason,
+                status=DriftAlert.Status.RESOLVED,
+                resolved_on=today,
+                checked_on=today,
+            )
     return done
 
 
-def unclosed(candidates):
-    """Leave out episodes already closed: one alert per episode, and one someone resolved
-    by hand stays resolved."""
-    closed = set()
-    subjects = sorted({f.subject for f in candidates})
-    for start in range(0, len(subjects), 500):
-        closed |= set(
-            DriftAlert.objects.filter(
-                subject__in=subjects[start : start + 500], status=DriftAlert.Status.RESOLVED
-            ).values_list("subject", "rubric_id", "began_on")
-        )
-    return [f for f in candidates if (*f.key, f.began_on) not in closed]
+def closing_reason(alert, latest, rules):
+    """What the alert's history says of its closing."""
+    if latest is None:
+        return "No longer out of control"
+    unit = "observations" if alert.scope == Scope.PERSON else "months"
+    return f"Back in control for {close_after(rules, alert.rubric_id)} {unit}"
 
 
 def raise_new(fresh, today):
-    """An alert for each new episode; when two runs meet, the unique constraints keep one
-    of each (ON CONFLICT DO NOTHING)."""
+    """An alert for each series out of control without one; when two runs meet, the
+    unique constraint (one not closed per series) keeps one (ON CONFLICT DO NOTHING)."""
     DriftAlert.objects.bulk_create(
         [DriftAlert(**f.as_fields(), raised_on=today, checked_on=today) for f in fresh],
         batch_size=500,
         ignore_conflicts=True,
     )
+    record_raised(fresh, today)
     return len(fresh)
+
+
+def record_raised(fresh, today):
+    """The first history row of each alert raised tonight (a bulk insert writes none), so
+    the first change people make to it shows what it was before. One that another run
+    recorded already is left alone."""
+    subjects = sorted({f.subject for f in fresh})
+    for start in range(0, len(subjects), 500):
+        raised = DriftAlert.objects.filter(
+            subject__in=subjects[start : start + 500],
+            raised_on=today,
+            status=DriftAlert.Status.OPEN,
+        ).exclude(pk__in=DriftAlert.history.values("id"))
+        DriftAlert.history.bulk_history_create(
+            list(raised), batch_size=500, default_change_reason="Raised by the drift job"
+        )
 
 
 # 5. Momentum ------------------------------------------------------------------------------
@@ -432,17 +467,17 @@ TO_COACH_AND_LEADER = Telling()
 
 @transaction.atomic
 def tell_about(today):
-    """Claim the active alerts nobody was told of yet (raised now, or by a run that
-    stopped before telling) and tell the practitioner's current coaches by email and
-    the leaders in their daily digest. Two runs never claim the same alert; a claim
-    whose notifications fail to be made is rolled back with them."""
+    """Claim the alerts to follow up that nobody was told of yet (raised now, or by a run
+    that stopped before telling; not one dismissed meanwhile) and tell the practitioner's
+    current coaches by email and the leaders in their daily digest. Two runs never claim
+    the same alert; a claim whose notifications fail to be made is rolled back with them."""
     from certification.jobs import recipients
     from miiwrap.notifications.delivery import notify_all, pending
     from miiwrap.notifications.models import Notification, absolute_url
     from miiwrap.people.models import Person
 
     token = uuid.uuid4().hex
-    DriftAlert.objects.active().filter(told_by_run="").update(told_by_run=token)
+    DriftAlert.objects.to_follow_up().filter(told_by_run="").update(told_by_run=token)
     alerts = list(
         DriftAlert.objects.filter(told_by_run=token).select_related(
             "practitioner", "team", "organization", "rubric"
@@ -478,30 +513,55 @@ def _message(alert, url):
 # People's actions -------------------------------------------------------------------------
 
 
+# Each is taken only from the statuses named, so a post that meets an alert the job closed
+# or someone else moved on meanwhile changes nothing; and only if it would change something,
+# so a post sent twice is written once. None closes the alert: the drift job does that.
+
+
 @transaction.atomic
 def alert_acknowledge(*, alert, by, note):
-    """Someone has read it and says what they will do; it stays until resolved."""
-    alert.status = DriftAlert.Status.ACKNOWLEDGED
-    alert.acknowledged_by, alert.acknowledged_at, alert.note = by, timezone.now(), note
-    updated = update_with_history(
-        DriftAlert.objects.filter(pk=alert.pk, status__in=DriftAlert.ACTIVE),
-        status=alert.status,
-        acknowledged_by=by,
-        acknowledged_at=alert.acknowledged_at,
+    """Someone has read it and says what they will do (or changes what they said)."""
+    return _take_up(
+        alert,
+        DriftAlert.Status.ACKNOWLEDGED,
+        "note",
         note=note,
+        acknowledged_by=by,
+        acknowledged_at=timezone.now(),
     )
-    return bool(updated)
 
 
 @transaction.atomic
-def alert_resolve(*, alert, by, today, note=""):
-    """Closed by hand; the same episode will not be raised again. The note on resolving
-    is kept beside the one on acknowledging."""
-    updated = update_with_history(
-        DriftAlert.objects.filter(pk=alert.pk, status__in=DriftAlert.ACTIVE),
-        status=DriftAlert.Status.RESOLVED,
-        resolved_on=today,
-        resolved_by=by,
-        resolution_note=note,
+def alert_address(*, alert, by, note):
+    """Someone says what is being done about it (later, which coaching plan)."""
+    return _take_up(
+        alert,
+        DriftAlert.Status.ADDRESSING,
+        "addressing_note",
+        addressing_note=note,
+        addressed_by=by,
+        addressed_at=timezone.now(),
     )
-    return bool(updated)
+
+
+@transaction.atomic
+def alert_dismiss(*, alert, by, reason):
+    """Someone judges it a false alarm: it stays in the lists, nobody is told of it
+    again, and the job closes it once the series is back in control."""
+    return _take_up(
+        alert,
+        DriftAlert.Status.DISMISSED,
+        "dismissal_reason",
+        dismissal_reason=reason,
+        dismissed_by=by,
+        dismissed_at=timezone.now(),
+    )
+
+
+def _take_up(alert, status, said, **values):
+    """Move the alert to `status` with these values (`said`: the one holding what the
+    person wrote), leaving the old ones in its history; only if its status still allows
+    it and something new is said. True if it changed."""
+    rows = DriftAlert.objects.filter(pk=alert.pk, status__in=DriftAlert.MAY_BECOME[status])
+    rows = rows.exclude(status=status, **{said: values[said]})
+    return bool(update_with_history(rows, status=status, **values))

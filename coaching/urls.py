@@ -7,6 +7,8 @@ app_name = "coaching"
 urlpatterns = [
     path("alerts/", views.alert_list, name="alerts"),
     path("alerts/<int:pk>/", views.alert_detail, name="alert"),
-    path("alerts/<int:pk>/acknowledge/", views.alert_acknowledge, name="acknowledge"),
-    path("alerts/<int:pk>/resolve/", views.alert_resolve, name="resolve"),
+    *[
+        path(f"alerts/<int:pk>/{action}/", views.alert_act, {"action": action}, name=action)
+        for action in views.ACTIONS
+    ],
 ]

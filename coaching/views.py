@@ -1,3 +1,5 @@
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -6,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from coaching import services
-from coaching.forms import AcknowledgeForm, AlertFilter, ResolveForm
+from coaching.forms import AcknowledgeForm, AddressForm, AlertFilter, DismissForm
 from coaching.models import DriftAlert
 from miiwrap import audit
 from miiwrap.parsing import reads
@@ -50,15 +52,17 @@ def alert_detail(request, pk):
     return _detail_page(request, _get_alert_for_user(request.user, pk))
 
 
-def _detail_page(request, alert, acknowledge_form=None, resolve_form=None, status=200):
-    """The alert, why it was raised, and (while active) the forms to act on it; a form
-    that came back with errors is shown as it was posted (400, as elsewhere)."""
+def _detail_page(request, alert, posted=None, status=200):
+    """The alert, why it was raised, and (while not closed) the forms to act on it; a
+    form that came back with errors (`posted`) is shown as it was posted (400, as
+    elsewhere)."""
+    forms = {action.name: action.blank(alert) for action in ACTIONS.values()}
+    if posted is not None:
+        forms[posted.prefix] = posted
     ctx = {
         "alert": alert,
         "observations": _observations_since(request.user, alert),
-        "acknowledge_form": acknowledge_form
-        or AcknowledgeForm(prefix="acknowledge", initial={"note": alert.note}),
-        "resolve_form": resolve_form or ResolveForm(prefix="resolve"),
+        **{f"{name}_form": form for name, form in forms.items()},
         # The job's lists of rules and moved items are summed up on the page already.
         "history": audit.trail(audit.history_of(DriftAlert, id=alert.pk), hide={"rules", "moved"}),
     }
@@ -86,44 +90,92 @@ def _observations_since(user, alert):
     return found
 
 
-@login_required
-@require_POST
-def alert_acknowledge(request, pk):
-    """Say the alert is read and what will be done; it stays until resolved."""
-    alert = _get_alert_for_user(request.user, pk)
-    if not alert.is_active:
-        return _unchanged(
-            request, alert, "This alert is already resolved; nothing was acknowledged."
-        )
-    form = AcknowledgeForm(request.POST, prefix="acknowledge")
-    if not form.is_valid():
-        return _detail_page(request, alert, acknowledge_form=form, status=400)
-    by = _acting_person(request.user)
-    if not services.alert_acknowledge(alert=alert, by=by, note=form.cleaned_data["note"]):
-        return _unchanged(
-            request, alert, "This alert was resolved meanwhile; nothing was acknowledged."
-        )
-    messages.success(request, "Acknowledged: your note is kept with the alert.")
-    return redirect(alert)
+@dataclass(frozen=True)
+class Action:
+    """Something people do to an alert: the status it moves to, the form that says what
+    they wrote (and which field of the alert keeps it), and the words for what happened."""
+
+    name: str
+    status: str
+    form: type
+    field: str
+    service: object
+    done: str
+    verb: str
+
+    def blank(self, alert):
+        return self.form(prefix=self.name, initial={self.form.said: getattr(alert, self.field)})
+
+
+ACTIONS = {
+    action.name: action
+    for action in [
+        Action(
+            "acknowledge",
+            DriftAlert.Status.ACKNOWLEDGED,
+            AcknowledgeForm,
+            "note",
+            services.alert_acknowledge,
+            "Acknowledged: your note is kept with the alert.",
+            "acknowledged",
+        ),
+        Action(
+            "address",
+            DriftAlert.Status.ADDRESSING,
+            AddressForm,
+            "addressing_note",
+            services.alert_address,
+            "Marked as being addressed: your note is kept with the alert. It stays until "
+            "the scores are back in control.",
+            "marked as being addressed",
+        ),
+        Action(
+            "dismiss",
+            DriftAlert.Status.DISMISSED,
+            DismissForm,
+            "dismissal_reason",
+            services.alert_dismiss,
+            "Dismissed as a false alarm: nobody is told of it again. It stays in the list "
+            "until the scores are back in control.",
+            "dismissed",
+        ),
+    ]
+}
 
 
 @login_required
 @require_POST
-def alert_resolve(request, pk):
-    """Close the episode by hand; the drift job will not raise it again."""
-    alert = _get_alert_for_user(request.user, pk)
-    if not alert.is_active:
-        return _unchanged(request, alert, "This alert is already resolved; nothing changed.")
-    form = ResolveForm(request.POST, prefix="resolve")
+def alert_act(request, pk, action):
+    """Acknowledge the alert, say how it is being addressed, or dismiss it as a false
+    alarm. None closes it; a repeated post changes nothing and says so."""
+    alert, action = _get_alert_for_user(request.user, pk), ACTIONS[action]
+    if action.status not in alert.next_statuses():
+        return _unchanged(
+            request, alert, f"This alert is {_now_is(alert)}; nothing was {action.verb}."
+        )
+    form = action.form(request.POST, prefix=action.name)
     if not form.is_valid():
-        return _detail_page(request, alert, resolve_form=form, status=400)
-    today = alert.organization.local_today()
-    by = _acting_person(request.user)
-    note = form.cleaned_data["note"]
-    if not services.alert_resolve(alert=alert, by=by, today=today, note=note):
-        return _unchanged(request, alert, "This alert was resolved meanwhile; nothing changed.")
-    messages.success(request, "Resolved. This episode will not be raised again.")
+        return _detail_page(request, alert, posted=form, status=400)
+    said = form.cleaned_data[action.form.said]
+    if alert.status == action.status and getattr(alert, action.field) == said:
+        return _unchanged(
+            request, alert, f"It was {action.verb} already, with these words; nothing changed."
+        )
+    kwargs = {"alert": alert, "by": _acting_person(request.user), action.form.said: said}
+    if not action.service(**kwargs):
+        return _unchanged(
+            request,
+            alert,
+            f"This alert changed meanwhile; nothing was {action.verb}. Read it again.",
+        )
+    messages.success(request, action.done)
     return redirect(alert)
+
+
+def _now_is(alert):
+    if not alert.is_active:
+        return "closed"
+    return f"already {alert.status_label().lower()}"
 
 
 def _unchanged(request, alert, text):

@@ -58,7 +58,7 @@ def caseload(people, program, todays, today):
             "Momentum",
             f"{program.name if program else 'Certification'}",
             "Next date",
-            "Open alerts",
+            "Alerts to follow up",
         ],
         [_caseload_row(row, program, today) for row in rows],
         empty="Nobody is assigned to you now.",
@@ -121,7 +121,7 @@ def alerts(people):
     found = found.for_list().order_by("-raised_on", "-pk")
     return Table(
         "alerts",
-        "Open drift alerts in the caseload",
+        "Drift alerts in the caseload not yet closed",
         ["Raised", "About", "Rubric", "Rules", "Status"],
         [
             [
@@ -129,9 +129,9 @@ def alerts(people):
                 alert.about(),
                 alert.rubric.name,
                 "; ".join(alert.rule_names()),
-                alert.get_status_display(),
+                alert.status_label(),
             ]
             for alert in found
         ],
-        empty="No open drift alerts in the caseload.",
+        empty="No drift alerts in the caseload are waiting to close.",
     )

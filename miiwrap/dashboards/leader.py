@@ -375,17 +375,17 @@ def alerts(scope):
             alert.about(),
             alert.organization.name if scope.compares else alert.get_scope_display(),
             "; ".join(alert.rule_names()),
-            alert.get_status_display(),
+            alert.status_label(),
         ]
         for alert in scope.shown("alerts", found)
     ]
     return Table(
         "alerts",
-        f"Open drift alerts on {scope.rubric.name}, newest first",
+        f"Drift alerts not yet closed on {scope.rubric.name}, newest first",
         ["Raised", "About", "Organization" if scope.compares else "Level", "Rules", "Status"],
         rows,
         total=total,
-        empty="No open drift alerts.",
+        empty="No drift alerts are waiting to close.",
     )
 
 

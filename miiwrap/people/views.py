@@ -10,7 +10,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from certification.models import CertificationPeriod
 from certification.progress import person_cards
-from coaching.models import CoachAssignment, Momentum, with_momentum
+from coaching.models import CoachAssignment, Momentum, with_alert_seen, with_momentum
 from miiwrap import audit
 from miiwrap.parsing import local_path, reads
 from miiwrap.people import second_factor
@@ -76,9 +76,9 @@ def detail(request, pk):
         .current()
         .select_related("practitioner__team"),
         "certifications": person_cards(person, Person.objects.signed_in_as(request.user)),
-        "momentum": Momentum.objects.filter(person=person)
-        .select_related("rubric")
-        .order_by("rubric__name"),
+        "momentum": with_alert_seen(
+            Momentum.objects.filter(person=person).select_related("rubric"), request.user
+        ).order_by("rubric__name"),
         "history": _history(person, request.user),
     }
     return render(request, "people/detail.html", ctx)

@@ -1,4 +1,5 @@
-"""Drift alert pages: who opens them, the list's filters, the detail, acknowledging, resolving."""
+"""Drift alert pages: who opens them, the list's filters, the detail, acknowledging, marking
+as being addressed, dismissing as a false alarm; people never close an alert."""
 
 import datetime as dt
 import itertools
@@ -267,15 +268,36 @@ def resolved(world, alerts):
     )
 
 
-def test_by_default_the_list_shows_open_and_acknowledged_alerts(world, login, alerts, resolved):
+def test_by_default_the_list_shows_the_alerts_not_closed(world, login, alerts, resolved):
     DriftAlert.objects.filter(pk=alerts["team"].pk).update(status=DriftAlert.Status.ACKNOWLEDGED)
     shown = listed(login(world.leader).get(LIST))
     assert alerts["team"].pk in shown and alerts["pat"].pk in shown
     assert resolved.pk not in shown
 
 
-def test_the_resolved_filter_shows_only_resolved_alerts(world, login, resolved):
+def test_the_closed_filter_shows_only_closed_alerts(world, login, resolved):
     assert listed(login(world.leader).get(LIST, {"status": "resolved"})) == {resolved.pk}
+
+
+def test_not_closed_is_the_default_and_takes_in_each_status_but_closed(
+    world, login, alerts, resolved
+):
+    statuses = {
+        "pat": ("addressing", {"addressing_note": "Sessions."}),
+        "team": ("dismissed", {"dismissal_reason": "Two people left."}),
+        "item": ("acknowledged", {}),
+    }
+    for name, (status, fields) in statuses.items():
+        DriftAlert.objects.filter(pk=alerts[name].pk).update(status=status, **fields)
+    client = login(world.leader)
+    response = client.get(LIST)
+    assert listed(response) == {alerts[name].pk for name in SEES["leader"]}
+    options = response.content.decode()
+    for label in ("Not closed", "Open", "Acknowledged", "Being addressed", "Closed", "All"):
+        assert f">{label}</option>" in options
+    assert ">Dismissed as a false alarm</option>" in options
+    for name, (status, _) in statuses.items():
+        assert listed(client.get(LIST, {"status": status})) == {alerts[name].pk}
 
 
 def test_the_all_filter_shows_every_status(world, login, alerts, resolved):
@@ -556,140 +578,307 @@ def test_a_note_of_exactly_two_thousand_characters_is_kept(world, login, alerts)
     assert alerts["pat"].note == note
 
 
-def test_acknowledging_a_resolved_alert_changes_nothing_and_says_so(world, login, alerts):
+def test_acknowledging_a_closed_alert_changes_nothing_and_says_so(world, login, alerts):
     alert = alerts["pat"]
     DriftAlert.objects.filter(pk=alert.pk).update(
         status=DriftAlert.Status.RESOLVED, resolved_on=D(2026, 6, 20)
     )
     response = login(world.coach).post(url(alert, "acknowledge"), {"acknowledge-note": "Late."})
     assert response["Location"] == url(alert)
-    assert flashed(response) == ["This alert is already resolved; nothing was acknowledged."]
+    assert flashed(response) == ["This alert is closed; nothing was acknowledged."]
     alert.refresh_from_db()
     assert (alert.status, alert.note, alert.acknowledged_by) == ("resolved", "", None)
 
 
-def test_an_alert_resolved_meanwhile_is_not_acknowledged(world, login, alerts, monkeypatch):
+def test_an_alert_changed_meanwhile_is_not_acknowledged(world, login, alerts, monkeypatch):
     from coaching import services
 
-    monkeypatch.setattr(services, "alert_acknowledge", lambda **kwargs: False)
+    monkeypatch.setattr(services, "_take_up", lambda *args, **kwargs: False)
     response = login(world.coach).post(
         url(alerts["pat"], "acknowledge"), {"acknowledge-note": "Too late."}
     )
-    assert flashed(response) == ["This alert was resolved meanwhile; nothing was acknowledged."]
+    assert flashed(response) == [
+        "This alert changed meanwhile; nothing was acknowledged. Read it again."
+    ]
 
 
-# Resolving ---------------------------------------------------------------------------------
-
-
-def test_resolving_closes_it_today_by_whoever_resolved_it(world, login, alerts, frozen):
-    alert = alerts["pat"]
-    response = login(world.leader).post(url(alert, "resolve"), {"resolve-note": "Back on track."})
+def test_acknowledging_twice_with_the_same_note_writes_it_once(world, login, alerts, frozen):
+    alert, client = alerts["pat"], login(world.coach)
+    client.post(url(alert, "acknowledge"), {"acknowledge-note": "Session Monday."}, follow=True)
+    before = alert.history.count()
+    response = client.post(url(alert, "acknowledge"), {"acknowledge-note": "Session Monday."})
     assert response["Location"] == url(alert)
-    assert flashed(response) == ["Resolved. This episode will not be raised again."]
+    assert flashed(response) == ["It was acknowledged already, with these words; nothing changed."]
+    assert alert.history.count() == before
+
+
+# Being addressed and dismissed: neither closes the alert ------------------------------------
+
+
+@pytest.mark.parametrize("persona", ["coach", "leader", "org_admin", "purveyor_admin"])
+def test_those_who_see_it_mark_it_as_being_addressed_with_a_note(
+    world, login, alerts, frozen, persona
+):
+    alert, by = alerts["pat"], getattr(world, persona)
+    response = login(by).post(
+        url(alert, "address"), {"address-note": "Two sessions on reflections."}
+    )
+    assert response["Location"] == url(alert)
+    assert flashed(response) == [
+        "Marked as being addressed: your note is kept with the alert. It stays until the "
+        "scores are back in control."
+    ]
     alert.refresh_from_db()
-    assert (alert.status, alert.resolved_on, alert.resolved_by) == ("resolved", TODAY, world.leader)
-    assert alert.resolution_note == "Back on track."
+    assert alert.status == DriftAlert.Status.ADDRESSING
+    assert (alert.addressed_by, alert.addressed_at) == (by, NOW)
+    assert alert.addressing_note == "Two sessions on reflections."
+    assert (alert.resolved_on, alert.resolved_by) == (None, None)
 
 
-def test_resolving_without_a_note_keeps_the_acknowledgements_note(world, login, alerts, frozen):
-    alert = alerts["pat"]
-    client = login(world.coach)
-    client.post(url(alert, "acknowledge"), {"acknowledge-note": "Session booked."})
-    client.post(url(alert, "resolve"), {"resolve-note": ""})
-    alert.refresh_from_db()
-    assert (alert.status, alert.note) == ("resolved", "Session booked.")
-
-
-def test_resolving_with_a_note_keeps_the_acknowledgements_note_beside_it(
-    world, login, alerts, frozen
+def test_being_addressed_is_recorded_in_the_history_with_who_and_the_old_status(
+    world, login, alerts
 ):
     alert = alerts["pat"]
-    login(world.coach).post(url(alert, "acknowledge"), {"acknowledge-note": "Session booked."})
-    client = login(world.leader)
-    client.post(url(alert, "resolve"), {"resolve-note": "Scores are back."})
-    alert.refresh_from_db()
-    assert (alert.note, alert.resolution_note) == ("Session booked.", "Scores are back.")
-    page = client.get(url(alert)).content.decode()
-    assert "Session booked." in page
-    assert "Scores are back." in page
+    login(world.coach).post(url(alert, "acknowledge"), {"acknowledge-note": "Read it."})
+    login(world.leader).post(url(alert, "address"), {"address-note": "Shadowing booked."})
+    rows = alert.history.order_by("history_date", "history_id")
+    last, before = rows.last(), list(rows)[-2]
+    assert (before.status, last.status) == ("acknowledged", "addressing")
+    assert last.history_user == world.leader.user
+    assert (last.note, last.addressing_note) == ("Read it.", "Shadowing booked.")
 
 
-def test_acknowledging_again_keeps_the_first_note_in_the_alerts_history(world, login, alerts):
-    alert = alerts["pat"]
-    login(world.coach).post(url(alert, "acknowledge"), {"acknowledge-note": "First."})
-    client = login(world.leader)
-    client.post(url(alert, "acknowledge"), {"acknowledge-note": "Second."})
-    notes = alert.history.order_by("history_date", "history_id").values_list("note", "history_user")
-    assert list(notes)[-2:] == [("First.", world.coach.user_id), ("Second.", world.leader.user_id)]
-    page = client.get(url(alert)).content.decode()
-    assert "First." in page
-    assert world.coach.full_name in page
-
-
-def test_a_resolved_alert_says_by_whom_and_offers_no_forms(world, login, alerts, frozen):
+def test_the_page_says_who_addresses_it_and_what_is_done(world, login, alerts, frozen):
     client = login(world.coach)
-    client.post(url(alerts["pat"], "resolve"), {"resolve-note": ""})
+    client.post(url(alerts["pat"], "address"), {"address-note": "Role play on open questions."})
     page = client.get(url(alerts["pat"])).content.decode()
-    assert f"Resolved by <strong>{world.coach.full_name}</strong>" in page
-    assert "2026-06-30" in page
+    assert f"Marked as being addressed by <strong>{world.coach.full_name}</strong>" in page
+    assert "Role play on open questions." in page
+    assert ">Being addressed</span>" in page
+    assert "Update what is being done" in page
+    # Acknowledging comes before; dismissing stays possible.
     assert url(alerts["pat"], "acknowledge") not in page
-    assert url(alerts["pat"], "resolve") not in page
+    assert url(alerts["pat"], "dismiss") in page
 
 
-def test_an_alert_that_resolved_itself_says_so(world, login, alerts):
-    DriftAlert.objects.filter(pk=alerts["pat"].pk).update(
-        status=DriftAlert.Status.RESOLVED, resolved_on=D(2026, 6, 12)
-    )
-    page = login(world.coach).get(url(alerts["pat"])).content.decode()
-    assert "Resolved by itself when the scores came back" in page
-    assert "2026-06-12" in page
-
-
-def test_resolving_twice_changes_nothing_the_second_time(world, login, alerts, frozen):
-    alert = alerts["pat"]
-    login(world.coach).post(url(alert, "resolve"), {"resolve-note": "Done."}, follow=True)
-    response = login(world.leader).post(url(alert, "resolve"), {"resolve-note": "Me too."})
-    assert response["Location"] == url(alert)
-    assert flashed(response) == ["This alert is already resolved; nothing changed."]
-    alert.refresh_from_db()
-    assert (alert.resolved_by, alert.resolution_note) == (world.coach, "Done.")
-
-
-def test_an_alert_resolved_meanwhile_says_so(world, login, alerts, monkeypatch):
-    from coaching import services
-
-    monkeypatch.setattr(services, "alert_resolve", lambda **kwargs: False)
-    response = login(world.coach).post(url(alerts["pat"], "resolve"), {"resolve-note": ""})
-    assert flashed(response) == ["This alert was resolved meanwhile; nothing changed."]
-
-
-def test_a_resolve_note_over_the_limit_is_refused_with_the_page_shown(world, login, alerts):
-    note = "z" * 2001
-    response = login(world.coach).post(url(alerts["pat"], "resolve"), {"resolve-note": note})
+@pytest.mark.parametrize(
+    ("action", "field", "error"),
+    [
+        (
+            "address",
+            "note",
+            "Say what is being done about it, e.g. the coaching sessions planned; the note is "
+            "what marking it records.",
+        ),
+        (
+            "dismiss",
+            "reason",
+            "Say why it is a false alarm, e.g. the observations were of unusual sessions; "
+            "dismissing needs a reason.",
+        ),
+    ],
+)
+@pytest.mark.parametrize("said", ["", "  "])
+def test_marking_or_dismissing_without_words_shows_the_page_with_the_error(
+    world, login, alerts, action, field, error, said
+):
+    response = login(world.coach).post(url(alerts["pat"], action), {f"{action}-{field}": said})
     assert response.status_code == 400
-    assert response.context["resolve_form"].errors["note"] == [
-        "Keep the note to 2000 characters (it has 2001)."
-    ]
-    assert note.encode() in response.content
+    assert response.context[f"{action}_form"].errors[field] == [error]
+    assert error.split(",")[0].encode() in response.content
     alerts["pat"].refresh_from_db()
     assert alerts["pat"].status == DriftAlert.Status.OPEN
 
 
-def test_an_item_alert_is_resolved_by_an_org_admin(world, login, alerts, frozen):
-    login(world.org_admin).post(url(alerts["item"], "resolve"), {"resolve-note": ""})
+def test_a_reason_over_the_limit_is_refused_and_kept_on_the_page(world, login, alerts):
+    reason = "z" * 2001
+    response = login(world.coach).post(url(alerts["pat"], "dismiss"), {"dismiss-reason": reason})
+    assert response.status_code == 400
+    assert "Keep the reason to 2000 characters (it has 2001)." in response.content.decode()
+    assert reason.encode() in response.content
+    alerts["pat"].refresh_from_db()
+    assert alerts["pat"].status == DriftAlert.Status.OPEN
+
+
+def test_dismissing_records_who_when_and_why_apart_from_the_note(world, login, alerts, frozen):
+    alert = alerts["pat"]
+    login(world.coach).post(url(alert, "acknowledge"), {"acknowledge-note": "Will watch."})
+    client = login(world.leader)
+    client.get(url(alert))  # the coach's message shown
+    response = client.post(url(alert, "dismiss"), {"dismiss-reason": "Covering a crisis caseload."})
+    assert flashed(response) == [
+        "Dismissed as a false alarm: nobody is told of it again. It stays in the list until "
+        "the scores are back in control."
+    ]
+    alert.refresh_from_db()
+    assert alert.status == DriftAlert.Status.DISMISSED
+    assert (alert.dismissed_by, alert.dismissed_at) == (world.leader, NOW)
+    assert (alert.note, alert.dismissal_reason) == ("Will watch.", "Covering a crisis caseload.")
+    assert alert.resolved_on is None
+    last = alert.history.order_by("history_id").last()
+    assert (last.status, last.history_user) == ("dismissed", world.leader.user)
+    page = client.get(url(alert)).content.decode()
+    assert f"Dismissed as a false alarm by <strong>{world.leader.full_name}</strong>" in page
+    assert "Covering a crisis caseload." in page and "Will watch." in page
+    assert "nobody is told of it again meanwhile" in page
+
+
+def test_a_dismissed_alert_stays_on_the_list_with_its_status(world, login, alerts):
+    login(world.coach).post(url(alerts["pat"], "dismiss"), {"dismiss-reason": "Odd sessions."})
+    response = login(world.leader).get(LIST)
+    assert alerts["pat"].pk in listed(response)
+    pat = row(response, alerts["pat"])
+    assert ">Dismissed as a false alarm</span>" in pat
+    assert world.coach.full_name in pat
+
+
+def test_dismissing_twice_with_the_same_reason_writes_it_once(world, login, alerts):
+    alert, client = alerts["pat"], login(world.coach)
+    client.post(url(alert, "dismiss"), {"dismiss-reason": "Odd sessions."}, follow=True)
+    before = alert.history.count()
+    response = client.post(url(alert, "dismiss"), {"dismiss-reason": "Odd sessions."})
+    assert flashed(response) == ["It was dismissed already, with these words; nothing changed."]
+    assert alert.history.count() == before
+
+
+def test_a_dismissed_alert_is_taken_back_by_saying_how_it_is_addressed(world, login, alerts):
+    alert, client = alerts["pat"], login(world.coach)
+    client.post(url(alert, "dismiss"), {"dismiss-reason": "Odd sessions."})
+    assert url(alert, "address") in client.get(url(alert)).content.decode()
+    client.post(url(alert, "address"), {"address-note": "It is real after all: sessions."})
+    alert.refresh_from_db()
+    assert alert.status == DriftAlert.Status.ADDRESSING
+    assert "Dismissed as a false alarm by" not in client.get(url(alert)).content.decode()
+
+
+def test_an_addressed_or_dismissed_alert_is_not_acknowledged_back(world, login, alerts):
+    alert, client = alerts["pat"], login(world.coach)
+    client.post(url(alert, "address"), {"address-note": "Sessions."}, follow=True)
+    response = client.post(url(alert, "acknowledge"), {"acknowledge-note": "Read it."})
+    assert flashed(response) == ["This alert is already being addressed; nothing was acknowledged."]
+    alert.refresh_from_db()
+    assert (alert.status, alert.note) == ("addressing", "")
+
+
+@pytest.mark.parametrize(("action", "field"), [("address", "note"), ("dismiss", "reason")])
+def test_a_closed_alert_is_neither_addressed_nor_dismissed(world, login, alerts, action, field):
+    alert = alerts["pat"]
+    DriftAlert.objects.filter(pk=alert.pk).update(
+        status=DriftAlert.Status.RESOLVED, resolved_on=D(2026, 6, 20)
+    )
+    response = login(world.coach).post(url(alert, action), {f"{action}-{field}": "Late."})
+    assert response["Location"] == url(alert)
+    verb = {"address": "marked as being addressed", "dismiss": "dismissed"}[action]
+    assert flashed(response) == [f"This alert is closed; nothing was {verb}."]
+    alert.refresh_from_db()
+    assert (alert.status, alert.addressing_note, alert.dismissal_reason) == ("resolved", "", "")
+
+
+def test_a_team_alert_is_dismissed_by_a_leader_and_an_item_one_addressed_by_an_org_admin(
+    world, login, alerts
+):
+    login(world.leader).post(url(alerts["team"], "dismiss"), {"dismiss-reason": "Two left."})
+    login(world.org_admin).post(url(alerts["item"], "address"), {"address-note": "Training day."})
+    alerts["team"].refresh_from_db()
     alerts["item"].refresh_from_db()
-    assert (alerts["item"].status, alerts["item"].resolved_by) == ("resolved", world.org_admin)
+    assert (alerts["team"].status, alerts["team"].dismissed_by) == ("dismissed", world.leader)
+    assert (alerts["item"].status, alerts["item"].addressed_by) == ("addressing", world.org_admin)
+
+
+def test_nobody_resolves_an_alert_by_hand_any_more(world, login, alerts):
+    response = login(world.leader).post(f"{url(alerts['pat'])}resolve/", {"resolve-note": "Done."})
+    assert response.status_code == 404
+    alerts["pat"].refresh_from_db()
+    assert alerts["pat"].status == DriftAlert.Status.OPEN
+    page = login(world.leader).get(url(alerts["pat"])).content.decode()
+    assert "/resolve/" not in page and ">Resolve<" not in page
+
+
+def test_an_alert_the_job_closed_says_so_and_offers_no_forms(world, login, alerts):
+    DriftAlert.objects.filter(pk=alerts["pat"].pk).update(
+        status=DriftAlert.Status.RESOLVED, resolved_on=D(2026, 6, 12)
+    )
+    page = login(world.coach).get(url(alerts["pat"])).content.decode()
+    assert "Closed by the drift job when the scores were back in control" in page
+    assert "2026-06-12" in page and ">Closed</span>" in page
+    assert "If the scores fall again, a new alert is raised." in page
+    for action in ("acknowledge", "address", "dismiss"):
+        assert url(alerts["pat"], action) not in page
+
+
+def test_an_alert_resolved_by_hand_before_still_says_by_whom(world, login, alerts):
+    DriftAlert.objects.filter(pk=alerts["pat"].pk).update(
+        status=DriftAlert.Status.RESOLVED,
+        resolved_on=D(2026, 6, 12),
+        resolved_by=world.leader,
+        resolution_note="Back on track.",
+    )
+    page = login(world.coach).get(url(alerts["pat"])).content.decode()
+    assert f"Resolved by <strong>{world.leader.full_name}</strong>" in page
+    assert "Back on track." in page and ">Resolved</span>" in page
+
+
+# The momentum badge in the alert's terms --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("direction", "words"),
+    [
+        ("steady", "Still below baseline"),
+        ("building", "Recovering"),
+        ("slipping", "Still slipping"),
+    ],
+)
+def test_beside_an_alert_not_closed_momentum_reads_in_the_alerts_terms(
+    world, login, alerts, direction, words
+):
+    Momentum.objects.create(
+        person=world.practitioner,
+        rubric=alerts["pat"].rubric,
+        direction=direction,
+        slope=0.0,
+        last_observed_on=D(2026, 6, 1),
+        computed_on=D(2026, 6, 2),
+    )
+    client = login(world.leader)
+    for html in (
+        client.get(url(alerts["pat"])).content.decode(),
+        row(client.get(LIST), alerts["pat"]),
+    ):
+        start = html.index(f'data-momentum="{direction}"')
+        badge = html[start : html.index("</span>", html.index("</span>", start) + 1)]
+        assert f"</span> {words}" in badge
+        assert "data-alerted" in badge
+        assert "recent trend" in badge and "baseline" in badge and "drift alert" in badge
+        assert "Steady" not in badge
+
+
+def test_beside_a_closed_alert_momentum_reads_as_momentum(world, login, alerts):
+    DriftAlert.objects.filter(pk=alerts["pat"].pk).update(
+        status=DriftAlert.Status.RESOLVED, resolved_on=D(2026, 6, 12)
+    )
+    Momentum.objects.create(
+        person=world.practitioner,
+        rubric=alerts["pat"].rubric,
+        direction="steady",
+        slope=0.0,
+        last_observed_on=D(2026, 6, 1),
+        computed_on=D(2026, 6, 2),
+    )
+    page = login(world.leader).get(url(alerts["pat"])).content.decode()
+    assert "</span> Steady</span>" in page
+    assert "Still below baseline" not in page and "data-alerted" not in page
 
 
 # Refusals ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("action", ["acknowledge", "resolve"])
+@pytest.mark.parametrize("action", ["acknowledge", "address", "dismiss"])
 def test_the_actions_are_post_only(world, login, alerts, action):
     assert login(world.coach).get(url(alerts["pat"], action)).status_code == 405
 
 
-@pytest.mark.parametrize("action", ["acknowledge", "resolve"])
+@pytest.mark.parametrize("action", ["acknowledge", "address", "dismiss"])
 @pytest.mark.parametrize(
     ("persona", "name"),
     [
@@ -706,7 +895,7 @@ def test_those_who_may_not_see_it_get_404_and_change_nothing(
     world, login, alerts, action, persona, name
 ):
     alert = alerts[name]
-    data = {"acknowledge-note": "Mine now.", "resolve-note": "Mine now."}
+    data = {"acknowledge-note": "Mine now.", "address-note": "Mine.", "dismiss-reason": "Mine."}
     response = login(getattr(world, persona)).post(url(alert, action), data)
     assert response.status_code == 404
     alert.refresh_from_db()
@@ -716,6 +905,6 @@ def test_those_who_may_not_see_it_get_404_and_change_nothing(
 def test_another_coach_may_not_act_on_the_practitioners_alert(world, login, alerts):
     other = make_person(world.home, "coach", team=world.team_b)
     client = login(other)
-    assert client.post(url(alerts["pat"], "resolve"), {}).status_code == 404
+    assert client.post(url(alerts["pat"], "dismiss"), {"dismiss-reason": "No."}).status_code == 404
     alerts["pat"].refresh_from_db()
     assert alerts["pat"].status == DriftAlert.Status.OPEN

@@ -30,6 +30,7 @@ def settings_fields(rubric, **changes):
         "adequate_band": "",
         "momentum_window": "6",
         "momentum_slope": "0.1",
+        "close_after": "3",
     }
     return {**fields, **changes}
 
@@ -50,6 +51,19 @@ def test_the_purveyor_lists_each_rubrics_settings_with_their_parameters(world, l
     for header in ("EWMA weight (λ)", "CUSUM limit (h)", "Run length", "Adequate band"):
         assert header in page
     assert ">0.3<" in page and ">7<" in page and ">high<" in page
+
+
+def test_the_purveyor_sets_after_how_many_calm_observations_an_alert_closes(world, login):
+    response = login(world.purveyor_admin).post(
+        SETTINGS_ADD, settings_fields(fidelity(), close_after="0")
+    )
+    assert response.status_code == 200
+    assert not DriftSettings.objects.exists()
+    response = login(world.purveyor_admin).post(
+        SETTINGS_ADD, settings_fields(fidelity(), close_after="5")
+    )
+    assert response.status_code == 302
+    assert DriftSettings.objects.get(rubric=fidelity()).params().close_after == 5
 
 
 def test_the_purveyor_adds_settings_for_a_rubric(world, login):

@@ -158,17 +158,20 @@ def test_the_alert_keeps_its_start_and_first_rule_while_another_rule_carries_it_
     assert again.explanation().startswith("13 observations in a row below the baseline.")
 
 
-def test_an_episode_closed_by_hand_is_not_raised_again(world, certified):
+def test_a_dismissed_alert_stays_the_one_alert_and_nobody_is_told_again(world, certified):
     observe(world.coach, world.practitioner, level(80, 4), start=dt.date(2025, 5, 1))
     run()
-    for alert in DriftAlert.objects.all():
-        services.alert_resolve(alert=alert, by=world.coach, today=TODAY, note="Talked it over.")
+    told = Notification.objects.filter(kind="alert").count()
+    alert = DriftAlert.objects.get()
+    assert services.alert_dismiss(alert=alert, by=world.coach, reason="Unusual sessions.")
+    DriftAlert.objects.filter(pk=alert.pk).update(told_by_run="")  # as if never told
     report = run(today=TODAY + dt.timedelta(days=1))
-    assert report.raised["person"] == 0
-    assert DriftAlert.objects.get(status="resolved").resolved_by == world.coach
+    assert (report.raised["person"], report.ongoing) == (0, 1)
+    assert DriftAlert.objects.get().status == "dismissed"
+    assert Notification.objects.filter(kind="alert").count() == told
 
 
-def test_an_episode_closed_by_hand_costs_no_more_work_on_later_nights(
+def test_a_dismissed_alert_costs_no_more_work_on_nights_without_new_points(
     world, certified, monkeypatch
 ):
     from coaching import levels
@@ -176,7 +179,7 @@ def test_an_episode_closed_by_hand_costs_no_more_work_on_later_nights(
     observe(world.coach, world.practitioner, level(80, 4), start=dt.date(2025, 5, 1))
     run()
     alert = DriftAlert.objects.get()
-    services.alert_resolve(alert=alert, by=world.coach, today=TODAY, note="Talked it over.")
+    services.alert_dismiss(alert=alert, by=world.coach, reason="Unusual sessions.")
     explained = []
     monkeypatch.setattr(levels, "moved_items", lambda groups, ids: explained.extend(groups) or [])
     run(today=TODAY + dt.timedelta(days=1))
@@ -193,7 +196,7 @@ def test_a_new_episode_after_recovery_is_a_new_alert(world, certified):
     assert [a.status for a in alerts(scope="person")] == ["resolved", "open"]
 
 
-def test_an_acknowledged_alert_stays_acknowledged_until_resolved(world, certified):
+def test_an_acknowledged_alert_stays_acknowledged_until_the_job_closes_it(world, certified):
     observe(world.coach, world.practitioner, level(80, 4), start=dt.date(2025, 5, 1))
     run()
     alert = DriftAlert.objects.get()
@@ -386,7 +389,7 @@ def test_drift_report_prints_the_open_alerts_as_csv(world, certified):
 def test_drift_report_as_text_and_for_an_unknown_organization(world, certified):
     out = io.StringIO()
     call_command("drift_report", stdout=out)
-    assert "0 open alert(s)." in out.getvalue()
+    assert "0 alert(s) not closed." in out.getvalue()
     with pytest.raises(CommandError, match="No organization has the slug"):
         call_command("drift_report", "--organization", "nowhere")
 

@@ -16,7 +16,10 @@ D = dt.date
 DIRECTORY = reverse("people:directory")
 ROSTER = reverse("certification:roster", args=["practitioner"])
 OBSERVATIONS = reverse("observations:list")
-TITLE = "from the recent slope of the smoothed score"
+TITLE = (
+    "the direction of the recent trend, from the slope of the smoothed score; "
+    "not the level against the baseline"
+)
 LAST_SEEN = D(2026, 6, 1)
 
 
@@ -121,6 +124,44 @@ def test_the_person_page_shows_momentum_on_each_rubric(world, login):
     assert "last observed 2026-03-01" in fidelity.split("</li>")[0]
     assert "MI coding rubric" in coding.split("</li>")[0]
     assert 'data-momentum="building"' in coding.split("</li>")[0]
+
+
+def rubric_item(html, code):
+    section = html[html.index('<h2 class="h5">Momentum</h2>') :]
+    return section[section.index(f'data-rubric="{code}"') :].split("</li>")[0]
+
+
+def test_on_a_rubric_with_an_alert_not_closed_the_person_page_reads_in_its_terms(world, login):
+    from tests.coaching.test_alert_views import make_alert
+
+    momentum(world.practitioner, "steady")
+    momentum(world.practitioner, "steady", rubric="mi-coding")
+    make_alert(world.practitioner, status="dismissed", dismissal_reason="Odd sessions.")
+    html = login(world.coach).get(world.practitioner.get_absolute_url()).content.decode()
+    alerted = rubric_item(html, "miiwrap-fidelity")
+    assert "Still below baseline" in alerted and "data-alerted" in alerted
+    assert "drift alert" in alerted and "recent trend" in alerted
+    plain = rubric_item(html, "mi-coding")
+    assert "</span> Steady</span>" in plain and "data-alerted" not in plain
+
+
+def test_an_alert_the_job_closed_leaves_the_person_pages_momentum_as_it_is(world, login):
+    from tests.coaching.test_alert_views import make_alert
+
+    momentum(world.practitioner, "building")
+    make_alert(world.practitioner, status="resolved", resolved_on=D(2026, 6, 1))
+    html = login(world.coach).get(world.practitioner.get_absolute_url()).content.decode()
+    assert "</span> Building</span>" in rubric_item(html, "miiwrap-fidelity")
+
+
+def test_a_practitioner_never_learns_of_an_alert_about_themselves_from_momentum(world, login):
+    from tests.coaching.test_alert_views import make_alert
+
+    momentum(world.practitioner, "slipping")
+    make_alert(world.practitioner)
+    html = login(world.practitioner).get(world.practitioner.get_absolute_url()).content.decode()
+    item = rubric_item(html, "miiwrap-fidelity")
+    assert "</span> Slipping</span>" in item and "Still slipping" not in item
 
 
 def test_a_practitioner_reads_their_own_momentum(world, login):

@@ -88,6 +88,28 @@ def test_open_alerts_are_counted_and_listed(world, login, frozen):
     assert len(rows(client, "alerts")) == 1 + len(alerted)
 
 
+def test_a_dismissed_alert_is_listed_with_its_status_but_not_counted_to_follow_up(
+    world, login, frozen
+):
+    from coaching.models import DriftAlert
+
+    people = grow(world, 150)
+    alerted = people[::5]
+    dismissed = DriftAlert.objects.get(practitioner=alerted[0])
+    DriftAlert.objects.filter(pk=dismissed.pk).update(
+        status="dismissed", dismissal_reason="Unusual sessions."
+    )
+    client = login(world.coach)
+    caseload = rows(client, "caseload")
+    assert caseload[0][-1] == "Alerts to follow up"
+    counted = {row[0]: row[-1] for row in caseload[1:]}
+    assert counted[alerted[0].full_name] == "0"
+    assert counted[alerted[1].full_name] == "1"
+    listed = {row[1]: row[-1] for row in rows(client, "alerts")[1:]}
+    assert listed[alerted[0].full_name] == "Dismissed as a false alarm"
+    assert listed[alerted[1].full_name] == "Open"
+
+
 def test_a_leader_reads_a_coachs_dashboard(caseload, login):
     world, quinn, _ = caseload
     url = reverse("dashboards:coach", args=[world.coach.pk])

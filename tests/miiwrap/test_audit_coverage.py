@@ -15,6 +15,7 @@ from miiwrap.audit import is_audited, update_with_history
 from miiwrap.notifications.models import Notification
 from miiwrap.people.models import Person
 from tests.audit_guard import Guard
+from tests.coaching.test_alert_lifecycle import found
 from tests.coaching.test_alert_views import make_alert
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -124,12 +125,17 @@ def test_the_guard_leaves_the_tests_own_setup_alone(world, guard):
     assert guard.found == []
 
 
-def test_an_alert_the_job_resolves_keeps_a_history_row_saying_why(world):
+def test_an_alert_the_job_closes_keeps_a_history_row_saying_why(world):
     alert = make_alert(world.practitioner)
-    assert coaching_services.resolve([alert.pk], dt.date(2026, 6, 30)) == 1
-    resolved = alert.history.latest()
-    assert (resolved.status, resolved.history_change_reason) == ("resolved", "Back in control")
-    assert resolved.history_user is None
+    calm = found(world.practitioner, alert.rubric, out_now=False, calm=3)
+    latest = {(alert.subject, alert.rubric_id): calm}
+    assert coaching_services.close([alert], latest, {}, dt.date(2026, 6, 30)) == 1
+    closed = alert.history.latest()
+    assert (closed.status, closed.history_change_reason) == (
+        "resolved",
+        "Back in control for 3 observations",
+    )
+    assert closed.history_user is None
 
 
 def test_the_guard_allows_what_deleting_a_record_sets_to_null(world, guard):

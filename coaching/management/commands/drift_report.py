@@ -33,7 +33,7 @@ def cells(alert):
 
     return [
         alert.pk,
-        alert.get_status_display(),
+        alert.status_label(),
         alert.get_scope_display(),
         alert.organization.name,
         alert.about(),
@@ -55,7 +55,7 @@ def cells(alert):
 
 
 class Command(BaseCommand):
-    help = "Print the open (and acknowledged) drift alerts, newest first."
+    help = "Print the drift alerts not yet closed (whatever their status), newest first."
 
     def add_arguments(self, parser):
         parser.add_argument("--format", choices=["csv", "text"], default="text")
@@ -76,7 +76,7 @@ class Command(BaseCommand):
         for row in rows:
             count += 1
             self.stdout.write(f"#{row[0]} {row[1]} · {row[4]} · {row[5]} · {row[7]} since {row[8]}")
-        self.stdout.write(f"{count} open alert(s).")
+        self.stdout.write(f"{count} alert(s) not closed.")
 
 
 def _organization_exists(slug):
