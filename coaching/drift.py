@@ -75,6 +75,7 @@ class Params:
     items_limit: float = 5.0  # the items' fall (see item_many) beyond which it is out
     items_top: int = 3  # the items rule sums the falls of this many items that fell most
     back_margin: float = 1.1  # shift and items: back once this many standard errors inside
+    recovered_points: int = 6  # the latest scores that, at the usual level, end a fall
 
 
 DEFAULTS = Params()
@@ -426,7 +427,7 @@ class Shifts:
     back: np.ndarray  # (n, ends) back_margin inside the limit (or not judged)
     began: np.ndarray  # (n,) position in the row where the last point's fall begins; -1
     level: np.ndarray  # (n,) the usual level before that fall
-    recent: np.ndarray  # (n,) the mean of the scores since it began (see shift_many)
+    recent: np.ndarray  # (n,) the mean of the scores since it began, as they are
     after: np.ndarray  # (n,) how many scores that is
     sigma: np.ndarray  # (n,) the person's sigma, their own spread weighed with the pooled one
 
@@ -496,15 +497,20 @@ def shift_many(x, lengths, level, between, sigma, params=DEFAULTS, usable=None, 
             if back == 0:
                 began = np.where(better, start_at, began)
                 base = np.where(better, usual, base)
-                recent = np.where(better, usual + total / size, recent)
+                recent = np.where(better, window.mean(axis=1), recent)
                 after = np.where(better, size, after)
         statistic[:, ends - 1 - back] = np.where(np.isfinite(best), best, np.nan)
     found = began >= 0
     began = np.where(found, order[rows, np.maximum(began, 0)], -1)
     # Within back_margin of the limit, a point is neither out nor back: an
     # alert neither opens nor moves towards closing, so a series near the limit does not flap.
+    # A fall is current only while the latest scores are still low as a whole: once the
+    # last recovered_points average the usual level again, it is over, however low the
+    # scores since its start were.
     limit = _student(params.shift_limit, freedom)[:, None]
-    out, back = _beyond(statistic, limit), ~_beyond(statistic, limit - params.back_margin)
+    recovered = _recovered(xc, m, ends, base, own, params)
+    out = _beyond(statistic, limit) & ~recovered
+    back = recovered | ~_beyond(statistic, limit - params.back_margin)
     return Shifts(statistic, out, back, began, base, recent, after, own)
 
 
@@ -611,6 +617,18 @@ def item_many(gaps, lengths, spread, params=DEFAULTS, usable=None, ends=None, of
 def _beyond(statistic, limit):
     with np.errstate(invalid="ignore"):
         return statistic > limit
+
+
+def _recovered(xc, m, ends, level, sigma, params):
+    """(n, ends): at each of the last points, the mean of the recovered_points scores up to
+    it is within half a standard error of the usual level, or above it (False where there
+    is no level, or fewer scores)."""
+    count = params.recovered_points
+    at = m[:, None, None] - ends + np.arange(ends)[None, :, None] - np.arange(count)[::-1]
+    scores = xc[np.arange(len(xc))[:, None, None], np.clip(at, 0, max(xc.shape[1] - 1, 0))]
+    with np.errstate(invalid="ignore"):
+        mean = np.where((at >= 0).all(axis=2), scores.mean(axis=2), np.nan)
+        return mean >= (level - 0.5 * sigma / math.sqrt(count))[:, None]
 
 
 def _weighed_sigma(xc, m, pooled, params):
