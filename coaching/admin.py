@@ -33,6 +33,9 @@ class DriftSettingsAdmin(SentOnceAdmin, PurveyorOnlyAdmin, AuditedAdmin):
     list_display = [
         "rubric",
         "enabled",
+        "shift_limit",
+        "items_limit",
+        "before_points",
         "lam",
         "limit_sigmas",
         "cusum_k",
@@ -49,7 +52,18 @@ class DriftSettingsAdmin(SentOnceAdmin, PurveyorOnlyAdmin, AuditedAdmin):
     list_select_related = ["rubric"]
     fieldsets = [
         (None, {"fields": ["rubric", "enabled"]}),
-        ("Control charts", {"fields": ["lam", "limit_sigmas", "cusum_k", "cusum_h"]}),
+        (
+            "Practitioners",
+            {
+                "fields": ["shift_limit", "items_limit", "before_points"],
+                "description": "Each practitioner's scores are judged by a fall from their "
+                "usual level, a slip in a few items, and the band rule.",
+            },
+        ),
+        (
+            "Teams and items (monthly means)",
+            {"fields": ["lam", "limit_sigmas", "cusum_k", "cusum_h"]},
+        ),
         ("Rules", {"fields": ["run_length", "adequate_band", "close_after"]}),
         ("Baseline and spread", {"fields": ["baseline_n", "min_own_points"]}),
         ("Momentum", {"fields": ["momentum_window", "momentum_slope"]}),
