@@ -638,3 +638,239 @@ def test_two_falls_apart_are_two_episodes_of_the_series():
 
     assert (anything.episodes, anything.alarm, anything.first_alarm) == (2, True, 12)
     assert anything.began == 32
+
+
+# --- the shift rule, the items rule, and what the job's lifecycle reads ----------------------
+
+# Small ups and downs around a level: a within-person σ of about 1.6 points.
+WOBBLE = [0.0, 1.5, -1.0, 0.5, -1.5, 1.0, -0.5, 0.0]
+PEERS, BETWEEN, POOLED = 88.0, 4.0, 1.6
+
+
+def around(value, count):
+    return [value + WOBBLE[n % len(WOBBLE)] for n in range(count)]
+
+
+def padded(rows):
+    """Rows of any lengths, left-aligned and NaN-padded, and their lengths."""
+    width = max((len(row) for row in rows), default=0)
+    x = np.full((len(rows), width), np.nan)
+    for n, row in enumerate(rows):
+        x[n, : len(row)] = row
+    return x, [len(row) for row in rows]
+
+
+def shifts(rows, level=PEERS, between=BETWEEN, sigma=POOLED, **kwargs):
+    x, lengths = padded(rows)
+    return drift.shift_many(x, lengths, level, between, sigma, **kwargs)
+
+
+def test_a_clear_step_is_out_and_began_points_at_its_first_score():
+    found = shifts([around(88, 12) + around(82, 6)])
+    assert found.out[0].all()
+    assert found.began[0] == 12
+    assert found.level[0] == pytest.approx(88, abs=0.5)
+    # No score counts more than shift_clip σ under the level: the mean since is clipped.
+    assert 82 < found.recent[0] < found.level[0] - 4
+    assert found.recent[0] >= found.level[0] - drift.DEFAULTS.shift_clip * found.sigma[0]
+    assert found.after[0] == 6
+
+
+def test_began_is_a_position_in_the_row_as_given_when_the_row_has_gaps():
+    row = around(88, 12) + around(82, 6)
+    gapped = [*row[:3], math.nan, *row[3:12], math.nan, *row[12:14], math.nan, *row[14:]]
+    found = shifts([gapped])
+    assert found.out[0, -1]
+    assert found.began[0] == 14 and gapped[14] == row[12]
+    assert found.after[0] == 6
+
+
+def test_a_flat_series_is_not_out():
+    found = shifts([around(88, 18), [88.0] * 18])
+    assert not found.out.any()
+    assert (found.statistic[0] < 1.0).all()
+
+
+@pytest.mark.parametrize("where", [15, 9, 6])
+def test_one_very_bad_day_alone_is_never_out(where):
+    row = around(88, 18)
+    row[where] = 40.0
+    for length in range(where + 1, 19):
+        found = shifts([row[:length]])
+        assert not found.out.any(), length
+
+
+def test_two_very_bad_days_in_a_row_are_a_fall():
+    found = shifts([[*around(88, 15), 70.0, 70.0]])
+    assert found.out[0, -1] and found.began[0] == 15
+
+
+def test_scores_not_usable_do_not_set_the_usual_level():
+    """The certification's evidence, chosen for being high, would make ordinary scores
+    after it look like a fall."""
+    row = [95.0, 95.0, 95.0, *around(86, 14)]
+    usable = np.array([[False] * 3 + [True] * 14])
+    marked = shifts([row], level=86.0, usable=usable)
+    unmarked = shifts([row], level=86.0)
+    assert not marked.out.any()
+    assert (marked.statistic[0] < unmarked.statistic[0]).all()
+    if marked.began[0] - drift.DEFAULTS.before_points < 3:
+        assert marked.level[0] < unmarked.level[0]
+
+
+def test_the_usual_level_leans_towards_the_peers_more_the_fewer_scores_it_rests_on():
+    few = shifts([[*around(88, 6), 80.0, 80.0]], level=70.0, between=1.0)
+    many = shifts([[*around(88, 12), 80.0, 80.0]], level=70.0, between=1.0)
+    alone = shifts([[*around(88, 12), 80.0, 80.0]], level=math.nan, between=math.nan)
+    assert few.began[0] == 6 and many.began[0] == 12 and alone.began[0] == 12
+    assert alone.level[0] == pytest.approx(np.mean(around(88, 12)))
+    assert 70 < few.level[0] < many.level[0] < alone.level[0]
+
+
+def test_the_ends_columns_are_the_last_points_in_order():
+    """A fall of two scores at the end: out at the last point only, as one low score is
+    no fall; the columns before it are the points before it, oldest first."""
+    found = shifts([[*around(88, 14), 80.0, 80.0]], ends=4)
+    assert found.statistic.shape == found.out.shape == (1, 4)
+    assert found.out[0].tolist() == [False, False, False, True]
+    assert found.back[0].tolist() == [True, True, True, False]
+
+
+def test_rows_of_different_lengths_are_judged_each_as_if_alone():
+    rows = [around(88, 12) + around(82, 6), around(88, 9), around(86, 24), [*around(88, 7), 80.0]]
+    together = shifts(rows)
+    for n, row in enumerate(rows):
+        alone = shifts([row])
+        np.testing.assert_allclose(together.statistic[n], alone.statistic[0], equal_nan=True)
+        assert together.began[n] == alone.began[0]
+        assert (together.out[n] == alone.out[0]).all()
+
+
+@pytest.mark.parametrize("length", [0, 1, 5, 6])
+def test_a_row_too_short_gives_nan_and_is_not_out(length):
+    found = shifts([around(80, length), around(88, 12) + around(82, 6)])
+    assert np.isnan(found.statistic[0, -1]) and not found.out[0].any()
+    assert found.began[0] == -1
+    assert found.out[1, -1]
+
+
+def test_a_fall_never_begins_in_the_first_baseline_scores():
+    found = shifts([around(88, 2) + around(78, 10)])
+    assert found.began[0] >= drift.DEFAULTS.baseline_n
+
+
+# The items: six items around 80, each with its own noise, plus a good or bad day they share.
+ITEMS, LENGTH = 6, 20
+
+
+def item_scores(seed=7):
+    rng = np.random.default_rng(seed)
+    return 80 + rng.normal(0, 4, (1, LENGTH, ITEMS)) + rng.normal(0, 3, (1, LENGTH, 1))
+
+
+def item_verdict(y, **kwargs):
+    """The items rule on y, each item's spread measured on the steady scores."""
+    spread = drift.item_spread(drift.item_gaps(item_scores()))
+    return drift.item_many(drift.item_gaps(y), [y.shape[1]], spread, **kwargs)
+
+
+def test_three_items_falling_together_are_out_and_named():
+    y = item_scores()
+    y[0, 12:, :3] -= 20
+    found = item_verdict(y)
+    assert found.out[0].all()
+    assert sorted(found.items[0]) == [0, 1, 2]
+    assert found.began[0] == 12
+
+
+def test_steady_items_are_not_out():
+    assert not item_verdict(item_scores()).out.any()
+
+
+def test_the_same_fall_in_every_item_is_no_item_slip():
+    """An overall fall is the shift rule's: the part every item shares is taken out."""
+    y = item_scores()
+    y[0, 12:, :] -= 20
+    found = item_verdict(y)
+    assert not found.out.any()
+    np.testing.assert_allclose(found.statistic, item_verdict(item_scores()).statistic)
+
+
+def test_item_gaps_take_out_the_observations_mean_and_leave_missing_items_missing():
+    y = np.array([[[80.0, 90.0, np.nan], [np.nan, np.nan, np.nan]]])
+    gaps = drift.item_gaps(y)
+    assert gaps[0, 0, :2].tolist() == [-5.0, 5.0]
+    assert np.isnan(gaps[0, 0, 2]) and np.isnan(gaps[0, 1]).all()
+
+
+def test_offset_keeps_the_fall_out_of_the_first_baseline_observations():
+    y = item_scores()[:, :8]
+    y[0, 2:, :3] -= 25
+    whole = item_verdict(y)
+    latest_part = item_verdict(y, offset=drift.DEFAULTS.baseline_n)
+    assert whole.began[0] >= drift.DEFAULTS.baseline_n
+    assert latest_part.began[0] == 2
+    assert latest_part.statistic[0, -1] > whole.statistic[0, -1]
+
+
+def test_band_runs_count_the_scores_below_in_a_row_at_the_last_points():
+    below = np.array(
+        [
+            [False, True, True, False, True, True, True],
+            [True, True, False, False, False, False, False],
+            [True, True, True, True, False, False, False],
+        ]
+    )
+    count, out = drift.band_runs(below, [7, 7, 3], ends=3)
+    assert count.tolist() == [3, 0, 3]
+    assert out.tolist() == [[False, True, True], [False, False, False], [False, True, True]]
+
+
+def test_band_runs_on_a_row_shorter_than_ends():
+    count, out = drift.band_runs(np.array([[True, True]]), [2], ends=4)
+    assert count.tolist() == [2] and out.tolist() == [[False, False, False, True]]
+
+
+def test_calm_points_count_the_points_back_since_the_last_one_not():
+    unsettled = np.array(
+        [
+            [False, False, False, False],
+            [True, False, False, False],
+            [False, True, False, False],
+            [False, False, False, True],
+            [True, True, True, True],
+        ]
+    )
+    assert drift.calm_points(unsettled).tolist() == [4, 3, 2, 0, 0]
+
+
+def test_peers_take_the_median_and_the_variance_left_after_each_persons_noise():
+    level, between = drift.peers([80, 84, 90, 70, math.nan], sigma=2.0, first_n=5)
+    assert level == 82
+    assert between == pytest.approx(np.var([80, 84, 90, 70], ddof=1) - 4 / 5)
+
+
+def test_peers_never_take_a_baseline_as_known_exactly():
+    level, between = drift.peers([80, 80.1, 79.9], sigma=3.0, first_n=5)
+    assert level == 80 and between == pytest.approx(0.1 * 9)
+
+
+@pytest.mark.parametrize("means", [[], [80], [80, math.nan]])
+def test_peers_need_two_people(means):
+    assert all(math.isnan(v) for v in drift.peers(means, sigma=2.0, first_n=5))
+
+
+def test_peers_need_a_usable_sigma():
+    assert all(math.isnan(v) for v in drift.peers([80, 85], sigma=0.0, first_n=5))
+
+
+def test_the_student_limit_is_higher_the_fewer_degrees_of_freedom():
+    limits = drift._student(2.2, np.array([2, 5, 10, 30, 100]))
+    assert (np.diff(limits) < 0).all()
+    assert (limits > 2.2).all()
+    assert limits[0] > 3.0
+
+
+def test_the_student_limit_tends_to_the_normal_one():
+    assert drift._student(2.2, 1e6) == pytest.approx(2.2, abs=1e-5)
+    assert drift._student(2.2, 100) == pytest.approx(2.2, abs=0.05)
