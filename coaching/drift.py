@@ -430,6 +430,7 @@ class Shifts:
     recent: np.ndarray  # (n,) the mean of the scores since it began, as they are
     after: np.ndarray  # (n,) how many scores that is
     sigma: np.ndarray  # (n,) the person's sigma, their own spread weighed with the pooled one
+    limit: np.ndarray  # (n,) the limit held to: shift_limit raised for a sigma from few scores
 
 
 def shift_many(x, lengths, level, between, sigma, params=DEFAULTS, usable=None, ends=None):
@@ -511,7 +512,7 @@ def shift_many(x, lengths, level, between, sigma, params=DEFAULTS, usable=None, 
     recovered = _recovered(xc, m, ends, base, own, params)
     out = _beyond(statistic, limit) & ~recovered
     back = recovered | ~_beyond(statistic, limit - params.back_margin)
-    return Shifts(statistic, out, back, began, base, recent, after, own)
+    return Shifts(statistic, out, back, began, base, recent, after, own, limit[:, 0])
 
 
 @dataclass(frozen=True, eq=False)

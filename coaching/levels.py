@@ -513,7 +513,7 @@ def _person_alarm(series, index, at, judged, params):
     shifts, items, band_count = judged.shifts, judged.items, judged.band_count
     rules = []
     for rule, verdicts, limit in (
-        (drift.SHIFT, shifts, params.shift_limit),
+        (drift.SHIFT, shifts, round(float(shifts.limit[at]), 4)),
         (drift.ITEMS, items, params.items_limit),
     ):
         if np.isfinite(verdicts.statistic[at, -1]):
