@@ -22,7 +22,8 @@ observations, judged on tonight's chart. Detectors:
 
 - EWMA, CUSUM: the textbook charts (λ 0.2, L 3; k 0.5σ, h 4σ) against the mean of the
   first five observations, with the robust σ pooled over everyone;
-- shift: this app's rule on overall scores (drift.shift_many), with the band rule;
+- shift: this app's rule on overall scores (drift.shift_many); the band rule, which needs
+  a rubric's bands, is left out (the job runs it too);
 - shift+items: the same, and the items rule (drift.item_many), as the job runs them.
 
 Figures per scenario and detector: alerts raised per 100 in-control observations (after the
@@ -30,7 +31,9 @@ first five); for a change, the median delay from its first observation to the fi
 raised at or after it (1 = on the first changed observation), the share caught by the end,
 the series missed, the series whose earlier (false) alert was still open at the change; and
 two checks of the lifecycle: nights out of control with no alert, and alerts that close and
-reopen within FLAP_WINDOW observations while the level stays below the baseline.
+reopen within FLAP_WINDOW observations while the level stays below the baseline. Each row
+keeps the counts behind its figures, so `pooled` can join rows (of several seeds, or of
+several scenarios) into one with the figures of them all.
 """
 
 import math
@@ -82,6 +85,10 @@ class TrialRow:
     silent_nights: int
     flaps: int
     series: int
+    false_alarms: int = 0  # alerts raised on in-control observations
+    in_control: int = 0  # in-control observations after the first five
+    delays: tuple = ()  # each caught change's delay
+    changed: int = 0  # series with a change
 
 
 def fresh_seed():
@@ -205,7 +212,6 @@ def _row(scenario, detector, cohort, raised, active, outs, closed):
     change = cohort.change
     t = np.arange(LENGTH)[None, :]
     in_control = (t >= FIRST) & (t < change[:, None])
-    false_per_100 = float(100 * (raised & in_control).sum() / max(in_control.sum(), 1))
     silent = int((outs & ~active).sum())
     changed = np.flatnonzero(change < LENGTH)
     delays, missed, open_at_change, flaps = [], 0, 0, 0
@@ -222,20 +228,59 @@ def _row(scenario, detector, cohort, raised, active, outs, closed):
             stop = min(night + FLAP_WINDOW + 1, LENGTH)
             if cohort.below[i, night:stop].all() and raised[i, night + 1 : stop].any():
                 flaps += 1
-    caught = (len(delays) + open_at_change) / len(changed) if len(changed) else math.nan
-    median = float(np.median(delays)) if delays else math.nan
+    return _figures(
+        scenario,
+        detector,
+        false_alarms=int((raised & in_control).sum()),
+        in_control=int(in_control.sum()),
+        delays=tuple(int(d) for d in delays),
+        changed=len(changed),
+        missed=missed,
+        open_at_change=open_at_change,
+        silent_nights=silent,
+        flaps=flaps,
+        series=len(change),
+    )
+
+
+def _figures(scenario, detector, *, false_alarms, in_control, delays, changed, **counts):
+    caught = (len(delays) + counts["open_at_change"]) / changed if changed else math.nan
     return TrialRow(
         scenario,
         detector,
-        false_per_100,
-        median,
-        caught,
-        missed,
-        open_at_change,
-        silent,
-        flaps,
-        len(change),
+        false_per_100=100 * false_alarms / max(in_control, 1),
+        median_delay=float(np.median(delays)) if delays else math.nan,
+        caught=caught,
+        false_alarms=false_alarms,
+        in_control=in_control,
+        delays=delays,
+        changed=changed,
+        **counts,
     )
+
+
+def pooled(rows, scenario=None, detector=None):
+    """One row from several (several seeds, or several scenarios): counts added up, the
+    false alarms per 100 of all in-control observations, the median of every delay.
+    `scenario` and `detector` name the result (default: the rows' names joined by " + ")."""
+    rows = list(rows)
+    names = list(dict.fromkeys(row.scenario for row in rows))
+    counts = ("missed", "open_at_change", "silent_nights", "flaps", "series")
+    return _figures(
+        scenario or " + ".join(names),
+        detector or " + ".join(dict.fromkeys(row.detector for row in rows)),
+        false_alarms=sum(row.false_alarms for row in rows),
+        in_control=sum(row.in_control for row in rows),
+        delays=tuple(d for row in rows for d in row.delays),
+        changed=sum(row.changed for row in rows),
+        **{name: sum(getattr(row, name) for row in rows) for name in counts},
+    )
+
+
+def pick(rows, scenarios, detector):
+    """The rows of these scenarios (one name or several) for one detector."""
+    scenarios = (scenarios,) if isinstance(scenarios, str) else tuple(scenarios)
+    return [row for row in rows if row.scenario in scenarios and row.detector == detector]
 
 
 def format_table(rows):

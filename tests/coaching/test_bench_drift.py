@@ -1,7 +1,7 @@
-"""bench_drift: the trials' table with its goals, then the nightly job timed on a dataset."""
+"""bench_drift: the trials on several seeds with a summary judged against the goals, then the
+nightly job timed on a dataset."""
 
 import io
-import math
 import re
 
 import pytest
@@ -14,17 +14,12 @@ from observations.models import Observation
 
 TINY = ("--allow-sqlite", "--observations", "300", "--series", "50", "--runs", "1")
 DAY = ("--today", "2026-06-30")
-TRIAL_ROW = re.compile(
-    r"^(\S+)\s+(ewma|cusum|run|band|any)\s+(—|[\d.]+)\s+(—|\d+%)\s+([\d.]+)$", re.MULTILINE
-)
-GOAL_ROW = re.compile(
-    r"^(\S+)\s+(ewma|cusum|run|band|any)\s+(—|[\d.]+)\s+(met|MISSED(?: \(none caught\))?|—)"
-    r"\s+([\d.]+)\s+(met|MISSED)$",
-    re.MULTILINE,
-)
-GOAL_SUMMARY = re.compile(
-    r"^(Delay|False-alarm) goal: met by (\d+) of (\d+) figures; by any rule in (\d+) of (\d+) "
-    r"scenarios",
+SEEDS_LINE = re.compile(r"run night by night with the job's alert lifecycle, on seeds ([\d, ]+) ")
+SEED_TABLE = re.compile(r"^Seed (\d+):$", re.MULTILINE)
+SUMMARY_ROW = re.compile(
+    r"^((?:false alarms|median delay|changes missed|silent nights|flaps)[^\n]*?)\s+"
+    r"(<= [\d.]+|\d+|—)\s+([\d.]+|—)\s+(met|MISSED(?: \(none caught\))?|—)"
+    r"\s+(\S+)\s+(\S+)\s+(\S+)$",
     re.MULTILINE,
 )
 DATASET_LINE = re.compile(
@@ -70,68 +65,99 @@ def output(db):
 # --- The trials ------------------------------------------------------------------------------
 
 
-def test_the_trials_need_no_database_and_print_every_scenario_and_rule():
+# Module-wide, without the database: each trials run takes a few seconds even when small.
+@pytest.fixture(scope="module")
+def trials():
+    """{seed: the trials' rows} (20 series), computed once per seed."""
+    found = {}
+
+    def of(seed):
+        if seed not in found:
+            found[seed] = drift_trials.run_trials(20, seed)
+        return found[seed]
+
+    return of
+
+
+@pytest.fixture(scope="module")
+def seed_7():
     # No db fixture: any query would fail the test.
-    text = bench("--skip-job", "--series", "50")
-    rows = TRIAL_ROW.findall(text)
-    assert [(row[0], row[1]) for row in rows] == [
-        (scenario, rule)
-        for scenario in drift_trials.SCENARIOS
-        for rule in ("ewma", "cusum", "run", "band", "any")
+    return bench("--skip-job", "--series", "20", "--seed", "7")
+
+
+@pytest.fixture(scope="module")
+def two_seeds():
+    return bench("--skip-job", "--series", "20", "--seeds", "2")
+
+
+def test_the_trials_need_no_database_and_print_the_table_of_the_seed_asked(seed_7, trials):
+    assert SEEDS_LINE.search(seed_7).group(1) == "7"
+    assert SEED_TABLE.findall(seed_7) == ["7"]
+    assert drift_trials.format_table(trials(7)) in seed_7
+    assert "Nightly drift job" not in seed_7
+
+
+def test_by_default_fresh_seeds_each_with_its_table_and_printed_to_repeat(two_seeds, trials):
+    seeds = SEED_TABLE.findall(two_seeds)
+    assert len(seeds) == 2 and seeds[0] != seeds[1] and "7" not in seeds
+    assert SEEDS_LINE.search(two_seeds).group(1) == ", ".join(seeds)
+    for seed in seeds:
+        assert drift_trials.format_table(trials(int(seed))) in two_seeds
+    assert "repeat one with --seed N" in two_seeds
+
+
+def summary(text):
+    return {label.strip(): rest for label, *rest in SUMMARY_ROW.findall(text)}
+
+
+def test_the_summary_judges_the_apps_detector_against_every_goal(seed_7):
+    lines = summary(seed_7)
+    assert list(lines) == [
+        "false alarms /100, stable + bad day",
+        "false alarms /100, items stable",
+        f"median delay, {drift_trials.STEP}",
+        f"median delay, {drift_trials.SLIDE}",
+        f"median delay, {drift_trials.ITEMS_SLIP}",
+        "changes missed, step + slide",
+        "changes missed, items slip",
+        "silent nights, every scenario",
+        "flaps, every scenario",
     ]
-    assert "Nightly drift job" not in text
-
-
-def test_the_table_is_the_trials_own_for_the_seed_and_size_asked():
-    text = bench("--skip-job", "--series", "50", "--seed", "7")
-    expected = drift_trials.format_table(drift_trials.run_trials(50, 7))
-    assert expected in text
-    assert expected != drift_trials.format_table(drift_trials.run_trials(50, 1))
-
-
-def test_each_figure_is_judged_against_its_goal_and_misses_are_marked():
-    text = bench("--skip-job", "--series", "50")
-    trials = {(r.scenario, r.rule): r for r in drift_trials.run_trials(50, 1)}
-    goals = GOAL_ROW.findall(text)
-    assert len(goals) == len(trials)
-    for scenario, rule, delay, delay_goal, false_alarms, false_goal in goals:
-        row = trials[(scenario, rule)]
-        assert float(false_alarms) == pytest.approx(row.false_alarms_per_100, abs=0.005)
-        assert false_goal == ("met" if row.false_alarms_per_100 <= 1 else "MISSED")
-        if scenario == drift_trials.STABLE:
-            assert (delay, delay_goal) == ("—", "—")
-        elif math.isnan(row.median_delay):
-            assert delay_goal == "MISSED (none caught)"
+    goals = [goal for goal, *_ in lines.values()]
+    assert goals == ["<= 1", "<= 1", "<= 4", "<= 6", "<= 4", "0", "—", "0", "0"]
+    for goal, app, verdict, *_ in lines.values():
+        if goal == "—":
+            assert verdict == "—"
+        elif app == "—":
+            assert verdict == "MISSED (none caught)"
         else:
-            assert float(delay) == row.median_delay
-            assert delay_goal == ("met" if row.median_delay <= 5 else "MISSED")
+            limit = float(goal.removeprefix("<= "))
+            assert verdict == ("met" if float(app) <= limit else "MISSED")
 
 
-def test_the_summary_counts_the_figures_that_meet_each_goal():
-    text = bench("--skip-job", "--series", "50")
-    goals = GOAL_ROW.findall(text)
-    summary = {goal: tuple(map(int, rest)) for goal, *rest in GOAL_SUMMARY.findall(text)}
-    delays = [g for g in goals if g[0] != drift_trials.STABLE]
-    assert summary["Delay"] == (
-        sum(g[3] == "met" for g in delays),
-        20,
-        sum(g[3] == "met" for g in delays if g[1] == "any"),
-        4,
+def test_the_summary_figures_are_the_trials_pooled_over_the_seeds(two_seeds, trials):
+    seeds = [int(seed) for seed in SEED_TABLE.findall(two_seeds)]
+    rows = [row for seed in seeds for row in trials(seed)]
+    t, lines = drift_trials, summary(two_seeds)
+    calm = t.pooled(t.pick(rows, (t.STABLE, t.BAD_DAY), t.SHIFT))
+    _, app, _, alone, ewma, _ = lines["false alarms /100, stable + bad day"]
+    assert float(app) == pytest.approx(calm.false_per_100, abs=0.005)
+    assert alone == "—"  # the overall-score rule alone is shown only on the item series
+    assert float(ewma) == pytest.approx(
+        t.pooled(t.pick(rows, (t.STABLE, t.BAD_DAY), t.EWMA)).false_per_100, abs=0.005
     )
-    assert summary["False-alarm"] == (
-        sum(g[5] == "met" for g in goals),
-        25,
-        sum(g[5] == "met" for g in goals if g[1] == "any"),
-        5,
-    )
-
-
-def test_the_slow_slide_misses_the_delay_goal_and_says_so():
-    # A fall of 0.1 sigma per observation is still under 1 sigma after 5 observations.
-    text = bench("--skip-job", "--series", "200")
-    slide = [g for g in GOAL_ROW.findall(text) if g[0] == drift_trials.SLIDE and g[1] == "any"]
-    assert slide[0][3] == "MISSED"
-    assert re.search(r"by any rule in \d of 4 scenarios \(missed: [^)]*slow-slide", text)
+    slip = lines[f"median delay, {t.ITEMS_SLIP}"]
+    assert slip[1] == f"{t.pooled(t.pick(rows, t.ITEMS_SLIP, t.COMBINED)).median_delay:.1f}"
+    assert slip[3] == f"{t.pooled(t.pick(rows, t.ITEMS_SLIP, t.SHIFT)).median_delay:.1f}"
+    missed = lines["changes missed, step + slide"]
+    assert int(missed[1]) == t.pooled(t.pick(rows, (t.STEP, t.SLIDE), t.SHIFT)).missed
+    assert int(missed[5]) == t.pooled(t.pick(rows, (t.STEP, t.SLIDE), t.CUSUM)).missed
+    app_rows = [
+        r for r in rows if r.detector == (t.COMBINED if r.scenario in t.WITH_ITEMS else t.SHIFT)
+    ]
+    assert int(lines["silent nights, every scenario"][1]) == sum(r.silent_nights for r in app_rows)
+    assert int(lines["flaps, every scenario"][1]) == sum(r.flaps for r in app_rows)
+    assert "Summary over 2 seed(s), 40 series per scenario" in two_seeds
 
 
 # --- The job -------------------------------------------------------------------------------
@@ -245,6 +271,7 @@ def test_skipping_both_halves_is_refused():
         (["--runs", "many"], "'many' is not a whole number"),
         (["--observations", "-5"], "'-5' is not a whole number"),
         (["--seed", "1.5"], "'1.5' is not a whole number"),
+        (["--seeds", "0"], "'0' is not a whole number of 1 or more"),
         (["--today", "2026-13-01"], "--today must be a date such as 2026-06-30"),
     ],
 )
