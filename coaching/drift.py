@@ -413,8 +413,9 @@ def _last_counted(values, counted, window):
 
 # --- the shift rule ---------------------------------------------------------------------------
 
-# The longest stretch since a fall that the shift rule weighs (two years of monthly visits).
-MAX_AFTER = 24
+# The longest stretch since a fall that the shift rule weighs (two years of monthly visits),
+# and the items rule (a year: it looks for a slip starting, which later becomes the level).
+MAX_AFTER, ITEMS_AFTER = 24, 12
 
 
 @dataclass(frozen=True, eq=False)
@@ -471,35 +472,39 @@ def shift_many(x, lengths, level, between, sigma, params=DEFAULTS, usable=None, 
     statistic = np.full((n, ends), np.nan)
     began = np.full(n, -1)
     base, recent, after = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n, dtype=int)
+    judged = np.isfinite(own) & (own > 0)
     for back in range(ends):
         end = m - 1 - back
         best = np.full(n, -np.inf)
         for size in range(2, min(MAX_AFTER, width) + 1):
             start = end - size + 1
-            live = (start >= params.baseline_n) & np.isfinite(own) & (own > 0)
-            if not live.any():
+            # Only the rows long enough for this stretch: short series drop out early.
+            live = np.flatnonzero((start >= params.baseline_n) & judged)
+            if not live.size:
                 break
-            start_at = np.where(live, start, 0)
-            low = np.maximum(start_at - params.before_points, 0)
-            nb = many[rows, start_at] - many[rows, low]
-            sb = kept[rows, start_at] - kept[rows, low]
-            variance = own**2
+            first = start[live]
+            low = np.maximum(first - params.before_points, 0)
+            nb = many[live, first] - many[live, low]
+            sb = kept[live, first] - kept[live, low]
+            variance, sigma = own[live] ** 2, own[live]
+            peers = shrink[live]
             with np.errstate(divide="ignore", invalid="ignore"):
-                precision = np.where(shrink, 1 / spread, 0.0) + nb / variance
-                usual = (np.where(shrink, prior / spread, 0.0) + sb / variance) / precision
-                live &= precision > 0
-                window = xc[rows[:, None], np.clip(start_at[:, None] + np.arange(size), 0, None)]
-                gaps = np.maximum(window - usual[:, None], -params.shift_clip * own[:, None])
+                precision = np.where(peers, 1 / spread[live], 0.0) + nb / variance
+                usual = (np.where(peers, prior[live] / spread[live], 0.0) + sb / variance) / (
+                    precision
+                )
+                window = xc[live[:, None], first[:, None] + np.arange(size)]
+                gaps = np.maximum(window - usual[:, None], -params.shift_clip * sigma[:, None])
                 two = np.partition(gaps, 1, axis=1)
                 total = gaps.sum(axis=1) - two[:, 0] + two[:, 1]
                 fall = -(total / size) / np.sqrt(1 / precision + variance / size)
-            better = live & (fall > best)
-            best = np.where(better, fall, best)
+            better = (precision > 0) & (fall > best[live])
+            best[live] = np.where(better, fall, best[live])
             if back == 0:
-                began = np.where(better, start_at, began)
-                base = np.where(better, usual, base)
-                recent = np.where(better, window.mean(axis=1), recent)
-                after = np.where(better, size, after)
+                began[live] = np.where(better, first, began[live])
+                base[live] = np.where(better, usual, base[live])
+                recent[live] = np.where(better, window.mean(axis=1), recent[live])
+                after[live] = np.where(better, size, after[live])
         statistic[:, ends - 1 - back] = np.where(np.isfinite(best), best, np.nan)
     found = began >= 0
     began = np.where(found, order[rows, np.maximum(began, 0)], -1)
@@ -569,11 +574,11 @@ def item_many(gaps, lengths, spread, params=DEFAULTS, usable=None, ends=None, of
     usable = inside if usable is None else inside & np.asarray(usable, dtype=bool)
     seen = ~np.isnan(gaps) & inside[:, :, None]
     level_seen = seen & usable[:, :, None]
-    values = np.where(seen, gaps, 0.0)
+    values = np.where(seen, gaps, 0.0).astype(np.float32)
     pad = ((0, 0), (1, 0), (0, 0))
     total = np.pad(np.cumsum(values, axis=1), pad)
     number = np.pad(np.cumsum(seen, axis=1), pad)
-    level_total = np.pad(np.cumsum(np.where(level_seen, gaps, 0.0), axis=1), pad)
+    level_total = np.pad(np.cumsum(np.where(level_seen, values, 0.0), axis=1), pad)
     level_number = np.pad(np.cumsum(level_seen, axis=1), pad)
     spread = np.asarray(spread, dtype=float)
     rows = np.arange(n)
@@ -584,31 +589,32 @@ def item_many(gaps, lengths, spread, params=DEFAULTS, usable=None, ends=None, of
     for back in range(ends):
         end = lengths - back  # one past the last point judged
         best = np.full(n, -np.inf)
-        for size in range(2, min(MAX_AFTER, width) + 1):
+        for size in range(2, min(ITEMS_AFTER, width) + 1):
             start = end - size
-            live = (start >= 0) & (start + offset >= params.baseline_n)
-            if not live.any():
+            # Only the rows long enough for this stretch: short series drop out early.
+            live = np.flatnonzero((start >= 0) & (start + offset >= params.baseline_n))
+            if not live.size:
                 break
-            start = np.where(live, start, 0)
-            low = np.maximum(start - params.before_points, 0)
-            stop = np.where(live, end, 0)
-            after_n = number[rows, stop] - number[rows, start]
-            after = total[rows, stop] - total[rows, start]
-            before_n = level_number[rows, start] - level_number[rows, low]
-            before = level_total[rows, start] - level_total[rows, low]
+            first, stop = start[live], end[live]
+            low = np.maximum(first - params.before_points, 0)
+            after_n = number[live, stop] - number[live, first]
+            after = total[live, stop] - total[live, first]
+            before_n = level_number[live, first] - level_number[live, low]
+            before = level_total[live, first] - level_total[live, low]
             with np.errstate(invalid="ignore", divide="ignore"):
                 error = spread * np.sqrt(1 / after_n + 1 / before_n)
                 falls = (before / before_n - after / after_n) / error
             falls = np.where((after_n >= 2) & (before_n >= 2) & np.isfinite(falls), falls, -np.inf)
-            order = np.argsort(falls, axis=1)[:, ::-1][:, :top]
+            # The `top` largest, in no order: a partial sort is a fraction of a full one.
+            order = np.argpartition(falls, count - top, axis=1)[:, count - top :]
             largest = np.take_along_axis(falls, order, axis=1)
-            judged = live & np.isfinite(largest).all(axis=1)
+            judged = np.isfinite(largest).all(axis=1)
             value = np.where(judged, largest.sum(axis=1) / math.sqrt(top), -np.inf)
-            better = value > best
-            best = np.where(better, value, best)
+            better = value > best[live]
+            best[live] = np.where(better, value, best[live])
             if back == 0:
-                began = np.where(better, start, began)
-                fallen = np.where(better[:, None], order, fallen)
+                began[live] = np.where(better, first, began[live])
+                fallen[live] = np.where(better[:, None], order, fallen[live])
         statistic[:, ends - 1 - back] = np.where(np.isfinite(best), best, np.nan)
     out = _beyond(statistic, params.items_limit)
     back = ~_beyond(statistic, params.items_limit - params.back_margin)

@@ -551,7 +551,7 @@ def _person_alarm(series, index, at, judged, params):
 
 # The items rule reads each series' latest observations only: its windows reach no further.
 def item_look(params):
-    return params.before_points + drift.MAX_AFTER + params.close_after + 1
+    return params.before_points + drift.ITEMS_AFTER + params.close_after + 1
 
 
 def item_start(items, at, length):
