@@ -581,7 +581,6 @@ def item_many(gaps, lengths, spread, params=DEFAULTS, usable=None, ends=None, of
     level_total = np.pad(np.cumsum(np.where(level_seen, values, 0.0), axis=1), pad)
     level_number = np.pad(np.cumsum(level_seen, axis=1), pad)
     spread = np.asarray(spread, dtype=float)
-    rows = np.arange(n)
     offset = np.broadcast_to(np.asarray(offset), (n,))
     statistic = np.full((n, ends), np.nan)
     began = np.full(n, -1)

@@ -31,6 +31,9 @@ def settings_fields(rubric, **changes):
         "momentum_window": "6",
         "momentum_slope": "0.1",
         "close_after": "3",
+        "shift_limit": "2.2",
+        "items_limit": "5.0",
+        "before_points": "12",
     }
     return {**fields, **changes}
 
