@@ -13,6 +13,9 @@ from django.conf import settings
 from django.db.models import Sum
 from django.http import HttpResponse
 
+# Axes keeps what was typed in a 255-character column; no account's name is longer.
+TYPED_NAME_KEPT = 255
+
 LOCKED_MESSAGE = (
     "Too many failed sign-ins from here. Wait {minutes} minutes, then try again, "
     "or reset your password."
@@ -20,12 +23,13 @@ LOCKED_MESSAGE = (
 
 
 def typed_name(request, credentials):
-    """What was typed as the username, in one letter case, as the backend reads it."""
+    """What was typed as the username, in one letter case, as the backend reads it, cut
+    to what axes can keep (a longer one names no account, and must not fail the page)."""
     if credentials:
         typed = credentials.get("username")
     else:
         typed = getattr(request, "POST", {}).get("username")
-    return typed.strip().lower() if typed else typed
+    return typed.strip().lower()[:TYPED_NAME_KEPT] if typed else typed
 
 
 def client_address(request):

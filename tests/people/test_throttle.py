@@ -135,3 +135,15 @@ def test_an_address_gets_more_tries_in_all_than_one_name_gets(client, user):
     for n in range(10):
         sign_in(client, f"guess{n}@example.org", "not the password")
     assert sign_in(client, "cora.coach").status_code == 302
+
+
+@pytest.mark.parametrize("url", [LOGIN, ADMIN_LOGIN])
+def test_a_name_longer_than_axes_keeps_is_a_failed_sign_in_not_an_error(client, user, url):
+    """What axes records is cut to its column (PostgreSQL refuses a longer value)."""
+    typed = "x" * 400
+    fail(client, typed, 4, url=url)
+    response = sign_in(client, typed, "not the password", url=url)
+    assert response.status_code == 429
+    from axes.models import AccessAttempt
+
+    assert {len(a.username) for a in AccessAttempt.objects.all()} == {255}
