@@ -489,8 +489,8 @@ def judge_people(series, rows, pooled, settings, is_evidence, spreads=None):
                 for code, value in zip(items.codes, items.spread, strict=True)
                 if np.isfinite(value)
             }
-        out = shifts.out | band_out | items.out
-        calm = drift.calm_points(~shifts.back | band_out | ~items.back)
+        out = shifts.out | band_out | items.falls.out
+        calm = drift.calm_points(~shifts.back | band_out | ~items.falls.back)
         judged = Judged(shifts, items, band_count, out, calm)
         for at in np.flatnonzero(calm < params.close_after):
             found.append(_person_alarm(series, int(chosen[at]), at, judged, params))
@@ -510,7 +510,7 @@ class Judged:
 
 def _person_alarm(series, index, at, judged, params):
     """One series' alarm, as (series index, began row, alert fields)."""
-    shifts, items, band_count = judged.shifts, judged.items, judged.band_count
+    shifts, items, band_count = judged.shifts, judged.items.falls, judged.band_count
     rules = []
     for rule, verdicts, limit in (
         (drift.SHIFT, shifts, round(float(shifts.limit[at]), 4)),
@@ -526,7 +526,7 @@ def _person_alarm(series, index, at, judged, params):
     if shifts.out[at].any() and shifts.began[at] >= 0:
         rule, began = drift.SHIFT, int(shifts.began[at])
     elif items.out[at].any() and items.began[at] >= 0:
-        rule, began = drift.ITEMS, item_start(items, at, length)
+        rule, began = drift.ITEMS, int(items.began[at]) + int(judged.items.offset[at])
     else:  # the band rule's run: two (or more) below, ending at the last point out
         ended = length - 1 - int(judged.calm[at])
         rule = drift.BAND
@@ -552,11 +552,6 @@ def _person_alarm(series, index, at, judged, params):
 # The items rule reads each series' latest observations only: its windows reach no further.
 def item_look(params):
     return params.before_points + drift.ITEMS_AFTER + params.close_after + 1
-
-
-def item_start(items, at, length):
-    """Where the items' fall began, as a position in the whole series."""
-    return int(items.began[at]) + int(items.offset[at])
 
 
 def item_falls(series, rows, chosen, usable, pools, params, ends):
@@ -595,22 +590,6 @@ class SeriesItems:
     offset: np.ndarray  # per series: the position its latest part starts at
     codes: list
     spread: np.ndarray  # per item code: the spread the falls were measured in
-
-    @property
-    def out(self):
-        return self.falls.out
-
-    @property
-    def back(self):
-        return self.falls.back
-
-    @property
-    def statistic(self):
-        return self.falls.statistic
-
-    @property
-    def began(self):
-        return self.falls.began
 
 
 def _item_spread(pools, chosen, codes, gaps):

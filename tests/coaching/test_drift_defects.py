@@ -3,7 +3,6 @@ run through the real job night by night over observations in the database."""
 
 import datetime as dt
 import itertools
-from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -11,8 +10,8 @@ from django.urls import reverse
 
 from coaching import drift, services
 from coaching.models import DriftAlert
-from observations.models import ActivityType, Observation
-from tests.factories import make_period, make_person, rubric_version
+from tests.coaching import test_drift_job as drift_job
+from tests.factories import make_period, make_person
 
 START = dt.date(2024, 1, 8)
 EVERY = 7
@@ -36,38 +35,15 @@ RATINGS = [
 INDICATORS = ["ind-agenda", "ind-safety", "ind-actions", "ind-summary"]
 
 
-def band_of(score):
-    for band, minimum in (("high", 85), ("adequate", 75), ("borderline", 65)):
-        if score >= minimum:
-            return band
-    return "low"
-
-
 def noisy(level, count, seed):
     """`count` scores around `level`, the same ones for the same seed."""
     return list(level + np.random.default_rng(seed).normal(0, NOISE, count))
 
 
 def observe(coach, person, scores, *, start=START, every=EVERY, cards=None):
-    """Submitted observations with these overall scores (and item cards, when given), one
-    every `every` days from `start`."""
-    version = rubric_version()
-    activity = ActivityType.objects.first()
-    rows = [
-        Observation(
-            coach=coach,
-            practitioner=person,
-            rubric_version=version,
-            activity=activity,
-            observed_on=start + dt.timedelta(days=every * n),
-            status=Observation.Status.SUBMITTED,
-            overall_score=Decimal(str(round(score, 2))),
-            band=band_of(score),
-            scores=cards[n] if cards else {},
-        )
-        for n, score in enumerate(scores)
-    ]
-    return Observation.objects.bulk_create(rows)
+    """The job tests' observations, with item cards (one per score) when given."""
+    items = (lambda n, score: cards[n]) if cards else None
+    return drift_job.observe(coach, person, scores, start=start, every=every, items=items)
 
 
 def peers(world, count=4):
