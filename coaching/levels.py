@@ -563,9 +563,14 @@ def item_falls(series, rows, chosen, usable, pools, params, ends):
     offset = np.maximum(lengths - look, 0)
     short = lengths - offset
     width = int(short.max()) if len(short) else 0
+    # A series too short for any stretch after its first baseline_n scores cannot slip:
+    # its item scores are not read at all.
+    judged = lengths >= params.baseline_n + 2
     picked = [
         np.arange(series.start[i] + first, series.start[i] + series.length[i])
-        for i, first in zip(chosen, offset, strict=True)
+        if use
+        else np.arange(0)
+        for i, first, use in zip(chosen, offset, judged, strict=True)
     ]
     rubric = int(rows.rubric[series.start[chosen[0]]])
     codes, card = item_cards(rubric, rows, np.concatenate(picked) if picked else [])
