@@ -34,7 +34,6 @@ functions are thin wrappers over the batch ones, so there is one implementation.
 
 import math
 import warnings
-from collections import deque
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -194,11 +193,21 @@ def check_many(x, lengths, baseline, sigma, params=DEFAULTS, below=None):
     a positive sigma, the run rule on one without a baseline; `below` (bool, like x) feeds the
     band rule, which is silent without it. ANY has no statistic or limit (nan).
     """
+    return check_recent(x, lengths, baseline, sigma, params, below)[0]
+
+
+def check_recent(x, lengths, baseline, sigma, params=DEFAULTS, below=None, ends=1):
+    """check_many's Signals, and ANY's episode state (in an episode or not) at each row's
+    last `ends` points, (n, ends) with the last in column -1: from one pass of the rules."""
     rows = _rows(x, lengths, baseline, sigma, below)
     machines = {rule: _Machine(rows.n) for rule in (*RULES, ANY)}
-    # The machines advance in place; only the last index's steps are kept (their statistics).
-    [(last, _)] = deque(_advance(machines, rows, params), maxlen=1)
-    return {rule: _summary(machine, last[rule], rows.n) for rule, machine in machines.items()}
+    states, last = [], None
+    for steps, _ in _advance(machines, rows, params):
+        states.append(machines[ANY].alarm)
+        last = steps  # only the last index's steps are kept (their statistics)
+    signals = {rule: _summary(machine, last[rule], rows.n) for rule, machine in machines.items()}
+    episode = np.stack(states, axis=1)[:, : rows.width]
+    return signals, last_points(episode, rows.valid.sum(axis=1), ends, fill=False)
 
 
 def trace_many(x, lengths, baseline, sigma, params=DEFAULTS, below=None):
@@ -486,15 +495,17 @@ def shift_many(x, lengths, level, between, sigma, params=DEFAULTS, usable=None, 
             low = np.maximum(first - params.before_points, 0)
             nb = many[live, first] - many[live, low]
             sb = kept[live, first] - kept[live, low]
-            variance, sigma = own[live] ** 2, own[live]
-            peers = shrink[live]
+            spread_own = own[live]
+            variance = spread_own**2
+            shrunk = shrink[live]
             with np.errstate(divide="ignore", invalid="ignore"):
-                precision = np.where(peers, 1 / spread[live], 0.0) + nb / variance
-                usual = (np.where(peers, prior[live] / spread[live], 0.0) + sb / variance) / (
+                precision = np.where(shrunk, 1 / spread[live], 0.0) + nb / variance
+                usual = (np.where(shrunk, prior[live] / spread[live], 0.0) + sb / variance) / (
                     precision
                 )
                 window = xc[live[:, None], first[:, None] + np.arange(size)]
-                gaps = np.maximum(window - usual[:, None], -params.shift_clip * sigma[:, None])
+                clip = -params.shift_clip * spread_own[:, None]
+                gaps = np.maximum(window - usual[:, None], clip)
                 two = np.partition(gaps, 1, axis=1)
                 total = gaps.sum(axis=1) - two[:, 0] + two[:, 1]
                 fall = -(total / size) / np.sqrt(1 / precision + variance / size)
@@ -662,23 +673,33 @@ def _student(limit, freedom):
         return z + (z**3 + z) / (4 * nu) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * nu**2)
 
 
+def last_points(values, lengths, ends, fill):
+    """Each row's values at its last `ends` points (the last in column -1), `fill` before
+    the row's first."""
+    at = np.asarray(lengths)[:, None] - 1 - np.arange(ends)[::-1]
+    if values.shape[1] == 0:
+        return np.full(at.shape, fill, dtype=values.dtype)
+    picked = np.take_along_axis(values, np.clip(at, 0, values.shape[1] - 1), axis=1)
+    return np.where(at >= 0, picked, fill)
+
+
 def band_runs(below, lengths, ends):
     """The band rule at each row's last `ends` points: (scores in a row below the adequate
     band at the last point, (n, ends) out: at least BAND_POINTS in a row there)."""
     below = np.asarray(below, dtype=bool)
-    n, width = below.shape
-    count = np.zeros(n)
-    runs = []
-    for column in range(width):
-        now = column < np.asarray(lengths)
-        count = np.where(now, np.where(below[:, column], count + 1, 0), count)
-        runs.append(count)
-    runs = np.stack(runs, axis=1) if runs else np.zeros((n, 0))
-    last = np.asarray(lengths) - 1
-    picked = last[:, None] - np.arange(ends)[::-1]
-    at = np.take_along_axis(runs, np.clip(picked, 0, max(width - 1, 0)), axis=1) if width else 0
-    at = np.where(picked >= 0, at, 0)
-    return (runs[np.arange(n), np.maximum(last, 0)] if width else np.zeros(n)), at >= BAND_POINTS
+    rows = _rows(np.zeros(below.shape), lengths, np.nan, np.nan, below)
+    runs = np.stack([step.statistic for step in _band_steps(rows, DEFAULTS)], axis=1)
+    counts = last_points(runs[:, : rows.width], rows.valid.sum(axis=1), ends, fill=0.0)
+    return counts[:, -1], counts >= BAND_POINTS
+
+
+def settle(verdicts):
+    """Several rules' verdicts on the same last points, each (out, back) of shape
+    (n, ends): (out: any rule out, calm: the points every rule is back since the last one
+    some rule was not, see calm_points). One reading for the job and its trials."""
+    out = np.logical_or.reduce([rule_out for rule_out, _ in verdicts])
+    unsettled = np.logical_or.reduce([~back for _, back in verdicts])
+    return out, calm_points(unsettled)
 
 
 def calm_points(unsettled):

@@ -191,18 +191,18 @@ def tonight(cohort, detector, params, seen):
         baseline = x[:, :FIRST].mean(axis=1)
         trace = drift.trace_many(x[:, FIRST:], lengths - FIRST, baseline, sigma, TEXTBOOK)[rule]
         out = trace.out[:, -ends:]
-        unsettled = out
+        out = np.pad(out, ((0, 0), (ends - out.shape[1], 0)))
+        verdicts = [(out, ~out)]
     else:
         level, between = drift.peers(x[:, :FIRST].mean(axis=1), sigma, FIRST)
         shifts = drift.shift_many(x, lengths, level, between, sigma, params, ends=ends)
-        out, unsettled = shifts.out, ~shifts.back
+        verdicts = [(shifts.out, shifts.back)]
         if detector == COMBINED:
             gaps = drift.item_gaps(cohort.items[:, :seen])
             items = drift.item_many(gaps, lengths, drift.item_spread(gaps), params, ends=ends)
-            out, unsettled = out | items.out, unsettled | ~items.back
-    pad = ((0, 0), (ends - out.shape[1], 0))
-    out, unsettled = np.pad(out, pad), np.pad(unsettled, pad)
-    return out[:, -1], drift.calm_points(unsettled)
+            verdicts.append((items.out, items.back))
+    out, calm = drift.settle(verdicts)
+    return out[:, -1], calm
 
 
 # --- figures ----------------------------------------------------------------------------------

@@ -313,23 +313,15 @@ def chart(series, values, base, sigma, settings_of, below=None):
     for chosen in groups.values():
         chosen = np.array(chosen)
         params = settings_of(chosen[0]).params()
-        found = drift.check_many(
+        found, recent = drift.check_recent(
             x[chosen],
             lengths[chosen],
             base.level[chosen],
             sigma[chosen],
             params,
             None if flags is None else flags[chosen],
+            ends=params.close_after + 1,
         )
-        trace = drift.trace_many(
-            x[chosen],
-            lengths[chosen],
-            base.level[chosen],
-            sigma[chosen],
-            params,
-            None if flags is None else flags[chosen],
-        )[drift.ANY]
-        recent = _last_points(trace.alarm, lengths[chosen], params.close_after + 1)
         for name, value in (("calm", drift.calm_points(recent)), ("out_now", recent[:, -1])):
             column = out.setdefault("lifecycle", {}).setdefault(
                 name, np.zeros(len(series), value.dtype)
@@ -347,17 +339,6 @@ def chart(series, values, base, sigma, settings_of, below=None):
                 )
                 column[chosen] = getattr(signals, name)
     return out, lengths
-
-
-def _last_points(values, lengths, ends):
-    """Each row's values at its last `ends` points (the last in column -1), False before
-    its first."""
-    last = np.asarray(lengths)[:, None] - 1 - np.arange(ends)[::-1]
-    width = values.shape[1]
-    if width == 0:
-        return np.zeros(last.shape, dtype=bool)
-    picked = np.take_along_axis(values, np.clip(last, 0, max(width - 1, 0)), axis=1)
-    return np.where(last >= 0, picked, False)
 
 
 def alarms(series, charted, lengths, base, *, row_day):
@@ -489,8 +470,9 @@ def judge_people(series, rows, pooled, settings, is_evidence, spreads=None):
                 for code, value in zip(items.codes, items.spread, strict=True)
                 if np.isfinite(value)
             }
-        out = shifts.out | band_out | items.falls.out
-        calm = drift.calm_points(~shifts.back | band_out | ~items.falls.back)
+        out, calm = drift.settle(
+            [(shifts.out, shifts.back), (items.falls.out, items.falls.back), (band_out, ~band_out)]
+        )
         judged = Judged(shifts, items, band_count, out, calm)
         for at in np.flatnonzero(calm < params.close_after):
             found.append(_person_alarm(series, int(chosen[at]), at, judged, params))
