@@ -67,14 +67,16 @@ class Params:
     momentum_slope: float = 0.1  # |slope| in sigma per observation beyond which momentum moves
     release: float = 0.5  # an episode ends only once back within release times its limit
     close_after: int = 3  # an alert closes once this many observations in a row are in control
-    shift_limit: float = 2.2  # the fall, in standard errors, beyond which a shift is out
+    shift_limit: float = 2.17  # the fall, in standard errors, beyond which a shift is out
     shift_clip: float = 3.0  # no single score counts lower than this many sigma under the level
-    before_points: int = 12  # the usual level: at most this many scores before the fall
+    before_points: int = 24  # the usual level: at most this many scores before the fall
     sigma_weight: int = 8  # the pooled sigma counts as this many moving ranges of one's own
     items_limit: float = 5.0  # the items' fall (see item_many) beyond which it is out
     items_top: int = 3  # the items rule sums the falls of this many items that fell most
     back_margin: float = 1.1  # shift and items: back once this many standard errors inside
     recovered_points: int = 6  # the latest scores that, at the usual level, end a fall
+    back_floor: float = 1.0  # shift: no point is back with a score this many sigma under
+    items_share: float = 0.09  # the shift limit is this much higher where items are judged too
 
 
 DEFAULTS = Params()
@@ -443,7 +445,9 @@ class Shifts:
     limit: np.ndarray  # (n,) the limit held to: shift_limit raised for a sigma from few scores
 
 
-def shift_many(x, lengths, level, between, sigma, params=DEFAULTS, usable=None, ends=None):
+def shift_many(
+    x, lengths, level, between, sigma, params=DEFAULTS, usable=None, ends=None, with_items=False
+):
     """A fall from the usual level: at each of the last `ends` points of each row, the
     largest standardized gap between the scores since some earlier point c and the level
     before c (a change-point test; c is the fall's start).
@@ -458,12 +462,18 @@ def shift_many(x, lengths, level, between, sigma, params=DEFAULTS, usable=None, 
       lowest counts only as low as the next lowest: one very bad day is never a fall on
       its own. A fall needs two scores at least, and c is never among the first
       `baseline_n` scores.
+    - The limit is shift_limit, raised for a sigma known from few differences (see
+      _student), and by items_share on the rows `with_items` (True for all, or per row),
+      whose items the items rule judges too: the two rules share one false-alarm budget.
     Missing scores (NaN) are passed over.
     """
     x = np.asarray(x, dtype=float)
     n, width = x.shape
     ends = params.close_after + 1 if ends is None else ends
     usable = np.ones(x.shape, dtype=bool) if usable is None else np.asarray(usable, dtype=bool)
+    raised = np.where(
+        np.broadcast_to(np.asarray(with_items, dtype=bool), (n,)), params.items_share, 0.0
+    )
     valid = ~np.isnan(x) & (np.arange(width) < np.asarray(lengths).reshape(n, 1))
     order = np.argsort(~valid, axis=1, kind="stable")  # each row's scores first, in order
     xc = np.take_along_axis(np.where(valid, x, 0.0), order, axis=1)
@@ -472,19 +482,25 @@ def shift_many(x, lengths, level, between, sigma, params=DEFAULTS, usable=None, 
     pooled = np.broadcast_to(np.asarray(sigma, dtype=float), (n,))
     prior = np.broadcast_to(np.asarray(level, dtype=float), (n,))
     spread = np.broadcast_to(np.asarray(between, dtype=float), (n,))
-    own, freedom = _weighed_sigma(xc, m, pooled, params)
     shrink = np.isfinite(prior) & np.isfinite(spread) & (spread > 0)
     # Prefix sums of the scores that may set the level, for any window in one subtraction.
     kept = np.pad(np.cumsum(np.where(counted, xc, 0.0), axis=1), ((0, 0), (1, 0)))
     many = np.pad(np.cumsum(counted, axis=1), ((0, 0), (1, 0)))
     rows = np.arange(n)
-    statistic = np.full((n, ends), np.nan)
+    statistic, levels, limits, sigmas = (np.full((n, ends), np.nan) for _ in range(4))
     began = np.full(n, -1)
-    base, recent, after = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n, dtype=int)
-    judged = np.isfinite(own) & (own > 0)
+    recent, after = np.full(n, np.nan), np.zeros(n, dtype=int)
     for back in range(ends):
         end = m - 1 - back
+        # Each point is judged on the scores up to it, as on the night it was the latest:
+        # its sigma, limit and level are not redrawn by later scores, so a point that
+        # raised an alert is not found back the next night on hindsight.
+        own, freedom = _weighed_sigma(xc, end + 1, pooled, params)
+        limits[:, ends - 1 - back] = _student(params.shift_limit + raised, freedom)
+        sigmas[:, ends - 1 - back] = own
+        judged = np.isfinite(own) & (own > 0)
         best = np.full(n, -np.inf)
+        usual_best = np.full(n, np.nan)
         for size in range(2, min(MAX_AFTER, width) + 1):
             start = end - size + 1
             # Only the rows long enough for this stretch: short series drop out early.
@@ -511,24 +527,29 @@ def shift_many(x, lengths, level, between, sigma, params=DEFAULTS, usable=None, 
                 fall = -(total / size) / np.sqrt(1 / precision + variance / size)
             better = (precision > 0) & (fall > best[live])
             best[live] = np.where(better, fall, best[live])
+            usual_best[live] = np.where(better, usual, usual_best[live])
             if back == 0:
                 began[live] = np.where(better, first, began[live])
-                base[live] = np.where(better, usual, base[live])
                 recent[live] = np.where(better, window.mean(axis=1), recent[live])
                 after[live] = np.where(better, size, after[live])
         statistic[:, ends - 1 - back] = np.where(np.isfinite(best), best, np.nan)
+        levels[:, ends - 1 - back] = usual_best
     found = began >= 0
     began = np.where(found, order[rows, np.maximum(began, 0)], -1)
     # Within back_margin of the limit, a point is neither out nor back: an
     # alert neither opens nor moves towards closing, so a series near the limit does not flap.
     # A fall is current only while the latest scores are still low as a whole: once the
     # last recovered_points average the usual level again, it is over, however low the
-    # scores since its start were.
-    limit = _student(params.shift_limit, freedom)[:, None]
-    recovered = _recovered(xc, m, ends, base, own, params)
-    out = _beyond(statistic, limit) & ~recovered
-    back = recovered | ~_beyond(statistic, limit - params.back_margin)
-    return Shifts(statistic, out, back, began, base, recent, after, own, limit[:, 0])
+    # scores since its start were. And a point whose own score is back_floor sigma under the
+    # usual level is never back: an alert does not close on the night a new fall starts.
+    recovered = _recovered(xc, m, ends, levels, sigmas, params)
+    out = _beyond(statistic, limits) & ~recovered
+    with np.errstate(invalid="ignore"):
+        low = _at_ends(xc, m, ends) < levels - params.back_floor * sigmas
+    back = (recovered | ~_beyond(statistic, limits - params.back_margin)) & ~low
+    return Shifts(
+        statistic, out, back, began, levels[:, -1], recent, after, sigmas[:, -1], limits[:, -1]
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -636,16 +657,23 @@ def _beyond(statistic, limit):
         return statistic > limit
 
 
+def _at_ends(xc, m, ends):
+    """(n, ends): each row's scores at its last `ends` points (nan before its first)."""
+    at = m[:, None] - ends + np.arange(ends)[None, :]
+    picked = xc[np.arange(len(xc))[:, None], np.clip(at, 0, max(xc.shape[1] - 1, 0))]
+    return np.where(at >= 0, picked, np.nan)
+
+
 def _recovered(xc, m, ends, level, sigma, params):
     """(n, ends): at each of the last points, the mean of the recovered_points scores up to
-    it is within half a standard error of the usual level, or above it (False where there
-    is no level, or fewer scores)."""
+    it is within half a standard error of that point's usual level, or above it (False
+    where there is no level, or fewer scores); level and sigma are (n, ends)."""
     count = params.recovered_points
     at = m[:, None, None] - ends + np.arange(ends)[None, :, None] - np.arange(count)[::-1]
     scores = xc[np.arange(len(xc))[:, None, None], np.clip(at, 0, max(xc.shape[1] - 1, 0))]
     with np.errstate(invalid="ignore"):
         mean = np.where((at >= 0).all(axis=2), scores.mean(axis=2), np.nan)
-        return mean >= (level - 0.5 * sigma / math.sqrt(count))[:, None]
+        return mean >= level - 0.5 * sigma / math.sqrt(count)
 
 
 def _weighed_sigma(xc, m, pooled, params):

@@ -195,7 +195,10 @@ def tonight(cohort, detector, params, seen):
         verdicts = [(out, ~out)]
     else:
         level, between = drift.peers(x[:, :FIRST].mean(axis=1), sigma, FIRST)
-        shifts = drift.shift_many(x, lengths, level, between, sigma, params, ends=ends)
+        with_items = detector == COMBINED
+        shifts = drift.shift_many(
+            x, lengths, level, between, sigma, params, ends=ends, with_items=with_items
+        )
         verdicts = [(shifts.out, shifts.back)]
         if detector == COMBINED:
             gaps = drift.item_gaps(cohort.items[:, :seen])

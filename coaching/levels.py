@@ -449,6 +449,10 @@ def judge_people(series, rows, pooled, settings, is_evidence, spreads=None):
     for chosen in groups.values():
         chosen = np.array(chosen)
         params = settings(chosen[0]).params()
+        ends = params.close_after + 1
+        items = item_falls(series, rows, chosen, usable, pools, params, ends)
+        # Where the items rule runs too, the shift rule's limit leaves it its share of the
+        # false alarms (see drift.Params.items_share).
         shifts = drift.shift_many(
             x[chosen],
             lengths[chosen],
@@ -457,12 +461,12 @@ def judge_people(series, rows, pooled, settings, is_evidence, spreads=None):
             [pools[i].sigma for i in chosen],
             params,
             usable=usable[chosen],
+            ends=ends,
+            with_items=items.scored,
         )
-        ends = shifts.out.shape[1]
         # New hires learn: the band rule, like the others, starts after the first scores.
         early = np.arange(below.shape[1]) < params.baseline_n
         band_count, band_out = drift.band_runs(below[chosen] & ~early, lengths[chosen], ends)
-        items = item_falls(series, rows, chosen, usable, pools, params, ends)
         if spreads is not None:
             rubric = int(rows.rubric[series.start[chosen[0]]])
             spreads[rubric] = {
@@ -566,7 +570,8 @@ def item_falls(series, rows, chosen, usable, pools, params, ends):
     gaps = drift.item_gaps(y.astype(float))
     spread = _item_spread(pools, chosen, codes, gaps)
     falls = drift.item_many(gaps, short, spread, params, usable=kept, ends=ends, offset=offset)
-    return SeriesItems(falls, offset, codes, spread)
+    scored = np.isfinite(gaps).any(axis=(1, 2)) if gaps.size else np.zeros(len(chosen), bool)
+    return SeriesItems(falls, offset, codes, spread, scored)
 
 
 @dataclass
@@ -577,6 +582,7 @@ class SeriesItems:
     offset: np.ndarray  # per series: the position its latest part starts at
     codes: list
     spread: np.ndarray  # per item code: the spread the falls were measured in
+    scored: np.ndarray  # per series: it has item scores, so the items rule judges it
 
 
 def _item_spread(pools, chosen, codes, gaps):

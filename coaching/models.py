@@ -158,7 +158,7 @@ class DriftSettings(models.Model):
     )
     shift_limit = models.FloatField(
         "fall limit",
-        default=2.2,
+        default=2.17,
         help_text="How far, in standard errors, a practitioner's scores since some point must "
         "fall below their usual level to raise an alert. Higher: fewer false alarms, later "
         "alerts.",
@@ -171,7 +171,7 @@ class DriftSettings(models.Model):
     )
     before_points = models.PositiveSmallIntegerField(
         "usual level from",
-        default=12,
+        default=24,
         help_text="At most this many observations before a fall set the usual level it is "
         "measured from.",
     )

@@ -2,7 +2,7 @@
 
 import math
 from collections import Counter
-from dataclasses import astuple, fields
+from dataclasses import astuple, fields, replace
 
 import numpy as np
 import pytest
@@ -729,11 +729,13 @@ def test_the_usual_level_leans_towards_the_peers_more_the_fewer_scores_it_rests_
 
 def test_the_ends_columns_are_the_last_points_in_order():
     """A fall of two scores at the end: out at the last point only, as one low score is
-    no fall; the columns before it are the points before it, oldest first."""
+    no fall; the columns before it are the points before it, oldest first. The first of
+    them is a score 1.5 under 88, more than back_floor sigma under the usual level, so
+    it is not back; the second is the first 80, within the limit but not back either."""
     found = shifts([[*around(88, 14), 80.0, 80.0]], ends=4)
     assert found.statistic.shape == found.out.shape == (1, 4)
     assert found.out[0].tolist() == [False, False, False, True]
-    assert found.back[0].tolist() == [True, True, True, False]
+    assert found.back[0].tolist() == [False, True, False, False]
 
 
 def test_rows_of_different_lengths_are_judged_each_as_if_alone():
@@ -874,3 +876,38 @@ def test_the_student_limit_is_higher_the_fewer_degrees_of_freedom():
 def test_the_student_limit_tends_to_the_normal_one():
     assert drift._student(2.2, 1e6) == pytest.approx(2.2, abs=1e-5)
     assert drift._student(2.2, 100) == pytest.approx(2.2, abs=0.05)
+
+
+def test_each_earlier_point_is_judged_as_on_the_night_it_was_the_latest():
+    """The last points' verdicts are not redrawn by later scores: the point that raised an
+    alert one night is still out the next, so the alert cannot close on hindsight."""
+    row = list(88 + np.random.default_rng(7).normal(0, 2.0, 24))
+    row[14:] = [score - 4.0 for score in row[14:]]
+    for last in range(12, 24):
+        together = shifts([row[: last + 1]], ends=4)
+        for column, point in enumerate(range(last - 3, last + 1)):
+            alone = shifts([row[: point + 1]], ends=1)
+            np.testing.assert_allclose(
+                together.statistic[0, column], alone.statistic[0, -1], equal_nan=True
+            )
+            assert together.out[0, column] == alone.out[0, -1]
+            assert together.back[0, column] == alone.back[0, -1]
+
+
+def test_a_score_a_sigma_under_the_usual_level_is_never_back():
+    """Recovered on average (the last six back at 88 or over) but the latest score low: the
+    fall is not back there, so its alert does not close on the night a new fall starts."""
+    row = [*around(88, 14), 80.0, 80.0, 80.0, *around(89, 6), 84.0]
+    found = shifts([row], ends=2)
+    assert found.back[0].tolist() == [True, False]
+    unfloored = shifts([row], ends=2, params=replace(drift.DEFAULTS, back_floor=math.inf))
+    assert unfloored.back[0].tolist() == [True, True]
+
+
+def test_beside_the_items_rule_the_shift_limit_is_raised_by_its_share():
+    rows = [around(88, 12) + around(85, 6)] * 2
+    alone = shifts(rows)
+    shared = shifts(rows, with_items=np.array([False, True]))
+    assert shared.limit[0] == alone.limit[0]
+    assert shared.limit[1] == pytest.approx(alone.limit[1] + drift.DEFAULTS.items_share, abs=0.02)
+    assert shared.limit[1] > alone.limit[1]

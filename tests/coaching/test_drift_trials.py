@@ -233,3 +233,31 @@ def test_pick_finds_the_rows_of_scenarios_and_a_detector(rows):
         BAD_DAY,
     ]
     assert [r.detector for r in drift_trials.pick(rows, ITEMS_SLIP, COMBINED)] == [COMBINED]
+
+
+def first_raised(cohort, series):
+    """Each chosen series' nights an alert was raised and closed, with the shift rule."""
+    raised, _, _, closed = drift_trials.online(cohort, SHIFT, drift.DEFAULTS)
+    return [
+        (np.flatnonzero(raised[i]).tolist(), np.flatnonzero(closed[i]).tolist()) for i in series
+    ]
+
+
+def test_a_false_alarm_open_when_a_step_comes_does_not_close_and_reopen_on_it():
+    """Step series 357 of this cohort: a chance alert on night 13 was still open when the
+    step came (observation 19); it closed on night 20, on the step's second score (81.8,
+    over a sigma under the usual level), and a new alert opened on night 21: a flap.
+    A low score is never back now, so the alert stays open through the step."""
+    steps = drift_trials.make_cohort(STEP, 1000, np.random.default_rng([5, 2]))
+    assert steps.change[357] == 19
+    assert first_raised(steps, [357]) == [([13], [])]
+
+
+def test_a_slide_is_alerted_by_its_fourth_sliding_observation():
+    """Slide series 156 of this cohort (sliding from observation 17): the usual level read
+    from up to 24 scores before the fall, not 12, alerts it on its 4th sliding
+    observation; it took 9 before."""
+    slides = drift_trials.make_cohort(SLIDE, 1000, np.random.default_rng([5, 3]))
+    change = int(slides.change[156])
+    [(raised, _)] = first_raised(slides, [156])
+    assert [night - change + 1 for night in raised if night >= change][:1] == [4]
