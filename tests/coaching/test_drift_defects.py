@@ -132,8 +132,8 @@ def test_false_alarm_one_very_bad_day_of_a_steady_practitioner_raises_nothing(wo
     scores[where] = 58.0
     made = observe(world.coach, pat, scores)
     for position, _ in nightly(made):
-        raised = [alert.began_on for alert in person_alerts(pat)]
-        assert raised == [alert.began_on for alert in person_alerts(twin)], position
+        raised = {alert.began_on for alert in person_alerts(pat)}
+        assert raised <= {alert.began_on for alert in person_alerts(twin)}, position
         assert made[where].observed_on not in raised, position
 
 
