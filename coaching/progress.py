@@ -122,6 +122,9 @@ class Since(Level):
 
 @dataclass(frozen=True)
 class Progress:
+    """One goal's progress: its levels, the points behind them, and whether it may be
+    offered as met; told as a sentence and drawn as a chart."""
+
     spec: GoalSpec
     label: str
     unit: str  # "%", or "" for a metric in its own unit (a rating, a ratio)
@@ -137,9 +140,9 @@ class Progress:
         return self.spec.target
 
     def sentence(self):
-        """ "Complex reflections: 46 % before the decline, 32 % when the plan started, 47 %
-        in the 3 observations since (±6); target 50 %." Parts with no observation are left
-        out; never a word of cause."""
+        """The levels in words, such as “Complex reflections: 46 % before the decline, 32 %
+        when the plan started, 47 % in the 3 observations since (±6); target 50 %.” A level
+        with no observation is left out; never a word of cause."""
         parts = []
         if self.before.count:
             where = "before the decline" if self.spec.decline_on else "usually before the plan"
@@ -163,9 +166,11 @@ class Progress:
         """What the page says when the goal may be marked met; empty when not."""
         if not self.met_offered:
             return ""
+        last = "the last" if self.held_for == 1 else f"each of the last {self.held_for}"
+        observations = "observation" if self.held_for == 1 else "observations"
         return (
-            f"The target has held in each of the last {self.held_for} observations since "
-            "the plan started: this goal may be marked met."
+            f"The target has held in {last} {observations} since the plan started: this "
+            "goal may be marked met."
         )
 
     def shown(self, value, unit=True):
@@ -414,7 +419,7 @@ def _settings(on_rubric):
 def phases(spec, mine, before_points, today):
     """The (id, date, value) entries before, at the start and since, from the
     practitioner's (id, date, value, was evidence), oldest first."""
-    cut = spec.decline_on or spec.started_on
+    cut = min(spec.decline_on or spec.started_on, spec.started_on)
     before = [(pk, day, v) for pk, day, v, evidence in mine if day < cut and not evidence]
     if spec.decline_on:
         at_start = [(pk, day, v) for pk, day, v, _ in mine if cut <= day <= spec.started_on]

@@ -738,7 +738,8 @@ def _level_names(frame, named, unit):
 
 def _day_marks(frame, marks):
     """Upright lines at the start (solid, named to its right) and the decline (dotted,
-    named to its left), so the two names never overprint."""
+    named to its left), so the two names never overprint; a name that would leave the
+    plot goes to the other side, a line lower."""
     for key, name, day in marks:
         if day is None:
             continue
@@ -755,12 +756,15 @@ def _day_marks(frame, marks):
             data_mark=key,
             data_day=day.isoformat(),
         )
+        width = _text_width(name, 11) + 4
+        flipped = x + width > frame.right if starts else x - width < frame.left
+        rightward = starts != flipped
         yield _tag(
             "text",
             name,
-            x=_c(x + 4 if starts else x - 4),
-            y=_c(frame.top + 12),
-            text_anchor="start" if starts else "end",
+            x=_c(x + 4 if rightward else x - 4),
+            y=_c(frame.top + (26 if flipped else 12)),
+            text_anchor="start" if rightward else "end",
             fill="#222",
             font_size="11",
         )
@@ -786,8 +790,15 @@ def _progress_points(frame, points, unit):
 
 
 def _day_labels(frame, days):
-    """The first and the last observation's dates under the axis."""
-    for day in sorted({days[0], days[-1]}) if days else ():
+    """The first and the last observation's dates under the axis (the last alone when
+    the two would overprint)."""
+    if not days:
+        return
+    shown = [days[-1]]
+    apart = frame.day_x(days[-1]) - frame.day_x(days[0])
+    if apart > _text_width(days[0].isoformat(), 11) + 8:
+        shown.insert(0, days[0])
+    for day in shown:
         yield _tag(
             "text",
             day.isoformat(),
