@@ -212,9 +212,13 @@ def measure_goals(specs, today, held_for=HELD_FOR):
     specs = list(specs)
     if not specs:
         return []
-    rows = read_observations(specs, today)
+    by_rubric = {}
+    for row in read_observations(specs, today):
+        by_rubric.setdefault(row.rubric, []).append(row)
     facts = read_facts(specs)
-    return [measure(spec, rows, facts, today, held_for) for spec in specs]
+    return [
+        measure(spec, by_rubric.get(spec.rubric_id, []), facts, today, held_for) for spec in specs
+    ]
 
 
 # Reading ----------------------------------------------------------------------------------
@@ -263,7 +267,7 @@ def read_observations(specs, today):
 @dataclass
 class Facts:
     ranges: dict  # {(version, item code): (scale min, scale max)}
-    labels: dict  # {(rubric, code): label on the newest version}
+    labels: dict  # {(kind, rubric, code): label on the newest version}
     kinds: dict  # {(rubric, metric code): kind on the newest version}
     evidence: set  # ids of observations that were some certification's evidence
 
@@ -330,9 +334,9 @@ def _facts(rows):
             continue
         if kind == "item":
             facts.ranges[(version, code)] = (low, high)
-        if number >= newest.get((rubric, code), -1):
-            newest[(rubric, code)] = number
-            facts.labels[(rubric, code)] = text
+        if number >= newest.get((kind, rubric, code), -1):
+            newest[(kind, rubric, code)] = number
+            facts.labels[(kind, rubric, code)] = text
             if kind == "metric":
                 facts.kinds[(rubric, code)] = metric_kind
     return facts
@@ -350,10 +354,9 @@ def _evidence_ids(text):
 # Measuring --------------------------------------------------------------------------------
 
 
-def measure(spec, rows, facts, today, held_for):
-    """One goal's Progress from the rows and facts read for every goal."""
+def measure(spec, on_rubric, facts, today, held_for):
+    """One goal's Progress from the rows read on its rubric and the facts."""
     value_of = measure_of(spec, facts)
-    on_rubric = [row for row in rows if row.rubric == spec.rubric_id]
     mine = [
         (row.pk, row.observed_on, value_of(row), row.pk in facts.evidence)
         for row in on_rubric
@@ -529,8 +532,9 @@ def _label(spec, facts):
     if spec.description:
         return spec.description
     if spec.metric_code:
-        return facts.labels.get((spec.rubric_id, spec.metric_code), spec.metric_code)
-    return ", ".join(facts.labels.get((spec.rubric_id, c), c) for c in spec.item_codes)
+        key = ("metric", spec.rubric_id, spec.metric_code)
+        return facts.labels.get(key, spec.metric_code)
+    return ", ".join(facts.labels.get(("item", spec.rubric_id, c), c) for c in spec.item_codes)
 
 
 def _unit(spec, facts):

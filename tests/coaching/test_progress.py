@@ -182,6 +182,18 @@ def test_an_item_missing_from_a_version_is_not_scored_there(skills_history, peop
     assert found.points[-1] == (dt.date(2026, 6, 25), pytest.approx(75.0))
     assert found.since.mean == pytest.approx(81.25)
     assert found.since.count == 4
+    # Without a description, the goal is named by its items, as the newest version says.
+    unnamed = one(item_goal(people.pat, description=""))
+    opening = Item.objects.get(version=rubric_version(), code="mi-open").label
+    assert unnamed.label == f"Reflections, {opening}"
+
+
+def test_without_a_description_a_goal_is_named_by_its_items_or_metric(people):
+    version = rubric_version()
+    labels = dict(Item.objects.filter(version=version).values_list("code", "label"))
+    found = one(item_goal(people.pat, description=""))
+    assert found.label == f"{labels['mi-reflect']}, {labels['mi-open']}"
+    assert one(metric_goal(people.pat, description="")).label == "% Complex reflections"
 
 
 def test_not_applicable_and_count_items_leave_the_measure(people):
@@ -298,6 +310,25 @@ def test_peers_fill_a_spread_resting_on_few_observations(people, world):
     assert found.met_note() == (
         "The target has held in the last observation since the plan started: this goal "
         "may be marked met."
+    )
+
+
+def test_peers_are_only_read_from_the_last_year(people):
+    coach, pat = people.coach, people.pat
+    reflections(coach, pat, dt.date(2026, 2, 10), 43)
+    reflections(coach, pat, dt.date(2026, 3, 10), 49)
+    reflections(coach, pat, dt.date(2026, 4, 20), 50)
+    reflections(coach, people.uma, dt.date(2025, 6, 1), 40)  # 395 days before TODAY
+    reflections(coach, people.uma, dt.date(2025, 6, 20), 60)
+    found = one(metric_goal(pat, decline_on=None))
+    # Only Pat's own: 43, 49 around 46 = 18 on 1 degree; σ = √18 = 4.24.
+    assert found.since.spread == progress.Spread(pytest.approx(math.sqrt(18)), 1, "own")
+    reflections(coach, people.uma, dt.date(2025, 7, 10), 80)  # within the year
+    reflections(coach, people.uma, dt.date(2025, 8, 10), 60)
+    found = one(metric_goal(pat, decline_on=None))
+    # Pooled: (18 + 8 × 200) / 9, the peer's 80 and 60 around 70 giving 200 on 1 degree.
+    assert found.since.spread == progress.Spread(
+        pytest.approx(math.sqrt(1618 / 9)), 9, "own and peers"
     )
 
 
