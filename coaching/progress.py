@@ -26,6 +26,7 @@ are "since", never "because": observations show what changed, not what changed i
 import datetime as dt
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -197,18 +198,27 @@ class Progress:
         )
 
 
-def held_for_practitioners():
-    """How many observations a goal's target must hold in to be offered as met: the
-    setting of the MiiWrap Practitioner program (shared by every organization), else
-    HELD_FOR."""
-    program = Program.objects.practitioner_path().first()
-    return program.goal_held_observations if program else HELD_FOR
+def held_for_practitioners(person_ids):
+    """{person id: how many observations a goal's target must hold in to be offered as
+    met}: the setting of the practitioner program on their path, the one whose
+    certification they hold or held last (when the purveyor runs more than one for
+    practitioners), else the first for practitioners (MiiWrap Practitioner), else
+    HELD_FOR. Two queries."""
+    person_ids = list(person_ids)
+    programs = dict(Program.objects.practitioner_path().values_list("pk", "goal_held_observations"))
+    found = dict.fromkeys(person_ids, next(iter(programs.values()), HELD_FOR))
+    periods = CertificationPeriod.objects.filter(person_id__in=person_ids, program_id__in=programs)
+    latest_last = periods.order_by("valid_from", "pk").values_list("person_id", "program_id")
+    found.update((person, programs[program]) for person, program in latest_last)
+    return found
 
 
 def measure_goals(specs, today, held_for=HELD_FOR):
     """A Progress per spec, in their order, as of `today`. Two queries whatever the
     number of goals: the observations (the practitioners' and, for the spread, their
-    organizations' peers'), and what they are read against (`read_facts`)."""
+    organizations' peers'), and what they are read against (`read_facts`). `held_for`:
+    how long a target must hold to be offered as met, one number for every goal or
+    {practitioner id: number} as held_for_practitioners gives it."""
     specs = list(specs)
     if not specs:
         return []
@@ -217,8 +227,15 @@ def measure_goals(specs, today, held_for=HELD_FOR):
         by_rubric.setdefault(row.rubric, []).append(row)
     facts = read_facts(specs)
     return [
-        measure(spec, by_rubric.get(spec.rubric_id, []), facts, today, held_for) for spec in specs
+        measure(spec, by_rubric.get(spec.rubric_id, []), facts, today, _held(held_for, spec))
+        for spec in specs
     ]
+
+
+def _held(held_for, spec):
+    if isinstance(held_for, Mapping):
+        return held_for.get(spec.practitioner_id, HELD_FOR)
+    return held_for
 
 
 # Reading ----------------------------------------------------------------------------------

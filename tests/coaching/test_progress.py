@@ -387,15 +387,47 @@ def test_the_rule_for_met_by_itself():
     assert not progress.is_met([], 50, 0)
 
 
-def test_the_program_says_how_long_a_target_must_hold(db):
+def test_the_practitioner_program_says_how_long_a_target_must_hold(people, world):
     program = Program.objects.get(code="practitioner")
     assert program.audience_role == "practitioner"
-    assert progress.held_for_practitioners() == 3
+    assert progress.held_for_practitioners([people.pat.pk]) == {people.pat.pk: 3}
     program.goal_held_observations = 4
     program.save()
-    assert progress.held_for_practitioners() == 4
+    assert progress.held_for_practitioners([people.pat.pk]) == {people.pat.pk: 4}
+
+
+def test_a_second_practitioner_program_applies_to_those_on_its_path(
+    people, world, django_assert_num_queries
+):
+    Program.objects.create(
+        code="partners",
+        name="Family partners",
+        audience_role="practitioner",
+        goal_held_observations=2,
+        position=9,
+    )
+    make_period(people.uma, world.purveyor_admin, program_code="partners")
+    with django_assert_num_queries(2):
+        found = progress.held_for_practitioners([people.pat.pk, people.uma.pk])
+    # Pat is on no path yet: the first program for practitioners (MiiWrap Practitioner).
+    assert found == {people.pat.pk: 3, people.uma.pk: 2}
+
+
+def test_without_a_practitioner_program_a_target_must_hold_three_times(people):
     Program.objects.filter(audience_role="practitioner").update(audience_role="")
-    assert progress.held_for_practitioners() == progress.HELD_FOR == 3
+    assert progress.held_for_practitioners([people.pat.pk]) == {people.pat.pk: 3}
+    assert progress.HELD_FOR == 3
+
+
+def test_goals_take_their_practitioner_s_n(people):
+    coach = people.coach
+    for person in (people.pat, people.uma):
+        reflections(coach, person, dt.date(2026, 5, 10), 55)
+        reflections(coach, person, dt.date(2026, 6, 10), 55)
+    specs = [metric_goal(people.pat), metric_goal(people.uma)]
+    found = measure_goals(specs, TODAY, {people.pat.pk: 3, people.uma.pk: 2})
+    assert [f.held_for for f in found] == [3, 2]
+    assert [f.met_offered for f in found] == [False, True]
 
 
 # --- queries -------------------------------------------------------------------------------
