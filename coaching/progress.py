@@ -27,7 +27,7 @@ import datetime as dt
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from functools import lru_cache
@@ -36,14 +36,12 @@ from django.db.models import CharField, F, IntegerField, Q, TextField, Value
 from django.db.models.functions import Cast
 
 from certification.models import CertificationPeriod, Program
-from coaching.models import DriftSettings
+from coaching import drift
 from miiwrap import charts
 from miiwrap.people.models import Person
 from observations import scoring
 from observations.models import Item, Metric, Observation
 
-# A rubric without drift settings uses the fields' defaults.
-DEFAULTS = DriftSettings()
 # Without a decline date, the level "when the plan started" is that of the last few.
 AT_START_POINTS = 3
 # Peers' spread is read from their observations of the last year.
@@ -429,11 +427,14 @@ def _is_number(value):
 
 
 def _settings(on_rubric):
-    """The rubric's drift settings, as the rows carry them (its defaults where none)."""
+    """The rubric's drift parameters this reads, as the rows carry them (the defaults
+    where it has no settings)."""
     row = on_rubric[0] if on_rubric else None
-    before = row.before_points if row and row.before_points else DEFAULTS.before_points
-    own = row.min_own_points if row and row.min_own_points else DEFAULTS.min_own_points
-    return DriftSettings(before_points=before, min_own_points=own)
+    if row is None or row.before_points is None:
+        return drift.DEFAULTS
+    return replace(
+        drift.DEFAULTS, before_points=row.before_points, min_own_points=row.min_own_points
+    )
 
 
 def phases(spec, mine, before_points, today):

@@ -152,6 +152,19 @@ def test_the_interval_rests_on_deviations_within_each_phase(skills_history, peop
     )
 
 
+def test_from_the_drift_setting_s_count_on_their_own_spread_is_used_alone(skills_history, people):
+    skills(people.coach, people.uma, dt.date(2026, 2, 1), 0, 0)  # a peer: 0 and 100
+    skills(people.coach, people.uma, dt.date(2026, 3, 1), 3, 3)
+    # The default wants 10 observations' worth (9 degrees): Pat's 4 are filled with Uma's
+    # 5000 (0 and 100 around 50) on 1 degree: (833.3 + 5 × 5000) / 9.
+    pooled = one(item_goal(people.pat)).since.spread
+    assert pooled.source == progress.Spread.POOLED
+    assert pooled.sigma == pytest.approx(math.sqrt((2500 / 3 + 5 * 5000) / 9))
+    DriftSettings.objects.create(rubric_id=rubric_version().rubric_id, min_own_points=5)
+    own = one(item_goal(people.pat)).since.spread
+    assert own == progress.Spread(pytest.approx(math.sqrt(2500 / 3 / 4)), 4, "own")
+
+
 def test_the_items_sentence_reads_since_never_because(skills_history, people):
     found = one(item_goal(people.pat))
     assert found.sentence() == (
