@@ -17,7 +17,6 @@ from certification.models import Program
 from coaching import progress
 from coaching.models import DriftSettings
 from coaching.progress import GoalSpec, measure_goals
-from miiwrap import charts
 from observations import scoring
 from observations.models import ActivityType, Item, Observation, RubricVersion
 from tests.factories import full_scores, make_period, rubric_version
@@ -217,6 +216,23 @@ def test_not_applicable_and_count_items_leave_the_measure(people):
     # Its only item was not applicable: no value, so no observation counted at all.
     assert found.since.count == 0
     assert found.points == ()
+
+
+def test_a_count_has_no_range_so_a_goal_on_counts_has_no_value(people):
+    reflections(people.coach, people.pat, dt.date(2026, 4, 20), 60)
+    version = rubric_version("mi-coding")
+    found = one(GoalSpec(people.pat.pk, version.rubric_id, ["cr"], "", "CR", 50, START))
+    assert found.points == ()
+    assert found.sentence() == "CR: no observation since the plan started yet; target 50 %."
+
+
+def test_a_decline_dated_after_the_start_is_read_as_the_start(skills_history, people):
+    found = one(item_goal(people.pat, decline_on=dt.date(2026, 5, 1)))
+    # Before the start: 5 January, 5 February and 10 March, (83.33 + 66.67 + 33.33) / 3
+    # = 61.11; at the start, only the start day's 50.
+    assert found.before.mean == pytest.approx(55 / 0.9)
+    assert found.at_start == progress.Level(pytest.approx(50.0), 1)
+    assert found.since.count == 3
 
 
 def test_certification_evidence_is_left_out_of_the_level_before(skills_history, people, world):
@@ -572,56 +588,3 @@ def test_the_partial_shows_the_sentence_the_chart_and_the_offer(people):
         "coaching/_goal_progress.html", {"progress": one(metric_goal(pat, target=60))}
     )
     assert "<svg" in html and "data-met-offered" not in html
-
-
-def test_a_start_at_the_chart_s_right_edge_is_named_to_its_left():
-    svg = parsed(
-        charts.progress_chart(
-            title="Reflections",
-            points=[(dt.date(2026, 1, 5), 60.0), (dt.date(2026, 3, 5), 40.0)],
-            started_on=dt.date(2026, 3, 5),
-            before=60.0,
-            target=70.0,
-            unit="%",
-        )
-    )
-    named = next(t for t in svg.iter(f"{SVG}text") if t.text == "Plan started")
-    assert named.get("text-anchor") == "end"
-    start = next(line for line in svg.iter(f"{SVG}line") if line.get("data-mark") == "start")
-    assert float(named.get("x")) < float(start.get("x1"))
-    # No band and no mean since without observations since.
-    assert not [line for line in svg.iter(f"{SVG}line") if line.get("data-line") == "since"]
-
-
-def test_two_dates_too_close_to_print_apart_show_the_last_alone():
-    points = [(dt.date(2026, 4, 2), 50.0), (dt.date(2026, 4, 3), 55.0)]
-    svg = parsed(
-        charts.progress_chart(
-            title="Reflections",
-            points=points,
-            started_on=dt.date(2026, 4, 1),
-            declined_on=dt.date(2025, 4, 1),  # a year of plot: a day is 2 pixels
-            unit="%",
-        )
-    )
-    dates = [t.text for t in svg.iter(f"{SVG}text") if t.text and t.text.startswith("2026-")]
-    assert dates == ["2026-04-03"]
-
-
-def test_a_percentage_band_is_cut_at_100():
-    svg = parsed(
-        charts.progress_chart(
-            title="Indicators",
-            points=[(dt.date(2026, 4, 10), 100.0)],
-            started_on=dt.date(2026, 4, 1),
-            since=(95.0, 12.0),
-            unit="%",
-        )
-    )
-    ticks = [
-        float(line.get("data-tick")) for line in svg.iter(f"{SVG}line") if line.get("data-tick")
-    ]
-    assert max(ticks) == 100
-    band = next(r for r in svg.iter(f"{SVG}rect") if r.get("data-band") == "since")
-    assert band.get("data-high") == "107"  # said as computed, drawn only up to 100
-    assert float(band.get("y")) >= 14.0  # not above the plot's top
