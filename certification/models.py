@@ -49,6 +49,11 @@ class ProgramQuerySet(models.QuerySet):
             programs = programs.filter(certified_by_purveyor=False)
         return programs
 
+    def practitioner_path(self):
+        """The MiiWrap Practitioner program: the first for the practitioner role, as the
+        dashboards choose it (programs are shared by every organization)."""
+        return self.filter(audience_role=Role.PRACTITIONER).order_by("position", "name")
+
     def for_person(self, person):
         """The programs a person's page shows: those for their roles, and any they hold."""
         roles = [grant.role for grant in person.roles.all()]
@@ -113,6 +118,12 @@ class Program(models.Model):
         help_text="Each person in this program should be observed at least this often; "
         "dashboards flag who is overdue and measure coaches against it.",
     )
+    goal_held_observations = models.PositiveSmallIntegerField(
+        "goal held for (observations)",
+        default=3,
+        help_text="A coaching goal is offered as met once its target has held in this many "
+        "observations in a row since the plan started.",
+    )
     position = models.PositiveSmallIntegerField(default=0)
     history = HistoricalRecords()
 
@@ -128,6 +139,11 @@ class Program(models.Model):
                 condition=Q(observe_every_days__gte=1),
                 name="program_observes_every_day_or_more",
                 violation_error_message="Observe at least once every 1 day or more.",
+            ),
+            models.CheckConstraint(
+                condition=Q(goal_held_observations__gte=1),
+                name="program_goal_held_at_least_once",
+                violation_error_message="A goal's target must hold in at least 1 observation.",
             ),
         ]
 

@@ -12,6 +12,7 @@ refuses. Every text reaches the markup escaped (the standard library's html.esca
 names and labels are safe.
 """
 
+import datetime as dt
 import functools
 import hashlib
 import math
@@ -589,3 +590,237 @@ def _bar(layout, row, label, value, color, unit):
 
 def _bar_description(bars, unit):
     return ". ".join(f"{label}: {_reading(value, unit)}" for label, value in bars)
+
+
+# The progress chart of a coaching goal.
+
+
+def progress_chart(
+    *, title, points, started_on, before=None, target=None, since=None, declined_on=None, unit=""
+):
+    """One measure over time, for a coaching goal: each observation a point at its date;
+    the level before (long dashes) and the target (short dashes) across the plot; the
+    plan's start (and the decline, when known) as upright lines; from the start on, the
+    mean since as a solid line inside a grey band, its interval. Lines are named at the
+    right and told apart by dash, never by colour alone, so the chart reads in grey.
+
+    points: (date, value), oldest first; since: (mean, half width or None), or None.
+    """
+    levels = [("before", before, "7 4"), ("target", target, "2 3")]
+    marks = [("start", "Plan started", started_on), ("decline", "Decline", declined_on)]
+    frame = _progress_frame(points, marks, levels, since, unit)
+    mean = since[0] if since is not None else None
+    body = [
+        *_y_grid(frame),
+        *_axes(frame),
+        *_since_band(frame, started_on, since, unit),
+        *_level_lines(frame, levels, unit),
+        *_level_names(
+            frame, [(name, value) for name, value, _ in levels] + [("since", mean)], unit
+        ),
+        *_day_marks(frame, marks),
+        *_progress_points(frame, points, unit),
+        *_day_labels(frame, [day for day, _ in points]),
+    ]
+    if not points:
+        body.append(_note((frame.left + frame.right) / 2, frame.top + PLOT_HEIGHT / 2, NO_DATA))
+    description = _progress_description(points, marks, levels, since, unit)
+    return _svg(title, frame.height, body, description)
+
+
+@dataclass(frozen=True)
+class _TimeFrame(_Frame):
+    """A frame whose x runs over the days from `first` to `last`."""
+
+    first: dt.date = dt.date.min
+    last: dt.date = dt.date.max
+
+    def day_x(self, day):
+        span = (self.last - self.first).days or 1
+        return self.left + (day - self.first).days / span * (self.right - self.left)
+
+
+def _progress_frame(points, marks, levels, since, unit):
+    """The y range covers the points, the levels and the band (a percentage's band is cut
+    at 0 and 100); the x range the points' days and the marks', a little to spare."""
+    values = [value for _, value in points] + [value for _, value, _ in levels]
+    if since is not None:
+        mean, half = since
+        values += [mean] if half is None else [mean - half, mean + half]
+    drawn = [number for number in map(_number, values) if number is not None]
+    if unit == "%":
+        drawn = [min(max(number, 0.0), 100.0) for number in drawn]
+    scale = _y_scale(drawn, (None, None), 100.0 if unit == "%" else None)
+    days = [day for day, _ in points] + [day for _, _, day in marks if day is not None]
+    first, last = min(days), max(days)
+    pad = dt.timedelta(days=max(3, (last - first).days // 25))
+    overhang = _text_width("2000-01-01", 11) / 2 + 4
+    left = max(12 + max(_text_width(scale.tick_text(tick)) for tick in scale.ticks), overhang)
+    names = [_level_text(name, value, unit) for name, value, _ in levels] + ["since 100.0 %"]
+    right = WIDTH - max(16, overhang, *(_text_width(name) + 12 for name in names))
+    height = PLOT_TOP + PLOT_HEIGHT + 30
+    return _TimeFrame(left, right, scale, 0, [], height, first=first - pad, last=last + pad)
+
+
+def _level_text(name, value, unit):
+    return f"{name} {_with_unit(value, unit)}" if _number(value) is not None else ""
+
+
+def _within(frame, value):
+    return min(max(value, frame.scale.low), frame.scale.high)
+
+
+def _since_band(frame, started_on, since, unit):
+    if since is None:
+        return
+    mean, half = since
+    x = frame.day_x(started_on)
+    if half is not None:
+        top, bottom = frame.y(_within(frame, mean + half)), frame.y(_within(frame, mean - half))
+        reading = f"{_with_unit(mean, unit)} ± {format_number(half)}"
+        yield _tag(
+            "rect",
+            _tag("title", f"Since the plan started: {reading}"),
+            x=_c(x),
+            y=_c(top),
+            width=_c(frame.right - x),
+            height=_c(bottom - top),
+            fill="#d9d9d9",
+            data_band="since",
+            data_low=format_number(mean - half),
+            data_high=format_number(mean + half),
+        )
+    y = _c(frame.y(mean))
+    yield _tag(
+        "line",
+        _tag("title", f"Mean since the plan started: {_with_unit(mean, unit)}"),
+        x1=_c(x),
+        x2=_c(frame.right),
+        y1=y,
+        y2=y,
+        stroke="#222",
+        stroke_width="2",
+        data_line="since",
+        data_value=format_number(mean),
+    )
+
+
+def _level_lines(frame, levels, unit):
+    for name, value, dash in levels:
+        if _number(value) is None:
+            continue
+        y = _c(frame.y(value))
+        yield _tag(
+            "line",
+            _tag("title", f"{name.capitalize()}: {_with_unit(value, unit)}"),
+            x1=_c(frame.left),
+            x2=_c(frame.right),
+            y1=y,
+            y2=y,
+            stroke="#444",
+            stroke_width="1.5",
+            stroke_dasharray=dash,
+            data_line=name,
+            data_value=format_number(value),
+        )
+
+
+def _level_names(frame, named, unit):
+    """Each line's name and value at the right, nudged apart where two are close."""
+    shown = sorted(
+        (frame.y(value), name, value) for name, value in named if _number(value) is not None
+    )
+    label_ys = _spread([y for y, _, _ in shown], 13)
+    for (_, name, value), label_y in zip(shown, label_ys, strict=True):
+        text = _level_text(name, value, unit)
+        yield _tag("text", text, x=_c(frame.right + 6), y=_c(label_y + 4), fill="#222")
+
+
+def _day_marks(frame, marks):
+    """Upright lines at the start (solid, named to its right) and the decline (dotted,
+    named to its left), so the two names never overprint; a name that would leave the
+    plot goes to the other side, a line lower."""
+    for key, name, day in marks:
+        if day is None:
+            continue
+        x, starts = frame.day_x(day), key == "start"
+        yield _tag(
+            "line",
+            _tag("title", f"{name}: {day.isoformat()}"),
+            x1=_c(x),
+            x2=_c(x),
+            y1=_c(frame.top),
+            y2=_c(frame.bottom),
+            stroke="#333",
+            stroke_dasharray=None if starts else "2 3",
+            data_mark=key,
+            data_day=day.isoformat(),
+        )
+        width = _text_width(name, 11) + 4
+        flipped = x + width > frame.right if starts else x - width < frame.left
+        rightward = starts != flipped
+        yield _tag(
+            "text",
+            name,
+            x=_c(x + 4 if rightward else x - 4),
+            y=_c(frame.top + (26 if flipped else 12)),
+            text_anchor="start" if rightward else "end",
+            fill="#222",
+            font_size="11",
+        )
+
+
+def _progress_points(frame, points, unit):
+    at = [(frame.day_x(day), frame.y(value)) for day, value in points]
+    if len(at) > 1:
+        line = " ".join(f"{_c(x)},{_c(y)}" for x, y in at)
+        yield _tag("polyline", points=line, fill="none", stroke="#777", stroke_width="1.5")
+    for (day, value), (x, y) in zip(points, at, strict=True):
+        tip = _tag("title", f"{day.isoformat()}: {_with_unit(value, unit)}")
+        yield _tag(
+            "circle",
+            tip,
+            cx=_c(x),
+            cy=_c(y),
+            r="3.5",
+            fill="#000",
+            data_day=day.isoformat(),
+            data_value=format_number(value),
+        )
+
+
+def _day_labels(frame, days):
+    """The first and the last observation's dates under the axis (the last alone when
+    the two would overprint)."""
+    if not days:
+        return
+    shown = [days[-1]]
+    apart = frame.day_x(days[-1]) - frame.day_x(days[0])
+    if apart > _text_width(days[0].isoformat(), 11) + 8:
+        shown.insert(0, days[0])
+    for day in shown:
+        yield _tag(
+            "text",
+            day.isoformat(),
+            x=_c(frame.day_x(day)),
+            y=_c(frame.bottom + 18),
+            text_anchor="middle",
+            fill="#333",
+            font_size="11",
+        )
+
+
+def _progress_description(points, marks, levels, since, unit):
+    said = ", ".join(f"{day.isoformat()} {_reading(value, unit)}" for day, value in points)
+    lines = [f"Observations: {said}" if points else NO_DATA]
+    lines += [f"{name} {day.isoformat()}" for _, name, day in marks if day is not None]
+    lines += [
+        f"{name.capitalize()}: {_reading(value, unit)}"
+        for name, value, _ in levels
+        if _number(value) is not None
+    ]
+    if since is not None:
+        mean, half = since
+        spread = "" if half is None else f" ± {format_number(half)}"
+        lines.append(f"Since the plan started: {_reading(mean, unit)}{spread}")
+    return ". ".join(lines)

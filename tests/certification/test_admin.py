@@ -60,6 +60,7 @@ def rule_form_data(program, **rule):
         "renew_from": program.renew_from,
         "deadline_days_after_hire": "",
         "observe_every_days": program.observe_every_days,
+        "goal_held_observations": program.goal_held_observations,
         "position": program.position,
         "evidence_rules-TOTAL_FORMS": 2,
         "evidence_rules-INITIAL_FORMS": 2,
@@ -129,6 +130,31 @@ def test_the_purveyor_sets_how_often_a_program_observes(world, login):
     assert response.status_code == 302
     program.refresh_from_db()
     assert program.observe_every_days == 45
+
+
+def test_the_purveyor_sets_how_long_a_goal_s_target_must_hold(world, login):
+    from certification.models import Program
+
+    program = Program.objects.get(code="practitioner")
+    data = rule_form_data(program)
+    data["goal_held_observations"] = 5
+    response = login(world.purveyor_admin).post(f"{PROGRAMS}{program.pk}/change/", data)
+    assert response.status_code == 302
+    program.refresh_from_db()
+    assert program.goal_held_observations == 5
+    assert program.history.first().goal_held_observations == 5  # who and when kept
+
+
+def test_a_goal_held_for_zero_observations_is_refused(world, login):
+    from certification.models import Program
+
+    program = Program.objects.get(code="practitioner")
+    data = rule_form_data(program)
+    data["goal_held_observations"] = 0
+    response = login(world.purveyor_admin).post(f"{PROGRAMS}{program.pk}/change/", data)
+    assert "A goal&#x27;s target must hold in at least 1 observation." in response.content.decode()
+    program.refresh_from_db()
+    assert program.goal_held_observations == 3
 
 
 def test_observing_every_zero_days_is_refused(world, login):
