@@ -98,7 +98,7 @@ def _dispute_problems(period, disputes):
         pk
         for pk in period.evidence_ids()
         for raised_at, settled_at in disputes.get(pk, ())
-        if raised_at <= period.decided_at and (settled_at is None or settled_at > period.decided_at)
+        if raised_at < period.decided_at and (settled_at is None or settled_at > period.decided_at)
     ]
     if held_back:
         yield f"names as evidence an observation disputed when it was decided: {_list(held_back)}"
