@@ -463,3 +463,30 @@ def test_the_leader_dashboard_counts_open_disputes(world, login, disputed):
     page = login(world.leader).get(reverse("dashboards:leader")).content.decode()
     assert 'data-open-disputes="1"' in page
     assert "1 disputed observation waiting for an answer" in page
+
+
+def detail_queries(client, observation):
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(detail(observation)).status_code == 200
+    return len(captured)
+
+
+def answer_and_raise_again(world, n):
+    services.dispute_answer(dispute=Dispute.objects.open().get(), by=world.coach, answer=f"{n}")
+    observation = Dispute.objects.first().observation
+    services.dispute_raise(observation=observation, by=world.practitioner, reason=f"Again {n}.")
+
+
+@pytest.mark.parametrize("persona", ["practitioner", "coach"])
+def test_the_page_reads_as_many_queries_with_two_disputes_as_with_five(
+    world, login, disputed, persona
+):
+    # One settled and one open: the history names who settled (one query for people).
+    answer_and_raise_again(world, 0)
+    client = login(getattr(world, persona))
+    client.get(detail(disputed.observation))  # the session and the viewer are read once
+    two = detail_queries(client, disputed.observation)
+    for n in range(1, 4):
+        answer_and_raise_again(world, n)
+    assert Dispute.objects.count() == 5
+    assert detail_queries(client, disputed.observation) == two
