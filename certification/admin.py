@@ -57,6 +57,7 @@ class ProgramAdmin(SentOnceAdmin, PurveyorManaged, AuditedAdmin):
         "window_days",
         "grace_days",
         "observe_every_days",
+        "dispute_window_days",
     ]
     list_filter = ["certified_by_purveyor"]
     search_fields = ["name", "code"]

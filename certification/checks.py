@@ -21,15 +21,18 @@ def effective_end(period):
     return period.valid_until
 
 
-def problems(periods, observations, events):
+def problems(periods, observations, events, disputes=None):
     """Every broken rule. `periods` ordered by person, program and start; `observations`
-    {id: status} for the ids their evidence names; `events` {period id: set of kinds}."""
+    {id: status} for the ids their evidence names; `events` {period id: set of kinds};
+    `disputes` {observation id: [(raised at, settled at or None)]} of those ids."""
+    disputes = disputes or {}
     for _, group in itertools.groupby(periods, key=lambda p: (p.person_id, p.program_id)):
         earlier = []
         for period in group:
             yield from ((period, text) for text in _own_problems(period))
             yield from ((period, text) for text in _history_problems(period, earlier))
             yield from ((period, text) for text in _evidence_problems(period, observations))
+            yield from ((period, text) for text in _dispute_problems(period, disputes))
             yield from ((period, text) for text in _audit_problems(period, events))
             earlier.append(period)
 
@@ -87,6 +90,18 @@ def _evidence_problems(period, observations):
         yield f"names evidence that no longer exists: observation {_list(missing)}"
     if drafts:
         yield f"names draft observations as evidence: {_list(drafts)}"
+
+
+def _dispute_problems(period, disputes):
+    """Evidence is chosen without the observations under dispute on the day it is kept."""
+    held_back = [
+        pk
+        for pk in period.evidence_ids()
+        for raised_at, settled_at in disputes.get(pk, ())
+        if raised_at < period.decided_at and (settled_at is None or settled_at > period.decided_at)
+    ]
+    if held_back:
+        yield f"names as evidence an observation disputed when it was decided: {_list(held_back)}"
 
 
 def _audit_problems(period, events):

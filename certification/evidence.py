@@ -8,7 +8,8 @@ in the same days at band B2 or better. A program may also require another
 certification first (coaches are certified practitioners).
 
 Every bound is inclusive: an observation on the first day counts, one the day before
-does not; a score of exactly T counts.
+does not; a score of exactly T counts. An observation the observed person disputes does
+not count until the dispute is settled.
 """
 
 import datetime as dt
@@ -45,6 +46,7 @@ class Seen:
     activity: str
     observer: str
     observer_certified: bool = True
+    disputed: bool = False  # an open dispute: left out until it is settled
 
     def as_json(self):
         """What a certification keeps of it, so later amendments cannot rewrite the record."""
@@ -72,6 +74,7 @@ class Progress:
     requirements: tuple
     qualifying: tuple  # the observations that meet the standard, oldest first
     evidence: tuple  # what a decision today would keep as its evidence
+    disputed: tuple = ()  # observations on the rule's rubrics left out while disputed
 
     @property
     def meets(self):
@@ -113,20 +116,23 @@ def evaluate(rule, seen, *, as_of, first, deadline=None, requires=None):
     date the evidence is due by (expiry, or the deadline after hire); `requires` is
     (program name, held) for a certification the person must already hold.
     """
-    in_days = sorted(
+    dated = sorted(
         (s for s in seen if first <= s.observed_on <= as_of), key=lambda s: (s.observed_on, s.id)
     )
+    rubrics = {rule.rubric_id, rule.companion_rubric_id}
+    disputed = tuple(s for s in dated if s.disputed and s.rubric_id in rubrics)
+    in_days = [s for s in dated if not s.disputed]
     scored = [s for s in in_days if s.rubric_id == rule.rubric_id and scores_enough(rule, s)]
     qualifying = [s for s in scored if s.observer_certified or not rule.observer_program]
     companion = _companion(rule, in_days)
     requirements = [
-        _count_requirement(rule, first, qualifying, scored, as_of, deadline),
+        _count_requirement(rule, first, qualifying, scored, as_of, deadline, disputed),
         *_activity_requirement(rule, qualifying),
         *_companion_requirement(rule, first, companion),
         *_ladder_requirement(requires),
     ]
     evidence = [*qualifying, *([companion] if companion else [])]
-    return Progress(rule, first, tuple(requirements), tuple(qualifying), tuple(evidence))
+    return Progress(rule, first, tuple(requirements), tuple(qualifying), tuple(evidence), disputed)
 
 
 def _standard(rule):
@@ -138,7 +144,7 @@ def _standard(rule):
     return " and ".join(parts)
 
 
-def _count_requirement(rule, first, qualifying, scored, as_of, deadline):
+def _count_requirement(rule, first, qualifying, scored, as_of, deadline, disputed):
     need, have = rule.min_observations, len(qualifying)
     since = "" if first == dt.date.min else f" since {first:%Y-%m-%d}"
     observer = f", by an observer holding {rule.observer_program}" if rule.observer_program else ""
@@ -148,6 +154,8 @@ def _count_requirement(rule, first, qualifying, scored, as_of, deadline):
         detail += f"; {need - have} more {_due(rule, qualifying, as_of, deadline)}".rstrip()
     if uncounted := len(scored) - have:
         detail += f" ({uncounted} more scored high enough, but the observer was not certified)"
+    if held_back := sum(1 for s in disputed if s.rubric_id == rule.rubric_id):
+        detail += f" ({held_back} more disputed: counted once settled, if it qualifies)"
     return Requirement(text, have >= need, detail)
 
 

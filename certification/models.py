@@ -27,6 +27,9 @@ from miiwrap.people.models import Organization, Person, Role, RoleGrant, zone_da
 from miiwrap.text import DOCUMENT, NOTE, ProseField
 from observations.models import Observation, Rubric, RubricVersion
 
+# Days to dispute an observation when no program applies to it.
+DEFAULT_DISPUTE_WINDOW_DAYS = 14
+
 
 class ProgramQuerySet(models.QuerySet):
     def with_rules(self):
@@ -59,6 +62,17 @@ class ProgramQuerySet(models.QuerySet):
         roles = [grant.role for grant in person.roles.all()]
         held = CertificationPeriod.objects.filter(person=person).values("program_id")
         return self.filter(Q(audience_role__in=roles) | Q(pk__in=held))
+
+    def dispute_window_days(self, person, rubric_id):
+        """Days `person` has to dispute an observation on this rubric: the window of the
+        programs on their path (for_person) whose evidence reads the rubric, the longest
+        if several (the observation counts in each); the default when none does."""
+        reading = EvidenceRule.objects.filter(
+            Q(rubric_id=rubric_id) | Q(companion_rubric_id=rubric_id)
+        )
+        programs = self.for_person(person).filter(pk__in=reading.values("program_id"))
+        days = programs.aggregate(days=models.Max("dispute_window_days"))["days"]
+        return days or DEFAULT_DISPUTE_WINDOW_DAYS
 
 
 class Program(models.Model):
@@ -124,6 +138,12 @@ class Program(models.Model):
         help_text="A coaching goal is offered as met once its target has held in this many "
         "observations in a row since the plan started.",
     )
+    dispute_window_days = models.PositiveSmallIntegerField(
+        "dispute within (days)",
+        default=DEFAULT_DISPUTE_WINDOW_DAYS,
+        help_text="A person may dispute an observation of themselves for this many days "
+        "after it was submitted.",
+    )
     position = models.PositiveSmallIntegerField(default=0)
     history = HistoricalRecords()
 
@@ -144,6 +164,11 @@ class Program(models.Model):
                 condition=Q(goal_held_observations__gte=1),
                 name="program_goal_held_at_least_once",
                 violation_error_message="A goal's target must hold in at least 1 observation.",
+            ),
+            models.CheckConstraint(
+                condition=Q(dispute_window_days__gte=1),
+                name="program_dispute_window_a_day_or_more",
+                violation_error_message="Allow at least 1 day to dispute an observation.",
             ),
         ]
 

@@ -9,9 +9,11 @@ are certification.dates (standing) and certification.evidence (progress).
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.db.models import Exists, OuterRef
+
 from certification import dates, evidence
 from certification.models import CertificationPeriod, EvidenceRule, Program
-from observations.models import Observation
+from observations.models import Dispute, Observation
 
 RENEWING = {dates.State.CERTIFIED, dates.State.WINDOW_OPEN, dates.State.GRACE}
 # What the evidence rule reads of each observation: the rows `assess` takes.
@@ -208,9 +210,12 @@ def _observations(ruled):
 
 
 def rows_by_practitioner(observations):
-    """{person id: rows as `assess` reads them} for the submitted ones among `observations`."""
+    """{person id: rows as `assess` reads them} for the submitted ones among `observations`,
+    each saying whether it is disputed (the evidence rule leaves those out)."""
     found = {}
-    for row in observations.submitted().values(*OBSERVATION_FIELDS):
+    disputed = Exists(Dispute.objects.open().filter(observation=OuterRef("pk")))
+    rows = observations.submitted().annotate(disputed=disputed)
+    for row in rows.values(*OBSERVATION_FIELDS, "disputed"):
         found.setdefault(row["practitioner_id"], []).append(row)
     return found
 
@@ -239,6 +244,7 @@ def _as_seen(row, observer_holds, observer_program):
         activity=row["activity__name"],
         observer=f"{row['coach__first_name']} {row['coach__last_name']}".strip(),
         observer_certified=certified,
+        disputed=row.get("disputed", False),
     )
 
 

@@ -31,6 +31,7 @@ from observations.admin_forms import (
 from observations.models import (
     ActivityType,
     Amendment,
+    Dispute,
     Domain,
     Item,
     Level,
@@ -409,3 +410,27 @@ class AmendmentAdmin(ReadOnlyAdmin, ScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in Amendment._meta.fields]
+
+
+@admin.register(Dispute)
+class DisputeAdmin(ReadOnlyAdmin, ScopedAdmin):
+    """Disputes are raised and settled on the observation's page, where the rules are kept;
+    here they are read."""
+
+    list_display = ["observation", "raised_by", "raised_at", "status", "settled_by", "settled_at"]
+    list_filter = ["status"]
+    list_select_related = [
+        "observation__practitioner",
+        "observation__rubric_version__rubric",
+        "raised_by",
+        "settled_by",
+    ]
+    search_fields = ["reason", "answer", "observation__practitioner__last_name"]
+    date_hierarchy = "raised_at"
+
+    def get_queryset(self, request):
+        visible = Observation.objects.visible_to(request.user)
+        return admin.ModelAdmin.get_queryset(self, request).filter(observation__in=visible)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in Dispute._meta.fields]

@@ -133,7 +133,7 @@ def item_field(item):
     return forms.ChoiceField(choices=choices, widget=forms.RadioSelect, **options)
 
 
-class AcknowledgeForm(forms.Form):
+class AcknowledgeForm(OnceForm):
     response = text.prose(
         text.FEEDBACK,
         required=False,
@@ -147,4 +147,32 @@ class AmendForm(forms.Form):
         text.NOTE,
         rows=2,
         help_text="Why the submitted observation is being changed; kept with the old values.",
+    )
+
+
+class DisputeForm(OnceForm):
+    reason = text.prose(
+        text.NOTE,
+        rows=3,
+        label="What is wrong with this observation?",
+        help_text="Your coach reads it and answers. Until then, the observation does not "
+        "count toward your certification.",
+    )
+
+
+class DisputeAnswerForm(OnceForm):
+    answer = text.prose(
+        text.NOTE,
+        rows=3,
+        label="Your answer",
+        help_text="Explain why the observation stands as it is; this settles the dispute. "
+        "To change the observation instead, amend it.",
+    )
+
+
+class DisputeListForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[("open", "Open"), ("settled", "Settled"), ("all", "All")],
+        required=False,
+        label="Show",
     )

@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Avg, Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from miiwrap.people.access import viewer_for
@@ -490,3 +491,84 @@ class Amendment(models.Model):
 
     def __str__(self):
         return f"Amendment of {self.observation_id} at {self.amended_at:%Y-%m-%d %H:%M}"
+
+
+class DisputeQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Disputes of the observations the user sees (observations.visible_to's rule)."""
+        return self.filter(observation__in=Observation.objects.visible_to(user).values("pk"))
+
+    def open(self):
+        return self.filter(status=Dispute.Status.OPEN)
+
+    def for_list(self):
+        return self.select_related(
+            "observation__practitioner__team",
+            "observation__practitioner__organization",
+            "observation__coach",
+            "observation__rubric_version__rubric",
+            "observation__activity",
+            "settled_by",
+        )
+
+
+class Dispute(models.Model):
+    """The practitioner says an observation of them is wrong, and why; the coach settles it
+    by amending the observation or by answering in writing. While open, the observation
+    does not count as certification evidence."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        AMENDED = "amended", "Settled by an amendment"
+        ANSWERED = "answered", "Settled with an answer"
+
+    observation = models.ForeignKey(Observation, models.CASCADE, related_name="disputes")
+    raised_by = models.ForeignKey(Person, models.PROTECT, related_name="+")
+    raised_at = models.DateTimeField(default=timezone.now)
+    reason = ProseField(max_length=NOTE)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    answer = ProseField(max_length=NOTE, blank=True, help_text="The coach's written answer.")
+    # RESTRICT: deleting the observation deletes both; an amendment alone stays.
+    amendment = models.OneToOneField(
+        Amendment, models.RESTRICT, null=True, blank=True, related_name="settled_dispute"
+    )
+    settled_by = models.ForeignKey(Person, models.PROTECT, null=True, blank=True, related_name="+")
+    settled_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    objects = DisputeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-raised_at", "-pk"]
+        indexes = [models.Index(fields=["status", "raised_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["observation"],
+                condition=Q(status="open"),
+                name="one_open_dispute_per_observation",
+                violation_error_message="This observation is already disputed.",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="open") & Q(settled_at=None))
+                | (~Q(status="open") & Q(settled_at__isnull=False)),
+                name="dispute_settled_has_a_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="amended") | Q(amendment__isnull=False),
+                name="dispute_amended_names_the_amendment",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="answered") | ~Q(answer=""),
+                name="dispute_answered_has_an_answer",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Dispute of {self.observation_id} raised {self.raised_at:%Y-%m-%d}"
+
+    def get_absolute_url(self):
+        return reverse("observations:detail", args=[self.observation_id]) + "#dispute"
+
+    @property
+    def is_open(self):
+        return self.status == self.Status.OPEN

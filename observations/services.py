@@ -1,21 +1,24 @@
-"""Writes to observations: drafts, submission, amendment, acknowledgement, recomputation;
-and to rubric versions: publishing, retiring, copying, importing."""
+"""Writes to observations: drafts, submission, amendment, acknowledgement, disputes,
+recomputation; and to rubric versions: publishing, retiring, copying, importing."""
 
+import hashlib
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from coaching.services import drift_check_soon
+from miiwrap.audit import update_with_history
 from miiwrap.notifications.delivery import notify
 from miiwrap.notifications.models import Notification, absolute_url
 from miiwrap.people.models import Role
+from observations import changes, rubric_io, scoring
 from observations import models as observation_models
-from observations import rubric_io, scoring
-from observations.models import Amendment, Observation, RubricVersion
+from observations.dispute_window import Window
+from observations.models import Amendment, Dispute, Observation, RubricVersion
 
 FEEDBACK_FIELDS = [
     "strengths",
@@ -153,14 +156,15 @@ def snapshot(observation):
 
 @transaction.atomic
 def observation_amend(*, observation, changed, definition, amended_by, reason):
-    """Change a submitted observation, keeping who, when, why and the old values.
+    """Change a submitted observation, keeping who, when, why and the old values. An open
+    dispute of it is settled by the change; the practitioner is told what changed.
 
     `observation` holds the new values; `changed` is the same row as stored before.
     """
     if not reason.strip():
         raise ValidationError({"reason": "Say why the observation is being changed."})
     check_observation(observation, definition, complete=True)
-    Amendment.objects.create(
+    amendment = Amendment.objects.create(
         observation=observation,
         amended_by=amended_by,
         reason=reason.strip(),
@@ -168,20 +172,220 @@ def observation_amend(*, observation, changed, definition, amended_by, reason):
     )
     apply_scores(observation, definition)
     observation.save()
+    dispute = _settle_by(amendment, amended_by)
+    lines = changes.described(changed, observation, definition)
+    _tell_of_amendment(amendment, changed, lines, dispute)
+    _tell_former_practitioner(amendment, changed, dispute)
     drift_check_soon([observation.practitioner_id, changed.practitioner_id])
     return observation
 
 
+def _tell(recipient, actor, kind, subject, body, *, link, key):
+    """Notify `recipient` once of `key`, unless they did it themselves."""
+    if actor is not None and recipient.pk == actor.pk:
+        return None
+    return notify(recipient, kind, subject, body, link=link, key=key)
+
+
+def _tell_of_amendment(amendment, before, lines, dispute):
+    """The practitioner hears what the amendment changed, and that it settles their
+    dispute when it does."""
+    observation, by = amendment.observation, amendment.amended_by
+    link = observation.get_absolute_url()
+    listed = "".join(f"- {line}\n" for line in lines) or "- No score or feedback changed.\n"
+    settles = ""
+    if dispute is not None and dispute.raised_by_id == observation.practitioner_id:
+        settles = "This amendment answers your dispute, which is now settled.\n"
+    _tell(
+        observation.practitioner,
+        by,
+        Notification.Kind.AMENDMENT,
+        f"{by} amended the observation of {before.observed_on:%Y-%m-%d}",
+        f"{by} changed the observation of your work on {before.observed_on:%Y-%m-%d}.\n"
+        f"{settles}\nWhat changed:\n{listed}\nWhy: {amendment.reason}\n\n"
+        f"Read it here: {absolute_url(link)}",
+        link=link,
+        key=f"amendment-{amendment.pk}",
+    )
+
+
+def _tell_former_practitioner(amendment, before, dispute):
+    """An amendment that names someone else as observed tells the one it named before,
+    who can no longer open it."""
+    observation, by = amendment.observation, amendment.amended_by
+    if observation.practitioner_id == before.practitioner_id:
+        return
+    settles = ""
+    if dispute is not None and dispute.raised_by_id == before.practitioner_id:
+        settles = " This settles your dispute."
+    _tell(
+        before.practitioner,
+        by,
+        Notification.Kind.AMENDMENT,
+        f"The observation of {before.observed_on:%Y-%m-%d} is no longer listed as yours",
+        f"{by} corrected the observation of {before.observed_on:%Y-%m-%d}: it was of "
+        f"{observation.practitioner}, not of you.{settles}\nWhy: {amendment.reason}",
+        link="",
+        key=f"amendment-{amendment.pk}-moved",
+    )
+
+
 @transaction.atomic
 def observation_acknowledge(*, observation, response=""):
-    """The practitioner has read the feedback; they may answer it."""
+    """The practitioner has read the feedback; they may answer it. Their coach is told of
+    the first acknowledgement and of each new reply; the same post sent again changes
+    nothing and tells nobody."""
     if observation.status == Observation.Status.DRAFT:
         raise ValidationError("A draft cannot be acknowledged.")
+    # Locked, so two posts at once are compared one after the other.
+    stored = Observation.objects.select_for_update().get(pk=observation.pk)
+    response = response.strip()
+    first = stored.acknowledged_at is None
+    replied = bool(response) and response != stored.response
+    if not (first or replied):
+        return observation
     observation.status = Observation.Status.ACKNOWLEDGED
-    observation.acknowledged_at = observation.acknowledged_at or timezone.now()
-    observation.response = response.strip() or observation.response
+    observation.acknowledged_at = stored.acknowledged_at or timezone.now()
+    observation.response = response or stored.response
     observation.save(update_fields=["status", "acknowledged_at", "response", "updated_at"])
+    _tell_coach_of_response(observation, first=first, reply=response if replied else "")
     return observation
+
+
+def _tell_coach_of_response(observation, *, first, reply):
+    practitioner, on = observation.practitioner, f"{observation.observed_on:%Y-%m-%d}"
+    link = observation.get_absolute_url() + "#response"
+    if first:
+        verb = "acknowledged your feedback" + (" and replied" if reply else "")
+        key = f"observation-{observation.pk}-acknowledged"
+    else:
+        verb = "replied to your feedback"
+        key = (
+            f"observation-{observation.pk}-reply-{hashlib.sha256(reply.encode()).hexdigest()[:16]}"
+        )
+    said = f"\n\nTheir reply:\n{reply}" if reply else ""
+    _tell(
+        observation.coach,
+        practitioner,
+        Notification.Kind.RESPONSE,
+        f"{practitioner} {verb} of {on}",
+        f"{practitioner} {verb} of {on}.{said}\n\nRead it here: {absolute_url(link)}",
+        link=link,
+        key=key,
+    )
+
+
+# Disputes ----------------------------------------------------------------------------------
+
+
+def dispute_window(observation):
+    """When the observed person may dispute `observation`: from the day it was submitted,
+    for the days set by the program it counts toward (see Program.dispute_window_days)."""
+    from certification.models import Program  # certification reads observations' models
+
+    practitioner = observation.practitioner
+    rubric_id = observation.rubric_version.rubric_id
+    days = Program.objects.dispute_window_days(practitioner, rubric_id)
+    submitted = observation.submitted_at or observation.created_at
+    return Window(practitioner.organization.local_today(submitted), days)
+
+
+def may_settle(person, observation):
+    """Who answers a dispute: the observation's coach, or a purveyor admin (as amends)."""
+    return person.pk == observation.coach_id or person.has_role(Role.PURVEYOR_ADMIN)
+
+
+def dispute_problem(observation, by, today, window):
+    """Why `by` may not dispute `observation` on `today`; None when they may."""
+    if by.pk != observation.practitioner_id:
+        return "Only the person observed disputes an observation."
+    if observation.is_draft:
+        return "A draft cannot be disputed."
+    if observation.disputes.open().exists():
+        return "You already dispute this observation; your coach has not answered yet."
+    if not window.is_open_on(today):
+        return f"The time to dispute this observation ended on {window.closes_on:%Y-%m-%d}."
+    return None
+
+
+@transaction.atomic
+def dispute_raise(*, observation, by, reason):
+    """The observed person disputes the observation, saying why; their coach is told. One
+    open dispute an observation: a second is refused (the database holds to it too)."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say what is wrong with the observation."})
+    Observation.objects.select_for_update().filter(pk=observation.pk).first()
+    window = dispute_window(observation)
+    today = observation.practitioner.organization.local_today()
+    if problem := dispute_problem(observation, by, today, window):
+        raise ValidationError({"reason": problem})
+    try:
+        with transaction.atomic():
+            dispute = Dispute.objects.create(observation=observation, raised_by=by, reason=reason)
+    except IntegrityError:
+        raise ValidationError({"reason": "This observation is already disputed."}) from None
+    _tell_coach_of_dispute(dispute)
+    return dispute
+
+
+def _tell_coach_of_dispute(dispute):
+    observation, by = dispute.observation, dispute.raised_by
+    on, link = f"{observation.observed_on:%Y-%m-%d}", dispute.get_absolute_url()
+    _tell(
+        observation.coach,
+        by,
+        Notification.Kind.DISPUTE,
+        f"{by} disputes your observation of {on}",
+        f"{by} disputes your observation of {on}. Until you answer, it does not count as "
+        f"certification evidence.\n\nWhy:\n{dispute.reason}\n\nAmend the observation or "
+        f"answer in writing here: {absolute_url(link)}",
+        link=link,
+        key=f"dispute-{dispute.pk}-raised",
+    )
+
+
+@transaction.atomic
+def dispute_answer(*, dispute, by, answer):
+    """The coach settles a dispute in writing, without changing the observation; the
+    person who raised it is told. Refused once it is settled."""
+    answer = answer.strip()
+    if not answer:
+        raise ValidationError({"answer": "Write your answer to the dispute."})
+    if not may_settle(by, dispute.observation):
+        raise ValidationError("Only the observation's coach or a purveyor admin answers it.")
+    still_open = Dispute.objects.filter(pk=dispute.pk, status=Dispute.Status.OPEN)
+    values = {"answer": answer, "settled_by": by, "settled_at": timezone.now()}
+    if not update_with_history(still_open, user=by.user, status=Dispute.Status.ANSWERED, **values):
+        raise ValidationError("This dispute is settled already.")
+    dispute.refresh_from_db()
+    _tell_of_answer(dispute)
+    return dispute
+
+
+def _settle_by(amendment, by):
+    """The open dispute of the amended observation, settled by the amendment; or None."""
+    still_open = Dispute.objects.filter(observation=amendment.observation_id).open()
+    values = {"amendment": amendment, "settled_by": by, "settled_at": timezone.now()}
+    if update_with_history(still_open, user=by.user, status=Dispute.Status.AMENDED, **values):
+        return Dispute.objects.get(amendment=amendment)
+    return None
+
+
+def _tell_of_answer(dispute):
+    observation, by = dispute.observation, dispute.settled_by
+    on, link = f"{observation.observed_on:%Y-%m-%d}", dispute.get_absolute_url()
+    _tell(
+        dispute.raised_by,
+        by,
+        Notification.Kind.DISPUTE,
+        f"{by} answered your dispute of the observation of {on}",
+        f"{by} answered your dispute of the observation of {on}, without changing it:\n\n"
+        f"{dispute.answer}\n\nThe dispute is settled, and the observation counts again as "
+        f"certification evidence. Read it here: {absolute_url(link)}",
+        link=link,
+        key=f"dispute-{dispute.pk}-settled",
+    )
 
 
 RECOMPUTED = "Recomputed after a scoring fix"

@@ -7,9 +7,12 @@ app_name = "observations"
 urlpatterns = [
     path("", views.observation_list, name="list"),
     path("new/", views.observation_new, name="new"),
+    path("disputes/", views.dispute_list, name="disputes"),
     path("preview/", views.observation_preview, name="preview"),
     path("<int:pk>/", views.observation_detail, name="detail"),
     path("<int:pk>/edit/", views.observation_edit, name="edit"),
     path("<int:pk>/acknowledge/", views.observation_acknowledge, name="acknowledge"),
     path("<int:pk>/amend/", views.observation_amend, name="amend"),
+    path("<int:pk>/dispute/", views.observation_dispute, name="dispute"),
+    path("<int:pk>/dispute/answer/", views.dispute_answer, name="dispute_answer"),
 ]

@@ -18,8 +18,16 @@ from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Person
 from observations import display, exports, scoring, services
 from observations.filters import ObservationFilter
-from observations.forms import ITEM_PREFIX, AcknowledgeForm, AmendForm, ObservationForm
-from observations.models import Observation, RubricVersion
+from observations.forms import (
+    ITEM_PREFIX,
+    AcknowledgeForm,
+    AmendForm,
+    DisputeAnswerForm,
+    DisputeForm,
+    DisputeListForm,
+    ObservationForm,
+)
+from observations.models import Dispute, Observation, RubricVersion
 
 
 @reads("format", "page", forms=[ObservationFilter])
@@ -203,7 +211,7 @@ def observation_detail(request, pk):
     return _detail_page(request, _get_observation_for_user(request.user, pk))
 
 
-def _detail_page(request, observation, acknowledge_form=None):
+def _detail_page(request, observation, acknowledge_form=None, **forms):
     viewer = viewer_for(request.user)
     version = _version(observation.rubric_version_id)
     definition = version.definition()
@@ -220,20 +228,47 @@ def _detail_page(request, observation, acknowledge_form=None):
         "amendments": display.amendments(observation, definition),
         "acknowledge_form": acknowledge_form,
         "may_amend": _may_amend(viewer, observation),
-        **_history(observation),
+        **_dispute_part(viewer, observation, forms),
     }
-    status = 400 if acknowledge_form is not None and acknowledge_form.errors else 200
-    return render(request, "observations/detail.html", ctx, status=status)
+    ctx.update(_history(observation, ctx["disputes"]))
+    failed = [f for f in [acknowledge_form, *forms.values()] if f is not None and f.errors]
+    return render(request, "observations/detail.html", ctx, status=400 if failed else 200)
 
 
-def _history(observation):
+def _dispute_part(viewer, observation, forms):
+    """The disputes of the observation, newest first; to its practitioner, the window and
+    the form while it is open; to whoever may amend it, the form to answer an open one."""
+    if observation.is_draft:
+        return {"disputes": []}
+    disputes = list(observation.disputes.select_related("raised_by", "settled_by", "amendment"))
+    open_dispute = next((d for d in disputes if d.is_open), None)
+    ctx = {"disputes": disputes, "open_dispute": open_dispute}
+    if viewer.person_id == observation.practitioner_id:
+        window = services.dispute_window(observation)
+        is_open = window.is_open_on(observation.practitioner.organization.local_today())
+        ctx.update(dispute_window=window, window_open=is_open)
+        # A refused post is shown again with what was typed, even once the window closed.
+        fresh = DisputeForm() if is_open and open_dispute is None else None
+        ctx["dispute_form"] = forms.get("dispute_form") or fresh
+    if open_dispute is not None and _may_amend(viewer, observation):
+        ctx["answer_form"] = forms.get("answer_form") or DisputeAnswerForm()
+    return ctx
+
+
+def _history(observation, disputes):
     """Who submitted and changed the observation and how (item scores are in the
-    amendments; each metric is in the overall score and band); the practitioner's earlier
-    replies; who imported it."""
+    amendments; each metric is in the overall score and band), and its disputes; the
+    practitioner's earlier replies; who imported it."""
     records = list(audit.history_of(Observation, id=observation.pk))
     # A draft is its coach's own until submitted: its history starts at the submission.
     shown = [r for r in records if r.status != Observation.Status.DRAFT or observation.is_draft]
-    history = audit.trail(shown, hide={"scores", "metrics"})
+    if disputes:
+        shown += audit.history_of(Dispute, observation_id=observation.pk)
+    history = audit.trail(
+        shown,
+        subject=lambda r: "Dispute" if isinstance(r, Dispute.history.model) else "",
+        hide={"scores", "metrics", "observation"},
+    )
     if history and history[-1].kind == "changed" and not observation.is_draft:
         history[-1].kind = "submitted"
     created = next((e for e in reversed(history) if e.kind == "created"), None)
@@ -254,11 +289,111 @@ def observation_acknowledge(request, pk):
     form = AcknowledgeForm(request.POST)
     if not form.is_valid():
         return _detail_page(request, observation, acknowledge_form=form)
-    services.observation_acknowledge(
-        observation=observation, response=form.cleaned_data["response"]
-    )
+    try:
+        form_token_once(
+            token=form.token(),
+            user=request.user,
+            create=lambda: services.observation_acknowledge(
+                observation=observation, response=form.cleaned_data["response"]
+            ),
+        )
+    except AlreadySent as sent:
+        return shown_again(request, sent, _page_of, "observations:list")
     messages.success(request, "Thank you: your coach can see that you have read this.")
     return redirect(observation)
+
+
+@login_required
+@require_POST
+def observation_dispute(request, pk):
+    """The observed practitioner disputes the observation, saying why, while its window
+    is open; a late one is refused with the form shown again."""
+    observation = _get_observation_for_user(request.user, pk)
+    viewer = viewer_for(request.user)
+    if viewer.person_id != observation.practitioner_id or observation.is_draft:
+        raise Http404("Only the person observed disputes an observation.")
+    form = DisputeForm(request.POST)
+    if form.is_valid():
+        try:
+            form_token_once(
+                token=form.token(),
+                user=request.user,
+                create=lambda: services.dispute_raise(
+                    observation=observation,
+                    by=observation.practitioner,
+                    reason=form.cleaned_data["reason"],
+                ),
+            )
+        except AlreadySent as sent:
+            return shown_again(request, sent, _dispute_page, "observations:list")
+        except ValidationError as error:
+            add_service_errors([form], error)
+        else:
+            messages.success(request, DISPUTE_SENT.format(coach=observation.coach))
+            return redirect(observation.get_absolute_url() + "#dispute")
+    return _detail_page(request, observation, dispute_form=form)
+
+
+DISPUTE_SENT = (
+    "Your dispute is sent to {coach}. Until it is settled, this observation does not count "
+    "toward your certification."
+)
+
+
+def _dispute_page(dispute):
+    return dispute.get_absolute_url()
+
+
+@login_required
+@require_POST
+def dispute_answer(request, pk):
+    """The coach (or a purveyor admin) settles the open dispute with a written answer."""
+    observation, by = _get_amendable_for_user(request.user, pk)
+    if again := repeated(request, _dispute_page, "observations:list"):
+        return again
+    dispute = observation.disputes.open().first()
+    if dispute is None:
+        messages.info(request, "This observation has no open dispute to answer.")
+        return redirect(observation)
+    form = DisputeAnswerForm(request.POST)
+    if form.is_valid():
+        try:
+            form_token_once(
+                token=form.token(),
+                user=request.user,
+                create=lambda: services.dispute_answer(
+                    dispute=dispute, by=by, answer=form.cleaned_data["answer"]
+                ),
+            )
+        except AlreadySent as sent:
+            return shown_again(request, sent, _dispute_page, "observations:list")
+        except ValidationError as error:
+            add_service_errors([form], error)
+        else:
+            messages.success(request, f"Dispute settled; {dispute.raised_by} is told your answer.")
+            return redirect(dispute)
+    return _detail_page(request, observation, answer_form=form)
+
+
+@reads("page", forms=[DisputeListForm])
+@login_required
+def dispute_list(request):
+    """Disputes of the observations the viewer sees, open ones by default: for leaders,
+    organization admins, purveyor admins and coaches."""
+    if not viewer_for(request.user).uses_directory:
+        raise Http404("The list of disputes is for leaders, admins and coaches.")
+    form = DisputeListForm(request.GET)
+    chosen = form.cleaned_data.get("status") if form.is_valid() else "open"
+    disputes = Dispute.objects.visible_to(request.user).for_list()
+    if chosen in ("", "open"):
+        disputes = disputes.open()
+    elif chosen == "settled":
+        disputes = disputes.exclude(status=Dispute.Status.OPEN)
+    page = Paginator(disputes, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    ctx = {"form": form, "page": page, "query": query.urlencode(), "status": chosen or "open"}
+    return render(request, "observations/disputes.html", ctx, status=400 if form.errors else 200)
 
 
 @login_required
@@ -274,7 +409,12 @@ def observation_amend(request, pk):
         messages.success(request, "Observation amended; the old values are kept below.")
         return redirect(observation)
     return _form_page(
-        request, form, "observations/amend.html", observation=observation, reason_form=reason_form
+        request,
+        form,
+        "observations/amend.html",
+        observation=observation,
+        reason_form=reason_form,
+        open_dispute=observation.disputes.open().select_related("raised_by").first(),
     )
 
 

@@ -20,7 +20,7 @@ from coaching.models import CoachAssignment, DriftAlert, ItemMonth
 from miiwrap import charts
 from miiwrap.dashboards.tables import Cell, Table
 from miiwrap.people.models import Person, Team, todays_by_zone
-from observations.models import Metric, Observation, RubricVersion
+from observations.models import Dispute, Metric, Observation, RubricVersion
 
 # Rows a list shows on the page; its CSV has them all.
 SHOWN = 25
@@ -132,6 +132,7 @@ def build(scope):
         **trend(scope, version),
         "bands": bands(scope, version),
         "alerts": alerts(scope),
+        "open_disputes": open_disputes(scope),
         "heat_map": heat_map(scope, version),
         **coach_activity(scope, cadence_program(programs)),
         "overdue": overdue(scope, cadence_program(programs)),
@@ -387,6 +388,16 @@ def alerts(scope):
         total=total,
         empty="No drift alerts are waiting to close.",
     )
+
+
+def open_disputes(scope):
+    """How many observations of the scope's people are disputed and not yet settled."""
+    found = Dispute.objects.open().filter(
+        observation__practitioner__organization__in=scope.organizations
+    )
+    if scope.team:
+        found = found.filter(observation__practitioner__team=scope.team)
+    return found.count()
 
 
 # 4. Weakest items, team by item ---------------------------------------------------------

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -48,9 +48,10 @@ class Delivered:
         self.failed += other.failed
 
 
-def pending(recipient, kind, subject, body_text, *, body_html="", link="", digest=False):
+def pending(recipient, kind, subject, body_text, *, body_html="", link="", digest=False, key=""):
     """An unsaved notification for `recipient`: an email, or an item of their digest."""
     return Notification(
+        key=key,
         recipient=recipient,
         email=address_of(recipient),
         kind=kind,
@@ -62,14 +63,26 @@ def pending(recipient, kind, subject, body_text, *, body_html="", link="", diges
     )
 
 
-def notify(recipient, kind, subject, body_text, *, body_html="", link="", digest=False):
+def notify(recipient, kind, subject, body_text, *, body_html="", link="", digest=False, key=""):
     """Record a notification for `recipient`, to be emailed (or put in their digest). An
     email is queued for sending once the transaction commits; if the broker is down, the
-    scheduled delivery sends it."""
+    scheduled delivery sends it.
+
+    With a `key` naming what it tells of, `recipient` is told of it once: when they
+    already were (a form posted twice, a job run again), nothing is made and None is
+    returned."""
     made = pending(
-        recipient, kind, subject, body_text, body_html=body_html, link=link, digest=digest
+        recipient, kind, subject, body_text, body_html=body_html, link=link, digest=digest, key=key
     )
-    made.save()
+    if key and Notification.objects.filter(recipient=recipient, key=key).exists():
+        return None
+    try:
+        with transaction.atomic():  # a savepoint: a race lost leaves the caller's work
+            made.save()
+    except IntegrityError:
+        if not (key and Notification.objects.filter(recipient=recipient, key=key).exists()):
+            raise
+        return None  # told meanwhile by a post racing this one
     if not digest:
         _send_soon()
     return made

@@ -47,6 +47,9 @@ class Notification(models.Model):
         DECISION = "decision", "Certification decision"
         DIGEST = "digest", "Daily digest"
         ALERT = "alert", "Alert"
+        RESPONSE = "response", "Reply to feedback"
+        AMENDMENT = "amendment", "Observation amended"
+        DISPUTE = "dispute", "Dispute"
 
     class Delivery(models.TextChoices):
         EMAIL = "email", "Email"
@@ -79,6 +82,9 @@ class Notification(models.Model):
     # A digest item points at the digest that carried it; a digest has its day.
     digest = models.ForeignKey("self", models.SET_NULL, null=True, blank=True, related_name="items")
     digest_on = models.DateField(null=True, blank=True)
+    # What it tells of (e.g. "dispute-7-raised"): with one, a person is told of it once,
+    # however often the form is posted or the job runs.
+    key = models.CharField(max_length=100, blank=True, editable=False)
 
     objects = NotificationQuerySet.as_manager()
 
@@ -90,6 +96,9 @@ class Notification(models.Model):
             models.Index(fields=["claim"]),
         ]
         constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "key"], condition=~Q(key=""), name="told_once_of_each_key"
+            ),
             models.UniqueConstraint(
                 fields=["recipient", "digest_on"],
                 condition=Q(kind="digest"),

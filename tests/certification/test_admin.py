@@ -2,7 +2,7 @@
 
 import pytest
 
-from certification.models import CertificationPeriod
+from certification.models import CertificationPeriod, Program
 from tests.factories import make_period
 
 PROGRAMS = "/admin/certification/program/"
@@ -61,6 +61,7 @@ def rule_form_data(program, **rule):
         "deadline_days_after_hire": "",
         "observe_every_days": program.observe_every_days,
         "goal_held_observations": program.goal_held_observations,
+        "dispute_window_days": program.dispute_window_days,
         "position": program.position,
         "evidence_rules-TOTAL_FORMS": 2,
         "evidence_rules-INITIAL_FORMS": 2,
@@ -155,6 +156,30 @@ def test_a_goal_held_for_zero_observations_is_refused(world, login):
     assert "A goal&#x27;s target must hold in at least 1 observation." in response.content.decode()
     program.refresh_from_db()
     assert program.goal_held_observations == 3
+
+
+def test_the_purveyor_sets_how_long_an_observation_may_be_disputed(world, login):
+    program = Program.objects.get(code="practitioner")
+    assert program.dispute_window_days == 14
+    data = rule_form_data(program)
+    data["dispute_window_days"] = 21
+    response = login(world.purveyor_admin).post(f"{PROGRAMS}{program.pk}/change/", data)
+    assert response.status_code == 302
+    program.refresh_from_db()
+    assert program.dispute_window_days == 21
+    latest = program.history.first()
+    assert (latest.dispute_window_days, latest.history_user) == (21, world.purveyor_admin.user)
+
+
+def test_a_dispute_window_of_zero_days_is_refused(world, login):
+    program = Program.objects.get(code="practitioner")
+    data = rule_form_data(program)
+    data["dispute_window_days"] = 0
+    response = login(world.purveyor_admin).post(f"{PROGRAMS}{program.pk}/change/", data)
+    assert response.status_code == 200
+    assert "Allow at least 1 day to dispute an observation." in response.content.decode()
+    program.refresh_from_db()
+    assert program.dispute_window_days == 14
 
 
 def test_observing_every_zero_days_is_refused(world, login):

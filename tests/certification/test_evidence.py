@@ -257,3 +257,40 @@ def test_requirements_read_as_plain_sentences():
         "2 activity types among them",
         "The latest MI coding rubric observation since 2026-01-01 at fair or better",
     ]
+
+
+# Disputes -----------------------------------------------------------------------------------
+
+
+def test_a_disputed_observation_does_not_count_and_is_named():
+    observations = enough()
+    observations[0] = replace(observations[0], disputed=True)
+    progress = check(observations)
+    assert not progress.meets
+    assert observations[0] not in progress.evidence
+    assert progress.disputed == (observations[0],)
+    assert progress.summary == (
+        "2 of 3 qualifying observations; 1 more by 2026-10-03 "
+        "(1 more disputed: counted once settled, if it qualifies)"
+    )
+
+
+def test_the_same_observation_undisputed_counts():
+    observations = enough()
+    assert check(observations).meets
+    assert check([replace(o, disputed=False) for o in observations]).meets
+
+
+def test_a_disputed_companion_leaves_the_one_before_it_as_the_latest():
+    observations = [*enough(), coded(D(2026, 5, 20), band="below fair")]
+    assert not check(observations).meets  # the latest MI coding is below fair
+    observations[-1] = replace(observations[-1], disputed=True)
+    progress = check(observations)
+    assert progress.meets  # while disputed, the one before it is the latest
+    assert progress.disputed == (observations[-1],)
+
+
+def test_a_disputed_observation_outside_the_days_is_not_named():
+    old = replace(seen(FIRST - dt.timedelta(days=1)), disputed=True)
+    other_rubric = replace(seen(D(2026, 5, 5), rubric_id=99), disputed=True)
+    assert check([*enough(), old, other_rubric]).disputed == ()

@@ -28,6 +28,7 @@ AUDITED = {
     "observations.Level",
     "observations.Metric",
     "observations.Observation",
+    "observations.Dispute",
     "certification.Program",
     "certification.EvidenceRule",
     "certification.CertificationPeriod",

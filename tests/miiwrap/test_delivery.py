@@ -225,3 +225,56 @@ def test_queries_grow_by_one_update_per_email(world, django_assert_num_queries):
 def test_retry_delays_double(attempts, minutes, settings):
     settings.NOTIFICATION_RETRY_MINUTES = 5
     assert delivery.retry_delay(attempts) == dt.timedelta(minutes=minutes)
+
+
+# Told once of each thing ----------------------------------------------------------------------
+
+
+def test_a_key_tells_a_person_once(world):
+    first = note(world.practitioner, "One", key="dispute-1-raised")
+    again = note(world.practitioner, "One again", key="dispute-1-raised")
+    assert first is not None and again is None
+    assert Notification.objects.filter(key="dispute-1-raised").count() == 1
+    assert delivery.deliver().sent == 1
+    assert [m.subject for m in mail.outbox] == ["One"]
+
+
+def test_the_same_key_tells_each_person(world):
+    note(world.practitioner, key="amendment-4")
+    note(world.coach, key="amendment-4")
+    assert Notification.objects.filter(key="amendment-4").count() == 2
+
+
+def test_without_a_key_each_call_is_a_notification(world):
+    note(world.practitioner)
+    note(world.practitioner)
+    assert Notification.objects.filter(recipient=world.practitioner).count() == 2
+
+
+def test_the_database_refuses_a_second_row_of_a_key(world):
+    from django.db import IntegrityError, transaction
+
+    note(world.practitioner, key="reply-9")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Notification.objects.create(
+            recipient=world.practitioner, kind="feedback", subject="x", body_text="x", key="reply-9"
+        )
+
+
+def test_a_race_lost_on_a_key_leaves_the_callers_work(world, monkeypatch):
+    """The check finds nothing, then the insert meets the row a racing post made."""
+    from django.db import transaction
+
+    note(world.practitioner, key="dispute-2-raised")
+    real_filter = Notification.objects.filter
+    calls = []
+
+    def blind_first(*args, **kwargs):
+        calls.append(kwargs)
+        found = real_filter(*args, **kwargs)
+        return found.none() if len(calls) == 1 else found
+
+    monkeypatch.setattr(Notification.objects, "filter", blind_first)
+    with transaction.atomic():
+        assert note(world.practitioner, key="dispute-2-raised") is None
+        assert world.practitioner.notifications.count() == 1  # the transaction goes on

@@ -3,7 +3,7 @@
 from django.urls import reverse
 
 from observations import services
-from observations.models import Amendment, Observation
+from observations.models import Amendment, Dispute, Observation
 from tests.factories import make_observation
 
 CHANGELIST = reverse("admin:observations_observation_changelist")
@@ -85,3 +85,37 @@ def test_amendments_are_listed_within_scope_and_never_changed(world, login):
     delete = reverse("admin:observations_amendment_delete", args=[amendment.pk])
     assert purveyor.post(delete, {"post": "yes"}).status_code == 403
     assert Amendment.objects.count() == 2
+
+
+DISPUTES = reverse("admin:observations_dispute_changelist")
+
+
+def dispute(observation, by):
+    return services.dispute_raise(observation=observation, by=by, reason="Not mine.")
+
+
+def test_disputes_are_listed_within_scope_and_never_changed(world, login):
+    home = dispute(make_observation(world.coach, world.practitioner), world.practitioner)
+    dispute(make_observation(world.outsider, world.away_practitioner), world.away_practitioner)
+    client = login(world.org_admin)
+    assert rows(client.get(DISPUTES)) == {home}
+    response = client.get(change_url(home))
+    assert response.status_code == 200
+    assert not response.context["has_change_permission"]
+    assert client.post(change_url(home), {"status": "answered"}).status_code == 403
+    assert login(world.purveyor_admin).get(DISPUTES).status_code == 200
+    home.refresh_from_db()
+    assert home.is_open
+
+
+def test_an_observation_whose_dispute_an_amendment_settled_can_be_deleted(world):
+    """The dispute holds on to its amendment, yet both go with their observation."""
+    observation = make_observation(world.coach, world.practitioner)
+    raised = dispute(observation, world.practitioner)
+    amend(observation, world.coach)
+    raised.refresh_from_db()
+    assert raised.amendment is not None
+    Observation.objects.filter(pk=observation.pk).delete()
+    assert not Observation.objects.exists()
+    assert not Amendment.objects.exists()
+    assert not Dispute.objects.exists()

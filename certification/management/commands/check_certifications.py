@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from certification import checks
 from certification.models import CertificationEvent, CertificationPeriod
-from observations.models import Observation
+from observations.models import Dispute, Observation
 
 
 class Command(BaseCommand):
@@ -17,7 +17,10 @@ class Command(BaseCommand):
             "person__organization", "program"
         ).order_by("person_id", "program_id", "valid_from", "pk")
         periods = list(periods)
-        found = list(checks.problems(periods, self.observations(periods), self.events()))
+        observations = self.observations(periods)
+        found = list(
+            checks.problems(periods, observations, self.events(), self.disputes(observations))
+        )
         for period, text in found:
             self.stdout.write(
                 f"#{period.pk} {period.person} · {period.program} {period.valid_from} to "
@@ -32,6 +35,16 @@ class Command(BaseCommand):
         found = {}
         for chunk in _chunks(sorted(ids), 5000):
             found.update(Observation.objects.filter(pk__in=chunk).values_list("pk", "status"))
+        return found
+
+    def disputes(self, observations):
+        found = {}
+        for chunk in _chunks(sorted(observations), 5000):
+            rows = Dispute.objects.filter(observation_id__in=chunk)
+            for pk, raised_at, settled_at in rows.values_list(
+                "observation_id", "raised_at", "settled_at"
+            ):
+                found.setdefault(pk, []).append((raised_at, settled_at))
         return found
 
     def events(self):
