@@ -9,6 +9,7 @@ from django.db.models import Max
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
+from coaching.models import trainer_certified_on
 from coaching.services import drift_check_soon
 from miiwrap.notifications.delivery import notify
 from miiwrap.notifications.models import Notification, absolute_url
@@ -42,8 +43,10 @@ def local_today(person):
     return person.organization.local_today()
 
 
-def observer_problem(coach, practitioner):
-    """Why this coach may not observe this practitioner, or None when they may."""
+def observer_problem(coach, practitioner, rubric=None, on=None):
+    """Why this coach may not observe this practitioner (on `rubric`, on the day `on`), or
+    None when they may. Coaching is observed only by someone holding a current MiiWrap
+    Trainer certification that day."""
     if coach.pk == practitioner.pk:
         return "A coach cannot observe themselves."
     # has_role reads prefetched grants when there are some, so an import checks rows in memory.
@@ -52,6 +55,12 @@ def observer_problem(coach, practitioner):
     same_org = coach.organization_id == practitioner.organization_id
     if not (same_org or coach.organization.is_purveyor):
         return f"{coach} coaches in another organization than {practitioner}."
+    if rubric is not None and rubric.observes_coaching and on is not None:
+        if not trainer_certified_on(coach, on):
+            return (
+                f"Only a certified MiiWrap Trainer observes coaching: {coach} holds no "
+                f"current Trainer certification on {on:%Y-%m-%d}."
+            )
     return None
 
 
@@ -70,8 +79,9 @@ def check_observation(observation, definition, *, complete):
     errors = {}
     rubric = observation.rubric_version.rubric
     practitioner = observation.practitioner
-    problem = observer_problem(observation.coach, practitioner) or rubric.audience_problem(
-        practitioner
+    observer, observed_on = observation.coach, observation.observed_on
+    problem = observer_problem(observer, practitioner, rubric, observed_on) or (
+        rubric.audience_problem(practitioner)
     )
     if problem:
         errors["practitioner"] = problem
