@@ -43,10 +43,8 @@ def local_today(person):
     return person.organization.local_today()
 
 
-def observer_problem(coach, practitioner, rubric=None, on=None):
-    """Why this coach may not observe this practitioner (on `rubric`, on the day `on`), or
-    None when they may. Coaching is observed only by someone holding a current MiiWrap
-    Trainer certification that day."""
+def observer_problem(coach, practitioner):
+    """Why this coach may not observe this practitioner, or None when they may."""
     if coach.pk == practitioner.pk:
         return "A coach cannot observe themselves."
     # has_role reads prefetched grants when there are some, so an import checks rows in memory.
@@ -55,12 +53,17 @@ def observer_problem(coach, practitioner, rubric=None, on=None):
     same_org = coach.organization_id == practitioner.organization_id
     if not (same_org or coach.organization.is_purveyor):
         return f"{coach} coaches in another organization than {practitioner}."
-    if rubric is not None and rubric.observes_coaching and on is not None:
-        if not trainer_certified_on(coach, on):
-            return (
-                f"Only a certified MiiWrap Trainer observes coaching: {coach} holds no "
-                f"current Trainer certification on {on:%Y-%m-%d}."
-            )
+    return None
+
+
+def trainer_problem(observer, rubric, on):
+    """Why `observer` may not observe coaching on `on`, or None: coaching (the coaching
+    rubric) is observed only by someone holding a current MiiWrap Trainer certification."""
+    if rubric.observes_coaching and not trainer_certified_on(observer, on):
+        return (
+            f"Only a certified MiiWrap Trainer observes coaching: {observer} holds no "
+            f"current Trainer certification on {on:%Y-%m-%d}."
+        )
     return None
 
 
@@ -79,9 +82,11 @@ def check_observation(observation, definition, *, complete):
     errors = {}
     rubric = observation.rubric_version.rubric
     practitioner = observation.practitioner
-    observer, observed_on = observation.coach, observation.observed_on
-    problem = observer_problem(observer, practitioner, rubric, observed_on) or (
-        rubric.audience_problem(practitioner)
+    observer = observation.coach
+    problem = (
+        observer_problem(observer, practitioner)
+        or rubric.audience_problem(practitioner)
+        or trainer_problem(observer, rubric, observation.observed_on)
     )
     if problem:
         errors["practitioner"] = problem

@@ -107,7 +107,7 @@ def _scope(world):
 
 def test_team_figures_and_coach_activity_leave_coaching_out(world, time_machine):
     time_machine.move_to(dt.datetime(2026, 6, 30, 16, tzinfo=dt.UTC), tick=False)
-    trainer, practice, coaching = coached_badly(world)
+    trainer, practice, _ = coached_badly(world)
     scope = _scope(world)
     assert scope.observations().count() == len(practice)
     trend = leader.trend(scope, leader.newest_version(scope.rubric))
