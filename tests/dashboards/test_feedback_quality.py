@@ -30,7 +30,8 @@ def give(coach, practitioner, day, items, next_steps, submit=True):
 def counted(world):
     """Cora: 3 submitted practice observations in 2024, 1 of them tied with a next step;
     a draft and a 2023 one, both tied, do not count. Her trainer scored her coaching 100
-    and 66.67 in 2024 (stored to the hundredth: mean 83.335), and 0 in 2025: the latest, whatever the range."""
+    and 66.67 in 2024 (stored to the hundredth: mean 83.335), and 0 in 2025: the latest,
+    whatever the range."""
     coach, pat = world.coach, world.practitioner
     give(coach, pat, dt.date(2024, 2, 1), ["mi-reflect"], "Two reflections per question.")
     give(coach, pat, dt.date(2024, 3, 1), [], "Try a summary.")
