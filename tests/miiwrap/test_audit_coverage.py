@@ -37,6 +37,7 @@ AUDITED = {
     "people.Person",
     "people.RoleGrant",
     "coaching.CoachAssignment",
+    "coaching.TrainerAssignment",
     "coaching.DriftSettings",
     "coaching.DriftAlert",
 }

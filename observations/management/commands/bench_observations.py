@@ -271,7 +271,9 @@ class SyntheticRows:
             raise CommandError("No coach assignments to hang observations on.")
         self.weights = list(itertools.accumulate(span[4] for span in self.spans))
         self.cards = score_cards(rng)
-        self.activities = list(ActivityType.objects.values_list("pk", flat=True))
+        # Practice is observed anywhere but in a coaching conversation.
+        practice = ActivityType.objects.exclude(name=demo_observations.COACHING_ACTIVITY)
+        self.activities = list(practice.values_list("pk", flat=True))
         self.defaults = {field.attname: field.get_default() for field in insert_fields()}
         self.now = timezone.now()
 
