@@ -126,3 +126,18 @@ def test_a_trainer_does_not_open_the_dashboard_of_a_coach_they_support(world, lo
 def test_anonymous_is_sent_to_sign_in(world, client):
     response = client.get(reverse("dashboards:coach", args=[world.coach.pk]))
     assert response.status_code == 302
+
+
+def test_the_coach_sees_their_coaching_scores_in_their_own_trend(world, login, counted):
+    response = login(world.coach).get(reverse("dashboards:practitioner"))
+    trends = {name: table for name, _, table in response.context["trends"]}
+    assert response.status_code == 200
+    coaching = [row[1].value for row in trends["Coaching feedback"].rows]
+    assert [float(v) for v in coaching] == [100.0, 66.67, 0.0]
+
+
+def test_the_leaders_trend_of_the_coach_has_no_coaching_in_practice_figures(world, login, counted):
+    query = {"start": "2024-01-01", "end": "2024-12-31"}
+    response = login(world.leader).get(reverse("dashboards:leader"), query)
+    # Cora's three practice observations of Pat; none of the trainer's of Cora.
+    assert response.context["trend"].rows[-1][-1].value == 3
