@@ -141,3 +141,17 @@ def test_the_leaders_trend_of_the_coach_has_no_coaching_in_practice_figures(worl
     response = login(world.leader).get(reverse("dashboards:leader"), query)
     # Cora's three practice observations of Pat; none of the trainer's of Cora.
     assert response.context["trend"].rows[-1][-1].value == 3
+
+
+def test_the_purveyor_compares_every_organizations_coaches(world, login, counted):
+    query = {"organization": "all", "start": "2024-01-01", "end": "2024-12-31"}
+    response = login(world.purveyor_admin).get(reverse("dashboards:leader"), query)
+    assert response.status_code == 200
+    names = {row[0].value for row in response.context["feedback"].rows}
+    assert {world.coach.full_name, world.outsider.full_name, counted.full_name} <= names
+
+
+@pytest.mark.parametrize("persona", ["coach", "practitioner"])
+def test_the_leaders_feedback_table_is_not_for_coaches_or_practitioners(world, login, persona):
+    response = login(getattr(world, persona)).get(reverse("dashboards:leader"))
+    assert response.status_code == 404
