@@ -169,7 +169,10 @@ class TrainerAssignment(models.Model):
         if not (self.trainer_id and self.coach_id and self.starts_on):
             return
         errors = {}
-        if not trainer_certified_on(self.trainer, self.starts_on):
+        if not self.trainer.roles.filter(role=Role.COACH).exists():
+            # Trainers are certified coaches, and observe with the coach's form.
+            errors["trainer"] = "This person does not hold the coach role."
+        elif not trainer_certified_on(self.trainer, self.starts_on):
             errors["trainer"] = (
                 f"{self.trainer} does not hold a current MiiWrap Trainer certification "
                 f"on {self.starts_on:%Y-%m-%d}."

@@ -45,6 +45,15 @@ def test_the_trainer_must_hold_a_current_trainer_certification(world):
     assignment.full_clean()
 
 
+def test_the_trainer_must_hold_the_coach_role_they_observe_with(world):
+    leader = world.leader
+    make_period(leader, world.purveyor_admin, "trainer", valid_from=dt.date(2024, 1, 2))
+    assignment = TrainerAssignment(trainer=leader, coach=world.coach, starts_on=dt.date(2024, 3, 1))
+    with pytest.raises(ValidationError) as refused:
+        assignment.full_clean()
+    assert refused.value.message_dict["trainer"] == ["This person does not hold the coach role."]
+
+
 def test_the_coach_must_hold_the_coach_role_and_be_of_the_trainers_organization(world):
     trainer = make_trainer(world)
     refused = TrainerAssignment(
