@@ -31,6 +31,7 @@ from types import SimpleNamespace
 
 from certification import dates, progress, services
 from certification.models import CertificationEvent, CertificationPeriod, Program
+from coaching.models import TrainerAssignment
 from miiwrap.people.models import Person, Role
 from observations import demo as demo_observations
 from observations.models import ActivityType, Observation
@@ -319,6 +320,8 @@ def _book(world, org, person, program, day, rule):
     rng, setting, count = org.rng, world.setting, rule.min_observations
     fidelity = rule.rubric.code if rule.rubric.code in setting.tools else FIDELITY
     activities = demo_observations.pick_activities(rng, setting, fidelity, count)
+    # A rubric seen in one activity only (coaching) repeats it.
+    activities = (activities * count)[:count]
     days = sorted(_weekday(day + rng.randint(7 + 16 * n, 20 + 16 * n) * DAY) for n in range(count))
     plans = list(zip(days, [fidelity] * len(activities), activities, strict=False))
     if rule.companion_rubric_id and MI_CODING in setting.tools:
@@ -380,3 +383,18 @@ def _insert(world):
             entry["id"] = real.get(entry["id"], entry["id"])
     CertificationPeriod.objects.bulk_create(world.periods, batch_size=demo_observations.BATCH_SIZE)
     CertificationEvent.objects.bulk_create(world.events, batch_size=demo_observations.BATCH_SIZE)
+    TrainerAssignment.objects.bulk_create(_trainer_assignments(world.visits.values()))
+
+
+def _trainer_assignments(visits):
+    """Each trainer who observed a coach on the coaching rubric is assigned to them from
+    their first such visit on, and still is: the coaches they support."""
+    first = {}
+    for visit in visits:
+        if visit.rubric_version.rubric.code == demo_observations.COACHING_FEEDBACK:
+            pair = (visit.coach_id, visit.practitioner_id)
+            first[pair] = min(first.get(pair, visit.observed_on), visit.observed_on)
+    return [
+        TrainerAssignment(trainer_id=trainer, coach_id=coach, starts_on=day)
+        for (trainer, coach), day in sorted(first.items())
+    ]

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from coaching.models import CoachAssignment, DriftAlert, DriftSettings
+from coaching.models import CoachAssignment, DriftAlert, DriftSettings, TrainerAssignment
 from miiwrap.admin import AuditedAdmin, PurveyorOnlyAdmin, ReadOnlyAdmin, ScopedAdmin, SentOnceAdmin
 
 
@@ -20,6 +20,27 @@ class CoachAssignmentAdmin(AuditedAdmin, ScopedAdmin):
     ]
     list_select_related = ["coach", "practitioner"]
     autocomplete_fields = ["coach", "practitioner"]
+    date_hierarchy = "starts_on"
+
+
+@admin.register(TrainerAssignment)
+class TrainerAssignmentAdmin(AuditedAdmin, ScopedAdmin):
+    """Which certified trainer observes which coach: managed as coach assignments are."""
+
+    org_admin_can = frozenset({"view", "add", "change"})
+    list_display = ["trainer", "coach", "starts_on", "ends_on"]
+    list_filter = [
+        ("coach__organization", admin.RelatedOnlyFieldListFilter),
+        ("ends_on", admin.EmptyFieldListFilter),
+    ]
+    search_fields = [
+        "trainer__first_name",
+        "trainer__last_name",
+        "coach__first_name",
+        "coach__last_name",
+    ]
+    list_select_related = ["trainer", "coach"]
+    autocomplete_fields = ["trainer", "coach"]
     date_hierarchy = "starts_on"
 
 

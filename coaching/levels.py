@@ -93,7 +93,8 @@ class Found:
 def rubric_rules():
     """{rubric id: DriftSettings}, an unsaved default one for a rubric without a row."""
     rules = {s.rubric_id: s for s in DriftSettings.objects.all()}
-    for pk in Rubric.objects.values_list("pk", flat=True):
+    # Practice rubrics only: coaching observations are a coach's own, never drift.
+    for pk in Rubric.objects.of_practice().values_list("pk", flat=True):
         rules.setdefault(pk, DriftSettings(rubric_id=pk))
     return rules
 
@@ -213,7 +214,7 @@ class DayNumber(Func):
 def read_observations(person_ids, below, night=PRESENT):
     """Every submitted observation (of `person_ids`, when given) the night saw, in one
     query."""
-    observations = Observation.objects.submitted().filter(night.seen())
+    observations = Observation.objects.submitted().of_practice().filter(night.seen())
     if person_ids is not None:
         observations = observations.filter(practitioner_id__in=person_ids)
     flags = [
@@ -845,6 +846,7 @@ def month_fingerprints(before, night=PRESENT):
     saw, so the next present run recounts the months that gained rows since."""
     rows = (
         Observation.objects.submitted()
+        .of_practice()
         .filter(night.seen(), observed_on__lt=before)
         .annotate(month=TruncMonth("observed_on"))
         .values("month")

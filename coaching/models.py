@@ -12,7 +12,20 @@ from miiwrap.people.models import Person, Role
 from miiwrap.text import NOTE, ProseField
 
 
-class CoachAssignmentQuerySet(models.QuerySet):
+class DatedQuerySet(models.QuerySet):
+    """Rows that hold from `starts_on` through `ends_on` (None: still going)."""
+
+    def current(self, day=None):
+        day = day or timezone.localdate()
+        return self.filter(Q(ends_on=None) | Q(ends_on__gte=day), starts_on__lte=day)
+
+    def overlapping(self, starts_on, ends_on):
+        """Rows sharing at least one day with [starts_on, ends_on]; None is open-ended."""
+        qs = self.filter(Q(ends_on=None) | Q(ends_on__gte=starts_on))
+        return qs if ends_on is None else qs.filter(starts_on__lte=ends_on)
+
+
+class CoachAssignmentQuerySet(DatedQuerySet):
     def visible_to(self, user):
         viewer = viewer_for(user)
         if viewer.sees_everything:
@@ -24,19 +37,10 @@ class CoachAssignmentQuerySet(models.QuerySet):
             seen |= Q(practitioner__organization_id=viewer.organization_id)
         return self.filter(seen)
 
-    def current(self, day=None):
-        day = day or timezone.localdate()
-        return self.filter(Q(ends_on=None) | Q(ends_on__gte=day), starts_on__lte=day)
-
     def caseload_sizes(self, day=None):
         """{coach id: practitioners currently assigned}."""
         current = self.current(day).order_by().values_list("coach_id")
         return dict(current.annotate(n=Count("practitioner_id", distinct=True)))
-
-    def overlapping(self, starts_on, ends_on):
-        """Assignments sharing at least one day with [starts_on, ends_on]; None is open-ended."""
-        qs = self.filter(Q(ends_on=None) | Q(ends_on__gte=starts_on))
-        return qs if ends_on is None else qs.filter(starts_on__lte=ends_on)
 
 
 class CoachAssignment(models.Model):
@@ -106,6 +110,102 @@ class CoachAssignment(models.Model):
     def is_current(self, day=None):
         day = day or timezone.localdate()
         return self.starts_on <= day and (self.ends_on is None or self.ends_on >= day)
+
+
+class TrainerAssignmentQuerySet(DatedQuerySet):
+    def visible_to(self, user):
+        viewer = viewer_for(user)
+        if viewer.sees_everything:
+            return self.all()
+        if viewer.person_id is None:
+            return self.none()
+        seen = Q(trainer_id=viewer.person_id) | Q(coach_id=viewer.person_id)
+        if viewer.sees_organization:
+            seen |= Q(coach__organization_id=viewer.organization_id)
+        return self.filter(seen)
+
+
+class TrainerAssignment(models.Model):
+    """Which trainer observes and develops which coach, from when to when: the coach
+    assignment one rung up the ladder. The trainer must hold a current MiiWrap Trainer
+    certification when assigned; they observe the coach on the coaching rubric."""
+
+    TRAINER_PROGRAM = "trainer"
+
+    trainer = models.ForeignKey(Person, models.PROTECT, related_name="trainer_assignments")
+    coach = models.ForeignKey(Person, models.PROTECT, related_name="trainer_assigned")
+    starts_on = models.DateField()
+    ends_on = models.DateField(
+        null=True, blank=True, help_text="Leave empty while the assignment continues."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    objects = TrainerAssignmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on=None) | Q(ends_on__gte=F("starts_on")),
+                name="trainer_assignment_ends_after_start",
+                violation_error_message="The end date cannot be before the start date.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(trainer=F("coach")),
+                name="trainer_assignment_not_oneself",
+                violation_error_message="A trainer cannot be assigned to themselves.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["trainer", "starts_on"]),
+            models.Index(fields=["coach", "starts_on"]),
+        ]
+
+    def __str__(self):
+        return f"{self.trainer} trains {self.coach} from {self.starts_on}"
+
+    def clean(self):
+        if not (self.trainer_id and self.coach_id and self.starts_on):
+            return
+        errors = {}
+        if not self.trainer.roles.filter(role=Role.COACH).exists():
+            # Trainers are certified coaches, and observe with the coach's form.
+            errors["trainer"] = "This person does not hold the coach role."
+        elif not trainer_certified_on(self.trainer, self.starts_on):
+            errors["trainer"] = (
+                f"{self.trainer} does not hold a current MiiWrap Trainer certification "
+                f"on {self.starts_on:%Y-%m-%d}."
+            )
+        elif not (
+            self.trainer.organization_id == self.coach.organization_id
+            or self.trainer.organization.is_purveyor
+        ):
+            errors["trainer"] = "The trainer must belong to the coach's organization."
+        if not self.coach.roles.filter(role=Role.COACH).exists():
+            errors["coach"] = "This person does not hold the coach role."
+        if errors:
+            raise ValidationError(errors)
+        same_pair = TrainerAssignment.objects.filter(trainer=self.trainer_id, coach=self.coach_id)
+        if same_pair.exclude(pk=self.pk).overlapping(self.starts_on, self.ends_on).exists():
+            raise ValidationError(
+                "This trainer is already assigned to this coach for part of these dates."
+            )
+
+    def is_current(self, day=None):
+        day = day or timezone.localdate()
+        return self.starts_on <= day and (self.ends_on is None or self.ends_on >= day)
+
+
+def trainer_certified_on(person, day):
+    """Whether `person` holds a MiiWrap Trainer certification valid on `day`."""
+    from certification import dates
+    from certification.models import CertificationPeriod
+
+    periods = CertificationPeriod.objects.filter(
+        person=person, program__code=TrainerAssignment.TRAINER_PROGRAM
+    )
+    return dates.holds_on(periods.held(), day)
 
 
 # Drift --------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from coaching.models import (
 )
 from miiwrap.audit import update_with_history
 from miiwrap.people.models import Person
-from observations.models import Observation, RubricVersion
+from observations.models import Observation, Rubric, RubricVersion
 
 Scope = DriftAlert.Scope
 
@@ -318,6 +318,8 @@ def write_momentum(rows, today, person_ids):
 
 # 5b. Item sums by month --------------------------------------------------------------------
 
+# Practice rubrics only (Rubric.audience, as Observation.objects.of_practice): coaching
+# observations never reach the heat map or the team and item levels.
 ITEM_MONTHS_SQL = """
     INSERT INTO {item_month} (organization_id, team_id, rubric_id, item_code, month, total, count)
     SELECT p.organization_id, COALESCE(p.team_id, 0), v.rubric_id, {key}, {month},
@@ -325,6 +327,7 @@ ITEM_MONTHS_SQL = """
     FROM {observation} o
     JOIN {person} p ON p.id = o.practitioner_id
     JOIN {version} v ON v.id = o.rubric_version_id
+    JOIN {rubric} r ON r.id = v.rubric_id AND r.audience = 'practitioner'
     {unpack}
     WHERE o.status <> 'draft' AND {is_number} {months}
     GROUP BY 1, 2, 3, 4, 5"""
@@ -411,6 +414,7 @@ def _recount(months, before, night):
             observation=Observation._meta.db_table,
             person=Person._meta.db_table,
             version=RubricVersion._meta.db_table,
+            rubric=Rubric._meta.db_table,
             key=key,
             month=month,
             value=value,

@@ -1,7 +1,7 @@
 """The audit trail: who changed a domain record, when, and what it said before.
 
 Every audited model (observations, rubrics, programs and their rules, certification
-periods, people, roles, coach assignments, drift alerts and settings) carries
+periods, people, roles, coach and trainer assignments, drift alerts and settings) carries
 `history = HistoricalRecords()`: each save() writes a history row holding the whole
 record and the signed-in user (HistoryRequestMiddleware). `QuerySet.update()` and a
 plain `bulk_update()` write none, so code that changes an audited record in bulk goes

@@ -26,6 +26,9 @@ from observations.models import ActivityType, Observation, RubricVersion
 from observations.services import apply_scores
 
 FIDELITY_TOOL, MI_CODING = "miiwrap-fidelity", "mi-coding"
+# Trainers observe coaches on it, only in certification visits (certification.demo).
+COACHING_FEEDBACK = "coaching-feedback"
+COACHING_ACTIVITY = "Coaching feedback conversation"
 HISTORY_YEARS = 3
 YEAR_DAYS = 365
 DAY = dt.timedelta(days=1)
@@ -557,8 +560,15 @@ def _pick_tool(rng, tools):
 
 
 def _pick_activity(rng, activities, tool_code):
-    table = MI_ACTIVITIES if tool_code == MI_CODING else FIDELITY_ACTIVITIES
-    weights = [table.get(a.name, 0 if tool_code == MI_CODING else 2) for a in activities]
+    # Activities a table does not name weigh `other`: practice may be seen anywhere but
+    # in a coaching conversation, which is what the coaching rubric alone observes.
+    if tool_code == COACHING_FEEDBACK:
+        table, other = {COACHING_ACTIVITY: 1}, 0
+    elif tool_code == MI_CODING:
+        table, other = MI_ACTIVITIES, 0
+    else:
+        table, other = {**FIDELITY_ACTIVITIES, COACHING_ACTIVITY: 0}, 2
+    weights = [table.get(a.name, other) for a in activities]
     if not any(weights):
         weights = [1] * len(activities)
     return rng.choices(activities, weights)[0]
@@ -567,6 +577,8 @@ def _pick_activity(rng, activities, tool_code):
 def _visit_format(rng, tool_code, activity_name):
     if tool_code == MI_CODING:
         return {"mode": Observation.Mode.RECORDED, "duration_minutes": MI_SEGMENT_MINUTES}
+    if tool_code == COACHING_FEEDBACK:
+        return {"mode": Observation.Mode.LIVE, "duration_minutes": rng.choice((30, 45, 60))}
     if "document" in activity_name.lower():
         return {"mode": Observation.Mode.DOCUMENT, "duration_minutes": rng.choice((20, 30, 45))}
     return {"mode": Observation.Mode.LIVE, "duration_minutes": rng.choice((45, 60, 60, 75, 90))}
@@ -611,7 +623,7 @@ def load_tools():
     """The latest published version of each shipped rubric still in the database."""
     versions = (
         RubricVersion.objects.published()
-        .filter(rubric__code__in=[FIDELITY_TOOL, MI_CODING])
+        .filter(rubric__code__in=[FIDELITY_TOOL, MI_CODING, COACHING_FEEDBACK])
         .select_related("rubric")
         .prefetch_related("items__domain", "metrics")
         .order_by("rubric__code", "-number")

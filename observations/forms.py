@@ -1,6 +1,6 @@
 from django import forms
 
-from coaching.models import CoachAssignment
+from coaching.models import CoachAssignment, TrainerAssignment
 from miiwrap import text
 from miiwrap.once.forms import OnceForm
 from miiwrap.people.models import Person
@@ -14,12 +14,16 @@ NA_CHOICE = (scoring.NA, "Not applicable")
 def caseload_for(coach, rubric):
     """Whom a coach may pick to observe on `rubric`: those of their current caseload (of
     anyone still working, for the purveyor) who hold the role the rubric observes (the
-    same rule as Rubric.audience_problem, which the submit and the import apply)."""
+    same rule as Rubric.audience_problem, which the submit and the import apply). On the
+    coaching rubric the caseload is the coaches they are assigned to as a trainer."""
     people = rubric.observable_among(Person.objects.select_related("team"))
     people = people.order_by("last_name", "first_name")
     if coach.organization.is_purveyor:
-        return people.filter(leave_date=None)
-    current = CoachAssignment.objects.current().filter(coach=coach).values("practitioner_id")
+        return people.filter(leave_date=None).exclude(pk=coach.pk)
+    if rubric.observes_coaching:
+        current = TrainerAssignment.objects.current().filter(trainer=coach).values("coach_id")
+    else:
+        current = CoachAssignment.objects.current().filter(coach=coach).values("practitioner_id")
     return people.filter(pk__in=current)
 
 
@@ -64,6 +68,8 @@ class ObservationForm(OnceForm, forms.ModelForm):
         self.coach, self.version = coach, version
         self.definition = version.definition()
         self.fields["practitioner"].queryset = caseload_for(coach, version.rubric)
+        if version.rubric.observes_coaching:
+            self.fields["practitioner"].label = "Coach observed"
         self.fields["rubric_version"].queryset = RubricVersion.objects.published().select_related(
             "rubric"
         )

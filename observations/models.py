@@ -16,10 +16,20 @@ from observations import scoring
 
 
 class RubricQuerySet(models.QuerySet):
+    def of_practice(self):
+        """Rubrics of practice with families (audience: practitioners), as against the
+        coaching rubric, whose observations are of coaches giving feedback."""
+        return self.filter(audience=Role.PRACTITIONER)
+
+    def of_coaching(self):
+        return self.filter(audience=Role.COACH)
+
     def for_dashboards(self):
-        """Rubrics with an overall score first (a trend of it can be drawn), then by name."""
+        """Practice rubrics with an overall score first (a trend of it can be drawn), then
+        by name. The coaching rubric stays out: its scores are a coach's own."""
         overall = Metric.objects.filter(version__rubric=OuterRef("pk"), is_overall=True)
-        return self.annotate(has_overall=Exists(overall)).order_by("-has_overall", "name")
+        practice = self.of_practice()
+        return practice.annotate(has_overall=Exists(overall)).order_by("-has_overall", "name")
 
 
 class Rubric(models.Model):
@@ -29,11 +39,15 @@ class Rubric(models.Model):
     code = models.SlugField(max_length=40, unique=True, help_text="Used in imports, e.g. miti.")
     name = models.CharField(max_length=200)
     description = ProseField(max_length=DOCUMENT, blank=True)
+    # The one flag that tells practice from coaching: a rubric whose audience is coaches
+    # observes coaching (a coach giving feedback); its observations feed the coach's own
+    # trend and certification, never practitioners' trends, drift, heat map or team figures.
     audience = models.CharField(
         max_length=20,
         choices=AUDIENCES,
         default=Role.PRACTITIONER,
-        help_text="Only people holding this role are observed on this rubric.",
+        help_text="Only people holding this role are observed on this rubric. Coach: it "
+        "observes coaching, and is kept out of practice figures.",
     )
     history = HistoricalRecords()
 
@@ -44,6 +58,10 @@ class Rubric(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def observes_coaching(self):
+        return self.audience == Role.COACH
 
     def observable_among(self, people):
         """Those of `people` who may be observed on this rubric: the rule of
@@ -329,6 +347,20 @@ class ObservationQuerySet(models.QuerySet):
 
     def submitted(self):
         return self.exclude(status=Observation.Status.DRAFT)
+
+    def of_practice(self):
+        """Observations of practice: every figure about practitioners (trends, drift, heat
+        map, team figures, dashboards, exports of practice) reads through this."""
+        return self.filter(rubric_version__rubric__audience=Role.PRACTITIONER)
+
+    def of_coaching(self):
+        """Observations of coaches giving feedback, on the coaching rubric."""
+        return self.filter(rubric_version__rubric__audience=Role.COACH)
+
+    def with_feedback_tied(self):
+        """Those whose growth areas name at least one item and whose next step is written:
+        feedback a practitioner can act on (the coach's feedback quality)."""
+        return self.exclude(growth_areas_items=[]).exclude(next_steps="")
 
     def for_list(self):
         return self.select_related(

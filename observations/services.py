@@ -10,6 +10,7 @@ from django.db.models import Max
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
+from coaching.models import trainer_certified_on
 from coaching.services import drift_check_soon
 from miiwrap.audit import update_with_history
 from miiwrap.notifications.delivery import notify
@@ -58,6 +59,17 @@ def observer_problem(coach, practitioner):
     return None
 
 
+def trainer_problem(observer, rubric, on):
+    """Why `observer` may not observe coaching on `on`, or None: coaching (the coaching
+    rubric) is observed only by someone holding a current MiiWrap Trainer certification."""
+    if rubric.observes_coaching and not trainer_certified_on(observer, on):
+        return (
+            f"Only a certified MiiWrap Trainer observes coaching: {observer} holds no "
+            f"current Trainer certification on {on:%Y-%m-%d}."
+        )
+    return None
+
+
 def date_problem(practitioner, observed_on):
     if observed_on > local_today(practitioner):
         return "The observation date cannot be in the future."
@@ -73,8 +85,11 @@ def check_observation(observation, definition, *, complete):
     errors = {}
     rubric = observation.rubric_version.rubric
     practitioner = observation.practitioner
-    problem = observer_problem(observation.coach, practitioner) or rubric.audience_problem(
-        practitioner
+    observer = observation.coach
+    problem = (
+        observer_problem(observer, practitioner)
+        or rubric.audience_problem(practitioner)
+        or trainer_problem(observer, rubric, observation.observed_on)
     )
     if problem:
         errors["practitioner"] = problem

@@ -118,7 +118,8 @@ def load_shipped_rubrics():
 
     from django.apps import apps
 
-    importlib.import_module("observations.migrations.0002_ship_rubrics").load(apps, None)
+    for name in ("0002_ship_rubrics", "0009_ship_coaching_rubric"):
+        importlib.import_module(f"observations.migrations.{name}").load(apps, None)
 
 
 def load_shipped_programs():
@@ -131,9 +132,10 @@ def load_shipped_programs():
         "0002_ship_programs",
         "0003_rosters_decisions_verification",
         "0006_ship_reminder_rules",
+        "0013_coach_evidence_on_coaching_rubric",
     ):
         migration = importlib.import_module(f"certification.migrations.{name}")
-        for step in ("load", "ship_certifiers"):
+        for step in ("load", "ship_certifiers", "move"):
             if hasattr(migration, step):
                 getattr(migration, step)(apps, None)
 

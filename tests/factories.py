@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 
-from coaching.models import CoachAssignment
+from coaching.models import CoachAssignment, TrainerAssignment
 from miiwrap.people.models import Organization, Person, RoleGrant, Team
 
 PASSWORD = "correct horse battery"
@@ -45,6 +45,12 @@ def make_person(org, *roles, team=None, login=True, **fields):
 def make_assignment(coach, practitioner, starts_on=dt.date(2020, 2, 1), ends_on=None):
     return CoachAssignment.objects.create(
         coach=coach, practitioner=practitioner, starts_on=starts_on, ends_on=ends_on
+    )
+
+
+def make_trainer_assignment(trainer, coach, starts_on=dt.date(2020, 2, 1), ends_on=None):
+    return TrainerAssignment.objects.create(
+        trainer=trainer, coach=coach, starts_on=starts_on, ends_on=ends_on
     )
 
 
@@ -153,6 +159,7 @@ def wipe_world():
     CertificationPeriod.objects.all().delete()
     Observation.objects.all().delete()
     CoachAssignment.objects.all().delete()
+    TrainerAssignment.objects.all().delete()
     Person.objects.all().delete()
     Team.objects.all().delete()
     Organization.objects.all().delete()

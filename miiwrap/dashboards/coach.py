@@ -8,11 +8,14 @@ from certification import dates
 from certification import models as certification
 from certification.models import Program
 from coaching.models import CoachAssignment, DriftAlert, with_momentum, with_open_alerts
+from miiwrap.dashboards import feedback
 from miiwrap.dashboards.tables import Cell, Table
 from miiwrap.people.models import Person
 
 # Who is due within this many days is listed with the overdue.
 DUE_SOON_DAYS = 14
+# The coach's own feedback quality is read over the last year.
+FEEDBACK_DAYS = 365
 
 
 def practitioner_program():
@@ -35,6 +38,7 @@ def build(coach):
         "caseload": caseload(people, program, todays, today),
         "due": due(people.with_last_observation(), every, todays, today),
         "alerts": alerts(people),
+        "feedback": feedback_quality(coach, today),
         "program": program,
         "every_days": every,
         "today": today,
@@ -135,3 +139,11 @@ def alerts(people):
         ],
         empty="No drift alerts in the caseload are waiting to close.",
     )
+
+
+def feedback_quality(coach, today):
+    """The coach's own feedback quality over the last FEEDBACK_DAYS, with their coaching
+    rubric scores."""
+    start = today - dt.timedelta(days=FEEDBACK_DAYS)
+    rows = Person.objects.filter(pk=coach.pk).with_feedback_quality(start, today)
+    return feedback.table(rows, start, today)

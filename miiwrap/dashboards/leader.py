@@ -18,6 +18,7 @@ from certification.pipeline import EXPIRING_WITHIN
 from coaching.levels import METRIC
 from coaching.models import CoachAssignment, DriftAlert, ItemMonth
 from miiwrap import charts
+from miiwrap.dashboards import feedback
 from miiwrap.dashboards.tables import Cell, Table
 from miiwrap.people.models import Person, Team, todays_by_zone
 from observations.models import Dispute, Metric, Observation, RubricVersion
@@ -65,7 +66,7 @@ class Scope:
         return people.still_working(self.todays)
 
     def observations(self):
-        seen = Observation.objects.filter(
+        seen = Observation.objects.of_practice().filter(
             practitioner__organization__in=self.organizations,
             observed_on__range=(self.start, self.end),
         )
@@ -135,6 +136,7 @@ def build(scope):
         "open_disputes": open_disputes(scope),
         "heat_map": heat_map(scope, version),
         **coach_activity(scope, cadence_program(programs)),
+        "feedback": feedback_quality(scope),
         "overdue": overdue(scope, cadence_program(programs)),
     }
 
@@ -490,14 +492,13 @@ def coach_activity(scope, program):
     their caseload and the program's cadence call for."""
     every = program.observe_every_days if program else 30
     months = scope.months
-    coaches = Person.objects.filter(organization__in=scope.organizations).with_role("coach")
-    if scope.team:
-        coaches = coaches.filter(team=scope.team)
-    coaches = coaches.still_working(scope.todays).order_by("last_name", "first_name", "pk")
+    coaches = scope_coaches(scope)
     found = list(coaches.values_list("pk", "organization_id", "first_name", "last_name"))
     # Their ids as a list: the two counts below probe each coach's rows by index.
     ids = [pk for pk, *_ in found]
-    done = Observation.objects.filter(coach__in=ids, observed_on__range=(scope.start, scope.end))
+    done = Observation.objects.of_practice().filter(
+        coach__in=ids, observed_on__range=(scope.start, scope.end)
+    )
     group = "coach__organization" if scope.compares else "coach"
     counted = {(key, month): n for key, month, n in done.count_by_month(group)}
     sizes = CoachAssignment.objects.filter(coach__in=ids).caseload_sizes()
@@ -532,6 +533,22 @@ def coach_activity(scope, program):
         empty="No coaches here.",
     )
     return {"coaches": table, "every_days": every}
+
+
+def scope_coaches(scope):
+    """The coaches in view who still work here, by name."""
+    coaches = Person.objects.filter(organization__in=scope.organizations).with_role("coach")
+    if scope.team:
+        coaches = coaches.filter(team=scope.team)
+    return coaches.still_working(scope.todays).order_by("last_name", "first_name", "pk")
+
+
+def feedback_quality(scope):
+    """Each coach's feedback quality in the range, with their coaching rubric scores."""
+    # All of them, in one query: an organization has tens of coaches, not thousands.
+    coaches = list(scope_coaches(scope).with_feedback_quality(scope.start, scope.end))
+    shown = scope.shown("feedback", coaches)
+    return feedback.table(shown, scope.start, scope.end, linked=True, total=len(coaches))
 
 
 def overdue(scope, program):

@@ -6,6 +6,9 @@ rules below are the only description of access in the project.
 - Superusers and purveyor admins see every organization.
 - Leaders and organization admins see their whole organization.
 - Coaches see themselves and the practitioners currently assigned to them.
+- Trainers (coaches holding the MiiWrap Trainer certification) also see the coaches
+  currently assigned to them (coaching.TrainerAssignment), whom they observe on the
+  coaching rubric; not those coaches' practitioners.
 - Practitioners see themselves.
 - A person whose leave date has passed sees nothing; their history stays visible
   to the people above.

@@ -18,7 +18,7 @@ from django.contrib.auth.hashers import make_password
 from django.db.models import Q
 from django.utils.text import slugify
 
-from coaching.models import CoachAssignment
+from coaching.models import CoachAssignment, TrainerAssignment
 from miiwrap.people.models import Organization, Person, Role, RoleGrant, Team
 
 PASSWORD = "miiwrap-demo"
@@ -506,9 +506,13 @@ def demo_logins(client_slug, today):
     nothing shows them too. Roles without anyone active are left out."""
     people = Person.objects.active_on(today).exclude(user=None).order_by("pk")
     purveyor = people.filter(organization__is_purveyor=True)
+    home = people.filter(organization__slug=client_slug)
+    # The trainer shown observes a coach of the organization shown, when one does.
+    trained = TrainerAssignment.objects.current(today).filter(coach__in=home)
     found = [
         ("Purveyor admin", purveyor.with_role(Role.PURVEYOR_ADMIN).first()),
-        *_client_logins(people.filter(organization__slug=client_slug), today),
+        ("Trainer", people.filter(pk__in=trained.values("trainer_id")).first()),
+        *_client_logins(home, today),
     ]
     return [(label, person.email) for label, person in found if person]
 

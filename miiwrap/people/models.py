@@ -4,7 +4,7 @@ import zoneinfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Case, Count, DateField, OuterRef, Q, Subquery, Value, When
+from django.db.models import Avg, Case, Count, DateField, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
 from django.utils import timezone
@@ -125,10 +125,13 @@ class PersonQuerySet(models.QuerySet):
         if viewer.sees_organization:
             seen = seen.union(people.filter(organization_id=viewer.organization_id).values("pk"))
         if viewer.is_coach:
-            from coaching.models import CoachAssignment
+            from coaching.models import CoachAssignment, TrainerAssignment
 
             caseload = CoachAssignment.objects.current().filter(coach_id=viewer.person_id)
             seen = seen.union(caseload.order_by().values("practitioner_id"))
+            # A trainer is a certified coach: they see the coaches they are assigned to.
+            trained = TrainerAssignment.objects.current().filter(trainer_id=viewer.person_id)
+            seen = seen.union(trained.order_by().values("coach_id"))
         return self.filter(pk__in=seen)
 
     def signed_in_as(self, user):
@@ -175,13 +178,38 @@ class PersonQuerySet(models.QuerySet):
         these names: one indexed probe each, so a page of people costs one query."""
         from observations.models import Observation
 
-        latest = Observation.objects.submitted().filter(practitioner=OuterRef("pk"))
+        # Practice only: a coach's coaching observations are not observations of practice.
+        latest = Observation.objects.submitted().of_practice().filter(practitioner=OuterRef("pk"))
         if rubric_id is not None:
             latest = latest.filter(rubric_version__rubric_id=rubric_id)
         latest = latest.order_by("-observed_on", "-pk")
         wanted = only or list(self.LAST_OBSERVATION)
         return self.annotate(
             **{name: Subquery(latest.values(self.LAST_OBSERVATION[name])[:1]) for name in wanted}
+        )
+
+    def with_feedback_quality(self, start, end):
+        """Coaches annotated, from their submitted practice observations dated `start` to
+        `end`, with `observed` (how many) and `tied` (how many tie growth areas to items
+        and agree a next step); and from their own coaching-rubric observations, with
+        `coaching_mean` (in those dates) and `coaching_latest` with `coaching_on` (ever).
+        Subqueries: one query for a page of coaches."""
+        from observations.models import Observation
+
+        made = Observation.objects.submitted().of_practice().filter(coach=OuterRef("pk"))
+        made = made.filter(observed_on__range=(start, end)).order_by()
+        coached = Observation.objects.submitted().of_coaching().exclude(overall_score=None)
+        coached = coached.filter(practitioner=OuterRef("pk"))
+        latest = coached.order_by("-observed_on", "-pk")
+        in_range = coached.filter(observed_on__range=(start, end)).order_by()
+        return self.annotate(
+            observed=Coalesce(_count_of(made), 0),
+            tied=Coalesce(_count_of(made.with_feedback_tied()), 0),
+            coaching_mean=Subquery(
+                in_range.values("practitioner").annotate(m=Avg("overall_score")).values("m")
+            ),
+            coaching_latest=Subquery(latest.values("overall_score")[:1]),
+            coaching_on=Subquery(latest.values("observed_on")[:1]),
         )
 
     def counts_by(self, field):
@@ -195,6 +223,12 @@ class PersonQuerySet(models.QuerySet):
         cutoff = zone_dates(todays, offset=within_days - every_days)
         people = self.annotate(due_from=Coalesce("last_observed_on", "hire_date"))
         return people.filter(due_from__lte=cutoff).order_by("due_from", "pk")
+
+
+def _count_of(observations):
+    """The number of `observations` (filtered on an OuterRef coach), as a subquery."""
+    counted = observations.values("coach").annotate(n=Count("pk")).values("n")
+    return Subquery(counted, output_field=models.IntegerField())
 
 
 class Person(models.Model):

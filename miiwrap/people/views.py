@@ -10,7 +10,13 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from certification.models import CertificationPeriod
 from certification.progress import person_cards
-from coaching.models import CoachAssignment, Momentum, with_alert_seen, with_momentum
+from coaching.models import (
+    CoachAssignment,
+    Momentum,
+    TrainerAssignment,
+    with_alert_seen,
+    with_momentum,
+)
 from miiwrap import audit
 from miiwrap.parsing import local_path, reads
 from miiwrap.people import second_factor
@@ -72,6 +78,8 @@ def detail(request, pk):
             .filter(pk__in=[a.coach_id for a in coaches])
             .values_list("pk", flat=True)
         ),
+        # For a coach: the trainers who observe their coaching.
+        "trainers": person.trainer_assigned.visible_to(request.user).select_related("trainer"),
         "caseload": person.caseload_assignments.visible_to(request.user)
         .current()
         .select_related("practitioner__team"),
@@ -93,10 +101,19 @@ def _history(person, user):
     if not (viewer.sees_everything or viewer.sees_organization):
         seen = CoachAssignment.objects.visible_to(user).filter(theirs).values("pk")
         assignments = assignments.filter(id__in=seen)
+    trained = audit.history_of(TrainerAssignment).filter(
+        Q(trainer_id=person.pk) | Q(coach_id=person.pk)
+    )
+    if not (viewer.sees_everything or viewer.sees_organization):
+        seen = TrainerAssignment.objects.visible_to(user).filter(
+            Q(trainer_id=person.pk) | Q(coach_id=person.pk)
+        )
+        trained = trained.filter(id__in=seen.values("pk"))
     records = [
         *audit.history_of(Person, id=person.pk),
         *audit.history_of(RoleGrant, person_id=person.pk),
         *assignments,
+        *trained,
         *audit.history_of(CertificationPeriod, person_id=person.pk),
     ]
     return audit.trail(records, subject=_subject, hide={"evidence", "verification_code"})
@@ -109,6 +126,8 @@ def _subject(record):
         return f"Role: {record.get_role_display()}"
     if kind is CoachAssignment:
         return f"Coach assignment from {record.starts_on:%Y-%m-%d}"
+    if kind is TrainerAssignment:
+        return f"Trainer assignment from {record.starts_on:%Y-%m-%d}"
     if kind is CertificationPeriod:
         return f"Certification from {record.valid_from:%Y-%m-%d}"
     return "Details"

@@ -10,6 +10,7 @@ from observations.models import ActivityType
 from tests.factories import full_scores, make_observation, make_period, rubric_version
 
 D = dt.date
+COACHING = "coaching-feedback"
 TODAY = D(2026, 6, 30)
 # Noon in New York, where the world's organizations work.
 NOW = dt.datetime(2026, 6, 30, 12, tzinfo=ZoneInfo("America/New_York"))
@@ -64,4 +65,13 @@ def evidence(coach, practitioner, days=EVIDENCE_DAYS):
         for n, day in enumerate(days)
     ]
     made.append(observe(coach, practitioner, days[-1], rubric="mi-coding"))
+    return made
+
+
+def coaching_evidence(trainer, coach, days=EVIDENCE_DAYS):
+    """What the MiiWrap Coach program's first-certification rule asks: three top-scored
+    observations of the coach giving feedback, by a trainer, and a good MI coding."""
+    activity = ActivityType.objects.get(name="Coaching feedback conversation")
+    made = [observe(trainer, coach, day, activity=activity, rubric=COACHING) for day in days]
+    made.append(observe(trainer, coach, days[-1], rubric="mi-coding"))
     return made

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from certification import dates, evidence, roster
 from certification.demo import CARRIED_OVER, PANEL, VISIT_KEY
 from certification.models import CertificationPeriod, Program, on_roster
+from coaching.models import TrainerAssignment
 from miiwrap.people import demo
 from miiwrap.people.models import Person
 from observations.models import Observation
@@ -131,6 +132,27 @@ def test_certification_visits_are_by_observers_certified_that_day(demo_output):
         needed = "trainer" if trainer else "coach"
         assert dates.holds_on(held.get((visit.coach_id, needed), []), visit.observed_on), visit
     assert visits.filter(coach__organization__is_purveyor=True).exists()  # coaches' visits
+
+
+def test_coaches_are_observed_coaching_by_the_trainers_assigned_to_them(demo_output):
+    coaching = Observation.objects.of_coaching().submitted()
+    assert coaching.exists()
+    pairs = set(coaching.values_list("coach_id", "practitioner_id"))
+    assigned = set(TrainerAssignment.objects.values_list("trainer_id", "coach_id"))
+    assert pairs == assigned
+    assert not coaching.exclude(practitioner__roles__role="coach").exists()
+    assert not coaching.exclude(activity__name="Coaching feedback conversation").exists()
+    # Routine practice visits never happen in a coaching conversation.
+    practice = Observation.objects.of_practice()
+    assert not practice.filter(activity__name="Coaching feedback conversation").exists()
+
+
+def test_coaches_certified_on_evidence_were_observed_coaching(demo_output):
+    decided = CertificationPeriod.objects.filter(program__code="coach", override_reason="")
+    assert decided.exists()
+    coaching = set(Observation.objects.of_coaching().values_list("pk", flat=True))
+    for period in decided:
+        assert coaching & set(period.evidence_ids()), period
 
 
 def test_the_demo_shows_every_common_state(demo_output):

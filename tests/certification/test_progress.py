@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from certification import dates, progress, roster
 from certification.models import Program
 from miiwrap.people.models import Organization, Person
-from tests.certification.conftest import D, evidence, observe
+from tests.certification.conftest import D, coaching_evidence, evidence, observe
 from tests.factories import make_assignment, make_org, make_period, make_person
 
 
@@ -66,7 +66,7 @@ def test_an_observer_whose_certification_lapsed_no_longer_counts(world, frozen):
 def test_a_coach_needs_the_practitioner_certification_first(world, frozen):
     trainer = make_person(world.purveyor, "coach", first_name="Tia")
     make_period(trainer, world.purveyor_admin, "trainer", D(2025, 1, 2))
-    evidence(trainer, world.coach)
+    coaching_evidence(trainer, world.coach)
     card = card_of(world.coach, "coach")
     assert not card.progress.meets
     assert card.progress.summary == "Does not hold a current MiiWrap Practitioner certification"

@@ -38,6 +38,7 @@ AUDITED = {
     "people.Person",
     "people.RoleGrant",
     "coaching.CoachAssignment",
+    "coaching.TrainerAssignment",
     "coaching.DriftSettings",
     "coaching.DriftAlert",
 }

@@ -1,6 +1,7 @@
 """Importing observations from CSV: every rule of the form, line numbers, all or nothing, once."""
 
 import csv
+import datetime as dt
 import io
 import threading
 import time
@@ -14,7 +15,7 @@ from miiwrap.people.models import Person, RoleGrant
 from observations import imports
 from observations.models import ActivityType, Observation, Rubric, RubricVersion
 from tests.conftest import require
-from tests.factories import full_scores, make_person, rubric_version
+from tests.factories import full_scores, make_period, make_person, rubric_version
 
 
 def fidelity_items():
@@ -215,7 +216,8 @@ def errors_for(rows, **options):
         ),
         (
             {"rubric": "miti"},
-            "rubric: no rubric has the code “miti”; use one of mi-coding, miiwrap-fidelity.",
+            "rubric: no rubric has the code “miti”; use one of coaching-feedback, mi-coding, "
+            "miiwrap-fidelity.",
         ),
         ({"version": "7"}, "version: miiwrap-fidelity has no version “7”; it has 1."),
         ({"version": "one"}, "version: miiwrap-fidelity has no version “one”; it has 1."),
@@ -225,7 +227,7 @@ def errors_for(rows, **options):
             {"activity": "Lunch"},
             "activity: “Lunch” is not an activity type in use; use "
             "Family team meeting, One-to-one session, Home visit, Crisis or safety planning, "
-            "Transition meeting, Plan document review.",
+            "Transition meeting, Plan document review, Coaching feedback conversation.",
         ),
         ({"mode": "telepathy"}, "mode: “telepathy” is not one of live, recorded, document."),
         (
@@ -300,6 +302,15 @@ def test_a_coaching_rubric_observes_coaches_only(world):
         (2, f"{world.practitioner} does not hold the coach role this rubric observes.")
     ]
     observer = make_person(world.home, "coach", first_name="Olive")
+    errors = errors_for([row_for(world.coach, observer)])
+    assert errors == [
+        (
+            2,
+            f"Only a certified MiiWrap Trainer observes coaching: {observer} holds no current "
+            "Trainer certification on 2024-05-01.",
+        )
+    ]
+    make_period(observer, world.purveyor_admin, "trainer", valid_from=dt.date(2024, 1, 2))
     assert run([row_for(world.coach, observer)]).created == 1
 
 

@@ -165,7 +165,8 @@ def test_filter_by_band(world, login, seen):
 def test_band_choices_come_from_the_versions_in_use(world, login):
     choices = login(world.leader).get(URL).context["filter"].form.fields["band"].choices
     values = [value for value, _ in choices]
-    assert values == ["", "good", "fair", "below fair", "high", "adequate", "borderline", "low"]
+    # Coaching feedback, MI coding rubric, MiiWrap fidelity tool: by rubric name.
+    assert values == ["", "high", "adequate", "borderline", "low", "good", "fair", "below fair"]
 
 
 def test_filter_by_status(world, login, seen):

@@ -72,7 +72,8 @@ def test_drafts_are_left_alone(world):
     [
         (
             ["--rubric", "miti"],
-            "No rubric has the code “miti”; the codes are mi-coding, miiwrap-fidelity.",
+            "No rubric has the code “miti”; the codes are coaching-feedback, mi-coding, "
+            "miiwrap-fidelity.",
         ),
         (["--rubric", "mi-coding", "--version", "4"], "MI coding rubric has no version 4."),
         (["--version", "1"], "--version needs --rubric: version numbers belong to a rubric."),

@@ -126,7 +126,8 @@ def test_it_inserts_in_bulk_rather_than_row_by_row(db, monkeypatch):
         seed()
     # Observations have their own batches (tests/observations/test_seed_observations.py).
     about_people = [q for q in queries if "observations_" not in q["sql"]]
-    assert len(about_people) <= 30
+    # 32: the trainer assignments are one more insert, and the trainer shown one more read.
+    assert len(about_people) <= 32
     assert Person.objects.count() > 100
 
 

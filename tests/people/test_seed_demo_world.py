@@ -11,7 +11,7 @@ from django.db.models import F
 from django.test import RequestFactory
 from django.urls import reverse
 
-from coaching.models import CoachAssignment
+from coaching.models import CoachAssignment, TrainerAssignment, trainer_certified_on
 from miiwrap.people import demo
 from miiwrap.people.models import Organization, Person, Role, Team
 from tests.people.test_seed_demo import TODAY, logins, seed, table_sizes
@@ -205,7 +205,14 @@ def test_the_password_is_hashed_once_for_everyone(output):
 
 def test_the_printed_logins_authenticate_with_the_demo_password(output):
     shown = logins(output)
-    expected = ["Purveyor admin", "Organization admin", "Leader", "Coach", "Practitioner"]
+    expected = [
+        "Purveyor admin",
+        "Trainer",
+        "Organization admin",
+        "Leader",
+        "Coach",
+        "Practitioner",
+    ]
     assert list(shown) == expected
     request = RequestFactory().post("/accounts/login/")
     for email in shown.values():
@@ -217,6 +224,7 @@ def test_the_printed_logins_authenticate_with_the_demo_password(output):
 def test_each_printed_login_holds_the_role_it_is_shown_for(output):
     roles = {
         "Purveyor admin": Role.PURVEYOR_ADMIN,
+        "Trainer": Role.COACH,
         "Organization admin": Role.ORG_ADMIN,
         "Leader": Role.LEADER,
         "Coach": Role.COACH,
@@ -227,7 +235,7 @@ def test_each_printed_login_holds_the_role_it_is_shown_for(output):
         person = Person.objects.get(email=email)
         assert person.has_role(roles[label])
         assert not person.has_left(TODAY)
-        if label != "Purveyor admin":
+        if label not in ("Purveyor admin", "Trainer"):
             assert person.organization.slug == first_client
 
 
@@ -237,6 +245,14 @@ def test_the_printed_coach_coaches_the_printed_practitioner_whose_team_the_leade
     assert current.filter(coach=shown["Coach"], practitioner=shown["Practitioner"]).exists()
     assert not shown["Practitioner"].has_role(Role.COACH)
     assert shown["Leader"].team_id == shown["Coach"].team_id
+
+
+def test_the_printed_trainer_observes_a_coach_of_the_printed_organization(output):
+    trainer = Person.objects.get(email=logins(output)["Trainer"])
+    first_client = demo.identities(1, 1)[1].slug
+    coaches = TrainerAssignment.objects.current(TODAY).filter(trainer=trainer)
+    assert coaches.filter(coach__organization__slug=first_client).exists()
+    assert trainer_certified_on(trainer, TODAY)
 
 
 def sign_in(client, email):

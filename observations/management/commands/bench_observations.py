@@ -271,7 +271,9 @@ class SyntheticRows:
             raise CommandError("No coach assignments to hang observations on.")
         self.weights = list(itertools.accumulate(span[4] for span in self.spans))
         self.cards = score_cards(rng)
-        self.activities = list(ActivityType.objects.values_list("pk", flat=True))
+        # Practice is observed anywhere but in a coaching conversation.
+        practice = ActivityType.objects.exclude(name=demo_observations.COACHING_ACTIVITY)
+        self.activities = list(practice.values_list("pk", flat=True))
         self.defaults = {field.attname: field.get_default() for field in insert_fields()}
         self.now = timezone.now()
 
@@ -317,8 +319,9 @@ def assignment_spans(today, slugs):
 
 def score_cards(rng):
     """Per rubric, a few hundred scored sets to pick from: draws at levels from 45 to 97 %."""
-    tools = demo_observations.load_tools()
-    if set(tools) != {demo_observations.FIDELITY_TOOL, demo_observations.MI_CODING}:
+    practice = {demo_observations.FIDELITY_TOOL, demo_observations.MI_CODING}
+    tools = {c: t for c, t in demo_observations.load_tools().items() if c in practice}
+    if set(tools) != practice:
         raise CommandError("Both shipped rubrics need a published version to build the dataset.")
     return {
         code: [score_card(rng, tool) for _ in range(CARDS_PER_RUBRIC)]
