@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from coaching.models import with_momentum
+from coaching.models import CoachAssignment, with_momentum
 from miiwrap import audit
 from miiwrap.forms import add_service_errors
 from miiwrap.once.services import AlreadySent, form_token_once
@@ -220,10 +220,21 @@ def _detail_page(request, observation, acknowledge_form=None):
         "amendments": display.amendments(observation, definition),
         "acknowledge_form": acknowledge_form,
         "may_amend": _may_amend(viewer, observation),
+        "may_plan": _may_plan(viewer, observation),
         **_history(observation),
     }
     status = 400 if acknowledge_form is not None and acknowledge_form.errors else 200
     return render(request, "observations/detail.html", ctx, status=status)
+
+
+def _may_plan(viewer, observation):
+    """The practitioner's current coach may start a plan from the growth areas it names."""
+    if observation.is_draft or not observation.growth_areas_items or not viewer.is_coach:
+        return False
+    assigned = CoachAssignment.objects.current().filter(
+        coach_id=viewer.person_id, practitioner_id=observation.practitioner_id
+    )
+    return assigned.exists()
 
 
 def _history(observation):

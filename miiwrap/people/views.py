@@ -10,7 +10,13 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from certification.models import CertificationPeriod
 from certification.progress import person_cards
-from coaching.models import CoachAssignment, Momentum, with_alert_seen, with_momentum
+from coaching.models import (
+    CoachAssignment,
+    CoachingPlan,
+    Momentum,
+    with_alert_seen,
+    with_momentum,
+)
 from miiwrap import audit
 from miiwrap.parsing import local_path, reads
 from miiwrap.people import second_factor
@@ -80,6 +86,7 @@ def detail(request, pk):
             Momentum.objects.filter(person=person).select_related("rubric"), request.user
         ).order_by("rubric__name"),
         "history": _history(person, request.user),
+        "plans": CoachingPlan.objects.visible_to(request.user).filter(practitioner=person),
     }
     return render(request, "people/detail.html", ctx)
 

@@ -39,6 +39,9 @@ AUDITED = {
     "coaching.CoachAssignment",
     "coaching.DriftSettings",
     "coaching.DriftAlert",
+    "coaching.CoachingPlan",
+    "coaching.Goal",
+    "coaching.CoachingSession",
 }
 
 
