@@ -210,7 +210,7 @@ class GoalFields(forms.Form):
     def clean(self):
         data = super().clean()
         rubric = data.get("rubric")
-        if rubric is None or "target" in self.errors:
+        if rubric is None or {"target", "item_codes", "metric_code"} & set(self.errors):
             return data
         definition = self.versions[rubric.pk].definition()
         found = goals.problems(

@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -409,15 +409,26 @@ def _start(request, form, goal_forms, source):
         done.append(started)
         return started.plan
 
-    try:
-        plan = form_token_once(token=form.token(), user=request.user, create=start)
-    except AlreadySent as sent:
-        return shown_again(request, sent, _page, "coaching:plans")
+    plan = _once(request, form, start)
+    if plan is None or isinstance(plan, HttpResponse):
+        return plan
     if done[0].added:
         messages.success(request, "They already had an active plan: the goals were added to it.")
     else:
         messages.success(request, "Coaching plan started.")
     return redirect(plan)
+
+
+def _once(request, form, create):
+    """What `create()` made for the form's token; the page the first post led to when the
+    form was sent before; None, with the reason on the form, when the token is refused."""
+    try:
+        return form_token_once(token=form.token(), user=request.user, create=create)
+    except AlreadySent as sent:
+        return shown_again(request, sent, _page, "coaching:plans")
+    except ValidationError as error:
+        add_service_errors([form], error)
+        return None
 
 
 def _page(record):
@@ -497,16 +508,15 @@ def plan_comment(request, pk):
     author = _acting_person(request.user)
     if author is None:
         raise Http404("Only people on record comment.")
-    try:
-        form_token_once(
-            token=form.token(),
-            user=request.user,
-            create=lambda: services.plan_comment(
-                plan=plan, author=author, text=form.cleaned_data["text"]
-            ),
-        )
-    except AlreadySent as sent:
-        return shown_again(request, sent, _page, "coaching:plans")
+    made = _once(
+        request,
+        form,
+        lambda: services.plan_comment(plan=plan, author=author, text=form.cleaned_data["text"]),
+    )
+    if made is None:
+        return _plan_page(request, plan, form, status=400)
+    if isinstance(made, HttpResponse):
+        return made
     messages.success(request, "Comment added.")
     return redirect(f"{plan.get_absolute_url()}#comments")
 
@@ -540,21 +550,21 @@ def goal_new(request, pk):
     versions = current_versions()
     form = GoalAddForm(request.POST or None, versions=versions)
     if form.is_bound and form.is_valid():
-        try:
-            form_token_once(
-                token=form.token(),
-                user=request.user,
-                create=lambda: services.goal_add(
-                    plan=plan,
-                    by=coach,
-                    started_on=plan.organization.local_today(),
-                    **form.goal_values(),
-                ),
-            )
-        except AlreadySent as sent:
-            return shown_again(request, sent, _page, "coaching:plans")
-        messages.success(request, "Goal added.")
-        return redirect(plan)
+        made = _once(
+            request,
+            form,
+            lambda: services.goal_add(
+                plan=plan,
+                by=coach,
+                started_on=plan.organization.local_today(),
+                **form.goal_values(),
+            ),
+        )
+        if isinstance(made, HttpResponse):
+            return made
+        if made is not None:
+            messages.success(request, "Goal added.")
+            return redirect(plan)
     ctx = {"plan": plan, "form": form, "goal": None, "problem_forms": [form]}
     return render(request, "coaching/goal_form.html", ctx, status=400 if form.is_bound else 200)
 
@@ -589,18 +599,16 @@ def session_new(request, pk):
     today = plan.organization.local_today()
     form = SessionForm(request.POST or None, plan=plan, today=today, initial={"held_on": today})
     if form.is_bound and form.is_valid():
-        try:
-            form_token_once(
-                token=form.token(),
-                user=request.user,
-                create=lambda: services.session_log(
-                    plan=plan, coach=coach, by=coach, **form.session_values()
-                ),
-            )
-        except AlreadySent as sent:
-            return shown_again(request, sent, _page, "coaching:plans")
-        messages.success(request, "Session logged.")
-        return redirect(f"{plan.get_absolute_url()}#sessions")
+        made = _once(
+            request,
+            form,
+            lambda: services.session_log(plan=plan, coach=coach, by=coach, **form.session_values()),
+        )
+        if isinstance(made, HttpResponse):
+            return made
+        if made is not None:
+            messages.success(request, "Session logged.")
+            return redirect(f"{plan.get_absolute_url()}#sessions")
     ctx = {"plan": plan, "form": form, "session": None, "problem_forms": [form]}
     return render(request, "coaching/session_form.html", ctx, status=400 if form.is_bound else 200)
 

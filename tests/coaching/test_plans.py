@@ -697,3 +697,12 @@ def test_an_overlong_comment_is_refused_and_kept(world, login, plan):
     response = login(world.practitioner).post(url("plan_comment", plan.pk), {"text": text})
     assert response.status_code == 400
     assert text in response.content.decode()
+
+
+def test_a_token_sent_from_another_account_is_refused_on_the_page(world, login, plan):
+    data = {"form_token": "shared-token-0000001", "text": "Mine."}
+    login(world.practitioner).post(url("plan_comment", plan.pk), data)
+    response = login(world.leader).post(url("plan_comment", plan.pk), {**data, "text": "Theirs."})
+    assert response.status_code == 400
+    assert "sent before from another account" in response.content.decode()
+    assert list(plan.comments.values_list("text", flat=True)) == ["Mine."]
