@@ -615,11 +615,8 @@ def plan_start(*, practitioner, coaches, started_on, goals, by, alert=None, obse
 
 
 def _active_plan_for(*, practitioner, **fields):
-    """(the practitioner's active plan, True) or (a new one, False). Two starts at once:
-    the constraint refuses the later, which then adds to the earlier's plan."""
-    active = CoachingPlan.objects.active().filter(practitioner=practitioner).first()
-    if active is not None:
-        return active, True
+    """(a new plan, False), or (the practitioner's active plan, True) when the constraint
+    of one active plan each refuses a new one; so two starts at once also make one plan."""
     try:
         with transaction.atomic():
             return CoachingPlan.objects.create(practitioner=practitioner, **fields), False

@@ -706,3 +706,24 @@ def test_a_token_sent_from_another_account_is_refused_on_the_page(world, login, 
     assert response.status_code == 400
     assert "sent before from another account" in response.content.decode()
     assert list(plan.comments.values_list("text", flat=True)) == ["Mine."]
+
+
+# The admin: read-only, scoped like the pages --------------------------------------------------
+
+
+def test_the_admin_lists_an_org_admin_their_organizations_plans_read_only(
+    world, login, three_plans
+):
+    client = login(world.org_admin)
+    response = client.get(reverse("admin:coaching_coachingplan_changelist"))
+    assert response.status_code == 200
+    assert set(response.context["cl"].result_list) == {
+        three_plans["practitioner"],
+        three_plans["unassigned"],
+    }
+    away = reverse("admin:coaching_coachingplan_change", args=[three_plans["away_practitioner"].pk])
+    # Django's admin answers a record outside one's rows as a missing one: back to the index.
+    assert client.get(away).url == reverse("admin:index")
+    history = reverse("admin:coaching_coachingplan_history", args=[three_plans["unassigned"].pk])
+    assert client.get(history).status_code == 200
+    assert client.get(reverse("admin:coaching_coachingplan_add")).status_code == 403
