@@ -151,11 +151,11 @@ class PlanStartForm(OnceForm):
     )
     started_on = SaneDateField(label="Starts on", widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, *args, coach, today, practitioners, **kwargs):
+    def __init__(self, *args, organization, today, practitioners, **kwargs):
         super().__init__(*args, **kwargs)
         self.today = today
         self.fields["practitioner"].queryset = practitioners
-        self.fields["coaches"].queryset = coach_choices(coach.organization)
+        self.fields["coaches"].queryset = coach_choices(organization)
 
     def clean_started_on(self):
         return not_after(self.cleaned_data["started_on"], self.today, "A plan")

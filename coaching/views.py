@@ -298,7 +298,7 @@ def plan_new(request):
     data = request.POST if request.method == "POST" else None
     form = PlanStartForm(
         data,
-        coach=source.coach,
+        organization=(source.practitioner or source.coach).organization,
         today=source.today,
         practitioners=source.practitioners,
         initial=source.initial(),
