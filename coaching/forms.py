@@ -324,7 +324,7 @@ class SessionForm(OnceForm, forms.ModelForm):
             "notes": forms.Textarea(attrs={"rows": 4}),
             "next_step": forms.Textarea(attrs={"rows": 2}),
         }
-        labels = {"goals": "Goals worked on"}
+        labels = {"goals": "Worked on in this session"}
 
     def __init__(self, *args, plan, today, **kwargs):
         super().__init__(*args, **kwargs)
