@@ -61,6 +61,7 @@ def test_a_coach_logs_a_session_from_a_phone_and_the_practitioner_comments(page,
     expect(page.get_by_text("Session logged.")).to_be_visible()
     expect(page.locator(".coaching-session")).to_contain_text("Role play · 45 min")
     assert fits_the_screen(page)
+    screenshot(page, "coaching-plan-phone")
     session = CoachingSession.objects.get()
     assert session.held_on == world.home.local_today()
     assert [goal.description for goal in session.goals.all()] == ["Reflections before questions"]
