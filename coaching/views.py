@@ -370,17 +370,17 @@ def _plan_source(request):
         raise Http404("Only coaches start coaching plans.")
     coach = Person.objects.select_related("organization").get(pk=viewer.person_id)
     source = PlanSource(coach=coach, practitioners=practitioner_choices(coach))
-    if alert_id := as_id(request.GET.get("alert")):
+    if alert_id := _id_param(request, "alert"):
         alerts = DriftAlert.objects.visible_to(request.user).active().exclude(practitioner=None)
         source.alert = get_object_or_404(alerts, pk=alert_id)
         source.practitioner = source.alert.practitioner
-    elif observation_id := as_id(request.GET.get("observation")):
+    elif observation_id := _id_param(request, "observation"):
         seen = Observation.objects.visible_to(request.user).submitted()
         source.observation = get_object_or_404(
             seen.select_related("rubric_version"), pk=observation_id
         )
         source.practitioner = source.observation.practitioner
-    elif practitioner_id := as_id(request.GET.get("practitioner")):
+    elif practitioner_id := _id_param(request, "practitioner"):
         source.practitioner = get_object_or_404(source.practitioners, pk=practitioner_id)
     if source.practitioner is not None:
         source.practitioners = source.practitioners.filter(pk=source.practitioner.pk)
@@ -388,6 +388,16 @@ def _plan_source(request):
             raise Http404("Only the practitioner's current coach starts their plan.")
         source.practitioner = source.practitioners.select_related("organization").get()
     return source
+
+
+def _id_param(request, name):
+    """The id in the query parameter `name`; None without one; 404 for one that is no id."""
+    text = request.GET.get(name)
+    if not text:
+        return None
+    if (found := as_id(text)) is None:
+        raise Http404(f"No such {name}.")
+    return found
 
 
 def _start(request, form, goal_forms, source):

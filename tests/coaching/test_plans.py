@@ -727,3 +727,9 @@ def test_the_admin_lists_an_org_admin_their_organizations_plans_read_only(
     history = reverse("admin:coaching_coachingplan_history", args=[three_plans["unassigned"].pk])
     assert client.get(history).status_code == 200
     assert client.get(reverse("admin:coaching_coachingplan_add")).status_code == 403
+
+
+@pytest.mark.parametrize("name", ["alert", "observation", "practitioner"])
+@pytest.mark.parametrize("value", ["٣", "-1", "99999999999999999999", "x"])
+def test_a_start_from_something_that_is_no_id_is_404(world, login, name, value):
+    assert login(world.coach).get(NEW, {name: value}).status_code == 404
