@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from coaching.models import CoachAssignment, DriftAlert, DriftSettings, TrainerAssignment
+from coaching.models import (
+    CoachAssignment,
+    CoachingPlan,
+    DriftAlert,
+    DriftSettings,
+    Goal,
+    TrainerAssignment,
+)
 from miiwrap.admin import AuditedAdmin, PurveyorOnlyAdmin, ReadOnlyAdmin, ScopedAdmin, SentOnceAdmin
 
 
@@ -112,3 +119,33 @@ class DriftAlertAdmin(ReadOnlyAdmin, AuditedAdmin, ScopedAdmin):
     @admin.display(description="about")
     def about(self, alert):
         return alert.about()
+
+
+# Coaching plans ------------------------------------------------------------------------------
+
+
+class GoalInline(admin.TabularInline):
+    model = Goal
+    fields = ["description", "rubric", "item_codes", "metric_code", "target", "status"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CoachingPlan)
+class CoachingPlanAdmin(ReadOnlyAdmin, AuditedAdmin, ScopedAdmin):
+    """Read-only here: plans, goals and sessions are written by coaches on the plan's page,
+    where the rules about who may change them hold."""
+
+    list_display = ["practitioner", "status", "started_on", "organization"]
+    list_filter = ["status", ("organization", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["practitioner__first_name", "practitioner__last_name"]
+    list_select_related = ["practitioner", "organization"]
+    date_hierarchy = "started_on"
+    inlines = [GoalInline]

@@ -9,7 +9,7 @@ from simple_history.models import HistoricalRecords
 from coaching import drift
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Person, Role
-from miiwrap.text import NOTE, ProseField
+from miiwrap.text import DURATION_MAX, DURATION_MIN, FEEDBACK, NOTE, ProseField
 
 
 class DatedQuerySet(models.QuerySet):
@@ -557,13 +557,21 @@ class DriftAlert(models.Model):
     )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     note = ProseField(max_length=NOTE, blank=True)
-    # Being addressed: who said so, when, and what is being done. (A coaching plan will be
-    # named here too, once plans exist.)
+    # Being addressed: who said so, when, what is being done, and the coaching plan that
+    # answers it (none for a team or item alert, which has no practitioner).
     addressed_by = models.ForeignKey(
         Person, models.SET_NULL, null=True, blank=True, related_name="+"
     )
     addressed_at = models.DateTimeField(null=True, blank=True)
     addressing_note = ProseField(max_length=NOTE, blank=True)
+    plan = models.ForeignKey(
+        "CoachingPlan",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="answered_alerts",
+        help_text="The coaching plan that answers it.",
+    )
     # Dismissed as a false alarm: who, when, and why; apart from the acknowledgement's note.
     dismissed_by = models.ForeignKey(
         Person, models.SET_NULL, null=True, blank=True, related_name="+"
@@ -821,3 +829,216 @@ class ItemMonthsCounted(models.Model):
 
     def __str__(self):
         return f"{len(self.months)} months counted on {self.counted_on}"
+
+
+# Coaching plans -----------------------------------------------------------------------------
+
+
+class CoachingPlanQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Plans of the people the user sees (miiwrap.people.access): a practitioner their
+        own, a coach their caseload's, leaders and admins their organization's."""
+        viewer = viewer_for(user)
+        if viewer.sees_everything:
+            return self.all()
+        if viewer.person_id is None:
+            return self.none()
+        return self.filter(practitioner__in=Person.objects.visible_to(user).values("pk"))
+
+    def active(self):
+        return self.filter(status=CoachingPlan.Status.ACTIVE)
+
+    def for_list(self):
+        """With the people named and `goals_active`, `goals_met`, `sessions` and
+        `last_session_on` counted in the database, so a page costs the same for any rows."""
+        goals = Goal.objects.filter(plan=OuterRef("pk")).order_by().values("plan")
+        sessions = CoachingSession.objects.filter(plan=OuterRef("pk")).order_by().values("plan")
+
+        def counted(rows):
+            return Coalesce(Subquery(rows.annotate(n=Count("pk")).values("n")[:1]), 0)
+
+        latest = CoachingSession.objects.filter(plan=OuterRef("pk")).order_by("-held_on")
+        return (
+            self.select_related("practitioner__team", "organization")
+            .prefetch_related("coaches")
+            .annotate(
+                goals_active=counted(goals.filter(status=Goal.Status.ACTIVE)),
+                goals_met=counted(goals.filter(status=Goal.Status.MET)),
+                sessions=counted(sessions),
+                last_session_on=Subquery(latest.values("held_on")[:1]),
+            )
+        )
+
+
+class CoachingPlan(models.Model):
+    """One practitioner's coaching work: goals tied to rubric items or metrics, and the
+    sessions that work on them. At most one is active per practitioner; starting another
+    adds its goals to the active one."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        CLOSED = "closed", "Closed"
+
+    practitioner = models.ForeignKey(Person, models.PROTECT, related_name="coaching_plans")
+    organization = models.ForeignKey(
+        "people.Organization", models.PROTECT, related_name="coaching_plans"
+    )
+    coaches = models.ManyToManyField(Person, related_name="coached_plans", blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    closed_reason = ProseField(max_length=NOTE, blank=True)
+    started_on = models.DateField()
+    alert = models.ForeignKey(
+        DriftAlert,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="started_plans",
+        help_text="The drift alert it was started from.",
+    )
+    observation = models.ForeignKey(
+        "observations.Observation",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The observation whose growth areas it was started from.",
+    )
+    created_by = models.ForeignKey(Person, models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    objects = CoachingPlanQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_on", "-pk"]
+        constraints = [
+            # Two coaches starting a plan at once store one; the later adds its goals.
+            models.UniqueConstraint(
+                fields=["practitioner"],
+                condition=Q(status="active"),
+                name="coaching_plan_one_active",
+                violation_error_message="This practitioner already has an active plan.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="active") | ~Q(closed_reason=""),
+                name="coaching_plan_closed_has_reason",
+                violation_error_message="Say why the plan is closed.",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "status"])]
+
+    def __str__(self):
+        return f"Coaching plan for {self.practitioner} from {self.started_on}"
+
+    def get_absolute_url(self):
+        return reverse("coaching:plan", args=[self.pk])
+
+    @property
+    def is_active(self):
+        return self.status == self.Status.ACTIVE
+
+
+class Goal(models.Model):
+    """What a plan works on: rubric items (their mean as a percentage of their range) or
+    one metric (in its own unit), with a target (see coaching.goals)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        MET = "met", "Met"
+        DROPPED = "dropped", "Dropped"
+
+    plan = models.ForeignKey(CoachingPlan, models.CASCADE, related_name="goals")
+    rubric = models.ForeignKey("observations.Rubric", models.PROTECT, related_name="+")
+    item_codes = models.JSONField(default=list, blank=True)
+    metric_code = models.CharField(max_length=40, blank=True)
+    description = models.CharField(max_length=200)
+    target = models.FloatField()
+    started_on = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    status_reason = ProseField(max_length=NOTE, blank=True)
+    decline_on = models.DateField(
+        null=True, blank=True, help_text="When the decline that prompted it began."
+    )
+    created_by = models.ForeignKey(Person, models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["started_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="dropped") | ~Q(status_reason=""),
+                name="goal_dropped_has_reason",
+                violation_error_message="Say why the goal is dropped.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.description
+
+    @property
+    def is_active(self):
+        return self.status == self.Status.ACTIVE
+
+
+class CoachingSession(models.Model):
+    """One coaching session held under a plan."""
+
+    class Format(models.TextChoices):
+        DEBRIEF = "debrief", "Observation debrief"
+        PRACTICE = "practice", "Skill practice"
+        ROLE_PLAY = "role_play", "Role play"
+        SHADOWING = "shadowing", "Shadowing"
+        GROUP = "group", "Group"
+
+    plan = models.ForeignKey(CoachingPlan, models.CASCADE, related_name="coaching_sessions")
+    coach = models.ForeignKey(Person, models.PROTECT, related_name="+")
+    held_on = models.DateField()
+    minutes = models.PositiveSmallIntegerField()
+    format = models.CharField(max_length=12, choices=Format.choices)
+    goals = models.ManyToManyField(Goal, related_name="coaching_sessions", blank=True)
+    notes = ProseField(max_length=FEEDBACK, blank=True)
+    next_step = ProseField("next step agreed", max_length=NOTE, blank=True)
+    created_by = models.ForeignKey(Person, models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(m2m_fields=[goals])
+
+    class Meta:
+        ordering = ["-held_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(minutes__gte=DURATION_MIN, minutes__lte=DURATION_MAX),
+                name="coaching_session_minutes_in_range",
+            ),
+        ]
+        indexes = [models.Index(fields=["plan", "-held_on"])]
+
+    def __str__(self):
+        return f"{self.get_format_display()} on {self.held_on}"
+
+
+class PlanComment(models.Model):
+    """What the practitioner, a coach or a leader says about a plan."""
+
+    plan = models.ForeignKey(CoachingPlan, models.CASCADE, related_name="comments")
+    author = models.ForeignKey(Person, models.PROTECT, related_name="+")
+    text = ProseField(max_length=NOTE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.author} on plan {self.plan_id}"
+
+
+def current_versions():
+    """{rubric id: its newest published version, with items and metrics}: what goals
+    are checked against and labelled from."""
+    from observations.models import RubricVersion
+
+    published = RubricVersion.objects.published().order_by("number")
+    found = {}
+    for version in published.select_related("rubric").prefetch_related("items__domain", "metrics"):
+        found[version.rubric_id] = version  # the newest wins
+    return found

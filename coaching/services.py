@@ -1,4 +1,6 @@
-"""The drift job: every submitted observation in, alerts and momentum out.
+"""The drift job, people's actions on alerts, and coaching plans.
+
+The drift job: every submitted observation in, alerts and momentum out.
 
 1. Read the observations once, sorted, as numeric columns (one query).
 2. Cut them into series (a practitioner on a rubric), set each one's baseline (the
@@ -23,13 +25,18 @@ import uuid
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from django.db import connection, transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from coaching import drift, levels
 from coaching.models import (
+    CoachAssignment,
+    CoachingPlan,
+    CoachingSession,
     DriftAlert,
+    Goal,
     ItemMonth,
     ItemMonthsCounted,
     Momentum,
@@ -38,6 +45,7 @@ from coaching.models import (
 )
 from miiwrap.audit import update_with_history
 from miiwrap.people.models import Person
+from miiwrap.text import NOTE
 from observations.models import Observation, Rubric, RubricVersion
 
 Scope = DriftAlert.Scope
@@ -536,13 +544,15 @@ def alert_acknowledge(*, alert, by, note):
 
 
 @transaction.atomic
-def alert_address(*, alert, by, note):
-    """Someone says what is being done about it (later, which coaching plan)."""
+def alert_address(*, alert, by, note, plan=None):
+    """Someone says what is being done about it and, for an alert about a practitioner,
+    which of their coaching plans answers it."""
     return _take_up(
         alert,
         DriftAlert.Status.ADDRESSING,
         "addressing_note",
         addressing_note=note,
+        plan=plan,
         addressed_by=by,
         addressed_at=timezone.now(),
     )
@@ -567,5 +577,129 @@ def _take_up(alert, status, said, **values):
     person wrote), leaving the old ones in its history; only if its status still allows
     it and something new is said. True if it changed."""
     rows = DriftAlert.objects.filter(pk=alert.pk, status__in=DriftAlert.MAY_BECOME[status])
-    rows = rows.exclude(status=status, **{said: values[said]})
+    unchanged = {said: values[said]}
+    if "plan" in values:
+        unchanged["plan"] = values["plan"]
+    rows = rows.exclude(status=status, **unchanged)
     return bool(update_with_history(rows, status=status, **values))
+
+
+# Coaching plans ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Started:
+    """What plan_start did: the plan the goals are in, and whether it was already active."""
+
+    plan: CoachingPlan
+    added: bool
+
+
+@transaction.atomic
+def plan_start(*, practitioner, coaches, started_on, goals, by, alert=None, observation=None):
+    """Start a plan with these goals ({rubric, item_codes, metric_code, description,
+    target, decline_on}); when the practitioner has an active plan, add the goals (and
+    coaches) to it instead. Started from an alert, the alert is marked as being addressed
+    by the plan. `coaches` empty: the practitioner's current coaches."""
+    coaches = list(coaches) or current_coaches(practitioner, started_on)
+    plan, added = _active_plan_for(
+        practitioner=practitioner,
+        organization_id=practitioner.organization_id,
+        started_on=started_on,
+        alert=alert,
+        observation=observation,
+        created_by=by,
+    )
+    plan.coaches.add(*coaches)
+    for fields in goals:
+        Goal.objects.create(plan=plan, started_on=started_on, created_by=by, **fields)
+    if alert is not None:
+        _address_by_plan(alert, plan, by, goals)
+    return Started(plan, added)
+
+
+def _active_plan_for(*, practitioner, **fields):
+    """(a new plan, False), or (the practitioner's active plan, True) when the constraint
+    of one active plan each refuses a new one; so two starts at once also make one plan."""
+    try:
+        with transaction.atomic():
+            return CoachingPlan.objects.create(practitioner=practitioner, **fields), False
+    except IntegrityError:
+        return CoachingPlan.objects.active().get(practitioner=practitioner), True
+
+
+def current_coaches(practitioner, day):
+    """The coaches assigned to the practitioner on `day`."""
+    assigned = CoachAssignment.objects.current(day).filter(practitioner=practitioner)
+    return list(Person.objects.filter(pk__in=assigned.values("coach_id")))
+
+
+def _address_by_plan(alert, plan, by, goals):
+    """The alert a plan was started from is being addressed by it; what was said before
+    about how stays, else the goals say it."""
+    alert.refresh_from_db()
+    if not alert.is_active:
+        return
+    said = alert.addressing_note or _goals_note(plan, goals)
+    alert_address(alert=alert, by=by, note=said, plan=plan)
+
+
+def _goals_note(plan, goals):
+    named = "; ".join(goal["description"] for goal in goals)
+    return f"Coaching plan from {plan.started_on:%Y-%m-%d}: {named}."[:NOTE]
+
+
+@transaction.atomic
+def goal_add(*, plan, by, **fields):
+    return Goal.objects.create(plan=plan, created_by=by, **fields)
+
+
+@transaction.atomic
+def goal_change(*, goal, **fields):
+    """Change what a goal aims at or its status; its history keeps the old values. A goal
+    taken back to active forgets why it was met or dropped."""
+    for name, value in fields.items():
+        setattr(goal, name, value)
+    if goal.status == Goal.Status.ACTIVE:
+        goal.status_reason = ""
+    goal.save()
+    return goal
+
+
+@transaction.atomic
+def plan_change(*, plan, coaches, status, closed_reason):
+    """Change a plan's coaches or status. Reopening a plan while another is active is
+    refused (one active plan per practitioner)."""
+    plan.status = status
+    plan.closed_reason = closed_reason if status == CoachingPlan.Status.CLOSED else ""
+    try:
+        with transaction.atomic():
+            plan.save()
+    except IntegrityError:
+        raise ValidationError(
+            {"status": "This practitioner has another active plan; close it first."}
+        ) from None
+    plan.coaches.set(coaches)
+    return plan
+
+
+@transaction.atomic
+def session_log(*, plan, coach, goals, by, **fields):
+    """Record a coaching session held under the plan, and the goals it worked on."""
+    session = CoachingSession.objects.create(plan=plan, coach=coach, created_by=by, **fields)
+    session.goals.set(goals)
+    return session
+
+
+@transaction.atomic
+def session_change(*, session, goals, **fields):
+    for name, value in fields.items():
+        setattr(session, name, value)
+    session.save()
+    session.goals.set(goals)
+    return session
+
+
+@transaction.atomic
+def plan_comment(*, plan, author, text):
+    return plan.comments.create(author=author, text=text)

@@ -2,16 +2,43 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.db.models import Q
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from coaching import services
-from coaching.forms import AcknowledgeForm, AddressForm, AlertFilter, DismissForm
-from coaching.models import DriftAlert
+from coaching import goals, levels, services
+from coaching.forms import (
+    AcknowledgeForm,
+    AddressForm,
+    AddressPlanForm,
+    AlertFilter,
+    CommentForm,
+    DismissForm,
+    GoalAddForm,
+    GoalEditForm,
+    GoalFormSet,
+    PlanEditForm,
+    PlanFilter,
+    PlanStartForm,
+    SessionForm,
+    practitioner_choices,
+)
+from coaching.models import (
+    CoachAssignment,
+    CoachingPlan,
+    CoachingSession,
+    DriftAlert,
+    Goal,
+    current_versions,
+)
 from miiwrap import audit
-from miiwrap.parsing import reads
+from miiwrap.forms import add_service_errors
+from miiwrap.once.services import AlreadySent, form_token_once
+from miiwrap.once.shortcuts import shown_again
+from miiwrap.parsing import as_id, reads
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Person
 from observations import display
@@ -27,7 +54,7 @@ def _alerts_for(user):
 
 def _get_alert_for_user(user, pk):
     """An alert the user may see; 404 otherwise, never one about themselves."""
-    return get_object_or_404(_alerts_for(user).select_related("resolved_by"), pk=pk)
+    return get_object_or_404(_alerts_for(user).select_related("resolved_by", "plan"), pk=pk)
 
 
 def _acting_person(user):
@@ -62,6 +89,7 @@ def _detail_page(request, alert, posted=None, status=200):
     ctx = {
         "alert": alert,
         "observations": _observations_since(request.user, alert),
+        "may_start_plan": alert.is_active and _coaches(request.user, alert.practitioner_id),
         **{f"{name}_form": form for name, form in forms.items()},
         # The job's lists of rules and moved items are summed up on the page already.
         "history": audit.trail(audit.history_of(DriftAlert, id=alert.pk), hide={"rules", "moved"}),
@@ -104,7 +132,28 @@ class Action:
     verb: str
 
     def blank(self, alert):
-        return self.form(prefix=self.name, initial={self.form.said: getattr(alert, self.field)})
+        initial = {self.form.said: getattr(alert, self.field)}
+        if alert.practitioner_id and self.name == "address":
+            initial["plan"] = alert.plan_id or next(
+                (plan.pk for plan in _plans_answering(alert) if plan.is_active), None
+            )
+        return self.bound(alert, None, initial=initial)
+
+    def bound(self, alert, data, **kwargs):
+        """The form for this alert: saying how it is addressed also names the plan, when
+        the alert is about a practitioner."""
+        if alert.practitioner_id and self.name == "address":
+            return AddressPlanForm(data, prefix=self.name, plans=_plans_answering(alert), **kwargs)
+        return self.form(data, prefix=self.name, **kwargs)
+
+
+def _plans_answering(alert):
+    """The plans that may answer an alert about a practitioner: their active plan and the
+    one it names already (read once per page)."""
+    if not hasattr(alert, "_plans"):
+        plans = CoachingPlan.objects.filter(practitioner_id=alert.practitioner_id)
+        alert._plans = list(plans.filter(Q(status="active") | Q(pk=alert.plan_id)))
+    return alert._plans
 
 
 ACTIONS = {
@@ -153,15 +202,17 @@ def alert_act(request, pk, action):
         return _unchanged(
             request, alert, f"This alert is {_now_is(alert)}; nothing was {action.verb}."
         )
-    form = action.form(request.POST, prefix=action.name)
+    form = action.bound(alert, request.POST)
     if not form.is_valid():
         return _detail_page(request, alert, posted=form, status=400)
     said = form.cleaned_data[action.form.said]
-    if alert.status == action.status and getattr(alert, action.field) == said:
+    named = {"plan": form.cleaned_data["plan"]} if "plan" in form.fields else {}
+    same_plan = not named or named["plan"] == alert.plan
+    if alert.status == action.status and getattr(alert, action.field) == said and same_plan:
         return _unchanged(
             request, alert, f"It was {action.verb} already, with these words; nothing changed."
         )
-    kwargs = {"alert": alert, "by": _acting_person(request.user), action.form.said: said}
+    kwargs = {"alert": alert, "by": _acting_person(request.user), action.form.said: said, **named}
     if not action.service(**kwargs):
         return _unchanged(
             request,
@@ -181,3 +232,408 @@ def _now_is(alert):
 def _unchanged(request, alert, text):
     messages.info(request, text)
     return redirect(alert)
+
+
+# Coaching plans ------------------------------------------------------------------------------
+
+
+def _coaches(user, practitioner_id):
+    """The signed-in coach as a Person when they coach this practitioner now; else None.
+    Only they start, change and log sessions on the practitioner's plans."""
+    viewer = viewer_for(user)
+    if not viewer.is_coach or practitioner_id is None or practitioner_id == viewer.person_id:
+        return None
+    assigned = CoachAssignment.objects.current().filter(
+        coach_id=viewer.person_id, practitioner_id=practitioner_id
+    )
+    if not assigned.exists():
+        return None
+    return Person.objects.select_related("organization").get(pk=viewer.person_id)
+
+
+def _get_plan_for_user(user, pk):
+    """A plan the user may see (miiwrap.people.access); 404 otherwise."""
+    plans = CoachingPlan.objects.visible_to(user).select_related(
+        "practitioner__organization", "organization", "alert", "observation", "created_by"
+    )
+    return get_object_or_404(plans, pk=pk)
+
+
+def _get_plan_to_coach(user, pk):
+    """(plan, coach) for the practitioner's current coach; 404 for anyone else."""
+    plan = _get_plan_for_user(user, pk)
+    coach = _coaches(user, plan.practitioner_id)
+    if coach is None:
+        raise Http404("Only the practitioner's coach changes their plan.")
+    return plan, coach
+
+
+@reads("page", forms=[PlanFilter])
+@login_required
+def plan_list(request):
+    """The plans the viewer may see, newest first; active ones unless chosen."""
+    plans = CoachingPlan.objects.visible_to(request.user).for_list()
+    filterset = PlanFilter(request.GET, queryset=plans, user=request.user)
+    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    viewer = viewer_for(request.user)
+    ctx = {
+        "filter": filterset,
+        "page": page,
+        "query": query.urlencode(),
+        "may_start": viewer.is_coach,
+    }
+    return render(request, "coaching/plan_list.html", ctx)
+
+
+@reads("alert", "observation", "practitioner")
+@login_required
+def plan_new(request):
+    """Start a plan: from a drift alert (its items that fell most proposed as goals), an
+    observation (the items its growth areas named) or nothing (choose from the caseload).
+    A practitioner with an active plan gets the goals added to it."""
+    source = _plan_source(request)
+    versions = current_versions()
+    data = request.POST if request.method == "POST" else None
+    form = PlanStartForm(
+        data,
+        organization=(source.practitioner or source.coach).organization,
+        today=source.today,
+        practitioners=source.practitioners,
+        initial=source.initial(),
+    )
+    goal_forms = GoalFormSet(
+        data, prefix="goal", initial=source.proposals(versions), form_kwargs={"versions": versions}
+    )
+    if form.is_bound and (started := _start(request, form, goal_forms, source)):
+        return started
+    ctx = {
+        "form": form,
+        "goal_forms": goal_forms,
+        "problem_forms": [form, *goal_forms.forms],
+        "source": source,
+        "active": source.active(),
+    }
+    return render(request, "coaching/plan_new.html", ctx, status=400 if form.is_bound else 200)
+
+
+@dataclass
+class PlanSource:
+    """Where a plan being started comes from, and what that proposes."""
+
+    coach: Person
+    practitioners: object
+    alert: DriftAlert | None = None
+    observation: Observation | None = None
+    practitioner: Person | None = None
+
+    @property
+    def today(self):
+        where = self.practitioner or self.coach
+        return where.organization.local_today()
+
+    def initial(self):
+        initial = {"started_on": self.today}
+        if self.practitioner is not None:
+            initial["practitioner"] = self.practitioner.pk
+            initial["coaches"] = services.current_coaches(self.practitioner, self.today)
+        return initial
+
+    def active(self):
+        if self.practitioner is None:
+            return None
+        return CoachingPlan.objects.active().filter(practitioner=self.practitioner).first()
+
+    def proposals(self, versions):
+        if self.alert is not None and self.alert.rubric_id in versions:
+            definition = versions[self.alert.rubric_id].definition()
+            found = goals.from_moved(self.alert.moved, definition, metric_prefix=levels.METRIC)
+            rubric, decline_on = self.alert.rubric_id, self.alert.began_on
+        elif self.observation is not None:
+            rubric = self.observation.rubric_version.rubric_id
+            if rubric not in versions:
+                return []
+            definition = versions[rubric].definition()
+            codes, scores = self.observation.growth_areas_items, self.observation.scores
+            found, decline_on = goals.from_growth_areas(codes, scores, definition), None
+        else:
+            return []
+        return [{**goal, "rubric": rubric, "decline_on": decline_on} for goal in found]
+
+
+def _plan_source(request):
+    """The coach starting a plan, and the alert, observation or practitioner it starts
+    from (each one the coach sees and whose practitioner they coach now; 404 otherwise)."""
+    viewer = viewer_for(request.user)
+    if not viewer.is_coach:
+        raise Http404("Only coaches start coaching plans.")
+    coach = Person.objects.select_related("organization").get(pk=viewer.person_id)
+    source = PlanSource(coach=coach, practitioners=practitioner_choices(coach))
+    if alert_id := _id_param(request, "alert"):
+        alerts = DriftAlert.objects.visible_to(request.user).active().exclude(practitioner=None)
+        source.alert = get_object_or_404(alerts, pk=alert_id)
+        source.practitioner = source.alert.practitioner
+    elif observation_id := _id_param(request, "observation"):
+        seen = Observation.objects.visible_to(request.user).submitted()
+        source.observation = get_object_or_404(
+            seen.select_related("rubric_version"), pk=observation_id
+        )
+        source.practitioner = source.observation.practitioner
+    elif practitioner_id := _id_param(request, "practitioner"):
+        source.practitioner = get_object_or_404(source.practitioners, pk=practitioner_id)
+    if source.practitioner is not None:
+        source.practitioners = source.practitioners.filter(pk=source.practitioner.pk)
+        if not source.practitioners.exists():
+            raise Http404("Only the practitioner's current coach starts their plan.")
+        source.practitioner = source.practitioners.select_related("organization").get()
+    return source
+
+
+def _id_param(request, name):
+    """The id in the query parameter `name`; None without one; 404 for one that is no id."""
+    text = request.GET.get(name)
+    if not text:
+        return None
+    if (found := as_id(text)) is None:
+        raise Http404(f"No such {name}.")
+    return found
+
+
+def _start(request, form, goal_forms, source):
+    """Start the plan (or add to the active one) once per form; None when refused."""
+    if not all([form.is_valid(), goal_forms.is_valid()]):
+        return None
+    data, done = form.cleaned_data, []
+
+    def start():
+        started = services.plan_start(
+            practitioner=data["practitioner"],
+            coaches=data["coaches"],
+            started_on=data["started_on"],
+            goals=goal_forms.chosen(),
+            by=source.coach,
+            alert=source.alert,
+            observation=source.observation,
+        )
+        done.append(started)
+        return started.plan
+
+    plan = _once(request, form, start)
+    if plan is None or isinstance(plan, HttpResponse):
+        return plan
+    if done[0].added:
+        messages.success(request, "They already had an active plan: the goals were added to it.")
+    else:
+        messages.success(request, "Coaching plan started.")
+    return redirect(plan)
+
+
+def _once(request, form, create):
+    """What `create()` made for the form's token; the page the first post led to when the
+    form was sent before; None, with the reason on the form, when the token is refused."""
+    try:
+        return form_token_once(token=form.token(), user=request.user, create=create)
+    except AlreadySent as sent:
+        return shown_again(request, sent, _page, "coaching:plans")
+    except ValidationError as error:
+        add_service_errors([form], error)
+        return None
+
+
+def _page(record):
+    return (
+        record.get_absolute_url()
+        if hasattr(record, "get_absolute_url")
+        else record.plan.get_absolute_url()
+    )
+
+
+@login_required
+def plan_detail(request, pk):
+    plan = _get_plan_for_user(request.user, pk)
+    return _plan_page(request, plan, CommentForm())
+
+
+def _plan_page(request, plan, comment_form, status=200):
+    """The plan: its goals, sessions newest first, comments and history."""
+    versions = current_versions()
+    plan_goals = list(plan.goals.select_related("rubric"))
+    for goal in plan_goals:
+        goal.aims_at = _aims_at(goal, versions)
+    ctx = {
+        "plan": plan,
+        "goals": plan_goals,
+        "coaches": list(plan.coaches.all()),
+        "sessions": plan.coaching_sessions.select_related("coach").prefetch_related("goals"),
+        "comments": plan.comments.select_related("author"),
+        "comment_form": comment_form,
+        "may_coach": _coaches(request.user, plan.practitioner_id) is not None,
+        "answers": plan.answered_alerts.visible_to(request.user),
+        "history": _plan_history(plan),
+    }
+    return render(request, "coaching/plan_detail.html", ctx, status=status)
+
+
+def _aims_at(goal, versions):
+    """What a goal aims at, as its labels on the rubric's current version, and the unit."""
+    version = versions.get(goal.rubric_id)
+    definition = version.definition() if version else None
+    if definition is None:
+        return ", ".join(goal.item_codes) or goal.metric_code
+    if goal.metric_code:
+        metric = next((m for m in definition.metrics if m.code == goal.metric_code), None)
+        return metric.label if metric else goal.metric_code
+    labels = {item.code: item.label for item in definition.items}
+    return ", ".join(labels.get(code, code) for code in goal.item_codes)
+
+
+def _plan_history(plan):
+    """Changes to the plan, its goals and its sessions: who, when and the old values."""
+    goal_names = dict(plan.goals.values_list("pk", "description"))
+    records = [
+        *audit.history_of(CoachingPlan, id=plan.pk),
+        *audit.history_of(Goal, plan_id=plan.pk),
+        *audit.history_of(CoachingSession, plan_id=plan.pk),
+    ]
+
+    def subject(record):
+        if record.instance_type is Goal:
+            return f"Goal “{goal_names.get(record.id, record.description)}”"
+        if record.instance_type is CoachingSession:
+            return f"Session of {record.held_on:%Y-%m-%d}"
+        return "Plan"
+
+    return audit.trail(records, subject=subject)
+
+
+@login_required
+@require_POST
+def plan_comment(request, pk):
+    """Anyone who sees the plan comments on it: the practitioner, their coaches, leaders."""
+    plan = _get_plan_for_user(request.user, pk)
+    form = CommentForm(request.POST)
+    if not form.is_valid():
+        return _plan_page(request, plan, form, status=400)
+    author = _acting_person(request.user)
+    if author is None:
+        raise Http404("Only people on record comment.")
+    made = _once(
+        request,
+        form,
+        lambda: services.plan_comment(plan=plan, author=author, text=form.cleaned_data["text"]),
+    )
+    if made is None:
+        return _plan_page(request, plan, form, status=400)
+    if isinstance(made, HttpResponse):
+        return made
+    messages.success(request, "Comment added.")
+    return redirect(f"{plan.get_absolute_url()}#comments")
+
+
+@login_required
+def plan_edit(request, pk):
+    """The coach changes the plan's coaches, or closes it (with a reason) or reopens it."""
+    plan, _coach = _get_plan_to_coach(request.user, pk)
+    initial = {
+        "coaches": list(plan.coaches.all()),
+        "status": plan.status,
+        "closed_reason": plan.closed_reason,
+    }
+    form = PlanEditForm(request.POST or None, plan=plan, initial=initial)
+    if form.is_bound and form.is_valid():
+        try:
+            services.plan_change(plan=plan, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors([form], error)
+        else:
+            messages.success(request, "Plan changed; the old values are kept in its history.")
+            return redirect(plan)
+    ctx = {"plan": plan, "form": form, "problem_forms": [form]}
+    return render(request, "coaching/plan_edit.html", ctx, status=400 if form.is_bound else 200)
+
+
+@login_required
+def goal_new(request, pk):
+    """The coach adds a goal to a plan."""
+    plan, coach = _get_plan_to_coach(request.user, pk)
+    versions = current_versions()
+    form = GoalAddForm(request.POST or None, versions=versions)
+    if form.is_bound and form.is_valid():
+        made = _once(
+            request,
+            form,
+            lambda: services.goal_add(
+                plan=plan,
+                by=coach,
+                started_on=plan.organization.local_today(),
+                **form.goal_values(),
+            ),
+        )
+        if isinstance(made, HttpResponse):
+            return made
+        if made is not None:
+            messages.success(request, "Goal added.")
+            return redirect(plan)
+    ctx = {"plan": plan, "form": form, "goal": None, "problem_forms": [form]}
+    return render(request, "coaching/goal_form.html", ctx, status=400 if form.is_bound else 200)
+
+
+@login_required
+def goal_edit(request, pk):
+    """The coach changes what a goal aims at, its target, or its status."""
+    goal = get_object_or_404(Goal.objects.select_related("plan"), pk=pk)
+    plan, _coach = _get_plan_to_coach(request.user, goal.plan_id)
+    versions = current_versions()
+    initial = {name: getattr(goal, name) for name in GOAL_EDITED}
+    form = GoalEditForm(
+        request.POST or None, versions=versions, initial={**initial, "rubric": goal.rubric_id}
+    )
+    form.fields["rubric"].queryset = form.fields["rubric"].queryset.filter(pk=goal.rubric_id)
+    if form.is_bound and form.is_valid():
+        services.goal_change(goal=goal, **form.goal_values())
+        messages.success(request, "Goal changed; the old values are kept in the plan's history.")
+        return redirect(plan)
+    ctx = {"plan": plan, "form": form, "goal": goal, "problem_forms": [form]}
+    return render(request, "coaching/goal_form.html", ctx, status=400 if form.is_bound else 200)
+
+
+GOAL_EDITED = ("item_codes", "metric_code", "description", "target", "status", "status_reason")
+
+
+@login_required
+def session_new(request, pk):
+    """The coach logs a session held under the plan: made for a phone, like the
+    observation form."""
+    plan, coach = _get_plan_to_coach(request.user, pk)
+    today = plan.organization.local_today()
+    form = SessionForm(request.POST or None, plan=plan, today=today, initial={"held_on": today})
+    if form.is_bound and form.is_valid():
+        made = _once(
+            request,
+            form,
+            lambda: services.session_log(plan=plan, coach=coach, by=coach, **form.session_values()),
+        )
+        if isinstance(made, HttpResponse):
+            return made
+        if made is not None:
+            messages.success(request, "Session logged.")
+            return redirect(f"{plan.get_absolute_url()}#sessions")
+    ctx = {"plan": plan, "form": form, "session": None, "problem_forms": [form]}
+    return render(request, "coaching/session_form.html", ctx, status=400 if form.is_bound else 200)
+
+
+@login_required
+def session_edit(request, pk):
+    """The coach corrects a session; its history keeps the old values."""
+    session = get_object_or_404(CoachingSession.objects.all(), pk=pk)
+    plan, _coach = _get_plan_to_coach(request.user, session.plan_id)
+    today = plan.organization.local_today()
+    form = SessionForm(request.POST or None, instance=session, plan=plan, today=today)
+    if form.is_bound and form.is_valid():
+        values = form.session_values()
+        services.session_change(session=session, **values)
+        messages.success(request, "Session changed; the old values are kept in the plan's history.")
+        return redirect(f"{plan.get_absolute_url()}#sessions")
+    ctx = {"plan": plan, "form": form, "session": session, "problem_forms": [form]}
+    return render(request, "coaching/session_form.html", ctx, status=400 if form.is_bound else 200)

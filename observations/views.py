@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from coaching.models import with_momentum
+from coaching.models import CoachAssignment, with_momentum
 from miiwrap import audit
 from miiwrap.forms import add_service_errors
 from miiwrap.once.services import AlreadySent, form_token_once
@@ -229,6 +229,7 @@ def _detail_page(request, observation, acknowledge_form=None, **forms):
         "acknowledge_form": acknowledge_form,
         "may_amend": _may_amend(viewer, observation),
         **_dispute_part(viewer, observation, forms),
+        "may_plan": _may_plan(viewer, observation),
     }
     ctx.update(_history(observation, ctx["disputes"]))
     failed = [f for f in [acknowledge_form, *forms.values()] if f is not None and f.errors]
@@ -253,6 +254,16 @@ def _dispute_part(viewer, observation, forms):
     if open_dispute is not None and _may_amend(viewer, observation):
         ctx["answer_form"] = forms.get("answer_form") or DisputeAnswerForm()
     return ctx
+
+
+def _may_plan(viewer, observation):
+    """The practitioner's current coach may start a plan from the growth areas it names."""
+    if observation.is_draft or not observation.growth_areas_items or not viewer.is_coach:
+        return False
+    assigned = CoachAssignment.objects.current().filter(
+        coach_id=viewer.person_id, practitioner_id=observation.practitioner_id
+    )
+    return assigned.exists()
 
 
 def _history(observation, disputes):

@@ -12,6 +12,7 @@ from certification.models import CertificationPeriod
 from certification.progress import person_cards
 from coaching.models import (
     CoachAssignment,
+    CoachingPlan,
     Momentum,
     TrainerAssignment,
     with_alert_seen,
@@ -88,6 +89,7 @@ def detail(request, pk):
             Momentum.objects.filter(person=person).select_related("rubric"), request.user
         ).order_by("rubric__name"),
         "history": _history(person, request.user),
+        "plans": CoachingPlan.objects.visible_to(request.user).filter(practitioner=person),
     }
     return render(request, "people/detail.html", ctx)
 

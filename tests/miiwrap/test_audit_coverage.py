@@ -41,6 +41,9 @@ AUDITED = {
     "coaching.TrainerAssignment",
     "coaching.DriftSettings",
     "coaching.DriftAlert",
+    "coaching.CoachingPlan",
+    "coaching.Goal",
+    "coaching.CoachingSession",
 }
 
 
