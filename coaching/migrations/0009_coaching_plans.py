@@ -10,8 +10,8 @@ import miiwrap.text
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("coaching", "0006_alert_lifecycle_and_shift_rules"),
-        ("observations", "0007_history"),
+        ("coaching", "0008_trainer_assignments"),
+        ("observations", "0009_ship_coaching_rubric"),
         ("people", "0002_history"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
