@@ -25,6 +25,15 @@ class DatedQuerySet(models.QuerySet):
         return qs if ends_on is None else qs.filter(starts_on__lte=ends_on)
 
 
+def _named(assignment, field):
+    """The person in `field`, or their number once they are gone: the admin shows the
+    history of a deleted assignment, whose people may have been deleted too."""
+    try:
+        return str(getattr(assignment, field))
+    except Person.DoesNotExist:
+        return f"person #{getattr(assignment, f'{field}_id')} (deleted)"
+
+
 class CoachAssignmentQuerySet(DatedQuerySet):
     def visible_to(self, user):
         viewer = viewer_for(user)
@@ -77,7 +86,8 @@ class CoachAssignment(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.coach} coaches {self.practitioner} from {self.starts_on}"
+        coach, practitioner = _named(self, "coach"), _named(self, "practitioner")
+        return f"{coach} coaches {practitioner} from {self.starts_on}"
 
     def clean(self):
         if not (self.coach_id and self.practitioner_id and self.starts_on):
@@ -163,7 +173,7 @@ class TrainerAssignment(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.trainer} trains {self.coach} from {self.starts_on}"
+        return f"{_named(self, 'trainer')} trains {_named(self, 'coach')} from {self.starts_on}"
 
     def clean(self):
         if not (self.trainer_id and self.coach_id and self.starts_on):

@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from coaching.models import CoachAssignment
+from coaching.models import CoachAssignment, TrainerAssignment
 from tests.factories import make_assignment, make_person
 
 TODAY = dt.date(2025, 6, 16)
@@ -197,3 +197,15 @@ def test_the_coach_must_hold_the_coach_role(world):
 def test_the_practitioner_must_hold_the_practitioner_role(world):
     errors = errors_of(unsaved(world.coach, world.leader, TODAY))
     assert errors["practitioner"] == ["This person does not hold the practitioner role."]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", [CoachAssignment, TrainerAssignment])
+def test_an_assignment_whose_people_are_gone_still_names_itself(model):
+    # The admin lists the history of a deleted assignment, whose people may be gone too.
+    fields = ("coach", "practitioner") if model is CoachAssignment else ("trainer", "coach")
+    gone = model(
+        starts_on=dt.date(2026, 1, 5), **{f"{f}_id": 990001 + i for i, f in enumerate(fields)}
+    )
+    assert str(gone).startswith("person #990001 (deleted) ")
+    assert "person #990002 (deleted) from 2026-01-05" in str(gone)
