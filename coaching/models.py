@@ -24,6 +24,19 @@ class DatedQuerySet(models.QuerySet):
         qs = self.filter(Q(ends_on=None) | Q(ends_on__gte=starts_on))
         return qs if ends_on is None else qs.filter(starts_on__lte=ends_on)
 
+    def _seen_by(self, user, upper, lower):
+        """Assignments of one person (`upper`) to develop another (`lower`): each of the
+        two sees theirs, the lower one's organization sees its own, the purveyor all."""
+        viewer = viewer_for(user)
+        if viewer.sees_everything:
+            return self.all()
+        if viewer.person_id is None:
+            return self.none()
+        seen = Q(**{f"{upper}_id": viewer.person_id}) | Q(**{f"{lower}_id": viewer.person_id})
+        if viewer.sees_organization:
+            seen |= Q(**{f"{lower}__organization_id": viewer.organization_id})
+        return self.filter(seen)
+
 
 def _named(assignment, field):
     """The person in `field`, or their number once they are gone: the admin shows the
@@ -36,15 +49,7 @@ def _named(assignment, field):
 
 class CoachAssignmentQuerySet(DatedQuerySet):
     def visible_to(self, user):
-        viewer = viewer_for(user)
-        if viewer.sees_everything:
-            return self.all()
-        if viewer.person_id is None:
-            return self.none()
-        seen = Q(coach_id=viewer.person_id) | Q(practitioner_id=viewer.person_id)
-        if viewer.sees_organization:
-            seen |= Q(practitioner__organization_id=viewer.organization_id)
-        return self.filter(seen)
+        return self._seen_by(user, "coach", "practitioner")
 
     def caseload_sizes(self, day=None):
         """{coach id: practitioners currently assigned}."""
@@ -124,15 +129,7 @@ class CoachAssignment(models.Model):
 
 class TrainerAssignmentQuerySet(DatedQuerySet):
     def visible_to(self, user):
-        viewer = viewer_for(user)
-        if viewer.sees_everything:
-            return self.all()
-        if viewer.person_id is None:
-            return self.none()
-        seen = Q(trainer_id=viewer.person_id) | Q(coach_id=viewer.person_id)
-        if viewer.sees_organization:
-            seen |= Q(coach__organization_id=viewer.organization_id)
-        return self.filter(seen)
+        return self._seen_by(user, "trainer", "coach")
 
 
 class TrainerAssignment(models.Model):
