@@ -294,3 +294,14 @@ def test_a_goal_started_from_an_alert_reads_before_the_decline_not_the_low_point
         "observation since (±49); target 80 %."
     )
     assert not later.met_offered
+
+
+def test_with_one_observation_to_hold_the_reason_says_the_last_one(world, login, held):
+    from certification.models import Program
+
+    Program.objects.practitioner_path().update(goal_held_observations=1)
+    login(world.coach).post(url("goal_met", held.pk))
+    held.refresh_from_db()
+    assert held.status_reason == (
+        "Marked met once the target (80 %) had held in the last observation since the plan started."
+    )
