@@ -165,12 +165,16 @@ class Progress:
         """What the page says when the goal may be marked met; empty when not."""
         if not self.met_offered:
             return ""
+        return f"The target has {self._held_words()}: this goal may be marked met."
+
+    def met_reason(self):
+        """Why a goal marked met from the offer is met, as its history keeps it."""
+        return f"Marked met once the target ({self.shown(self.target)}) had {self._held_words()}."
+
+    def _held_words(self):
         last = "the last" if self.held_for == 1 else f"each of the last {self.held_for}"
         observations = "observation" if self.held_for == 1 else "observations"
-        return (
-            f"The target has held in {last} {observations} since the plan started: this "
-            "goal may be marked met."
-        )
+        return f"held in {last} {observations} since the plan started"
 
     def shown(self, value, unit=True):
         """A value as the sentence prints it: percentages whole, other values to one
@@ -227,6 +231,22 @@ def measure_goals(specs, today, held_for=HELD_FOR):
     return [
         measure(spec, by_rubric.get(spec.rubric_id, []), facts, today, _held(held_for, spec))
         for spec in specs
+    ]
+
+
+def of_goals(goals, today):
+    """Each coaching goal's Progress as of `today`, in their order, in four queries
+    whatever their number: measure_goals, read against the practitioners' own
+    `goal_held_observations` (held_for_practitioners). Only an active goal is offered
+    as met: one met or dropped already has nothing left to mark."""
+    goals = list(goals)
+    if not goals:
+        return []
+    held = held_for_practitioners({goal.plan.practitioner_id for goal in goals})
+    found = measure_goals([GoalSpec.of(goal) for goal in goals], today, held_for=held)
+    return [
+        measured if goal.is_active else replace(measured, met_offered=False)
+        for goal, measured in zip(goals, found, strict=True)
     ]
 
 

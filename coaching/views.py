@@ -9,7 +9,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from coaching import goals, levels, services
+from coaching import goals, levels, progress, services
 from coaching.forms import (
     AcknowledgeForm,
     AddressForm,
@@ -54,7 +54,8 @@ def _alerts_for(user):
 
 def _get_alert_for_user(user, pk):
     """An alert the user may see; 404 otherwise, never one about themselves."""
-    return get_object_or_404(_alerts_for(user).select_related("resolved_by", "plan"), pk=pk)
+    alerts = _alerts_for(user).select_related("resolved_by", "plan__organization")
+    return get_object_or_404(alerts, pk=pk)
 
 
 def _acting_person(user):
@@ -90,11 +91,21 @@ def _detail_page(request, alert, posted=None, status=200):
         "alert": alert,
         "observations": _observations_since(request.user, alert),
         "may_start_plan": alert.is_active and _coaches(request.user, alert.practitioner_id),
+        "plan_progress": _plan_progress(alert.plan),
         **{f"{name}_form": form for name, form in forms.items()},
         # The job's lists of rules and moved items are summed up on the page already.
         "history": audit.trail(audit.history_of(DriftAlert, id=alert.pk), hide={"rules", "moved"}),
     }
     return render(request, "coaching/alert_detail.html", ctx, status=status)
+
+
+def _plan_progress(plan):
+    """The progress of the goals of the plan answering an alert (none without a plan), in
+    the same few queries for any number of goals."""
+    if plan is None:
+        return []
+    plan_goals = list(plan.goals.all())
+    return progress.of_goals(plan_goals, plan.organization.local_today())
 
 
 def _observations_since(user, alert):
@@ -459,8 +470,10 @@ def _plan_page(request, plan, comment_form, status=200):
     """The plan: its goals, sessions newest first, comments and history."""
     versions = current_versions()
     plan_goals = list(plan.goals.select_related("rubric"))
-    for goal in plan_goals:
+    measured = progress.of_goals(plan_goals, plan.organization.local_today())
+    for goal, goal_progress in zip(plan_goals, measured, strict=True):
         goal.aims_at = _aims_at(goal, versions)
+        goal.progress = goal_progress
     ctx = {
         "plan": plan,
         "goals": plan_goals,
@@ -596,6 +609,25 @@ def goal_edit(request, pk):
         return redirect(plan)
     ctx = {"plan": plan, "form": form, "goal": goal, "problem_forms": [form]}
     return render(request, "coaching/goal_form.html", ctx, status=400 if form.is_bound else 200)
+
+
+@login_required
+@require_POST
+def goal_met(request, pk):
+    """The coach marks a goal met in one click, once the page offers it (its target has
+    held long enough); goal_change keeps who, when and the old status in its history."""
+    goal = get_object_or_404(Goal.objects.select_related("plan"), pk=pk)
+    plan, _coach = _get_plan_to_coach(request.user, goal.plan_id)
+    if goal.status == Goal.Status.MET:
+        messages.info(request, "This goal was already marked met.")
+        return redirect(plan)
+    [measured] = progress.of_goals([goal], plan.organization.local_today())
+    if not measured.met_offered:
+        messages.error(request, "This goal's target has not held long enough to mark it met.")
+        return redirect(plan)
+    services.goal_change(goal=goal, status=Goal.Status.MET, status_reason=measured.met_reason())
+    messages.success(request, "Goal marked met; the plan's history keeps who and when.")
+    return redirect(f"{plan.get_absolute_url()}#goals")
 
 
 GOAL_EDITED = ("item_codes", "metric_code", "description", "target", "status", "status_reason")
