@@ -4,38 +4,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('certification', '0013_coach_evidence_on_coaching_rubric'),
+        ("certification", "0013_coach_evidence_on_coaching_rubric"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='historicalprogram',
-            name='session_every_days',
-            field=models.PositiveSmallIntegerField(default=30, help_text='Each person in this program not yet certified in it should have a coaching session at least this often; the coach dashboard lists who is due.', verbose_name='coaching session every (days), until certified'),
+            model_name="historicalprogram",
+            name="session_every_days",
+            field=models.PositiveSmallIntegerField(
+                default=30,
+                help_text="Each person in this program not yet certified in it should have a coaching session at least this often; the coach dashboard lists who is due.",
+                verbose_name="coaching session every (days), until certified",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalprogram',
-            name='session_every_days_certified',
-            field=models.PositiveSmallIntegerField(default=90, help_text='The same for those who hold a current certification in this program.', verbose_name='coaching session every (days), once certified'),
+            model_name="historicalprogram",
+            name="session_every_days_certified",
+            field=models.PositiveSmallIntegerField(
+                default=90,
+                help_text="The same for those who hold a current certification in this program.",
+                verbose_name="coaching session every (days), once certified",
+            ),
         ),
         migrations.AddField(
-            model_name='program',
-            name='session_every_days',
-            field=models.PositiveSmallIntegerField(default=30, help_text='Each person in this program not yet certified in it should have a coaching session at least this often; the coach dashboard lists who is due.', verbose_name='coaching session every (days), until certified'),
+            model_name="program",
+            name="session_every_days",
+            field=models.PositiveSmallIntegerField(
+                default=30,
+                help_text="Each person in this program not yet certified in it should have a coaching session at least this often; the coach dashboard lists who is due.",
+                verbose_name="coaching session every (days), until certified",
+            ),
         ),
         migrations.AddField(
-            model_name='program',
-            name='session_every_days_certified',
-            field=models.PositiveSmallIntegerField(default=90, help_text='The same for those who hold a current certification in this program.', verbose_name='coaching session every (days), once certified'),
+            model_name="program",
+            name="session_every_days_certified",
+            field=models.PositiveSmallIntegerField(
+                default=90,
+                help_text="The same for those who hold a current certification in this program.",
+                verbose_name="coaching session every (days), once certified",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='program',
-            constraint=models.CheckConstraint(condition=models.Q(('session_every_days__gte', 1)), name='program_sessions_every_day_or_more', violation_error_message='Until certified, hold a coaching session once every 1 day or more.'),
+            model_name="program",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("session_every_days__gte", 1)),
+                name="program_sessions_every_day_or_more",
+                violation_error_message="Until certified, hold a coaching session once every 1 day or more.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='program',
-            constraint=models.CheckConstraint(condition=models.Q(('session_every_days_certified__gte', 1)), name='program_certified_sessions_every_day_or_more', violation_error_message='Once certified, hold a coaching session once every 1 day or more.'),
+            model_name="program",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("session_every_days_certified__gte", 1)),
+                name="program_certified_sessions_every_day_or_more",
+                violation_error_message="Once certified, hold a coaching session once every 1 day or more.",
+            ),
         ),
     ]

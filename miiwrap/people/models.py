@@ -4,8 +4,19 @@ import zoneinfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Avg, Case, Count, DateField, OuterRef, Q, Subquery, Value, When
-from django.db.models.functions import Coalesce, Lower
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    DateField,
+    Exists,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest, Lower
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -223,6 +234,65 @@ class PersonQuerySet(models.QuerySet):
         cutoff = zone_dates(todays, offset=within_days - every_days)
         people = self.annotate(due_from=Coalesce("last_observed_on", "hire_date"))
         return people.filter(due_from__lte=cutoff).order_by("due_from", "pk")
+
+    def with_session_cadence(self, program, todays):
+        """Annotated with `last_session_on` (their latest coaching session, under any of
+        their plans), `certified` (holding a current period in `program` on their today,
+        as dates.Held.valid_on reads it), `session_every` (the program's days between
+        sessions for them; its defaults with no program) and `session_due_from`, the day
+        the wait is counted from: the last session, else the later of their hire and the
+        start of their first coach assignment, since nobody owes a session before someone
+        coaches them. One query for any number of people."""
+        from certification.models import CertificationPeriod, Program
+        from coaching.models import CoachAssignment, CoachingSession
+
+        program = program or Program()  # unsaved: its field defaults
+        sessions = CoachingSession.objects.filter(plan__practitioner=OuterRef("pk"))
+        first_coached = CoachAssignment.objects.filter(practitioner=OuterRef("pk"))
+        first_coached = first_coached.order_by("starts_on").values("starts_on")[:1]
+        people = self.annotate(
+            cadence_today=zone_dates(todays),
+            last_session_on=Subquery(sessions.order_by("-held_on").values("held_on")[:1]),
+            first_coached_on=Subquery(first_coached),
+        )
+        if program.pk is None:
+            certified = Value(False)
+        else:
+            today = OuterRef("cadence_today")
+            periods = CertificationPeriod.objects.filter(
+                Q(revoked_on=None) | Q(revoked_on__gt=today),
+                person=OuterRef("pk"),
+                program=program,
+                valid_from__lte=today,
+                valid_until__gte=today,
+            )
+            certified = Exists(periods)
+        return people.annotate(
+            certified=certified,
+            session_every=Case(
+                When(certified=True, then=Value(program.session_every(True))),
+                default=Value(program.session_every(False)),
+            ),
+            session_due_from=Coalesce(
+                "last_session_on",
+                Greatest("hire_date", Coalesce("first_coached_on", "hire_date")),
+            ),
+        )
+
+    def due_for_session(self, program, todays, within_days=0):
+        """with_session_cadence's people whose wait reaches `session_every` days by their
+        today, or will within `within_days`. Their due day is `session_due_from` plus
+        `session_every` days (added in Python: date arithmetic differs between databases)."""
+        from certification.models import Program
+
+        people = self.with_session_cadence(program, todays)
+        program = program or Program()
+        late = Q()
+        for certified in (True, False):
+            every = program.session_every(certified)
+            cutoff = zone_dates(todays, offset=within_days - every)
+            late |= Q(certified=certified, session_due_from__lte=cutoff)
+        return people.filter(late).order_by("session_due_from", "pk")
 
 
 def _count_of(observations):
