@@ -223,6 +223,39 @@ class PersonQuerySet(models.QuerySet):
             coaching_on=Subquery(latest.values("observed_on")[:1]),
         )
 
+    def with_session_activity(self, program, start, end, day=None):
+        """Coaches annotated with `caseload` (practitioners assigned to them on `day`,
+        today by default, as CoachAssignment.caseload_sizes counts them), `certified`
+        (those of them holding a current period in `program` that day), `sessions_held`
+        (coaching sessions they held from `start` to `end`) and `goals_met` of `goals`
+        (goals of plans that list them: a goal keeps no date it was met, so all of them).
+        Subqueries: one query for a page of coaches."""
+        from certification.models import CertificationPeriod
+        from coaching.models import CoachAssignment, CoachingSession, Goal
+
+        day = day or timezone.localdate()
+        caseload = CoachAssignment.objects.current(day).filter(coach=OuterRef("pk"))
+        held = CertificationPeriod.objects.filter(
+            Q(revoked_on=None) | Q(revoked_on__gt=day),
+            person=OuterRef("practitioner"),
+            program=program,
+            valid_from__lte=day,
+            valid_until__gte=day,
+        )
+        sessions = CoachingSession.objects.filter(coach=OuterRef("pk"), held_on__range=(start, end))
+        goals = Goal.objects.filter(plan__coaches=OuterRef("pk"))
+        return self.annotate(
+            caseload=_counted(caseload, "coach", "practitioner"),
+            certified=(
+                _counted(caseload.filter(Exists(held)), "coach", "practitioner")
+                if program
+                else Value(0)
+            ),
+            sessions_held=_counted(sessions, "coach"),
+            goals=_counted(goals, "plan__coaches"),
+            goals_met=_counted(goals.filter(status="met"), "plan__coaches"),
+        )
+
     def counts_by(self, field):
         """{value of `field`: people} counted in the database."""
         return dict(self.order_by().values_list(field).annotate(n=Count("pk")))
@@ -299,6 +332,13 @@ def _count_of(observations):
     """The number of `observations` (filtered on an OuterRef coach), as a subquery."""
     counted = observations.values("coach").annotate(n=Count("pk")).values("n")
     return Subquery(counted, output_field=models.IntegerField())
+
+
+def _counted(rows, key, distinct="pk"):
+    """How many distinct `distinct` values `rows` (filtered on an OuterRef, grouped by
+    `key`) hold, as a subquery that reads 0 for none."""
+    counted = rows.order_by().values(key).annotate(n=Count(distinct, distinct=True))
+    return Coalesce(Subquery(counted.values("n"), output_field=models.IntegerField()), 0)
 
 
 class Person(models.Model):
