@@ -128,3 +128,48 @@ def test_the_table_costs_the_same_queries_for_more_coaches(coached, login):
         make_assignment(coach, person)
         goal(make_session(person, coach, D(2026, 5, n + 1)).plan, "met")
     assert count() == before
+
+
+@pytest.mark.parametrize("persona", ["leader", "org_admin", "purveyor_admin"])
+def test_leaders_and_admins_read_the_home_coaches_sessions(coached, login, persona):
+    query = {**APRIL_TO_JUNE, "organization": coached.home.pk}
+    if persona != "purveyor_admin":
+        query.pop("organization")
+    rows = table(login(getattr(coached, persona)), **query)
+    assert {coached.coach.full_name, coached.olga.full_name} <= {row[0] for row in rows}
+
+
+def test_the_outsider_reads_only_their_own_coaches(coached, login):
+    names = {row[0] for row in table(login(coached.outsider), **APRIL_TO_JUNE)[1:]}
+    assert names == {coached.outsider.full_name}
+
+
+@pytest.mark.parametrize("persona", ["coach", "practitioner", "unassigned"])
+def test_coaches_and_practitioners_get_404_for_the_table(coached, login, persona):
+    response = login(getattr(coached, persona)).get(LEADER, {"export": "sessions"})
+    assert response.status_code == 404
+
+
+def test_anonymous_is_sent_to_sign_in(coached, client):
+    response = client.get(LEADER, {"export": "sessions"})
+    assert response.status_code == 302
+    assert "login" in response["Location"]
+
+
+def test_a_leader_reading_a_coach_s_dashboard_sees_the_sessions_due(coached, login):
+    """Quinn, not certified, last coached 30 June: not due. Pat, certified, coached 15
+    April: due 14 July, within the 14 days."""
+    url = reverse("dashboards:coach", args=[coached.coach.pk])
+    response = login(coached.leader).get(url, {"export": "due"})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    sessions = [row[:5] for row in rows if row[1] == "Session due"]
+    assert sessions == [
+        [
+            coached.practitioner.full_name,
+            "Session due",
+            "2026-04-15",
+            "2026-07-14",
+            "Due in 14 days",
+        ]
+    ]
+    assert login(coached.outsider).get(url).status_code == 404
