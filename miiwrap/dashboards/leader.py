@@ -543,19 +543,11 @@ def coach_sessions(scope, program):
     (DAYS_A_MONTH over the program's days between sessions), times the months shown. With
     the goals met on the plans that list the coach."""
     program = program or Program()  # unsaved: the defaults, nobody certified
-    coaches = (
-        scope_coaches(scope)
-        .select_related("organization")
-        .with_session_activity(program if program.pk else None, scope.start, scope.end)
+    # All of them, in one query: an organization has tens of coaches, not thousands.
+    coaches = scope_coaches(scope).with_session_activity(
+        program if program.pk else None, scope.start, scope.end
     )
-    fields = ["caseload", "certified", "sessions_held", "goals", "goals_met"]
-    totals = {}
-    for coach in coaches:
-        key = coach.organization_id if scope.compares else coach.pk
-        name = coach.organization.name if scope.compares else coach.full_name
-        counted = totals.setdefault(key, [name, *[0] * len(fields)])
-        for n, field in enumerate(fields, 1):
-            counted[n] += getattr(coach, field)
+    totals = _session_totals(scope, list(coaches))
     rows = []
     for name, caseload, certified, held, goals, met in totals.values():
         due = len(scope.months) * DAYS_A_MONTH * _sessions_a_day(program, caseload, certified)
@@ -586,6 +578,23 @@ def coach_sessions(scope, program):
         rows,
         empty="No coaches here.",
     )
+
+
+SESSION_COUNTS = ["caseload", "certified", "sessions_held", "goals", "goals_met"]
+
+
+def _session_totals(scope, coaches):
+    """{key: [name, *SESSION_COUNTS]} by coach, or summed by organization (each listed,
+    as coach activity lists them)."""
+    if scope.compares:
+        totals = {org.pk: [org.name, *[0] * len(SESSION_COUNTS)] for org in scope.organizations}
+    else:
+        totals = {c.pk: [c.full_name, *[0] * len(SESSION_COUNTS)] for c in coaches}
+    for coach in coaches:
+        counted = totals[coach.organization_id if scope.compares else coach.pk]
+        for n, field in enumerate(SESSION_COUNTS, 1):
+            counted[n] += getattr(coach, field)
+    return totals
 
 
 def _sessions_a_day(program, caseload, certified):

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from coaching.models import Goal
 from observations.models import Rubric
-from tests.factories import make_assignment, make_period, make_person, make_session
+from tests.factories import make_assignment, make_org, make_period, make_person, make_session
 
 D = dt.date
 LEADER = reverse("dashboards:leader")
@@ -108,10 +108,12 @@ def test_a_team_filter_keeps_its_coaches(coached, login):
 
 
 def test_the_purveyor_sees_each_organization_s_coaches_summed(coached, login):
+    make_org("Empty County")
     rows = table(login(coached.purveyor_admin), organization="all", **APRIL_TO_JUNE)
     found = {row[0]: row[1:] for row in rows[1:]}
     assert found[coached.home.name] == ["2", "1", "4.1", "4", "3 of 6"]
     assert found[coached.away.name][:2] == ["1", "0"]
+    assert found["Empty County"] == ["0", "0", "0.0", "0", "0 of 0"]  # listed, no coaches
 
 
 def test_the_table_costs_the_same_queries_for_more_coaches(coached, login):
