@@ -57,6 +57,8 @@ class ProgramAdmin(SentOnceAdmin, PurveyorManaged, AuditedAdmin):
         "window_days",
         "grace_days",
         "observe_every_days",
+        "session_every_days",
+        "session_every_days_certified",
         "dispute_window_days",
     ]
     list_filter = ["certified_by_purveyor"]

@@ -144,6 +144,17 @@ class Program(models.Model):
         help_text="A person may dispute an observation of themselves for this many days "
         "after it was submitted.",
     )
+    session_every_days = models.PositiveSmallIntegerField(
+        "coaching session every (days), until certified",
+        default=30,
+        help_text="Each person in this program not yet certified in it should have a "
+        "coaching session at least this often; the coach dashboard lists who is due.",
+    )
+    session_every_days_certified = models.PositiveSmallIntegerField(
+        "coaching session every (days), once certified",
+        default=90,
+        help_text="The same for those who hold a current certification in this program.",
+    )
     position = models.PositiveSmallIntegerField(default=0)
     history = HistoricalRecords()
 
@@ -170,6 +181,18 @@ class Program(models.Model):
                 name="program_dispute_window_a_day_or_more",
                 violation_error_message="Allow at least 1 day to dispute an observation.",
             ),
+            models.CheckConstraint(
+                condition=Q(session_every_days__gte=1),
+                name="program_sessions_every_day_or_more",
+                violation_error_message="Until certified, hold a coaching session once every "
+                "1 day or more.",
+            ),
+            models.CheckConstraint(
+                condition=Q(session_every_days_certified__gte=1),
+                name="program_certified_sessions_every_day_or_more",
+                violation_error_message="Once certified, hold a coaching session once every "
+                "1 day or more.",
+            ),
         ]
 
     def __str__(self):
@@ -188,6 +211,10 @@ class Program(models.Model):
                 )
         if self.pk and self.requires_id == self.pk:
             raise ValidationError({"requires": "A program cannot require itself."})
+
+    def session_every(self, certified):
+        """Days between coaching sessions for someone (not) certified in this program."""
+        return self.session_every_days_certified if certified else self.session_every_days
 
     def rules(self):
         return dates.Rules(

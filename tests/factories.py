@@ -164,3 +164,20 @@ def wipe_world():
     Team.objects.all().delete()
     Organization.objects.all().delete()
     get_user_model().objects.all().delete()
+
+
+def make_session(practitioner, coach, held_on, plan=None):
+    """A coaching session held on `held_on`, under `plan` or the practitioner's active plan
+    (started that day if they have none)."""
+    from coaching.models import CoachingPlan, CoachingSession
+
+    if plan is None:
+        plan, _ = CoachingPlan.objects.get_or_create(
+            practitioner=practitioner,
+            status=CoachingPlan.Status.ACTIVE,
+            defaults={"organization": practitioner.organization, "started_on": held_on},
+        )
+        plan.coaches.add(coach)
+    return CoachingSession.objects.create(
+        plan=plan, coach=coach, held_on=held_on, minutes=45, format="practice"
+    )

@@ -1,13 +1,20 @@
-"""The coach dashboard: the caseload at a glance, and whom to observe next."""
+"""The coach dashboard: the caseload at a glance, and whom to observe or coach next."""
 
 import datetime as dt
 
+from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 
 from certification import dates
 from certification import models as certification
 from certification.models import Program
-from coaching.models import CoachAssignment, DriftAlert, with_momentum, with_open_alerts
+from coaching.models import (
+    CoachAssignment,
+    CoachingPlan,
+    DriftAlert,
+    with_momentum,
+    with_open_alerts,
+)
 from miiwrap.dashboards import feedback
 from miiwrap.dashboards.tables import Cell, Table
 from miiwrap.people.models import Person
@@ -36,7 +43,7 @@ def build(coach):
     every = program.observe_every_days if program else 30
     return {
         "caseload": caseload(people, program, todays, today),
-        "due": due(people.with_last_observation(), every, todays, today),
+        "due": due(people, program, todays, today),
         "alerts": alerts(people),
         "feedback": feedback_quality(coach, today),
         "program": program,
@@ -88,36 +95,72 @@ def _observation_url(pk):
     return reverse("observations:detail", args=[pk]) if pk else None
 
 
-def due(people, every, todays, today):
-    """Who is due within DUE_SOON_DAYS or overdue, most overdue first."""
-    found = people.due_for_observation(every, todays, within_days=DUE_SOON_DAYS)
-    rows = []
-    for person in found.select_related("team"):
-        due_on = person.due_from + dt.timedelta(days=every)
-        days = (due_on - today).days
-        rows.append(
-            [
-                Cell(person.full_name, href=reverse("dashboards:practitioner", args=[person.pk])),
-                person.last_observed_on,
-                due_on,
-                Cell(
-                    f"Overdue by {-days} days" if days < 0 else f"Due in {days} days",
-                    css="table-danger" if days < 0 else "table-warning",
-                ),
-                Cell(
-                    "Start observation",
-                    href=f"{reverse('observations:new')}?practitioner={person.pk}",
-                    css="start",
-                ),
-            ]
-        )
+def due(people, program, todays, today):
+    """Who is due an observation or a coaching session within DUE_SOON_DAYS, or overdue:
+    one row for each, most urgent first."""
+    every = program.observe_every_days if program else 30
+    observed = people.with_last_observation(only=["last_observed_on"])
+    found = [
+        (p.due_from + dt.timedelta(days=every), p.full_name, p.pk, _observation_due(p))
+        for p in observed.due_for_observation(every, todays, within_days=DUE_SOON_DAYS)
+    ]
+    plans = CoachingPlan.objects.active().filter(practitioner=OuterRef("pk")).values("pk")
+    coached = people.due_for_session(program, todays, within_days=DUE_SOON_DAYS)
+    for p in coached.annotate(plan_id=Subquery(plans[:1])):
+        due_on = p.session_due_from + dt.timedelta(days=p.session_every)
+        found.append((due_on, p.full_name, p.pk, _session_due(p)))
+    found.sort(key=lambda row: row[:3])
+    sessions = _session_cadence(program)
     return Table(
         "due",
-        f"Due or overdue for observation (one every {every} days), most urgent first",
-        ["Practitioner", "Last observed", "Due on", "Urgency", "Observe"],
-        rows,
+        f"Due or overdue: an observation every {every} days, a coaching session {sessions}; "
+        "most urgent first",
+        ["Practitioner", "Due for", "Last one", "Due on", "Urgency", "Next step"],
+        [
+            [_person_cell(pk, name), *cells[:2], due_on, _urgency(due_on, today), cells[2]]
+            for due_on, name, pk, cells in found
+        ],
         empty=f"Nobody is due in the next {DUE_SOON_DAYS} days.",
     )
+
+
+def _observation_due(person):
+    start = f"{reverse('observations:new')}?practitioner={person.pk}"
+    return [
+        "Observation due",
+        person.last_observed_on,
+        Cell("Start observation", href=start, css="start"),
+    ]
+
+
+def _session_due(person):
+    """A session due: linked to their active plan, where it is logged, or to start one."""
+    if person.plan_id:
+        link = Cell("Open plan", href=reverse("coaching:plan", args=[person.plan_id]), css="start")
+    else:
+        link = Cell("Start plan", href=f"{reverse('coaching:plan_new')}?practitioner={person.pk}")
+    return ["Session due", person.last_session_on, link]
+
+
+def _session_cadence(program):
+    program = program or Program()  # unsaved: the defaults
+    return (
+        f"every {program.session_every(False)} days until certified, "
+        f"{program.session_every(True)} after"
+    )
+
+
+def _person_cell(pk, name):
+    return Cell(name, href=reverse("dashboards:practitioner", args=[pk]))
+
+
+def _urgency(due_on, today):
+    days = (due_on - today).days
+    if days < 0:
+        return Cell(f"Overdue by {-days} days", css="table-danger")
+    if days == 0:
+        return Cell("Due today", css="table-warning")
+    return Cell(f"Due in {days} days", css="table-warning")
 
 
 def alerts(people):

@@ -136,6 +136,7 @@ def build(scope):
         "open_disputes": open_disputes(scope),
         "heat_map": heat_map(scope, version),
         **coach_activity(scope, cadence_program(programs)),
+        "sessions": coach_sessions(scope, cadence_program(programs)),
         "feedback": feedback_quality(scope),
         "overdue": overdue(scope, cadence_program(programs)),
     }
@@ -533,6 +534,73 @@ def coach_activity(scope, program):
         empty="No coaches here.",
     )
     return {"coaches": table, "every_days": every}
+
+
+def coach_sessions(scope, program):
+    """Coaching sessions each coach (or each organization's coaches) held in the range,
+    against those due, as coach_activity counts observations: the current caseload, split
+    into those certified in the program and not, times the sessions a month each owes
+    (DAYS_A_MONTH over the program's days between sessions), times the months shown. With
+    the goals met on the plans that list the coach."""
+    program = program or Program()  # unsaved: the defaults, nobody certified
+    # All of them, in one query: an organization has tens of coaches, not thousands.
+    coaches = scope_coaches(scope).with_session_activity(
+        program if program.pk else None, scope.start, scope.end
+    )
+    totals = _session_totals(scope, list(coaches))
+    rows = []
+    for name, caseload, certified, held, goals, met in totals.values():
+        due = len(scope.months) * DAYS_A_MONTH * _sessions_a_day(program, caseload, certified)
+        rows.append(
+            [
+                name,
+                caseload,
+                certified,
+                round(due, 1),
+                Cell(held, css="table-warning" if held < due else ""),
+                f"{met} of {goals}",
+            ]
+        )
+    return Table(
+        "sessions",
+        f"Coaching sessions held from {scope.start} to {scope.end} against those due (one "
+        f"every {program.session_every(False)} days until certified, "
+        f"{program.session_every(True)} after, for each practitioner in the current "
+        "caseload); shaded counts fall short",
+        [
+            "Organization (its coaches)" if scope.compares else "Coach",
+            "Caseload",
+            "Certified",
+            "Sessions due",
+            "Sessions held",
+            "Goals met",
+        ],
+        rows,
+        empty="No coaches here.",
+    )
+
+
+SESSION_COUNTS = ["caseload", "certified", "sessions_held", "goals", "goals_met"]
+
+
+def _session_totals(scope, coaches):
+    """{key: [name, *SESSION_COUNTS]} by coach, or summed by organization (each listed,
+    as coach activity lists them)."""
+    if scope.compares:
+        totals = {org.pk: [org.name, *[0] * len(SESSION_COUNTS)] for org in scope.organizations}
+    else:
+        totals = {c.pk: [c.full_name, *[0] * len(SESSION_COUNTS)] for c in coaches}
+    for coach in coaches:
+        counted = totals[coach.organization_id if scope.compares else coach.pk]
+        for n, field in enumerate(SESSION_COUNTS, 1):
+            counted[n] += getattr(coach, field)
+    return totals
+
+
+def _sessions_a_day(program, caseload, certified):
+    return (caseload - certified) / program.session_every(False) + certified / (
+        program.session_every(True)
+    )
 
 
 def scope_coaches(scope):

@@ -4,8 +4,19 @@ import zoneinfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Avg, Case, Count, DateField, OuterRef, Q, Subquery, Value, When
-from django.db.models.functions import Coalesce, Lower
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    DateField,
+    Exists,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest, Lower
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -212,6 +223,39 @@ class PersonQuerySet(models.QuerySet):
             coaching_on=Subquery(latest.values("observed_on")[:1]),
         )
 
+    def with_session_activity(self, program, start, end, day=None):
+        """Coaches annotated with `caseload` (practitioners assigned to them on `day`,
+        today by default, as CoachAssignment.caseload_sizes counts them), `certified`
+        (those of them holding a current period in `program` that day), `sessions_held`
+        (coaching sessions they held from `start` to `end`) and `goals_met` of `goals`
+        (goals of plans that list them: a goal keeps no date it was met, so all of them).
+        Subqueries: one query for a page of coaches."""
+        from certification.models import CertificationPeriod
+        from coaching.models import CoachAssignment, CoachingSession, Goal
+
+        day = day or timezone.localdate()
+        caseload = CoachAssignment.objects.current(day).filter(coach=OuterRef("pk"))
+        held = CertificationPeriod.objects.filter(
+            Q(revoked_on=None) | Q(revoked_on__gt=day),
+            person=OuterRef("practitioner"),
+            program=program,
+            valid_from__lte=day,
+            valid_until__gte=day,
+        )
+        sessions = CoachingSession.objects.filter(coach=OuterRef("pk"), held_on__range=(start, end))
+        goals = Goal.objects.filter(plan__coaches=OuterRef("pk"))
+        return self.annotate(
+            caseload=_counted(caseload, "coach", "practitioner"),
+            certified=(
+                _counted(caseload.filter(Exists(held)), "coach", "practitioner")
+                if program
+                else Value(0)
+            ),
+            sessions_held=_counted(sessions, "coach"),
+            goals=_counted(goals, "plan__coaches"),
+            goals_met=_counted(goals.filter(status="met"), "plan__coaches"),
+        )
+
     def counts_by(self, field):
         """{value of `field`: people} counted in the database."""
         return dict(self.order_by().values_list(field).annotate(n=Count("pk")))
@@ -224,11 +268,77 @@ class PersonQuerySet(models.QuerySet):
         people = self.annotate(due_from=Coalesce("last_observed_on", "hire_date"))
         return people.filter(due_from__lte=cutoff).order_by("due_from", "pk")
 
+    def with_session_cadence(self, program, todays):
+        """Annotated with `last_session_on` (their latest coaching session, under any of
+        their plans), `certified` (holding a current period in `program` on their today,
+        as dates.Held.valid_on reads it), `session_every` (the program's days between
+        sessions for them; its defaults with no program) and `session_due_from`, the day
+        the wait is counted from: the last session, else the later of their hire and the
+        start of their first coach assignment, since nobody owes a session before someone
+        coaches them. One query for any number of people."""
+        from certification.models import CertificationPeriod, Program
+        from coaching.models import CoachAssignment, CoachingSession
+
+        program = program or Program()  # unsaved: its field defaults
+        sessions = CoachingSession.objects.filter(plan__practitioner=OuterRef("pk"))
+        first_coached = CoachAssignment.objects.filter(practitioner=OuterRef("pk"))
+        first_coached = first_coached.order_by("starts_on").values("starts_on")[:1]
+        people = self.annotate(
+            cadence_today=zone_dates(todays),
+            last_session_on=Subquery(sessions.order_by("-held_on").values("held_on")[:1]),
+            first_coached_on=Subquery(first_coached),
+        )
+        if program.pk is None:
+            certified = Value(False)
+        else:
+            today = OuterRef("cadence_today")
+            periods = CertificationPeriod.objects.filter(
+                Q(revoked_on=None) | Q(revoked_on__gt=today),
+                person=OuterRef("pk"),
+                program=program,
+                valid_from__lte=today,
+                valid_until__gte=today,
+            )
+            certified = Exists(periods)
+        return people.annotate(
+            certified=certified,
+            session_every=Case(
+                When(certified=True, then=Value(program.session_every(True))),
+                default=Value(program.session_every(False)),
+            ),
+            session_due_from=Coalesce(
+                "last_session_on",
+                Greatest("hire_date", Coalesce("first_coached_on", "hire_date")),
+            ),
+        )
+
+    def due_for_session(self, program, todays, within_days=0):
+        """with_session_cadence's people whose wait reaches `session_every` days by their
+        today, or will within `within_days`. Their due day is `session_due_from` plus
+        `session_every` days (added in Python: date arithmetic differs between databases)."""
+        from certification.models import Program
+
+        people = self.with_session_cadence(program, todays)
+        program = program or Program()
+        late = Q()
+        for certified in (True, False):
+            every = program.session_every(certified)
+            cutoff = zone_dates(todays, offset=within_days - every)
+            late |= Q(certified=certified, session_due_from__lte=cutoff)
+        return people.filter(late).order_by("session_due_from", "pk")
+
 
 def _count_of(observations):
     """The number of `observations` (filtered on an OuterRef coach), as a subquery."""
     counted = observations.values("coach").annotate(n=Count("pk")).values("n")
     return Subquery(counted, output_field=models.IntegerField())
+
+
+def _counted(rows, key, distinct="pk"):
+    """How many distinct `distinct` values `rows` (filtered on an OuterRef, grouped by
+    `key`) hold, as a subquery that reads 0 for none."""
+    counted = rows.order_by().values(key).annotate(n=Count(distinct, distinct=True))
+    return Coalesce(Subquery(counted.values("n"), output_field=models.IntegerField()), 0)
 
 
 class Person(models.Model):

@@ -60,6 +60,8 @@ def rule_form_data(program, **rule):
         "renew_from": program.renew_from,
         "deadline_days_after_hire": "",
         "observe_every_days": program.observe_every_days,
+        "session_every_days": program.session_every_days,
+        "session_every_days_certified": program.session_every_days_certified,
         "goal_held_observations": program.goal_held_observations,
         "dispute_window_days": program.dispute_window_days,
         "position": program.position,
@@ -200,3 +202,36 @@ def test_a_window_longer_than_the_period_is_refused(world, login):
     data["window_days"] = 700
     response = login(world.purveyor_admin).post(f"{PROGRAMS}{program.pk}/change/", data)
     assert "The window must open inside the period (under 672)." in response.content.decode()
+
+
+def test_the_purveyor_sets_how_often_coaching_sessions_are_held(world, login):
+    program = Program.objects.get(code="practitioner")
+    assert (program.session_every_days, program.session_every_days_certified) == (30, 90)
+    data = rule_form_data(program)
+    data["session_every_days"] = 21
+    data["session_every_days_certified"] = 60
+    response = login(world.purveyor_admin).post(f"{PROGRAMS}{program.pk}/change/", data)
+    assert response.status_code == 302
+    program.refresh_from_db()
+    assert (program.session_every(False), program.session_every(True)) == (21, 60)
+    latest = program.history.first()
+    assert (latest.session_every_days, latest.history_user) == (21, world.purveyor_admin.user)
+
+
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [
+        ("session_every_days", "Until certified, hold a coaching session once every"),
+        ("session_every_days_certified", "Once certified, hold a coaching session once every"),
+    ],
+)
+def test_coaching_sessions_every_zero_days_are_refused(world, login, field, message):
+    program = Program.objects.get(code="practitioner")
+    data = rule_form_data(program)
+    data[field] = 0
+    response = login(world.purveyor_admin).post(f"{PROGRAMS}{program.pk}/change/", data)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert data["observe_every_days"] == program.observe_every_days
+    program.refresh_from_db()
+    assert getattr(program, field) in (30, 90)

@@ -222,15 +222,21 @@ def check_coach(page, world, history):  # noqa: F811
         [world.practitioner.full_name, "North", observed_on, score, latest.band]
     ]
     urgency = f"Overdue by {-days} days" if days < 0 else f"Due in {days} days"
-    assert table_rows(page, "due") == [
+    due = table_rows(page, "due")
+    assert [row for row in due if row[1] == "Observation due"] == [
         [
             world.practitioner.full_name,
+            "Observation due",
             observed_on,
             f"{due_on:%Y-%m-%d}",
             urgency,
             "Start observation",
         ]
     ]
+    # Sessions due sit in the same list, each with its own label and a link to the plan.
+    for row in (row for row in due if row[1] != "Observation due"):
+        assert (row[0], row[1]) == (world.practitioner.full_name, "Session due")
+        assert row[-1] in ("Open plan", "Start plan")
     page.locator("div[data-table=due]").get_by_role("link", name="Start observation").click()
     chosen = world.practitioner.pk
     expect(page).to_have_url(re.compile(rf"/observations/new/\?practitioner={chosen}$"))

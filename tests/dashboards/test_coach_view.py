@@ -7,9 +7,9 @@ import io
 import pytest
 from django.urls import reverse
 
-from coaching.models import Momentum
+from coaching.models import CoachingPlan, Momentum
 from tests.dashboards.conftest import grow, observe
-from tests.factories import make_assignment, make_period, make_person
+from tests.factories import make_assignment, make_period, make_person, make_session
 
 D = dt.date
 COACH = reverse("dashboards:coach")
@@ -64,10 +64,59 @@ def test_whom_to_observe_next_is_sorted_by_urgency(caseload, login):
     """Quinn was due 19 June (overdue); Pat is due 10 July (in 10 days); Rae, never
     observed, 20 July: beyond the 14 days shown."""
     world, quinn, _ = caseload
-    found = rows(login(world.coach), "due")[1:]
+    found = [row for row in rows(login(world.coach), "due")[1:] if row[1] == "Observation due"]
     assert [row[0] for row in found] == [quinn.full_name, world.practitioner.full_name]
-    assert found[0][2:4] == ["2026-06-19", "Overdue by 11 days"]
-    assert found[1][2:4] == ["2026-07-10", "Due in 10 days"]
+    assert found[0][2:5] == ["2026-05-20", "2026-06-19", "Overdue by 11 days"]
+    assert found[1][2:5] == ["2026-06-10", "2026-07-10", "Due in 10 days"]
+
+
+def test_sessions_due_are_listed_with_observations_most_urgent_first(caseload, login):
+    """Pat, certified (every 90 days), last coached 10 April: due 9 July. Quinn, not
+    certified (every 30), coached 5 June: due 5 July. Rae, never coached, hired 20 June:
+    due 20 July, beyond the 14 days shown."""
+    world, quinn, _ = caseload
+    make_session(world.practitioner, world.coach, D(2026, 4, 10))
+    make_session(quinn, world.coach, D(2026, 6, 5))
+    found = rows(login(world.coach), "due")
+    assert found[0] == ["Practitioner", "Due for", "Last one", "Due on", "Urgency", "Next step"]
+    assert [row[:5] for row in found[1:]] == [
+        [quinn.full_name, "Observation due", "2026-05-20", "2026-06-19", "Overdue by 11 days"],
+        [quinn.full_name, "Session due", "2026-06-05", "2026-07-05", "Due in 5 days"],
+        [world.practitioner.full_name, "Session due", "2026-04-10", "2026-07-09", "Due in 9 days"],
+        [
+            world.practitioner.full_name,
+            "Observation due",
+            "2026-06-10",
+            "2026-07-10",
+            "Due in 10 days",
+        ],
+    ]
+
+
+def test_a_session_due_today_or_overdue_is_marked(caseload, login):
+    """Quinn coached 31 May: due 30 June, today. Rae, never coached, is counted from her
+    hire on 20 June, not from an assignment dated before it: not listed."""
+    world, quinn, rae = caseload
+    make_session(quinn, world.coach, D(2026, 5, 31))
+    make_session(world.practitioner, world.coach, D(2026, 3, 31))  # due 29 June
+    sessions = {row[0]: row for row in rows(login(world.coach), "due") if row[1] == "Session due"}
+    assert sessions[quinn.full_name][3:5] == ["2026-06-30", "Due today"]
+    assert sessions[world.practitioner.full_name][3:5] == ["2026-06-29", "Overdue by 1 days"]
+    assert rae.full_name not in sessions
+
+
+def test_a_session_due_links_to_the_active_plan_or_to_start_one(caseload, login):
+    world, quinn, _ = caseload
+    plan = make_session(quinn, world.coach, D(2026, 5, 1)).plan
+    closed = make_session(world.practitioner, world.coach, D(2026, 1, 5)).plan
+    CoachingPlan.objects.filter(pk=closed.pk).update(status="closed", closed_reason="Done.")
+    client = login(world.coach)
+    page = client.get(COACH).content.decode()
+    assert f'href="{reverse("coaching:plan", args=[plan.pk])}"' in page
+    start = f"{reverse('coaching:plan_new')}?practitioner={world.practitioner.pk}"
+    assert f'href="{start}"' in page
+    assert client.get(start).status_code == 200
+    assert "Session due" in page and "Observation due" in page
 
 
 def test_one_click_starts_an_observation_of_the_one_due(caseload, login):
