@@ -2,6 +2,8 @@
 none. Apart from the module-wide demo world of test_demo_plans, which would hide both."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from coaching import demo as demo_coaching
 from coaching.models import CoachingPlan, CoachingSession, Goal, PlanComment
@@ -64,3 +66,23 @@ def test_add_plans_again_skips_practitioners_who_already_have_a_plan(db):
             person.row = rows.get(person.email)
     assert demo_coaching.add_plans(plans, seed=4, today=TODAY)["plans"] == 0
     assert CoachingPlan.objects.count() == before
+
+
+def test_plans_cost_a_bounded_number_of_queries_each(db, monkeypatch):
+    """Written through the services one plan at a time (their rules hold), so the cost
+    grows with the plans, never with the observations or the people without one."""
+    from miiwrap.people.management.commands import seed_demo as command
+
+    counted, original = {}, demo_coaching.add_plans
+
+    def add_plans(*args, **kwargs):
+        with CaptureQueriesContext(connection) as queries:
+            made = original(*args, **kwargs)
+        counted.update(queries=len(queries), rows=made["plans"] + made["sessions"])
+        return made
+
+    monkeypatch.setattr(command.demo_coaching, "add_plans", add_plans)
+    seed_demo("--seed", "4", "--orgs", "1")
+    # About 18 a plan or session (savepoints, inserts, their history, the goals' m2m).
+    assert counted["rows"] > 0
+    assert counted["queries"] <= 50 + 25 * counted["rows"]
