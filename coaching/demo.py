@@ -16,8 +16,11 @@ planned organization's trajectories (observations.demo.trajectories_for) and giv
 Each plan has about monthly sessions by the coach assigned that day, a comment or two by
 the practitioner, and goals marked met only where coaching.progress offers them as met
 (the observations since the start held the target). Plans change no observation, so the
-drift job's figures stay as they are. Writes go through coaching.services, so every rule
-they keep holds; the demo's few dozen plans take a second or two.
+drift job's figures stay as they are. Plans and goals go through coaching.services, so
+the rules they keep hold (one active plan each, the alert addressed by it, goals marked
+met through goal_change); sessions and comments, most of the rows, are inserted in bulk
+with the same invariants (held after the start and before today, by the coach assigned
+that day, on the plan's own goals), as the rest of the demo is.
 
 Each organization draws from its own random stream keyed by the seed and its slug.
 """
@@ -29,11 +32,12 @@ from collections import Counter
 
 from coaching import goals as goal_rules
 from coaching import levels, progress, services
-from coaching.models import CoachingPlan, CoachingSession, DriftAlert, Goal
+from coaching.models import CoachingPlan, CoachingSession, DriftAlert, Goal, PlanComment
 from observations import demo as demo_observations
 from observations.models import ActivityType, Observation
 
 DAY = dt.timedelta(days=1)
+BATCH_SIZE = 2000
 STEADY_PLAN_SHARE = 0.08
 MAX_GOALS = 2
 # An alert is noticed and a plan agreed a week to a month after the decline began.
@@ -120,23 +124,27 @@ def add_plans(plans, *, seed, today, years=demo_observations.HISTORY_YEARS):
     setting = demo_observations.Setting(
         today, years, tools, list(ActivityType.objects.filter(is_active=True))
     )
-    made, started = Counter(), []
+    made = Counter()
     for org in plans:
-        for plan in _plans_for(org, seed=seed, setting=setting):
-            started.append(plan.plan.pk)
+        here = list(_plans_for(org, seed=seed, setting=setting))
+        store_sessions(here)
+        for plan in here:
             made[plan.kind] += 1
-            made["sessions"] += plan.sessions
-            made["comments"] += plan.comments
-    made["plans"] = len(started)
-    made.update(_settle_goals(started, seed=seed, today=today))
+            made["sessions"] += len(plan.sessions)
+            made["comments"] += len(plan.comments)
+        made["plans"] += len(here)
+        # One organization at a time: progress reads each goal against its peers there.
+        rng = random.Random(f"{seed}:{org.identity.slug}:coaching-goals")
+        made.update(_settle_goals(rng, [plan.plan.pk for plan in here], today=today))
     return made
 
 
 class Made:
-    """What one plan came to, for the counts."""
+    """One plan started, with its sessions [(session, goals)] and comments
+    [(comment, written at)] still to store."""
 
     def __init__(self, kind, plan):
-        self.kind, self.plan, self.sessions, self.comments = kind, plan, 0, 0
+        self.kind, self.plan, self.sessions, self.comments = kind, plan, [], []
 
 
 def _plans_for(org, *, seed, setting):
@@ -304,7 +312,8 @@ def _begin(kind, person, coach, start):
 
 def _sessions(rng, made, assignments, today, zone):
     """About monthly from the start to yesterday, each by the coach assigned that day,
-    on one or both goals; now and then the practitioner comments after one."""
+    on one or both goals; now and then the practitioner comments after one. Unsaved:
+    store_sessions writes them."""
     plan = made.plan
     goals = list(plan.goals.all())
     said = rng.sample(COMMENTS, 2)
@@ -312,41 +321,63 @@ def _sessions(rng, made, assignments, today, zone):
     while day < today and goals:
         coach = demo_observations.coach_on(assignments, day)
         if coach is not None:
-            _session(rng, plan, coach.row, day, goals)
-            made.sessions += 1
+            made.sessions.append(_session(rng, plan, coach.row, day, goals))
             chance = SECOND_COMMENT_CHANCE if made.comments else COMMENT_CHANCE
-            if made.comments < len(said) and rng.random() < chance:
-                _comment(rng, plan, said[made.comments], day, today, zone)
-                made.comments += 1
+            if len(made.comments) < len(said) and rng.random() < chance:
+                text = said[len(made.comments)]
+                made.comments.append(_comment(rng, plan, text, day, today, zone))
         day += dt.timedelta(days=rng.randint(*SESSION_GAP))
 
 
 def _session(rng, plan, coach, day, goals):
+    """(an unsaved session, the goals it worked on)."""
     fmt = rng.choices(list(FORMATS), [weight for weight, _ in FORMATS.values()])[0]
     worked = rng.sample(goals, rng.randint(1, len(goals)))
-    label = worked[0].description
-    services.session_log(
+    session = CoachingSession(
         plan=plan,
         coach=coach,
-        goals=worked,
-        by=coach,
+        created_by=coach,
         held_on=day,
         minutes=rng.choice(FORMATS[fmt][1]),
         format=fmt,
-        notes=rng.choice(NOTES[fmt]).format(label=label),
+        notes=rng.choice(NOTES[fmt]).format(label=worked[0].description),
         next_step=rng.choice(NEXT_STEPS),
     )
+    return session, worked
 
 
 def _comment(rng, plan, text, day, today, zone):
-    comment = services.plan_comment(plan=plan, author=plan.practitioner, text=text)
+    """(an unsaved comment by the practitioner, when they wrote it: within days of the
+    session, never today or later)."""
     said_on = min(day + dt.timedelta(days=rng.randint(0, 3)), today - DAY)
     said_at = dt.datetime.combine(said_on, dt.time(rng.randint(9, 17), rng.randrange(0, 60, 5)))
-    # Written as if the day after the session, not when the seeder ran.
-    type(comment).objects.filter(pk=comment.pk).update(created_at=said_at.replace(tzinfo=zone))
+    return PlanComment(plan=plan, author=plan.practitioner, text=text), said_at.replace(tzinfo=zone)
 
 
-def _settle_goals(plan_ids, *, seed, today):
+def store_sessions(made):
+    """Sessions, the goals they worked on and comments of these plans, in bulk (as the
+    rest of the demo is inserted: without history rows). Sessions are the bulk of the
+    rows; the plans and goals, few, go through the services."""
+    sessions = [session for m in made for session, _ in m.sessions]
+    CoachingSession.objects.bulk_create(sessions, batch_size=BATCH_SIZE)
+    worked = CoachingSession.goals.through
+    links = [
+        worked(coachingsession_id=session.pk, goal_id=goal.pk)
+        for m in made
+        for session, goals in m.sessions
+        for goal in goals
+    ]
+    worked.objects.bulk_create(links, batch_size=BATCH_SIZE)
+    comments = [comment for m in made for comment, _ in m.comments]
+    PlanComment.objects.bulk_create(comments, batch_size=BATCH_SIZE)
+    # created_at is stamped on insert; dated as when the practitioner wrote, instead.
+    for m in made:
+        for comment, said_at in m.comments:
+            comment.created_at = said_at
+    PlanComment.objects.bulk_update(comments, ["created_at"], batch_size=BATCH_SIZE)
+
+
+def _settle_goals(rng, plan_ids, *, today):
     """Mark met the goals progress offers as met; set a few others aside with a reason,
     never a plan's last; close plans left with nothing to work on. Counts what it did."""
     goals = list(
@@ -355,11 +386,12 @@ def _settle_goals(plan_ids, *, seed, today):
         .order_by("plan__practitioner__email", "pk")
     )
     held = progress.held_for_practitioners({g.plan.practitioner_id for g in goals})
-    measured = progress.measure_goals([progress.GoalSpec.of(g) for g in goals], today, held)
+    candidates = _observed_enough(goals, held, today)
+    measured = progress.measure_goals([progress.GoalSpec.of(g) for g in candidates], today, held)
+    met = {goal.pk for goal, found in zip(candidates, measured, strict=True) if found.met_offered}
     done = Counter()
-    rng = random.Random(f"{seed}:coaching-goals")
-    for goal, found in zip(goals, measured, strict=True):
-        if found.met_offered:
+    for goal in goals:
+        if goal.pk in met:
             services.goal_change(goal=goal, status=Goal.Status.MET, status_reason=MET_REASON)
             done["goals met"] += 1
         elif rng.random() < DROP_CHANCE and _others_active(goal):
@@ -368,6 +400,29 @@ def _settle_goals(plan_ids, *, seed, today):
             done["goals dropped"] += 1
     done["plans closed"] = _close_finished(plan_ids)
     return done
+
+
+def _observed_enough(goals, held, today):
+    """The goals with enough observations since their start to be offered as met
+    (progress.is_met asks for `held` of them): only those are worth measuring, which
+    reads each against its organization's peers and is the costly part."""
+    dates = {}
+    rows = Observation.objects.submitted().filter(
+        practitioner__in={g.plan.practitioner_id for g in goals}, observed_on__lte=today
+    )
+    for person, rubric, day in rows.values_list(
+        "practitioner_id", "rubric_version__rubric_id", "observed_on"
+    ):
+        dates.setdefault((person, rubric), []).append(day)
+    return [
+        goal
+        for goal in goals
+        if sum(
+            day > goal.started_on
+            for day in dates.get((goal.plan.practitioner_id, goal.rubric_id), ())
+        )
+        >= held[goal.plan.practitioner_id]
+    ]
 
 
 def _others_active(goal):
