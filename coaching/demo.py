@@ -9,8 +9,9 @@ planned organization's trajectories (observations.demo.trajectories_for) and giv
   generator made slip faster, aiming back at their level before the slide;
 - anyone else the drift job raised an alert about, a plan from it too (a coach answers
   an alert even when it turns out to be noise);
-- every struggling practitioner, and a few steady ones, a plan started from one of their
-  observations' growth areas, aiming one level above;
+- struggling practitioners, and a few steady ones, a plan started from one of their
+  observations' growth areas (one that names items, in the last year and a half),
+  aiming one level above;
 - no plan to new hires still learning, nor to anyone who has left.
 
 Each plan has about monthly sessions by the coach assigned that day, a comment or two by

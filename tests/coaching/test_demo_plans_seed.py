@@ -1,6 +1,8 @@
 """seed_demo's coaching plans: the same seed gives the same plans, and a second run adds
 none. Apart from the module-wide demo world of test_demo_plans, which would hide both."""
 
+from collections import Counter
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -86,3 +88,35 @@ def test_plans_cost_a_bounded_number_of_queries_each(db, monkeypatch):
     # About 18 a plan or session (savepoints, inserts, their history, the goals' m2m).
     assert counted["rows"] > 0
     assert counted["queries"] <= 50 + 25 * counted["rows"]
+
+
+def observation_and_alert_rows():
+    from coaching.models import DriftAlert
+    from observations.models import Observation
+
+    observations = Observation.objects.values_list(
+        "practitioner__email", "observed_on", "scores", "status", "overall_score"
+    )
+    alerts = DriftAlert.objects.values_list(
+        "scope",
+        "organization__slug",
+        "practitioner__email",
+        "item_code",
+        "began_on",
+        "raised_on",
+        "current",
+        "points",
+    )
+    return sorted(observations, key=repr), sorted(alerts, key=repr)
+
+
+def test_plans_change_no_observation_and_no_alert_but_its_status(db, monkeypatch):
+    from miiwrap.people.management.commands import seed_demo as command
+
+    seed_demo("--seed", "4", "--orgs", "1")
+    with_plans = observation_and_alert_rows()
+    wipe_world()
+    monkeypatch.setattr(command.demo_coaching, "add_plans", lambda *a, **k: Counter())
+    seed_demo("--seed", "4", "--orgs", "1")
+    assert observation_and_alert_rows() == with_plans
+    assert with_plans[0] and with_plans[1]
