@@ -71,8 +71,8 @@ def test_add_plans_again_skips_practitioners_who_already_have_a_plan(db):
 
 
 def test_plans_cost_a_bounded_number_of_queries_each(db, monkeypatch):
-    """Written through the services one plan at a time (their rules hold), so the cost
-    grows with the plans, never with the observations or the people without one."""
+    """Plans and goals go through the services one at a time (their rules hold), so the
+    cost grows with the plans, never with the observations or the people without one."""
     from miiwrap.people.management.commands import seed_demo as command
 
     counted, original = {}, demo_coaching.add_plans
@@ -85,7 +85,7 @@ def test_plans_cost_a_bounded_number_of_queries_each(db, monkeypatch):
 
     monkeypatch.setattr(command.demo_coaching, "add_plans", add_plans)
     seed_demo("--seed", "4", "--orgs", "1")
-    # About 18 a plan or session (savepoints, inserts, their history, the goals' m2m).
+    # Each plan's and goal's insert and history, a goal's progress; sessions in bulk.
     assert counted["rows"] > 0
     assert counted["queries"] <= 50 + 25 * counted["rows"]
 
