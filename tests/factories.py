@@ -149,12 +149,13 @@ def demo_world(django_db_blocker):
 def wipe_world():
     """Delete every organization, person, login and what hangs on them, children first."""
     from certification.models import CertificationEvent, CertificationPeriod
-    from coaching.models import ItemMonthsCounted, PooledSpread
+    from coaching.models import CoachingPlan, ItemMonthsCounted, PooledSpread
     from observations.models import Observation
 
     # What the drift job keeps about everyone rather than about one organization.
     ItemMonthsCounted.objects.all().delete()
     PooledSpread.objects.all().delete()
+    CoachingPlan.objects.all().delete()  # its goals, sessions and comments with it
     CertificationEvent.objects.all().delete()
     CertificationPeriod.objects.all().delete()
     Observation.objects.all().delete()

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from certification import demo as demo_certification
 from certification import jobs as certification_jobs
+from coaching import demo as demo_coaching
 from coaching import services as drift_services
 from miiwrap.people import demo
 from observations import demo as demo_observations
@@ -74,6 +75,7 @@ class Command(BaseCommand):
         self.report_certifications(plans, certified, time.monotonic() - observed_at)
         if plans and certified is not None:
             self.run_drift_detection(today)
+            self.add_coaching_plans(plans, seed, today, scale.observation_years)
             self.run_certification_jobs(today)
         self.print_logins(demo.demo_logins(wanted[1].slug, today))
 
@@ -121,6 +123,23 @@ class Command(BaseCommand):
             f"Raised {raised:,} drift alerts ({report.raised.get('person', 0):,} about "
             f"practitioners) and read the momentum of {report.momentum_written:,} series in "
             f"{time.monotonic() - started:.1f} s."
+        )
+
+    def add_coaching_plans(self, plans, seed, today, years):
+        """After the drift job's first night, so plans can answer its alerts."""
+        started = time.monotonic()
+        with transaction.atomic():
+            made = demo_coaching.add_plans(plans, seed=seed, today=today, years=years)
+        if made is None:
+            self.stdout.write("No coaching plans: the shipped fidelity tool is missing.")
+            return
+        closed = count_of(made["plans closed"], "plans")
+        self.stdout.write(
+            f"Started {made['plans']:,} coaching plans ({made['slipping']:,} for slipping "
+            f"practitioners, {made['struggling']:,} for struggling, {made['steady']:,} for "
+            f"steady) with {made['sessions']:,} sessions and {made['comments']:,} comments; "
+            f"{made['goals met']:,} goals met, {made['goals dropped']:,} dropped, "
+            f"{closed} closed in {time.monotonic() - started:.1f} s."
         )
 
     def run_certification_jobs(self, today):
