@@ -155,6 +155,15 @@ class Program(models.Model):
         default=90,
         help_text="The same for those who hold a current certification in this program.",
     )
+    sessions_expected_from = models.DateField(
+        "coaching sessions expected from",
+        null=True,
+        blank=True,
+        help_text="The day this program began to expect coaching sessions: for someone never "
+        "coached, the wait counts from here, or from their hire or first coach if later, so "
+        "starting to log sessions does not make everyone overdue at once. Empty: from their "
+        "hire or first coach.",
+    )
     position = models.PositiveSmallIntegerField(default=0)
     history = HistoricalRecords()
 

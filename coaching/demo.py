@@ -31,9 +31,11 @@ import random
 import zoneinfo
 from collections import Counter
 
+from certification.models import Program
 from coaching import goals as goal_rules
 from coaching import levels, progress, services
 from coaching.models import CoachingPlan, CoachingSession, DriftAlert, Goal, PlanComment
+from miiwrap.audit import update_with_history
 from observations import demo as demo_observations
 from observations.models import ActivityType, Observation
 
@@ -51,6 +53,9 @@ FIRST_SESSION = (7, 21)
 SESSION_GAP = (24, 38)  # about monthly
 COMMENT_CHANCE, SECOND_COMMENT_CHANCE = 0.6, 0.3
 DROP_CHANCE = 0.15
+# The demo's programs began to expect coaching sessions this many days before its today:
+# practitioners never coached fall due one cadence after it, not years ago.
+SESSIONS_EXPECTED_DAYS = 21
 
 FORMATS = {
     CoachingSession.Format.DEBRIEF: (40, (30, 45, 60)),
@@ -124,6 +129,12 @@ def add_plans(plans, *, seed, today, years=demo_observations.HISTORY_YEARS):
         return None
     setting = demo_observations.Setting(
         today, years, tools, list(ActivityType.objects.filter(is_active=True))
+    )
+    expected_from = today - SESSIONS_EXPECTED_DAYS * DAY
+    update_with_history(
+        Program.objects.filter(sessions_expected_from=None),
+        reason="The demo's programs expect coaching sessions from three weeks before its today.",
+        sessions_expected_from=expected_from,
     )
     made = Counter()
     for org in plans:

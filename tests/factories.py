@@ -148,7 +148,7 @@ def demo_world(django_db_blocker):
 
 def wipe_world():
     """Delete every organization, person, login and what hangs on them, children first."""
-    from certification.models import CertificationEvent, CertificationPeriod
+    from certification.models import CertificationEvent, CertificationPeriod, Program
     from coaching.models import CoachingPlan, ItemMonthsCounted, PooledSpread
     from observations.models import Observation
 
@@ -165,6 +165,10 @@ def wipe_world():
     Team.objects.all().delete()
     Organization.objects.all().delete()
     get_user_model().objects.all().delete()
+    # The demo dates when the shipped programs began to expect coaching sessions.
+    for program in Program.objects.exclude(sessions_expected_from=None):
+        program.sessions_expected_from = None
+        program.save(update_fields=["sessions_expected_from"])
 
 
 def make_session(practitioner, coach, held_on, plan=None):

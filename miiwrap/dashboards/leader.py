@@ -540,17 +540,21 @@ def coach_sessions(scope, program):
     """Coaching sessions each coach (or each organization's coaches) held in the range,
     against those due, as coach_activity counts observations: the current caseload, split
     into those certified in the program and not, times the sessions a month each owes
-    (DAYS_A_MONTH over the program's days between sessions), times the months shown. With
-    the goals met on the plans that list the coach."""
+    (DAYS_A_MONTH over the program's days between sessions), times the months shown from
+    the month the program began to expect sessions. With the goals met on the plans that
+    list the coach."""
     program = program or Program()  # unsaved: the defaults, nobody certified
     # All of them, in one query: an organization has tens of coaches, not thousands.
     coaches = scope_coaches(scope).with_session_activity(
         program if program.pk else None, scope.start, scope.end
     )
     totals = _session_totals(scope, list(coaches))
+    # Months before the program expected sessions owe none.
+    since = program.sessions_expected_from
+    owed = [m for m in scope.months if since is None or months_between(since, m)]
     rows = []
     for name, caseload, certified, held, goals, met in totals.values():
-        due = len(scope.months) * DAYS_A_MONTH * _sessions_a_day(program, caseload, certified)
+        due = len(owed) * DAYS_A_MONTH * _sessions_a_day(program, caseload, certified)
         rows.append(
             [
                 name,

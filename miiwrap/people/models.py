@@ -273,9 +273,10 @@ class PersonQuerySet(models.QuerySet):
         their plans), `certified` (holding a current period in `program` on their today,
         as dates.Held.valid_on reads it), `session_every` (the program's days between
         sessions for them; its defaults with no program) and `session_due_from`, the day
-        the wait is counted from: the last session, else the later of their hire and the
-        start of their first coach assignment, since nobody owes a session before someone
-        coaches them. One query for any number of people."""
+        the wait is counted from: the last session, else the latest of their hire, the
+        start of their first coach assignment (nobody owes a session before someone
+        coaches them) and the program's `sessions_expected_from`. One query for any number
+        of people."""
         from certification.models import CertificationPeriod, Program
         from coaching.models import CoachAssignment, CoachingSession
 
@@ -300,16 +301,16 @@ class PersonQuerySet(models.QuerySet):
                 valid_until__gte=today,
             )
             certified = Exists(periods)
+        starts = ["hire_date", Coalesce("first_coached_on", "hire_date")]
+        if program.sessions_expected_from is not None:
+            starts.append(Value(program.sessions_expected_from, output_field=models.DateField()))
         return people.annotate(
             certified=certified,
             session_every=Case(
                 When(certified=True, then=Value(program.session_every(True))),
                 default=Value(program.session_every(False)),
             ),
-            session_due_from=Coalesce(
-                "last_session_on",
-                Greatest("hire_date", Coalesce("first_coached_on", "hire_date")),
-            ),
+            session_due_from=Coalesce("last_session_on", Greatest(*starts)),
         )
 
     def due_for_session(self, program, todays, within_days=0):

@@ -96,6 +96,18 @@ def test_the_program_s_pace_is_read(coached, login):
     assert cora[3] == "6.1"  # 3 months x 2 practitioners x 30.4375 / 30
 
 
+def test_months_before_the_program_expected_sessions_owe_none(coached, login):
+    """Sessions expected from 20 May: May and June owe them, April not:
+    2 x (0.3382 + 1.0146) = 2.71 due; the 3 sessions held still count."""
+    from certification.models import Program
+
+    Program.objects.filter(code="practitioner").update(sessions_expected_from=D(2026, 5, 20))
+    cora = next(
+        r for r in table(login(coached.leader), **APRIL_TO_JUNE) if r[0] == coached.coach.full_name
+    )
+    assert cora[3:5] == ["2.7", "3"]
+
+
 def test_a_short_count_is_shaded(coached, login):
     page = login(coached.leader).get(LEADER, APRIL_TO_JUNE).content.decode()
     section = page[page.index('id="sessions-heading"') :]

@@ -140,3 +140,24 @@ def test_the_cadence_of_many_people_is_one_query(world, program):
         )
     assert len(captured) == 1
     assert len(found) >= 10
+
+
+def test_never_coached_the_wait_counts_from_when_the_program_expected_sessions(world, program):
+    """The program expects sessions from 2026-06-15: Uma (hired 2020) and Pat (coached
+    since 2020-02-01) are due 2026-07-15, not years ago; Sam, first coached later, from
+    then; a last session still counts whatever its date."""
+    program.sessions_expected_from = D(2026, 6, 15)
+    program.save()
+    sam = make_person(world.home, "practitioner", first_name="Sam")
+    make_assignment(world.coach, sam, starts_on=D(2026, 6, 20))
+    kim = make_person(world.home, "practitioner", first_name="Kim")
+    make_assignment(world.coach, kim, starts_on=D(2025, 1, 6))
+    make_session(kim, world.coach, D(2026, 5, 1))
+    found = cadence(world, program)
+    assert found[world.unassigned.pk].session_due_from == D(2026, 6, 15)
+    assert found[world.practitioner.pk].session_due_from == D(2026, 6, 15)
+    assert found[sam.pk].session_due_from == D(2026, 6, 20)
+    assert found[kim.pk].session_due_from == D(2026, 5, 1)
+    assert due(world, program) == [kim.pk]
+    assert world.practitioner.pk not in due(world, program, within_days=14)
+    assert world.practitioner.pk in due(world, program, within_days=15)
