@@ -51,6 +51,11 @@ class CoachAssignmentQuerySet(DatedQuerySet):
     def visible_to(self, user):
         return self._seen_by(user, "coach", "practitioner")
 
+    def coaches_now(self, coach_id, practitioner_id, day=None):
+        """Whether the coach is assigned to the practitioner on `day` (today by default):
+        their current coach starts, changes and works on the practitioner's plans."""
+        return self.current(day).filter(coach_id=coach_id, practitioner_id=practitioner_id).exists()
+
     def caseload_sizes(self, day=None):
         """{coach id: practitioners currently assigned}."""
         current = self.current(day).order_by().values_list("coach_id")

@@ -254,10 +254,7 @@ def _coaches(user, practitioner_id):
     viewer = viewer_for(user)
     if not viewer.is_coach or practitioner_id is None or practitioner_id == viewer.person_id:
         return None
-    assigned = CoachAssignment.objects.current().filter(
-        coach_id=viewer.person_id, practitioner_id=practitioner_id
-    )
-    if not assigned.exists():
+    if not CoachAssignment.objects.coaches_now(viewer.person_id, practitioner_id):
         return None
     return Person.objects.select_related("organization").get(pk=viewer.person_id)
 

@@ -260,10 +260,7 @@ def _may_plan(viewer, observation):
     """The practitioner's current coach may start a plan from the growth areas it names."""
     if observation.is_draft or not observation.growth_areas_items or not viewer.is_coach:
         return False
-    assigned = CoachAssignment.objects.current().filter(
-        coach_id=viewer.person_id, practitioner_id=observation.practitioner_id
-    )
-    return assigned.exists()
+    return CoachAssignment.objects.coaches_now(viewer.person_id, observation.practitioner_id)
 
 
 def _history(observation, disputes):

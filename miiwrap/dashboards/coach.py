@@ -28,7 +28,7 @@ FEEDBACK_DAYS = 365
 def practitioner_program():
     """The program whose state and cadence a practitioner's row shows."""
     programs = Program.objects.with_rules()
-    return programs.filter(audience_role="practitioner").first() or programs.first()
+    return programs.practitioner_path().first() or programs.first()
 
 
 def build(coach):
