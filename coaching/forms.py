@@ -5,6 +5,7 @@ from django.db.models import Q
 from coaching import goals
 from coaching.models import CoachAssignment, CoachingPlan, CoachingSession, DriftAlert, Goal
 from miiwrap import text
+from miiwrap.forms import UsableModelChoiceField, UsableModelMultipleChoiceField
 from miiwrap.once.forms import OnceForm
 from miiwrap.parsing import SaneDateField
 from miiwrap.people.access import viewer_for
@@ -113,7 +114,7 @@ class AddressPlanForm(AddressForm):
     """Being addressed, for an alert about a practitioner: also which of their coaching
     plans answers it (their active plan, or the one it names already)."""
 
-    plan = forms.ModelChoiceField(
+    plan = UsableModelChoiceField(
         queryset=CoachingPlan.objects.none(),
         required=False,
         label="Coaching plan",
@@ -142,8 +143,8 @@ def coach_choices(organization):
 
 
 class PlanStartForm(OnceForm):
-    practitioner = forms.ModelChoiceField(queryset=Person.objects.none(), label="Practitioner")
-    coaches = forms.ModelMultipleChoiceField(
+    practitioner = UsableModelChoiceField(queryset=Person.objects.none(), label="Practitioner")
+    coaches = UsableModelMultipleChoiceField(
         queryset=Person.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -178,7 +179,7 @@ def _grouped(versions, entries):
 class GoalFields(forms.Form):
     """What a goal aims at; checked against the rubric's current version (coaching.goals)."""
 
-    rubric = forms.ModelChoiceField(queryset=Rubric.objects.none(), label="Rubric")
+    rubric = UsableModelChoiceField(queryset=Rubric.objects.none(), label="Rubric")
     item_codes = forms.MultipleChoiceField(
         required=False,
         label="Items",
@@ -286,7 +287,7 @@ class GoalEditForm(GoalFields):
 
 
 class PlanEditForm(forms.Form):
-    coaches = forms.ModelMultipleChoiceField(
+    coaches = UsableModelMultipleChoiceField(
         queryset=Person.objects.none(), widget=forms.CheckboxSelectMultiple
     )
     status = forms.ChoiceField(choices=CoachingPlan.Status.choices)
@@ -318,6 +319,7 @@ class SessionForm(OnceForm, forms.ModelForm):
     class Meta:
         model = CoachingSession
         fields = ["held_on", "minutes", "format", "goals", "notes", "next_step"]
+        field_classes = {"goals": UsableModelMultipleChoiceField}
         widgets = {
             "format": forms.RadioSelect,
             "goals": forms.CheckboxSelectMultiple,

@@ -5,18 +5,17 @@ Purveyor admins manage everything; organization admins manage their own
 organization's people, roles, teams and coach assignments, and nothing else.
 """
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.core.exceptions import ValidationError
-from django.db import models
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from simple_history.admin import SimpleHistoryAdmin
 
+from miiwrap.forms import UsableModelMultipleChoiceField, usable_key
 from miiwrap.once.forms import TOKEN_FIELD, with_token
 from miiwrap.parsing import LATEST, as_id
 from miiwrap.people.access import viewer_for
@@ -143,19 +142,6 @@ class SentOnceAdmin:
         return reverse(self._url_name("change"), args=[obj.pk], current_app=self.admin_site.name)
 
 
-def _usable_key(field, value):
-    """Whether `value` can be looked up in `field` (a primary or to-field key) at all."""
-    if value in field.empty_values:
-        return True
-    if isinstance(field, models.IntegerField | models.AutoField):
-        return as_id(value) is not None
-    try:
-        field.to_python(value)
-    except ValidationError:
-        return False
-    return True
-
-
 class _UsableValues:
     """Django's autocomplete widgets look up the submitted values as they are, so a form
     sent back with `²` or 2**63 in such a field crashed while showing its error. They look
@@ -165,7 +151,7 @@ class _UsableValues:
         remote = self.field.remote_field
         opts, name = remote.model._meta, getattr(remote, "field_name", None)
         key = opts.get_field(name) if name else opts.pk
-        usable = [v for v in value if _usable_key(key, v)]
+        usable = [v for v in value if usable_key(key, v)]
         return super().optgroups(name, usable, attr)
 
 
@@ -175,22 +161,6 @@ class UsableAutocompleteSelect(_UsableValues, AutocompleteSelect):
 
 class UsableAutocompleteSelectMultiple(_UsableValues, AutocompleteSelectMultiple):
     pass
-
-
-class UsableModelMultipleChoiceField(forms.ModelMultipleChoiceField):
-    """Refuses, as an invalid choice, an id too big for the database (SQLite raised)."""
-
-    def _check_values(self, value):
-        opts = self.queryset.model._meta
-        key = opts.get_field(self.to_field_name) if self.to_field_name else opts.pk
-        for pk in value or []:
-            if not _usable_key(key, pk):
-                raise ValidationError(
-                    self.error_messages["invalid_pk_value"],
-                    code="invalid_pk_value",
-                    params={"pk": pk},
-                )
-        return super()._check_values(value)
 
 
 class InputSafeAdmin:
