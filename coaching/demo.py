@@ -56,6 +56,15 @@ DROP_CHANCE = 0.15
 # The demo's programs began to expect coaching sessions this many days before its today:
 # practitioners never coached fall due one cadence after it, not years ago.
 SESSIONS_EXPECTED_DAYS = 21
+# Of those with no plan, the share whose coach has held their routine session since the
+# programs began to expect them; the rest are due, or soon.
+ROUTINE_SHARE = 0.6
+ROUTINE_FORMATS = (CoachingSession.Format.DEBRIEF, CoachingSession.Format.PRACTICE)
+ROUTINE_NOTES = (
+    "Went over the latest observation together; practice is holding.",
+    "Talked through a family meeting coming up and how to open it.",
+    "Checked in on caseload and what is going well; no new goals.",
+)
 
 FORMATS = {
     CoachingSession.Format.DEBRIEF: (40, (30, 45, 60)),
@@ -148,7 +157,50 @@ def add_plans(plans, *, seed, today, years=demo_observations.HISTORY_YEARS):
         # One organization at a time: progress reads each goal against its peers there.
         rng = random.Random(f"{seed}:{org.identity.slug}:coaching-goals")
         made.update(_settle_goals(rng, [plan.plan.pk for plan in here], today=today))
+        routine = _routine_sessions(org, seed=seed, setting=setting, since=expected_from)
+        CoachingSession.objects.bulk_create(routine, batch_size=BATCH_SIZE)
+        made["routine sessions"] += len(routine)
     return made
+
+
+def _routine_sessions(org, *, seed, setting, since):
+    """Unsaved routine sessions, on their own, of most practitioners with no plan and no
+    session yet: one each since the programs began to expect them, by the coach assigned
+    that day."""
+    rng = random.Random(f"{seed}:{org.identity.slug}:routine-sessions")
+    paths = demo_observations.trajectories_for(org, seed=seed, setting=setting)
+    today = setting.today
+    people = [p for p in paths if _coachable(p, paths[p], today)]
+    rows = [p.row for p in people]
+    busy = set(
+        CoachingPlan.objects.filter(practitioner__in=rows).values_list("practitioner", flat=True)
+    )
+    busy |= set(
+        CoachingSession.objects.filter(practitioner__in=rows).values_list("practitioner", flat=True)
+    )
+    assignments = demo_observations.assignments_by_practitioner(org)
+    found = []
+    for person in people:
+        if person.row.pk in busy or rng.random() >= ROUTINE_SHARE:
+            continue
+        day = since + dt.timedelta(days=rng.randrange((today - since).days))
+        coach = demo_observations.coach_on(assignments.get(person, ()), day)
+        if coach is None:
+            continue
+        fmt = rng.choice(ROUTINE_FORMATS)
+        found.append(
+            CoachingSession(
+                practitioner=person.row,
+                coach=coach.row,
+                created_by=coach.row,
+                held_on=day,
+                minutes=rng.choice(FORMATS[fmt][1]),
+                format=fmt,
+                notes=rng.choice(ROUTINE_NOTES),
+                next_step=rng.choice(NEXT_STEPS),
+            )
+        )
+    return found
 
 
 class Made:
@@ -346,6 +398,7 @@ def _session(rng, plan, coach, day, goals):
     fmt = rng.choices(list(FORMATS), [weight for weight, _ in FORMATS.values()])[0]
     worked = rng.sample(goals, rng.randint(1, len(goals)))
     session = CoachingSession(
+        practitioner=plan.practitioner,
         plan=plan,
         coach=coach,
         created_by=coach,

@@ -331,10 +331,13 @@ class SessionForm(OnceForm, forms.ModelForm):
     def __init__(self, *args, plan, today, **kwargs):
         super().__init__(*args, **kwargs)
         self.today = today
-        offered = Q(status=Goal.Status.ACTIVE)
-        if self.instance.pk:
-            offered |= Q(pk__in=self.instance.goals.values("pk"))
-        self.fields["goals"].queryset = plan.goals.filter(offered)
+        if plan is None:
+            del self.fields["goals"]  # a session on its own works on no plan's goals
+        else:
+            offered = Q(status=Goal.Status.ACTIVE)
+            if self.instance.pk:
+                offered |= Q(pk__in=self.instance.goals.values("pk"))
+            self.fields["goals"].queryset = plan.goals.filter(offered)
         self.fields["format"].choices = CoachingSession.Format.choices
 
     def clean_held_on(self):
@@ -346,8 +349,11 @@ class SessionForm(OnceForm, forms.ModelForm):
         return held_on
 
     def session_values(self):
-        names = ("held_on", "minutes", "format", "goals", "notes", "next_step")
-        return {name: self.cleaned_data[name] for name in names}
+        names = ("held_on", "minutes", "format", "notes", "next_step")
+        return {
+            **{name: self.cleaned_data[name] for name in names},
+            "goals": self.cleaned_data.get("goals", []),
+        }
 
 
 class CommentForm(OnceForm):

@@ -993,8 +993,15 @@ class Goal(models.Model):
         return self.status == self.Status.ACTIVE
 
 
+class CoachingSessionQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Sessions with the people the user sees (miiwrap.people.access), as their plans."""
+        return self.filter(practitioner__in=Person.objects.visible_to(user).values("pk"))
+
+
 class CoachingSession(models.Model):
-    """One coaching session held under a plan."""
+    """One coaching session with a practitioner: under their plan when it worked on its
+    goals, or on its own (the routine session a steady practitioner is due)."""
 
     class Format(models.TextChoices):
         DEBRIEF = "debrief", "Observation debrief"
@@ -1003,7 +1010,10 @@ class CoachingSession(models.Model):
         SHADOWING = "shadowing", "Shadowing"
         GROUP = "group", "Group"
 
-    plan = models.ForeignKey(CoachingPlan, models.CASCADE, related_name="coaching_sessions")
+    practitioner = models.ForeignKey(Person, models.PROTECT, related_name="coaching_sessions")
+    plan = models.ForeignKey(
+        CoachingPlan, models.CASCADE, null=True, blank=True, related_name="coaching_sessions"
+    )
     coach = models.ForeignKey(Person, models.PROTECT, related_name="+")
     held_on = models.DateField()
     minutes = models.PositiveSmallIntegerField()
@@ -1015,6 +1025,8 @@ class CoachingSession(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords(m2m_fields=[goals])
 
+    objects = CoachingSessionQuerySet.as_manager()
+
     class Meta:
         ordering = ["-held_on", "-pk"]
         constraints = [
@@ -1023,10 +1035,19 @@ class CoachingSession(models.Model):
                 name="coaching_session_minutes_in_range",
             ),
         ]
-        indexes = [models.Index(fields=["plan", "-held_on"])]
+        indexes = [
+            models.Index(fields=["plan", "-held_on"]),
+            models.Index(fields=["practitioner", "-held_on"]),
+        ]
 
     def __str__(self):
         return f"{self.get_format_display()} on {self.held_on}"
+
+    def get_absolute_url(self):
+        """Where it is listed: its plan's sessions, else the practitioner's page."""
+        if self.plan_id:
+            return f"{self.plan.get_absolute_url()}#sessions"
+        return f"{reverse('dashboards:practitioner', args=[self.practitioner_id])}#sessions"
 
 
 class PlanComment(models.Model):

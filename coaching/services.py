@@ -684,9 +684,17 @@ def plan_change(*, plan, coaches, status, closed_reason):
 
 
 @transaction.atomic
-def session_log(*, plan, coach, goals, by, **fields):
-    """Record a coaching session held under the plan, and the goals it worked on."""
-    session = CoachingSession.objects.create(plan=plan, coach=coach, created_by=by, **fields)
+def session_log(*, coach, goals, by, plan=None, practitioner=None, **fields):
+    """Record a coaching session with the practitioner (the plan's, when not given), under
+    their plan (and the goals it worked on, which must be the plan's) or on its own."""
+    practitioner = practitioner or plan.practitioner
+    if plan is not None and plan.practitioner_id != practitioner.pk:
+        raise ValidationError("This plan belongs to someone else.")
+    if any(plan is None or goal.plan_id != plan.pk for goal in goals):
+        raise ValidationError({"goals": "Only the plan's own goals can be worked on."})
+    session = CoachingSession.objects.create(
+        practitioner=practitioner, plan=plan, coach=coach, created_by=by, **fields
+    )
     session.goals.set(goals)
     return session
 

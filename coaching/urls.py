@@ -20,5 +20,6 @@ urlpatterns = [
     path("plans/<int:pk>/sessions/new/", views.session_new, name="session_new"),
     path("goals/<int:pk>/", views.goal_edit, name="goal_edit"),
     path("goals/<int:pk>/met/", views.goal_met, name="goal_met"),
+    path("people/<int:pk>/sessions/new/", views.session_with, name="session_with"),
     path("sessions/<int:pk>/", views.session_edit, name="session_edit"),
 ]

@@ -635,34 +635,75 @@ def session_new(request, pk):
     """The coach logs a session held under the plan: made for a phone, like the
     observation form."""
     plan, coach = _get_plan_to_coach(request.user, pk)
-    today = plan.organization.local_today()
+    return _session_form(request, plan.practitioner, coach, plan)
+
+
+@login_required
+def session_with(request, pk):
+    """The coach logs a session with one of their practitioners: under their active plan
+    when they have one (where its goals are offered), else on its own, as the routine
+    session a steady practitioner is due."""
+    practitioner = get_object_or_404(
+        Person.objects.visible_to(request.user).select_related("organization"), pk=pk
+    )
+    coach = _coaches(request.user, practitioner.pk)
+    if coach is None:
+        raise Http404("Only the practitioner's coach logs their sessions.")
+    plan = CoachingPlan.objects.active().filter(practitioner=practitioner).first()
+    if plan is not None:
+        return redirect("coaching:session_new", plan.pk)
+    return _session_form(request, practitioner, coach, None)
+
+
+def _session_form(request, practitioner, coach, plan):
+    today = practitioner.organization.local_today()
     form = SessionForm(request.POST or None, plan=plan, today=today, initial={"held_on": today})
     if form.is_bound and form.is_valid():
         made = _once(
             request,
             form,
-            lambda: services.session_log(plan=plan, coach=coach, by=coach, **form.session_values()),
+            lambda: services.session_log(
+                practitioner=practitioner, plan=plan, coach=coach, by=coach, **form.session_values()
+            ),
         )
         if isinstance(made, HttpResponse):
             return made
         if made is not None:
             messages.success(request, "Session logged.")
-            return redirect(f"{plan.get_absolute_url()}#sessions")
-    ctx = {"plan": plan, "form": form, "session": None, "problem_forms": [form]}
+            return redirect(made)
+    ctx = {
+        "plan": plan,
+        "practitioner": practitioner,
+        "form": form,
+        "session": None,
+        "problem_forms": [form],
+    }
     return render(request, "coaching/session_form.html", ctx, status=400 if form.is_bound else 200)
 
 
 @login_required
 def session_edit(request, pk):
     """The coach corrects a session; its history keeps the old values."""
-    session = get_object_or_404(CoachingSession.objects.all(), pk=pk)
-    plan, _coach = _get_plan_to_coach(request.user, session.plan_id)
-    today = plan.organization.local_today()
+    session = get_object_or_404(
+        CoachingSession.objects.visible_to(request.user).select_related(
+            "plan", "practitioner__organization"
+        ),
+        pk=pk,
+    )
+    if _coaches(request.user, session.practitioner_id) is None:
+        raise Http404("Only the practitioner's coach corrects their sessions.")
+    plan = session.plan
+    today = session.practitioner.organization.local_today()
     form = SessionForm(request.POST or None, instance=session, plan=plan, today=today)
     if form.is_bound and form.is_valid():
-        values = form.session_values()
-        services.session_change(session=session, **values)
-        messages.success(request, "Session changed; the old values are kept in the plan's history.")
-        return redirect(f"{plan.get_absolute_url()}#sessions")
-    ctx = {"plan": plan, "form": form, "session": session, "problem_forms": [form]}
+        services.session_change(session=session, **form.session_values())
+        messages.success(request, "Session changed; the old values are kept in its history.")
+        return redirect(session)
+    ctx = {
+        "plan": plan,
+        "practitioner": session.practitioner,
+        "form": form,
+        "session": session,
+        "problem_forms": [form],
+    }
     return render(request, "coaching/session_form.html", ctx, status=400 if form.is_bound else 200)

@@ -149,13 +149,14 @@ def demo_world(django_db_blocker):
 def wipe_world():
     """Delete every organization, person, login and what hangs on them, children first."""
     from certification.models import CertificationEvent, CertificationPeriod, Program
-    from coaching.models import CoachingPlan, ItemMonthsCounted, PooledSpread
+    from coaching.models import CoachingPlan, CoachingSession, ItemMonthsCounted, PooledSpread
     from observations.models import Observation
 
     # What the drift job keeps about everyone rather than about one organization.
     ItemMonthsCounted.objects.all().delete()
     PooledSpread.objects.all().delete()
-    CoachingPlan.objects.all().delete()  # its goals, sessions and comments with it
+    CoachingSession.objects.all().delete()  # those on their own too
+    CoachingPlan.objects.all().delete()  # its goals and comments with it
     CertificationEvent.objects.all().delete()
     CertificationPeriod.objects.all().delete()
     Observation.objects.all().delete()
@@ -171,12 +172,12 @@ def wipe_world():
         program.save(update_fields=["sessions_expected_from"])
 
 
-def make_session(practitioner, coach, held_on, plan=None):
-    """A coaching session held on `held_on`, under `plan` or the practitioner's active plan
-    (started that day if they have none)."""
+def make_session(practitioner, coach, held_on, plan=None, alone=False):
+    """A coaching session held on `held_on`: on its own when `alone`, else under `plan` or
+    the practitioner's active plan (started that day if they have none)."""
     from coaching.models import CoachingPlan, CoachingSession
 
-    if plan is None:
+    if plan is None and not alone:
         plan, _ = CoachingPlan.objects.get_or_create(
             practitioner=practitioner,
             status=CoachingPlan.Status.ACTIVE,
@@ -184,5 +185,10 @@ def make_session(practitioner, coach, held_on, plan=None):
         )
         plan.coaches.add(coach)
     return CoachingSession.objects.create(
-        plan=plan, coach=coach, held_on=held_on, minutes=45, format="practice"
+        practitioner=practitioner,
+        plan=plan,
+        coach=coach,
+        held_on=held_on,
+        minutes=45,
+        format="practice",
     )

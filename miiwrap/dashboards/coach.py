@@ -31,7 +31,10 @@ def practitioner_program():
     return programs.practitioner_path().first() or programs.first()
 
 
-def build(coach):
+def build(coach, acting=True):
+    """The coach's dashboard; `acting` when the coach reads it, whose next steps link to
+    the pages they act on (a leader reading it sees the steps without links, as those pages
+    are the coach's)."""
     today = coach.organization.local_today()
     todays = {coach.organization.time_zone: today}
     current = CoachAssignment.objects.current(today).filter(coach=coach)
@@ -43,7 +46,7 @@ def build(coach):
     every = program.observe_every_days if program else 30
     return {
         "caseload": caseload(people, program, todays, today),
-        "due": due(people, program, todays, today),
+        "due": due(people, program, todays, today, acting),
         "alerts": alerts(people),
         "feedback": feedback_quality(coach, today),
         "program": program,
@@ -95,20 +98,20 @@ def _observation_url(pk):
     return reverse("observations:detail", args=[pk]) if pk else None
 
 
-def due(people, program, todays, today):
+def due(people, program, todays, today, acting=True):
     """Who is due an observation or a coaching session within DUE_SOON_DAYS, or overdue:
     one row for each, most urgent first."""
     every = program.observe_every_days if program else 30
     observed = people.with_last_observation(only=["last_observed_on"])
     found = [
-        (p.due_from + dt.timedelta(days=every), p.full_name, p.pk, _observation_due(p))
+        (p.due_from + dt.timedelta(days=every), p.full_name, p.pk, _observation_due(p, acting))
         for p in observed.due_for_observation(every, todays, within_days=DUE_SOON_DAYS)
     ]
     plans = CoachingPlan.objects.active().filter(practitioner=OuterRef("pk")).values("pk")
     coached = people.due_for_session(program, todays, within_days=DUE_SOON_DAYS)
     for p in coached.annotate(plan_id=Subquery(plans[:1])):
         due_on = p.session_due_from + dt.timedelta(days=p.session_every)
-        found.append((due_on, p.full_name, p.pk, _session_due(p)))
+        found.append((due_on, p.full_name, p.pk, _session_due(p, acting)))
     found.sort(key=lambda row: row[:3])
     sessions = _session_cadence(program)
     return Table(
@@ -124,22 +127,20 @@ def due(people, program, todays, today):
     )
 
 
-def _observation_due(person):
+def _observation_due(person, acting):
     start = f"{reverse('observations:new')}?practitioner={person.pk}"
-    return [
-        "Observation due",
-        person.last_observed_on,
-        Cell("Start observation", href=start, css="start"),
-    ]
+    return ["Observation due", person.last_observed_on, _step("Start observation", start, acting)]
 
 
-def _session_due(person):
-    """A session due: linked to their active plan, where it is logged, or to start one."""
-    if person.plan_id:
-        link = Cell("Open plan", href=reverse("coaching:plan", args=[person.plan_id]), css="start")
-    else:
-        link = Cell("Start plan", href=f"{reverse('coaching:plan_new')}?practitioner={person.pk}")
-    return ["Session due", person.last_session_on, link]
+def _session_due(person, acting):
+    """A session due: logged under their active plan, if they have one, else on its own."""
+    step = "Log session under the plan" if person.plan_id else "Log session"
+    href = reverse("coaching:session_with", args=[person.pk])
+    return ["Session due", person.last_session_on, _step(step, href, acting)]
+
+
+def _step(label, href, acting):
+    return Cell(label, href=href, css="start") if acting else label
 
 
 def _session_cadence(program):

@@ -1,12 +1,15 @@
 """The practitioner view: where they stand, how their scores move, and what they were told."""
 
 from certification.progress import person_cards
+from coaching.models import CoachAssignment, CoachingPlan, CoachingSession
 from miiwrap import charts
 from miiwrap.dashboards.tables import Table
 from observations.models import Observation, RubricVersion
 
 # Observations listed with their feedback; the observations page has the rest.
 FEEDBACK_SHOWN = 10
+# Coaching sessions listed, newest first; the plan page has those under it.
+SESSIONS_SHOWN = 10
 # Scores a trend draws: the latest, so a long career still reads.
 TREND_POINTS = 24
 
@@ -16,6 +19,21 @@ def build(person, viewer_person):
         "certifications": person_cards(person, viewer_person),
         "trends": trends(person),
         "recent": recent(person, viewer_person),
+        "coaching": coaching(person, viewer_person),
+    }
+
+
+def coaching(person, viewer_person):
+    """Their active plan, their latest sessions (under a plan or on their own), and
+    whether the viewer is the coach who logs and corrects them."""
+    sessions = CoachingSession.objects.filter(practitioner=person)
+    may_log = viewer_person is not None and CoachAssignment.objects.coaches_now(
+        viewer_person.pk, person.pk
+    )
+    return {
+        "plan": CoachingPlan.objects.active().filter(practitioner=person).first(),
+        "sessions": list(sessions.select_related("coach", "plan")[:SESSIONS_SHOWN]),
+        "may_log": may_log and viewer_person.pk != person.pk,
     }
 
 

@@ -269,8 +269,8 @@ class PersonQuerySet(models.QuerySet):
         return people.filter(due_from__lte=cutoff).order_by("due_from", "pk")
 
     def with_session_cadence(self, program, todays):
-        """Annotated with `last_session_on` (their latest coaching session, under any of
-        their plans), `certified` (holding a current period in `program` on their today,
+        """Annotated with `last_session_on` (their latest coaching session, under a plan
+        or on its own), `certified` (holding a current period in `program` on their today,
         as dates.Held.valid_on reads it), `session_every` (the program's days between
         sessions for them; its defaults with no program) and `session_due_from`, the day
         the wait is counted from: the last session, else the latest of their hire, the
@@ -281,7 +281,7 @@ class PersonQuerySet(models.QuerySet):
         from coaching.models import CoachAssignment, CoachingSession
 
         program = program or Program()  # unsaved: its field defaults
-        sessions = CoachingSession.objects.filter(plan__practitioner=OuterRef("pk"))
+        sessions = CoachingSession.objects.filter(practitioner=OuterRef("pk"))
         first_coached = CoachAssignment.objects.filter(practitioner=OuterRef("pk"))
         first_coached = first_coached.order_by("starts_on").values("starts_on")[:1]
         people = self.annotate(

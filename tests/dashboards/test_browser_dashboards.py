@@ -236,7 +236,7 @@ def check_coach(page, world, history):  # noqa: F811
     # Sessions due sit in the same list, each with its own label and a link to the plan.
     for row in (row for row in due if row[1] != "Observation due"):
         assert (row[0], row[1]) == (world.practitioner.full_name, "Session due")
-        assert row[-1] in ("Open plan", "Start plan")
+        assert row[-1] in ("Log session", "Log session under the plan")
     page.locator("div[data-table=due]").get_by_role("link", name="Start observation").click()
     chosen = world.practitioner.pk
     expect(page).to_have_url(re.compile(rf"/observations/new/\?practitioner={chosen}$"))

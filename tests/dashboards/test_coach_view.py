@@ -7,7 +7,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from coaching.models import CoachingPlan, Momentum
+from coaching.models import CoachingPlan, CoachingSession, Momentum
 from tests.dashboards.conftest import grow, observe
 from tests.factories import make_assignment, make_period, make_person, make_session
 
@@ -105,17 +105,42 @@ def test_a_session_due_today_or_overdue_is_marked(caseload, login):
     assert rae.full_name not in sessions
 
 
-def test_a_session_due_links_to_the_active_plan_or_to_start_one(caseload, login):
+def test_a_session_due_is_logged_under_the_active_plan_or_on_its_own(caseload, login):
     world, quinn, _ = caseload
     plan = make_session(quinn, world.coach, D(2026, 5, 1)).plan
     closed = make_session(world.practitioner, world.coach, D(2026, 1, 5)).plan
     CoachingPlan.objects.filter(pk=closed.pk).update(status="closed", closed_reason="Done.")
     client = login(world.coach)
     page = client.get(COACH).content.decode()
-    assert f'href="{reverse("coaching:plan", args=[plan.pk])}"' in page
-    start = f"{reverse('coaching:plan_new')}?practitioner={world.practitioner.pk}"
-    assert f'href="{start}"' in page
-    assert client.get(start).status_code == 200
+    under_plan = reverse("coaching:session_with", args=[quinn.pk])
+    assert f'href="{under_plan}"' in page and "Log session under the plan" in page
+    response = client.get(under_plan)
+    assert response.status_code == 302
+    assert response.url == reverse("coaching:session_new", args=[plan.pk])
+    alone = reverse("coaching:session_with", args=[world.practitioner.pk])
+    assert f'href="{alone}"' in page
+    form = client.get(alone)
+    assert form.status_code == 200 and "a session on its own" in form.content.decode()
+    posted = client.post(
+        alone,
+        {
+            "form_token": "session-alone-token-0001",
+            "held_on": "2026-06-29",
+            "minutes": "30",
+            "format": "debrief",
+            "notes": "Routine check-in.",
+            "next_step": "Observe a family meeting.",
+        },
+    )
+    assert posted.status_code == 302
+    session = CoachingSession.objects.get(notes="Routine check-in.")
+    assert session.plan is None and session.practitioner == world.practitioner
+    assert session.coach == world.coach
+    again = client.get(reverse("dashboards:practitioner", args=[world.practitioner.pk]))
+    assert "on its own" in again.content.decode()
+    # A leader reading the dashboard sees the steps, not links to the coach's pages.
+    leader_page = login(world.leader).get(f"{COACH}{world.coach.pk}/").content.decode()
+    assert "Session due" in leader_page and f'href="{alone}"' not in leader_page
     assert "Session due" in page and "Observation due" in page
 
 

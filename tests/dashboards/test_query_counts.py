@@ -20,7 +20,7 @@ from tests.factories import make_session
 LEADER_QUERIES = 30
 ALL_ORGANIZATIONS_QUERIES = 29
 COACH_QUERIES = 16
-PRACTITIONER_QUERIES = 19
+PRACTITIONER_QUERIES = 22  # + the coach check, active plan and sessions
 
 
 def queries(client, url):
