@@ -137,10 +137,8 @@ def test_sessions_are_held_by_the_assigned_coach_between_the_start_and_today(dem
             .filter(coach=session.coach_id, practitioner=session.practitioner_id)
             .exists()
         )
-        assert (
-            session.plan is None
-            or session.goals.all()
-            and {g.plan_id for g in session.goals.all()} == {session.plan_id}
+        assert session.plan is None or (
+            session.goals.all() and {g.plan_id for g in session.goals.all()} == {session.plan_id}
         )
         assert session.notes and session.next_step
 
