@@ -150,6 +150,8 @@ def _count_requirement(rule, first, qualifying, scored, as_of, deadline, dispute
     observer = f", by an observer holding {rule.observer_program}" if rule.observer_program else ""
     text = f"{need} observations on the {rule.rubric_name} {_standard(rule)}{since}{observer}"
     detail = f"{have} of {need} qualifying observations"
+    if have > need:  # never "4 of 3"
+        detail = f"{have} qualifying observations, {need} needed"
     if have < need:
         detail += f"; {need - have} more {_due(rule, qualifying, as_of, deadline)}".rstrip()
     if uncounted := len(scored) - have:

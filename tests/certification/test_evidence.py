@@ -150,6 +150,11 @@ def test_two_activity_types_are_needed_and_one_is_not_enough():
     assert check([*same_kind, meeting()]).meets
 
 
+def test_more_observations_than_asked_never_read_as_more_than_all():
+    observations = [*enough(), seen(D(2026, 5, 4))]
+    assert check(observations).requirements[0].detail == ("4 qualifying observations, 3 needed")
+
+
 def test_more_activity_types_than_asked_never_read_as_more_than_all():
     """Three types where two are asked for once read "3 of 2"."""
     kinds = [seen(D(2026, 2, 1)), meeting(), seen(D(2026, 4, 1), activity="Phone call")]
