@@ -150,6 +150,8 @@ def _count_requirement(rule, first, qualifying, scored, as_of, deadline, dispute
     observer = f", by an observer holding {rule.observer_program}" if rule.observer_program else ""
     text = f"{need} observations on the {rule.rubric_name} {_standard(rule)}{since}{observer}"
     detail = f"{have} of {need} qualifying observations"
+    if have > need:  # never "4 of 3"
+        detail = f"{have} qualifying observations, {need} needed"
     if have < need:
         detail += f"; {need - have} more {_due(rule, qualifying, as_of, deadline)}".rstrip()
     if uncounted := len(scored) - have:
@@ -176,8 +178,27 @@ def _activity_requirement(rule, qualifying):
     if need <= 1:
         return []
     kinds = sorted({s.activity for s in qualifying})
-    detail = f"{len(kinds)} of {need}" + (f": {', '.join(kinds)}" if kinds else "")
-    return [Requirement(f"{need} activity types among them", len(kinds) >= need, detail)]
+    return [
+        Requirement(
+            f"At least {need} activity types among them",
+            len(kinds) >= need,
+            _activity_detail(len(qualifying), kinds, need),
+        )
+    ]
+
+
+def _activity_detail(observations, kinds, need):
+    """How many types the qualifying observations span, never "3 of 2": more types than
+    asked for is said as such, and fewer as how many more are needed."""
+    detail = f"{_counted(observations, 'qualifying observation')} in "
+    detail += _counted(len(kinds), "activity type") + (f": {', '.join(kinds)}" if kinds else "")
+    if (missing := need - len(kinds)) > 0:
+        detail += f"; {_counted(missing, 'more type')} needed"
+    return detail
+
+
+def _counted(n, noun):
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _companion(rule, in_days):

@@ -21,9 +21,11 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from html import escape
-from itertools import groupby
+from itertools import groupby, pairwise
 
 from django.utils.safestring import SafeString
+
+from miiwrap.months import PARTIAL
 
 # Readable on white (contrast about 5:1), so they serve for text as well as bars.
 BAND_COLORS = {
@@ -39,6 +41,9 @@ PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#000000", "#E69F00", "#5
 # Seven colours, five dashes and two markers cycle together: the first 70 series all differ.
 DASHES = ("", "7 4", "2 3", "10 3 2 3", "4 2 1 2")
 NO_DATA = "No data in this range"
+# A value not yet final (a month still running): its label's note, and its line's dash.
+PARTIAL_NOTE = PARTIAL
+PARTIAL_DASH = "1 4"
 NO_VALUE = "—"
 FONT = "system-ui, sans-serif"
 WIDTH = 760
@@ -74,30 +79,36 @@ def format_number(value):
     return "0" if text == "-0" else text
 
 
-def line_chart(*, title, labels, series, thresholds=(), low=None, high=None, unit=""):
+def line_chart(*, title, labels, series, thresholds=(), low=None, high=None, unit="", partial=()):
     """A line per series over the labels, with dashed threshold lines.
 
     series: (name, values), one value (or None, for no data) per label; None breaks the
     line. thresholds: (name, value). low/high fix the y range (points outside it fall
     outside the plot, and thresholds outside it are left out); otherwise the range
     covers the data and thresholds. With unit "%" a derived range stops at 0 and 100.
+    partial: the indexes of labels whose values are not final (a month still running):
+    their column is shaded and labelled "so far", their points hollow with a dashed rim,
+    and the lines reach them faint and dotted, so they never read as a rise or a fall.
     """
     labels = [str(label) for label in labels]
     series = [(str(name), list(values)) for name, values in series]
     thresholds = [(str(name), value) for name, value in thresholds]
+    partial = frozenset(partial)
     _check(labels, series, low, high)
     frame = _line_frame(labels, series, thresholds, (low, high), unit)
     body = [
+        *_partial_columns(frame, labels, partial),
         *_y_grid(frame),
         *_axes(frame),
         *_threshold_lines(frame, thresholds, unit),
-        *_series_lines(frame, series),
-        *_series_points(frame, labels, series, unit),
-        *_x_labels(frame, labels),
+        *_series_lines(frame, series, partial),
+        *_series_points(frame, labels, series, unit, partial),
+        *_x_labels(frame, labels, partial),
         *_legend(frame, series),
         *_no_data_note(frame, series),
     ]
-    return _svg(title, frame.height, body, _line_description(labels, series, thresholds, unit))
+    description = _line_description(_said(labels, partial), series, thresholds, unit)
+    return _svg(title, frame.height, body, description)
 
 
 def bar_chart(*, title, bars, unit="", colors=None, width=WIDTH):
@@ -408,56 +419,99 @@ def _runs(values):
     return [list(indexes) for is_present, indexes in present if is_present]
 
 
-def _series_lines(frame, series):
+def _series_lines(frame, series, partial):
     for index, (name, values) in enumerate(series):
         color, dash, _ = _style(index)
         for run in _runs(values):
-            if len(run) < 2:
-                continue  # an isolated point is only its marker
-            points = " ".join(f"{_c(frame.x(i))},{_c(frame.y(_number(values[i])))}" for i in run)
-            yield _tag(
-                "polyline",
-                points=points,
-                fill="none",
-                stroke=color,
-                stroke_width="2",
-                stroke_dasharray=dash or None,
-                stroke_linejoin="round",
-                data_series=name,
-            )
+            for stretch, faint in _stretches(run, partial):
+                points = " ".join(
+                    f"{_c(frame.x(i))},{_c(frame.y(_number(values[i])))}" for i in stretch
+                )
+                yield _tag(
+                    "polyline",
+                    points=points,
+                    fill="none",
+                    stroke=color,
+                    stroke_width="1.5" if faint else "2",
+                    stroke_dasharray=PARTIAL_DASH if faint else dash or None,
+                    stroke_opacity="0.6" if faint else None,
+                    stroke_linejoin="round",
+                    data_series=name,
+                    data_partial="true" if faint else None,
+                )
 
 
-def _marker(x, y, index, content=None, **data):
+def _stretches(run, partial):
+    """A run cut into (indexes, faint) stretches of two points or more: a step that
+    reaches a partial point is faint, the others as the series draws them."""
+    found = []
+    for left, right in pairwise(run):
+        faint = left in partial or right in partial
+        if found and found[-1][1] == faint:
+            found[-1][0].append(right)
+        else:
+            found.append(([left, right], faint))
+    return found
+
+
+def _marker(x, y, index, content=None, partial=False, **data):
     color, _, hollow = _style(index)
     return _tag(
         "circle",
         content,
         cx=_c(x),
         cy=_c(y),
-        r="3.5",
-        fill="#fff" if hollow else color,
+        r="4.5" if partial else "3.5",
+        fill="#fff" if hollow or partial else color,
         stroke=color,
         stroke_width="1.5",
+        stroke_dasharray="2 1.5" if partial else None,
         **data,
     )
 
 
-def _series_points(frame, labels, series, unit):
+def _series_points(frame, labels, series, unit, partial):
     # Drawn after every line, so no line hides another series' point.
     for index, (name, values) in enumerate(series):
         for position, (label, value) in enumerate(zip(labels, values, strict=True)):
             if _number(value) is None:
                 continue
-            tip = _tag("title", f"{name}, {label}: {_with_unit(value, unit)}")
+            so_far = position in partial
+            shown = f"{label} ({PARTIAL_NOTE})" if so_far else label
+            tip = _tag("title", f"{name}, {shown}: {_with_unit(value, unit)}")
             yield _marker(
                 frame.x(position),
                 frame.y(_number(value)),
                 index,
                 tip,
+                partial=so_far,
                 data_series=name,
                 data_label=label,
                 data_value=format_number(value),
+                data_partial="true" if so_far else None,
             )
+
+
+def _partial_columns(frame, labels, partial):
+    """A grey column behind each partial label's points, half a step either side."""
+    half = (frame.right - frame.left) / (2 * max(frame.count - 1, 1))
+    for position in sorted(p for p in partial if 0 <= p < len(labels)):
+        x = frame.x(position)
+        left, right = max(frame.left, x - half), min(frame.right, x + half)
+        yield _tag(
+            "rect",
+            _tag("title", f"{labels[position]}: {PARTIAL_NOTE}, not yet a whole month"),
+            x=_c(left),
+            y=_c(frame.top),
+            width=_c(right - left),
+            height=_c(frame.bottom - frame.top),
+            fill="#efefef",
+            data_partial=labels[position],
+        )
+
+
+def _said(labels, partial):
+    return [f"{text} ({PARTIAL_NOTE})" if i in partial else text for i, text in enumerate(labels)]
 
 
 def _label_step(frame, labels):
@@ -469,19 +523,34 @@ def _label_step(frame, labels):
     return max(math.ceil(len(labels) / MAX_X_LABELS), math.ceil(widest / spacing))
 
 
-def _x_labels(frame, labels):
+def _x_labels(frame, labels, partial=frozenset()):
     step = _label_step(frame, labels)
     for position, label in enumerate(labels):
-        # Counted back from the end, so the latest label is always shown.
-        if (len(labels) - 1 - position) % step == 0:
+        # Counted back from the end, so the latest label is always shown; a partial
+        # one is always shown too, with "so far" under it.
+        if (len(labels) - 1 - position) % step and position not in partial:
+            continue
+        x = _c(frame.x(position))
+        yield _tag(
+            "text",
+            label,
+            x=x,
+            y=_c(frame.bottom + 18),
+            text_anchor="middle",
+            fill="#333",
+            font_size="11",
+        )
+        if position in partial:
             yield _tag(
                 "text",
-                label,
-                x=_c(frame.x(position)),
-                y=_c(frame.bottom + 18),
+                PARTIAL_NOTE,
+                x=x,
+                y=_c(frame.bottom + 31),
                 text_anchor="middle",
                 fill="#333",
                 font_size="11",
+                font_style="italic",
+                data_partial=label,
             )
 
 

@@ -79,9 +79,26 @@ def _metric_row(definition, metric, stored):
 
 
 def preview_summary(definition, data):
-    """The summary for a form's current values; anything that cannot be read is left out."""
-    result = scoring.compute(definition, preview_scores(definition, data))
-    return summary(definition, result.as_json(), result.overall, result.band)
+    """The summary for a form's current values; anything that cannot be read is left out.
+    It says how many items are answered, since every score is of those alone: five items
+    at their best read "100 %" with twelve still to score."""
+    scores = preview_scores(definition, data)
+    result = scoring.compute(definition, scores)
+    shown = summary(definition, result.as_json(), result.overall, result.band)
+    shown.progress = answered(definition, scores)
+    return shown
+
+
+def answered(definition, scores):
+    """How many of the version's items have an answer, and how many of those are N/A."""
+    given = [code for code in scores if definition.item(code)]
+    not_applicable = sum(1 for code in given if scores[code] == scoring.NA)
+    return SimpleNamespace(
+        answered=len(given),
+        total=len(definition.items),
+        not_applicable=not_applicable,
+        complete=len(given) == len(definition.items),
+    )
 
 
 def preview_scores(definition, data):

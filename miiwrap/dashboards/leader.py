@@ -17,7 +17,7 @@ from certification.models import Program
 from certification.pipeline import EXPIRING_WITHIN
 from coaching.levels import METRIC
 from coaching.models import CoachAssignment, DriftAlert, ItemMonth
-from miiwrap import charts
+from miiwrap import charts, months
 from miiwrap.dashboards import feedback
 from miiwrap.dashboards.tables import Cell, Table
 from miiwrap.people.models import Person, Team, todays_by_zone
@@ -56,8 +56,20 @@ class Scope:
         return todays_by_zone({org.time_zone for org in self.organizations})
 
     @property
+    def today(self):
+        """The earliest of the organizations' todays: a month runs until it is over
+        everywhere in view."""
+        return min(self.todays.values())
+
+    @property
     def months(self):
-        return months_between(self.start, self.end)
+        return months.months_between(self.start, self.end)
+
+    def is_partial(self, month):
+        return months.is_partial(month, self.start, self.end, self.today)
+
+    def month_labels(self):
+        return [months.month_label(m, self.is_partial(m)) for m in self.months]
 
     def people(self):
         people = Person.objects.filter(organization__in=self.organizations)
@@ -89,19 +101,6 @@ def scope_from(cleaned, organizations, export=""):
         end=cleaned["end"],
         export=export,
     )
-
-
-def months_between(start, end):
-    """The first day of each month from `start`'s to `end`'s."""
-    months, day = [], start.replace(day=1)
-    while day <= end:
-        months.append(day)
-        day = (day + dt.timedelta(days=32)).replace(day=1)
-    return months
-
-
-def month_label(day):
-    return f"{day:%b %Y}"
 
 
 def groups_of(scope):
@@ -278,42 +277,48 @@ def overall_metric(version):
 
 def trend(scope, version):
     """Each group's monthly mean, with everyone's; the chart draws the groups while they
-    are few enough to tell apart."""
+    are few enough to tell apart. A partial month is drawn apart and labelled "so far":
+    a few days' observations are no month's level."""
     names, group = groups_of(scope)
-    months, sums, totals = scope.months, {}, {}
+    shown, sums, totals = scope.months, {}, {}
     rows = scope.observations().filter(rubric_version__rubric=scope.rubric)
     for key, month, mean, n in rows.fidelity_by_month(group):
         sums[(key, month)] = (float(mean), n)
         totals[key] = totals.get(key, 0) + n
         everyone = sums.get(("all", month), (0.0, 0))
         sums[("all", month)] = (everyone[0] + float(mean) * n, everyone[1] + n)
-    everyone = [_all_mean(sums.get(("all", m))) for m in months]
+    everyone = [_all_mean(sums.get(("all", m))) for m in shown]
     series = [
-        (names[key], [sums.get((key, m), (None,))[0] for m in months])
+        (names[key], [sums.get((key, m), (None,))[0] for m in shown])
         for key in names
         if key in totals
     ]
     overall = overall_metric(version)
     thresholds = [(t["band"], t["minimum"]) for t in (overall.thresholds if overall else [])]
     unit = "organization" if scope.compares else "team"
+    labels = scope.month_labels()
     chart = None
     if overall is not None:
         chart = charts.line_chart(
             title=f"Mean {overall.label.lower()} by month, everyone and each {unit}",
-            labels=[month_label(m) for m in months],
+            labels=[months.month_label(m) for m in shown],
             series=[("Everyone", everyone), *(series if len(series) <= MOST_LINES else [])],
             thresholds=thresholds,
             low=0,
             high=100,
             unit="%",
+            partial=[i for i, m in enumerate(shown) if scope.is_partial(m)],
         )
     table = Table(
         "trend",
         f"Mean overall score by month on {scope.rubric.name}",
-        [unit.capitalize(), *[month_label(m) for m in months], "Observations"],
+        [unit.capitalize(), *labels, "Observations"],
         [
-            *[[name, *values, totals[key]] for (name, values), key in _keyed(series, names)],
-            ["Everyone", *everyone, sum(totals.values())],
+            *[
+                [name, *_trend_cells(scope, shown, values), totals[key]]
+                for (name, values), key in _keyed(series, names)
+            ],
+            ["Everyone", *_trend_cells(scope, shown, everyone), sum(totals.values())],
         ]
         if totals
         else [],
@@ -324,7 +329,16 @@ def trend(scope, version):
         "trend_chart": chart,
         "trend_too_many": len(series) > MOST_LINES,
         "has_overall": overall is not None,
+        "trend_partial": [months.month_label(m) for m in shown if scope.is_partial(m)],
     }
+
+
+def _trend_cells(scope, shown, values):
+    """A partial month's mean greyed and in italics, as its chart point is hollow."""
+    return [
+        Cell(value, css="text-body-secondary fst-italic") if scope.is_partial(m) else value
+        for m, value in zip(shown, values, strict=True)
+    ]
 
 
 def _all_mean(pair):
@@ -423,11 +437,42 @@ def scales(version):
 
 
 def heat_map(scope, version):
-    """Each group's mean on each item as a share of the item's range, weakest items first,
-    from the monthly item sums the drift job keeps (complete months)."""
+    """Each group's mean on each item as a share of the item's range, from the monthly
+    item sums the drift job keeps (complete months). An item a row, weakest first, and a
+    group a column: a rubric has more items than a scope has groups, so the map grows
+    down the page, never out of its box."""
     names, _ = groups_of(scope)
+    last = min(scope.end, months.last_complete_day(scope.today))
+    measured = scales(version)
+    cells, overall = _item_shares(scope, last, measured)
+    codes = sorted(overall, key=lambda c: _share(overall[c][0] / overall[c][1], measured[c]))
+    keys = [key for key in names if any((key, code) in cells for code in codes)]
+    rows = [
+        [
+            Cell(measured[code][0], css="heat-map-item"),
+            _heat_cell(_share(overall[code][0] / overall[code][1], measured[code])),
+            *[_heat_cell(cells.get((key, code))) for key in keys],
+        ]
+        for code in codes
+    ]
+    return {
+        "table": Table(
+            "items",
+            f"Mean item score as a share of its range (%), weakest items first, "
+            f"{months.month_label(scope.start)} to {months.month_label(last)}",
+            ["Item", "Everyone", *[names[key] for key in keys]],
+            rows,
+            empty="No item scores counted for these months yet (they are counted nightly, "
+            "for complete months).",
+        ),
+        "through": last,
+        "legend": HEAT_LEGEND,
+    }
+
+
+def _item_shares(scope, last, measured):
+    """{(group, code): share} and {code: (total, count)} over every group."""
     group = "organization_id" if scope.compares else "team_id"
-    last = min(scope.end, dates_last_complete(scope))
     sums = ItemMonth.objects.filter(
         organization__in=scope.organizations,
         rubric=scope.rubric,
@@ -435,42 +480,13 @@ def heat_map(scope, version):
     )
     if scope.team:
         sums = sums.filter(team_id=scope.team.pk)
-    measured = scales(version)
     cells, overall = {}, {}
     for key, code, total, count in sums.sums_by(group):
         if code in measured and count:
-            key = key or None
-            cells[(key, code)] = _share(total / count, measured[code])
+            cells[(key or None, code)] = _share(total / count, measured[code])
             o_total, o_count = overall.get(code, (0, 0))
             overall[code] = (o_total + total, o_count + count)
-    codes = sorted(overall, key=lambda c: _share(overall[c][0] / overall[c][1], measured[c]))
-    keys = [key for key in names if any((key, code) in cells for code in codes)]
-    rows = [[names[key], *[_heat_cell(cells.get((key, code))) for code in codes]] for key in keys]
-    rows.append(
-        [
-            "Everyone",
-            *[_heat_cell(_share(overall[c][0] / overall[c][1], measured[c])) for c in codes],
-        ]
-    )
-    where = "Organization" if scope.compares else "Team"
-    return {
-        "table": Table(
-            "items",
-            f"Mean item score as a share of its range (%), weakest items first, "
-            f"{month_label(scope.start)} to {month_label(last)}",
-            [where, *[measured[code][0] for code in codes]],
-            rows if codes else [],
-            empty="No item scores counted for these months yet (they are counted nightly, "
-            "for complete months).",
-        ),
-        "through": last,
-    }
-
-
-def dates_last_complete(scope):
-    """The last day of the last complete month in the organizations' todays."""
-    today = min(scope.todays.values())
-    return today.replace(day=1) - dt.timedelta(days=1)
+    return cells, overall
 
 
 def _share(mean, scale):
@@ -478,11 +494,26 @@ def _share(mean, scale):
     return 100 * (mean - low) / (high - low)
 
 
+# The heat map's shades: steps of HEAT_STEP points of the share, weakest darkest
+# (.heat-0 to .heat-19 in miiwrap.css), and the legend that names them.
+HEAT_STEP = 5
+HEAT_STEPS = 100 // HEAT_STEP
+HEAT_LEGEND = {
+    "steps": [f"heat-{step}" for step in range(HEAT_STEPS)],
+    "ticks": [0, 25, 50, 75, 100],
+}
+
+
+def heat_step(share):
+    """The shade of a share (0 to 100): 0 for under 5, 19 for 95 and over."""
+    return min(HEAT_STEPS - 1, max(0, int(share // HEAT_STEP)))
+
+
 def _heat_cell(share):
     if share is None:
         return Cell(None)
-    step = min(4, int(share // 20))  # five shades, weakest darkest
-    return Cell(round(share, 1), css=f"heat-{step}")
+    shown = round(share, 1)  # shaded as it reads: "80" is never a 79.96's shade
+    return Cell(shown, css=f"heat-{heat_step(shown)}")
 
 
 # 5. Coach activity and who is overdue ---------------------------------------------------
@@ -490,9 +521,10 @@ def _heat_cell(share):
 
 def coach_activity(scope, program):
     """Observations a month by each coach (or each organization's coaches), against what
-    their caseload and the program's cadence call for."""
+    their caseload and the program's cadence call for. A partial month is counted but
+    never shaded short: its days are not yet a month's."""
     every = program.observe_every_days if program else 30
-    months = scope.months
+    shown = scope.months
     coaches = scope_coaches(scope)
     found = list(coaches.values_list("pk", "organization_id", "first_name", "last_name"))
     # Their ids as a list: the two counts below probe each coach's rows by index.
@@ -514,26 +546,33 @@ def coach_activity(scope, program):
     rows = []
     for key, name in names.items():
         expected = caseloads.get(key, 0) * DAYS_A_MONTH / every
-        counts = [counted.get((key, month), 0) for month in months]
+        counts = {month: counted.get((key, month), 0) for month in shown}
         rows.append(
             [
                 name,
                 caseloads.get(key, 0),
                 round(expected, 1),
-                *[Cell(n, css="table-warning" if n < expected else "") for n in counts],
-                sum(counts),
+                *[_activity_cell(scope, m, n, expected) for m, n in counts.items()],
+                sum(counts.values()),
             ]
         )
     who = "Organization (its coaches)" if scope.compares else "Coach"
     table = Table(
         "coaches",
         f"Observations by month against the cadence (one every {every} days for each "
-        "practitioner in the current caseload); shaded months fall short",
-        [who, "Caseload", "Expected a month", *[month_label(m) for m in months], "Total"],
+        "practitioner in the current caseload); shaded months fall short; a month "
+        f"{months.PARTIAL} is not judged",
+        [who, "Caseload", "Expected a month", *scope.month_labels(), "Total"],
         rows,
         empty="No coaches here.",
     )
     return {"coaches": table, "every_days": every}
+
+
+def _activity_cell(scope, month, n, expected):
+    if scope.is_partial(month):
+        return Cell(n, css="text-body-secondary fst-italic")
+    return Cell(n, css="table-warning" if n < expected else "")
 
 
 def coach_sessions(scope, program):
@@ -541,20 +580,18 @@ def coach_sessions(scope, program):
     against those due, as coach_activity counts observations: the current caseload, split
     into those certified in the program and not, times the sessions a month each owes
     (DAYS_A_MONTH over the program's days between sessions), times the months shown from
-    the month the program began to expect sessions. With the goals met on the plans that
-    list the coach."""
+    the month the program began to expect sessions (a partial month by its share). With
+    the goals met on the plans that list the coach."""
     program = program or Program()  # unsaved: the defaults, nobody certified
     # All of them, in one query: an organization has tens of coaches, not thousands.
     coaches = scope_coaches(scope).with_session_activity(
         program if program.pk else None, scope.start, scope.end
     )
     totals = _session_totals(scope, list(coaches))
-    # Months before the program expected sessions owe none.
-    since = program.sessions_expected_from
-    owed = [m for m in scope.months if since is None or months_between(since, m)]
+    owed = _months_owed(scope, program.sessions_expected_from)
     rows = []
     for name, caseload, certified, held, goals, met in totals.values():
-        due = len(owed) * DAYS_A_MONTH * _sessions_a_day(program, caseload, certified)
+        due = owed * DAYS_A_MONTH * _sessions_a_day(program, caseload, certified)
         rows.append(
             [
                 name,
@@ -581,6 +618,17 @@ def coach_sessions(scope, program):
         ],
         rows,
         empty="No coaches here.",
+    )
+
+
+def _months_owed(scope, since):
+    """The months shown that owe sessions, a partial month as the share of its days
+    counted so far: three days of December owe a tenth of December's sessions. Months
+    before the program expected sessions owe none."""
+    return sum(
+        months.covered_share(m, scope.start, scope.end, scope.today + dt.timedelta(1))
+        for m in scope.months
+        if since is None or m >= months.first_day(since)
     )
 
 
@@ -638,7 +686,7 @@ def overdue(scope, program):
     )
     shown = scope.shown("overdue", due)
     coaches = coach_names([row[0] for row in shown])
-    today = min(scope.todays.values())
+    today = scope.today
     rows = [
         [
             Cell(f"{first} {last}".strip(), href=reverse("dashboards:practitioner", args=[pk])),

@@ -143,8 +143,27 @@ def test_two_activity_types_are_needed_and_one_is_not_enough():
     progress = check(same_kind)
     assert not progress.meets
     activities = progress.requirements[1]
-    assert (activities.met, activities.detail) == (False, "1 of 2: Home visit")
+    assert (activities.met, activities.detail) == (
+        False,
+        "3 qualifying observations in 1 activity type: Home visit; 1 more type needed",
+    )
     assert check([*same_kind, meeting()]).meets
+
+
+def test_more_observations_than_asked_never_read_as_more_than_all():
+    observations = [*enough(), seen(D(2026, 5, 4))]
+    assert check(observations).requirements[0].detail == ("4 qualifying observations, 3 needed")
+
+
+def test_more_activity_types_than_asked_never_read_as_more_than_all():
+    """Three types where two are asked for once read "3 of 2"."""
+    kinds = [seen(D(2026, 2, 1)), meeting(), seen(D(2026, 4, 1), activity="Phone call")]
+    activities = check([*kinds, coded(AS_OF)]).requirements[1]
+    assert activities.met
+    assert activities.detail == (
+        "3 qualifying observations in 3 activity types: Family team meeting, Home visit, Phone call"
+    )
+    assert " of 2" not in activities.detail
 
 
 def test_an_observer_without_the_certification_that_day_does_not_count():
@@ -254,7 +273,7 @@ def test_requirements_read_as_plain_sentences():
     assert texts == [
         "3 observations on the MiiWrap fidelity tool at 85 or more since 2026-01-01, "
         "by an observer holding MiiWrap Coach",
-        "2 activity types among them",
+        "At least 2 activity types among them",
         "The latest MI coding rubric observation since 2026-01-01 at fair or better",
     ]
 

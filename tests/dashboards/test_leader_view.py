@@ -43,7 +43,8 @@ def test_the_trend_is_each_teams_monthly_mean_and_everyones(scored, login):
     response = login(scored.leader).get(LEADER)
     rows = {row[0]: row for row in table(response, "trend")}
     heading = table(response, "trend")[0]
-    may, june = heading.index("May 2026"), heading.index("Jun 2026")
+    # 30 June, its last day, is today: June is not over, so it is marked partial.
+    may, june = heading.index("May 2026"), heading.index("Jun 2026 (so far)")
     assert (rows["North"][may], rows["North"][june]) == ("85.0", "70.0")
     assert (rows["South"][may], rows["South"][june]) == ("60.0", "")
     assert rows["Everyone"][may] == "76.67"  # (80 + 90 + 60) / 3, not the mean of means
@@ -80,7 +81,7 @@ def test_a_team_filter_narrows_every_section(scored, login):
 def test_the_date_range_chooses_the_months(scored, login):
     response = login(scored.leader).get(LEADER, {"start": "2026-06-01", "end": "2026-06-30"})
     rows = table(response, "trend")
-    assert rows[0] == ["Team", "Jun 2026", "Observations"]
+    assert rows[0] == ["Team", "Jun 2026 (so far)", "Observations"]
     assert {row[0]: row[1] for row in rows[1:]} == {"North": "70.0", "Everyone": "70.0"}
 
 
@@ -132,7 +133,7 @@ def test_coach_activity_counts_each_month_against_the_cadence(scored, login):
     cora = rows[scored.coach.full_name]
     assert cora[1:3] == ["1", "1.0"]  # one practitioner every 30 days
     assert cora[heading.index("May 2026")] == "3"
-    assert cora[heading.index("Jun 2026")] == "1"
+    assert cora[heading.index("Jun 2026 (so far)")] == "1"
     assert cora[-1] == "4"
 
 
@@ -151,10 +152,11 @@ def test_the_heat_map_puts_the_weakest_item_first(scored, login):
         )
     response = login(scored.leader).get(LEADER)
     rows = table(response, "items")
-    assert rows[0][1:] == [rated[1].label, rated[0].label]
+    # An item a row, so a long rubric grows down the page: Everyone first, then each team.
+    assert rows[0] == ["Item", "Everyone", "North"]
+    assert [row[0] for row in rows[1:]] == [rated[1].label, rated[0].label]
     low, high = rated[0].scale_min, rated[0].scale_max
-    north = next(row for row in rows if row[0] == "North")
-    assert north[2] == str(round(100 * (4.0 - low) / (high - low), 1))
+    assert rows[2][2] == str(round(100 * (4.0 - low) / (high - low), 1))
 
 
 def test_the_purveyor_compares_every_organization(scored, login):

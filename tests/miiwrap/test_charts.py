@@ -455,3 +455,48 @@ def test_a_narrow_bar_chart_keeps_its_bars_inside_its_width():
     assert svg.get("viewBox").startswith("0 0 300 ")
     widest = max(float(r.get("x")) + float(r.get("width")) for r in elements(svg, "rect"))
     assert 200 < widest < 300
+
+
+# A partial month.
+
+
+def partial_chart():
+    """March is three days old: 70 against about 81 before."""
+    return parse(team_chart(series=[("North team", [80, 82, 81, 70])], partial=[3]))
+
+
+def test_a_partial_point_is_hollow_with_a_dashed_rim_and_says_so_far():
+    root = partial_chart()
+    march, *_ = elements(root, "circle", data_label="Mar 2026")
+    february, *_ = elements(root, "circle", data_label="Feb 2026")
+    assert (march.get("data-partial"), march.get("fill")) == ("true", "#fff")
+    assert march.get("stroke-dasharray")
+    assert (february.get("data-partial"), february.get("fill")) == (None, "#0072B2")
+    assert march.find(SVG + "title").text == "North team, Mar 2026 (so far): 70 %"
+
+
+def test_the_line_reaches_a_partial_point_faint_and_dotted():
+    lines = elements(partial_chart(), "polyline", data_series="North team")
+    assert [line.get("data-partial") for line in lines] == [None, "true"]
+    whole, faint = (line.get("points").split() for line in lines)
+    assert (len(whole), len(faint)) == (3, 2)  # Dec to Feb; then Feb to Mar alone
+    assert faint[0] == whole[-1]
+    assert lines[1].get("stroke-dasharray") == "1 4"
+
+
+def test_a_partial_month_is_shaded_labelled_and_described():
+    root = partial_chart()
+    [column] = elements(root, "rect", data_partial="Mar 2026")
+    [note] = elements(root, "text", data_partial="Mar 2026")
+    assert note.text == "so far"
+    march_x = float(elements(root, "circle", data_label="Mar 2026")[0].get("cx"))
+    left, width = float(column.get("x")), float(column.get("width"))
+    assert left < march_x <= left + width
+    assert "Mar 2026 (so far) 70 %" in root.find(SVG + "desc").text
+
+
+def test_without_a_partial_month_nothing_is_marked():
+    root = parse(team_chart())
+    assert not with_attribute(root, "circle", "data-partial")
+    assert not with_attribute(root, "rect", "data-partial")
+    assert "so far" not in texts(root)

@@ -74,11 +74,20 @@ def test_coach_scores_and_the_practitioner_answers(page, world):  # noqa: F811
     page.get_by_role("combobox", name="Activity").select_option(label="Home visit")
     page.get_by_role("combobox", name="Mode").select_option("recorded")
     page.get_by_label("Duration (minutes)").fill("50")
-    for code, value in CHOICES.items():
+    summary = page.locator("#summary")
+    progress = summary.locator(".summary-progress")
+    expect(progress).to_have_text("0 of 17 items scored")
+    for code, value in list(CHOICES.items())[:5]:
+        choose(page, code, value)
+    # Five items at 3 of 3, 3, 2, 3, 3: a high score, said to be of those five alone.
+    expect(progress).to_have_text("5 of 17 items scored: the scores below are of those 5 only")
+    expect(summary.locator("[data-metric=overall] .summary-value")).to_have_text("93.33 %")
+    screenshot(page, "observation-form-five-scored")
+    for code, value in list(CHOICES.items())[5:]:
         choose(page, code, value)
     page.get_by_label("Strengths", exact=True).fill("Named the family's strengths first.")
 
-    summary = page.locator("#summary")
+    expect(progress).to_have_text("17 of 17 items scored (1 not applicable)")
     expect(summary.locator("[data-metric=overall] .summary-value")).to_have_text(expected_overall())
     expect(summary.locator("[data-metric=overall] .summary-band")).to_have_text("high")
     expect(summary.locator("[data-metric=indicators] .summary-value")).to_have_text("75 %")

@@ -35,6 +35,39 @@ def test_the_fidelity_tool_is_scored_on_the_items_entered_so_far(world, login, v
     }
 
 
+def test_the_summary_says_how_many_items_its_scores_are_of(world, login, version):
+    """Five items at their best read "100 %": the summary says it is 5 of the 17."""
+    top = full_scores(version)
+    five = dict(list(top.items())[:5])
+    client = login(world.coach)
+    summary = preview(client, version, five)
+    assert len(top) == 17
+    assert vars(summary.progress) == {
+        "answered": 5,
+        "total": 17,
+        "not_applicable": 0,
+        "complete": False,
+    }
+    data = {"rubric_version": version.pk, **{f"item__{c}": v for c, v in five.items()}}
+    page = client.post(URL, data).content.decode()
+    assert "5 of 17 items scored: the scores below are of those 5 only" in page
+
+
+def test_a_not_applicable_item_is_answered_and_said_so(world, login, version):
+    scores = {**full_scores(version), "wp-team": "na"}
+    summary = preview(login(world.coach), version, scores)
+    assert (summary.progress.answered, summary.progress.not_applicable) == (17, 1)
+    assert summary.progress.complete
+
+
+def test_nothing_entered_yet_reads_none_scored(world, login, version):
+    client = login(world.coach)
+    assert preview(client, version, {}).progress.answered == 0
+    page = client.post(URL, {"rubric_version": version.pk}).content.decode()
+    assert "0 of 17 items scored" in page
+    assert "those 0" not in page
+
+
 def test_not_applicable_items_leave_the_score_entirely(world, login, version):
     # Wraparound: 3 + 2 of 6 points on the two applicable items; indicators 2 of 3 present.
     scores = {
