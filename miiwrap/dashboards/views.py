@@ -82,10 +82,11 @@ def _coach_for_user(user, pk):
 @login_required
 def coach_dashboard(request, pk=None):
     person = _coach_for_user(request.user, pk)
-    sections = coach.build(person)
+    is_self = person.pk == viewer_for(request.user).person_id
+    sections = coach.build(person, with_drafts=is_self)
     if export := request.GET.get("export"):
         return _download(sections, export, "coach-dashboard")
-    ctx = {"coach": person, "is_self": person.pk == viewer_for(request.user).person_id}
+    ctx = {"coach": person, "is_self": is_self}
     return render(request, "dashboards/coach.html", {**ctx, **sections})
 
 
