@@ -40,18 +40,16 @@ class Cell:
             return f"{self.value:%Y-%m-%d}"
         return "—" if self.value in (None, "") else str(self.value)
 
-    def as_html(self, tag, heading=""):
-        """The cell as a <th> (a row's first) or <td>: numbers right, dates unbroken;
-        `heading` its column's, which a phone shows beside it when rows stack as cards."""
+    def as_html(self, tag):
+        """The cell as a <th> (a row's first) or <td>: numbers right, dates unbroken."""
         number, date = self.is_number, self.is_date
         css = "text-end" if number else "text-nowrap" if date else ""
         css = " ".join(filter(None, [css, self.css, "fw-normal" if tag == "th" else ""]))
         scope = ' scope="row"' if tag == "th" else ""
-        label = f' data-heading="{escape(str(heading))}"' if heading else ""
         inner = escape(self._text(number, date))
         if self.href:
             inner = f'<a href="{escape(self.href)}">{inner}</a>'
-        return f'<{tag}{scope}{label} class="{escape(css)}">{inner}</{tag}>'
+        return f'<{tag}{scope} class="{escape(css)}">{inner}</{tag}>'
 
 
 def cell(value):
@@ -73,7 +71,7 @@ class Table:
     def body(self):
         """The rows as HTML, written here rather than by the template language, which
         took a tenth of a millisecond a cell: a leader's page has some two thousand."""
-        rows = ("<tr>" + "".join(_cells_html(row, self.headings)) + "</tr>" for row in self.rows)
+        rows = ("<tr>" + "".join(_cells_html(row)) + "</tr>" for row in self.rows)
         return mark_safe("\n".join(rows))  # every text in it escaped by Cell.as_html
 
     @property
@@ -81,10 +79,9 @@ class Table:
         return (self.total or 0) - len(self.rows)
 
 
-def _cells_html(row, headings):
+def _cells_html(row):
     for index, c in enumerate(row):
-        heading = headings[index] if index < len(headings) else ""
-        yield c.as_html("th" if index == 0 else "td", heading)
+        yield c.as_html("th" if index == 0 else "td")
 
 
 def as_csv(table, stem):

@@ -11,6 +11,7 @@ def viewer(request):
 
 def navigation(request):
     """`menus` for the navigation bar, built only when a template draws it."""
+
     def build():
         return menus(viewer_for(getattr(request, "user", None)), request.resolver_match)
 
