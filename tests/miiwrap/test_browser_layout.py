@@ -16,6 +16,7 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from tests.browser import page  # noqa: F401  (fixture)
+from tests.coaching.test_alert_views import make_alert
 from tests.dashboards.test_browser_dashboards import history  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -38,6 +39,10 @@ OVERFLOWING = """(selector) => [...document.querySelectorAll(selector)]
     .filter(e => getComputedStyle(e).textOverflow !== 'ellipsis')
     .filter(e => e.scrollWidth > e.clientWidth + 1)
     .map(e => `${e.tagName} "${e.textContent.trim().slice(0, 40)}" ${e.scrollWidth}px`)"""
+# Cells narrower than this at 390 px wrap a word or two a line.
+NARROW_CELLS = """() => [...document.querySelectorAll('main tbody td, main tbody th')]
+    .filter(e => e.offsetParent !== null && e.clientWidth < 150)
+    .map(e => `${e.textContent.trim().slice(0, 30)} ${e.clientWidth}px`)"""
 NAV_ROWS = """() => new Set([...document.querySelectorAll('#nav > ul > li')]
     .map(li => Math.round(li.getBoundingClientRect().top))).size"""
 
@@ -136,6 +141,20 @@ def test_the_observation_form_and_other_dashboards_pass_axe(page, live_server, w
     page.goto(f"/dashboards/coach/{world.coach.pk}/")
     problems["coach-for-leader"] = serious_violations(page)
     assert {name: found for name, found in problems.items() if found} == {}
+
+
+def test_on_a_phone_the_alerts_list_is_cards_not_a_word_a_line(page, live_server, world):  # noqa: F811
+    """Each alert a card, its cells the screen's width. (make_alert reads the shipped
+    rubrics, which the page fixture loads.)"""
+    make_alert(world.practitioner)
+    make_alert(world.unassigned, current=None)
+    sign_in_as(page, live_server, world.leader)
+    page.set_viewport_size({"width": PHONE, "height": 900})
+    page.goto("/coaching/alerts/")
+    expect(page.locator("tbody tr")).to_have_count(2)
+    look_at(page, "alerts", PHONE)
+    assert page.evaluate(NARROW_CELLS) == []
+    assert overflow(page) + serious_violations(page) == []
 
 
 def test_the_menus_open_under_the_content_security_policy(page, live_server, world):  # noqa: F811
