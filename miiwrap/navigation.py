@@ -103,11 +103,6 @@ def _active(view, app, route):
     if app == "coaching":
         return {"coaching:alerts" if "alerts/" in route else "coaching:plans"}
     if app == "certification":
-        if view in ("certification:queue", "certification:reminders"):
-            return {view}
-        return {
-            "certification:reminders"
-            if view == "certification:retry_failed"
-            else "certification:index"
-        }
+        own_link = view in ("certification:queue", "certification:reminders")
+        return {view if own_link else "certification:index"}
     return {view}

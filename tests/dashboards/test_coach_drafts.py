@@ -83,6 +83,7 @@ def test_the_coachs_own_page_lists_their_drafts_to_continue(drafts, login):
     own = reverse("people:detail", args=[world.coach.pk])
     page = login(world.coach).get(own).content.decode()
     assert 'id="drafts"' in page
+    assert "last saved 2026-06-30 10:00" in page  # in Riverbend's time, as on the dashboard
     for draft in (pats, quinns):
         assert f'href="{reverse("observations:edit", args=[draft.pk])}">Continue</a>' in page
     seen_by_leader = login(world.leader).get(own).content.decode()
