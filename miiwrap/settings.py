@@ -106,6 +106,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "miiwrap.people.context_processors.viewer",
+                "miiwrap.people.context_processors.navigation",
                 "miiwrap.notifications.context_processors.unread_notifications",
             ],
         },

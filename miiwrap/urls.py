@@ -1,6 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
+from django.views.generic import RedirectView
 
 from certification import views as certification_views
 from miiwrap.people import views as people_views
@@ -8,6 +11,10 @@ from miiwrap.people.forms import SignInForm
 
 urlpatterns = [
     path("", people_views.home, name="home"),
+    # Browsers ask for /favicon.ico before reading a page's icon link (and for pages that
+    # have none, such as a PDF); send them to the same icon. Lazy: the static files'
+    # manifest is read on the first request, not when the URLs load.
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.svg"))),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(

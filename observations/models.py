@@ -348,6 +348,13 @@ class ObservationQuerySet(models.QuerySet):
     def submitted(self):
         return self.exclude(status=Observation.Status.DRAFT)
 
+    def drafts_of(self, coach):
+        """A coach's unfinished observations, the last worked on first (their dashboard)."""
+        drafts = self.filter(coach=coach, status=Observation.Status.DRAFT)
+        return drafts.select_related("practitioner", "rubric_version__rubric").order_by(
+            "-updated_at", "-pk"
+        )
+
     def of_practice(self):
         """Observations of practice: every figure about practitioners (trends, drift, heat
         map, team figures, dashboards, exports of practice) reads through this."""

@@ -1,6 +1,7 @@
 """The coach dashboard: the caseload at a glance, and whom to observe or coach next."""
 
 import datetime as dt
+import zoneinfo
 
 from django.db.models import OuterRef, Subquery
 from django.urls import reverse
@@ -18,6 +19,7 @@ from coaching.models import (
 from miiwrap.dashboards import feedback
 from miiwrap.dashboards.tables import Cell, Table
 from miiwrap.people.models import Person
+from observations.models import Observation
 
 # Who is due within this many days is listed with the overdue.
 DUE_SOON_DAYS = 14
@@ -52,6 +54,7 @@ def build(coach, acting=True):
         "program": program,
         "every_days": every,
         "today": today,
+        "drafts": drafts(coach) if acting else None,
     }
 
 
@@ -89,7 +92,7 @@ def _caseload_row(row, program, today):
         row.last_band,
         (row.momentum or "").capitalize(),
         dates.LABELS[dates.State(row.state)] if program else "",
-        f"{next_date[0]} {next_date[1]:%Y-%m-%d}" if next_date else "",
+        Cell(f"{next_date[0]} {next_date[1]:%Y-%m-%d}" if next_date else "", css="text-nowrap"),
         Cell(row.open_alerts, css="table-danger" if row.open_alerts else ""),
     ]
 
@@ -162,6 +165,32 @@ def _urgency(due_on, today):
     if days == 0:
         return Cell("Due today", css="table-warning")
     return Cell(f"Due in {days} days", css="table-warning")
+
+
+def drafts(coach):
+    """Observations the coach started and has not submitted, each with a link to go on."""
+    zone = zoneinfo.ZoneInfo(coach.organization.time_zone)
+    return Table(
+        "drafts",
+        "Observations you started and have not submitted; the last worked on first",
+        ["Practitioner", "Rubric", "Observed on", "Started", "Last saved", "Next step"],
+        [
+            [
+                _person_cell(draft.practitioner_id, draft.practitioner.full_name),
+                draft.rubric_version.rubric.name,
+                draft.observed_on,
+                _moment(draft.created_at, zone),
+                _moment(draft.updated_at, zone),
+                Cell("Continue", href=reverse("observations:edit", args=[draft.pk]), css="start"),
+            ]
+            for draft in Observation.objects.drafts_of(coach)
+        ],
+        empty="No unfinished observations.",
+    )
+
+
+def _moment(when, zone):
+    return Cell(f"{when.astimezone(zone):%Y-%m-%d %H:%M}", css="text-nowrap")
 
 
 def alerts(people):

@@ -25,6 +25,7 @@ from miiwrap.people.access import viewer_for
 from miiwrap.people.filters import DirectoryFilter
 from miiwrap.people.forms import CodeForm
 from miiwrap.people.models import Person, RoleGrant
+from observations.models import Observation
 
 
 def _get_person_for_user(user, pk):
@@ -90,6 +91,8 @@ def detail(request, pk):
         ).order_by("rubric__name"),
         "history": _history(person, request.user),
         "plans": CoachingPlan.objects.visible_to(request.user).filter(practitioner=person),
+        # A draft is its author's alone: listed on their own page, to go on with.
+        "drafts": Observation.objects.drafts_of(person) if person.pk == viewer.person_id else (),
     }
     return render(request, "people/detail.html", ctx)
 

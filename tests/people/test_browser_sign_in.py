@@ -24,6 +24,7 @@ def test_coach_signs_in_and_finds_their_practitioner(page, world):  # noqa: F811
     assert names == sorted([world.coach.full_name, world.practitioner.full_name])
     screenshot(page, "directory-coach")
 
+    page.locator("#menu-account").click()  # the account menu, under the coach's name
     page.get_by_role("link", name="My page").click()
     caseload = page.locator("section", has=page.get_by_role("heading", name="Caseload"))
     assert world.practitioner.full_name in caseload.inner_text()

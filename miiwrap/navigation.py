@@ -1,0 +1,108 @@
+"""The main navigation: a few menus named for what a person came to do, each holding the
+pages their roles open. New sections join a menu, so the bar stays on one row.
+
+A menu a viewer can open only one page of is drawn as that page's plain link.
+"""
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str
+    url: str
+    active: bool = False
+
+
+@dataclass(frozen=True)
+class Menu:
+    label: str
+    links: tuple
+
+    @property
+    def active(self):
+        return any(link.active for link in self.links)
+
+    @property
+    def single(self):
+        """The one link to draw instead of a menu, or None."""
+        return self.links[0] if len(self.links) == 1 else None
+
+    @property
+    def key(self):
+        return self.label.lower().replace(" ", "-")
+
+
+def _here(match):
+    """(view name, app name, route) of the page being shown; blanks outside any route."""
+    if match is None:
+        return "", "", ""
+    return match.view_name, match.app_name, match.route
+
+
+def menus(viewer, match):
+    """The menus for this viewer, in order, with empty ones left out."""
+    active = _active(*_here(match))
+    found = []
+    for label, entries in _entries(viewer):
+        links = tuple(
+            Link(name, reverse(url_name), url_name in active)
+            for shown, name, url_name in entries
+            if shown
+        )
+        if links:
+            found.append(Menu(label, links))
+    return found
+
+
+def _entries(viewer):
+    """(menu, [(shown to this viewer?, label, URL name)]), grouped by purpose."""
+    leads = viewer.sees_everything or viewer.sees_organization
+    anyone = bool(viewer.person_id) or viewer.sees_everything
+    return [
+        (
+            "Dashboards",
+            [
+                (leads, "Dashboard", "dashboards:leader"),
+                (viewer.is_coach, "Caseload", "dashboards:coach"),
+                (viewer.is_practitioner, "Where I stand", "dashboards:practitioner"),
+            ],
+        ),
+        ("People", [(viewer.uses_directory, "People", "people:directory")]),
+        (
+            "Observations",
+            [
+                (anyone, "Observations", "observations:list"),
+                (viewer.is_coach, "New observation", "observations:new"),
+                (viewer.uses_directory, "Disputes", "observations:disputes"),
+            ],
+        ),
+        (
+            "Coaching",
+            [
+                (anyone, "Plans", "coaching:plans"),
+                (viewer.uses_directory, "Alerts", "coaching:alerts"),
+            ],
+        ),
+        (
+            "Certification",
+            [
+                (leads, "Rosters", "certification:index"),
+                (viewer.sees_everything or viewer.is_coach, "Decisions", "certification:queue"),
+                (viewer.uses_admin, "Reminder log", "certification:reminders"),
+            ],
+        ),
+        ("Admin", [(viewer.uses_admin, "Admin", "admin:index")]),
+    ]
+
+
+def _active(view, app, route):
+    """The URL names of the links that lead to (the section of) the page being shown."""
+    if app == "coaching":
+        return {"coaching:alerts" if "alerts/" in route else "coaching:plans"}
+    if app == "certification":
+        own_link = view in ("certification:queue", "certification:reminders")
+        return {view if own_link else "certification:index"}
+    return {view}
