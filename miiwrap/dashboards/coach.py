@@ -34,7 +34,8 @@ def practitioner_program():
 
 
 def build(coach, acting=True):
-    """The coach's dashboard; `acting` when the coach reads it, whose next steps link to
+    """The coach's dashboard; `acting` when the coach reads it: their drafts (seen by their
+    author only) are listed, and the next steps link to
     the pages they act on (a leader reading it sees the steps without links, as those pages
     are the coach's)."""
     today = coach.organization.local_today()
