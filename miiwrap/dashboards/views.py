@@ -17,10 +17,9 @@ def _leader_organizations(user):
     viewer = viewer_for(user)
     if not (viewer.sees_everything or viewer.sees_organization):
         raise Http404("The leader dashboard is for leaders and admins.")
-    organizations = Organization.objects.visible_to(user)
-    if viewer.sees_everything:
-        organizations = organizations.filter(is_purveyor=False)
-    return list(organizations)
+    # The purveyor is an organization like the others: its own staff are counted too,
+    # as the roster counts them.
+    return list(Organization.objects.visible_to(user))
 
 
 @reads("export", forms=[LeaderFilterForm])
