@@ -8,6 +8,7 @@ from miiwrap.dashboards.forms import LeaderFilterForm
 from miiwrap.dashboards.tables import Table, as_csv
 from miiwrap.parsing import reads
 from miiwrap.people.access import viewer_for
+from miiwrap.people.links import link_cells
 from miiwrap.people.models import Organization, Person
 from observations.models import Rubric
 
@@ -40,6 +41,7 @@ def leader_dashboard(request):
     sections = leader.build(scope)
     if scope.export:
         return _download(sections, scope.export, "leader-dashboard")
+    _link_people(sections, request.user)
     ctx = {"filters": {"form": form}, "scope": scope, **sections}
     return render(request, "dashboards/leader.html", ctx)
 
@@ -50,6 +52,12 @@ def _download(sections, key, stem):
     if not tables:
         raise Http404("No such table on this dashboard.")
     return as_csv(tables[0], stem)
+
+
+def _link_people(sections, user):
+    """Link the names in every table for this viewer (miiwrap.people.links)."""
+    named = (c for table in _tables(sections) for row in table.rows for c in row if c.people)
+    link_cells(named, user)
 
 
 def _tables(found):
@@ -84,6 +92,7 @@ def coach_dashboard(request, pk=None):
     sections = coach.build(person)
     if export := request.GET.get("export"):
         return _download(sections, export, "coach-dashboard")
+    _link_people(sections, request.user)
     ctx = {"coach": person, "is_self": person.pk == viewer_for(request.user).person_id}
     return render(request, "dashboards/coach.html", {**ctx, **sections})
 
@@ -105,5 +114,6 @@ def practitioner_dashboard(request, pk=None):
     sections = practitioner.build(person, Person.objects.signed_in_as(request.user))
     if export := request.GET.get("export"):
         return _download(sections, export, "practitioner-dashboard")
+    _link_people(sections, request.user)
     ctx = {"person": person, "is_self": person.pk == viewer_for(request.user).person_id}
     return render(request, "dashboards/practitioner.html", {**ctx, **sections})
