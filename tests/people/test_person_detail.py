@@ -192,7 +192,10 @@ def test_the_history_shows_a_role_change_with_who_and_the_old_value(world, login
     )
     section_ = history(login(world.leader).get(world.unassigned.get_absolute_url()))
     assert "Role: Coach" in section_
-    assert f"by <strong>{world.org_admin.full_name}</strong>" in section_
+    admin = world.org_admin
+    assert f'by <strong><a href="{admin.get_absolute_url()}">{admin.full_name}</a></strong>' in (
+        section_
+    )
     assert "<del>Practitioner</del> → <ins>Coach</ins>" in section_
 
 
