@@ -49,9 +49,6 @@ class RosterFilter(PeopleFilterSet):
     )
     expires = MonthFilter(method="derived", label="Expires in")
 
-    def organizations(self):
-        return Organization.objects.filter(is_purveyor=False)
-
     def derived(self, queryset, name, value):
         return queryset
 
@@ -92,7 +89,7 @@ class QueueFilter(forms.Form):
         super().__init__(data)
         self.fields["program"].choices = [(p.code, p.name) for p in programs]
         if purveyor:
-            self.fields["organization"].queryset = Organization.objects.filter(is_purveyor=False)
+            self.fields["organization"].queryset = Organization.objects.all()
         else:
             del self.fields["organization"]
         for field in self.fields.values():

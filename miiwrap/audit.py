@@ -88,6 +88,7 @@ class Entry:
     reason: str
     subject: str = ""
     changes: list = field(default_factory=list)
+    person: object = None  # who, when their login is a person's: a page links their name
 
 
 KINDS = {"+": "created", "~": "changed", "-": "deleted"}
@@ -107,6 +108,7 @@ def trail(records, subject=None, hide=()):
         entry = Entry(
             when=record.history_date,
             who=_who(record),
+            person=getattr(record.history_user, "person", None),
             kind=KINDS.get(record.history_type, record.history_type),
             reason=record.history_change_reason or "",
             subject=subject(record) if subject else "",

@@ -21,7 +21,7 @@ from miiwrap.admin import AuditedAdmin, ReadOnlyAdmin, ScopedAdmin
 from miiwrap.once.services import AlreadySent, form_token_once
 from miiwrap.once.shortcuts import shown_again
 from miiwrap.people.access import viewer_for
-from observations import imports, rubric_io, services
+from observations import import_guide, imports, rubric_io, services
 from observations.admin_forms import (
     MetricForm,
     ObservationImportForm,
@@ -356,7 +356,12 @@ class ObservationAdmin(AuditedAdmin, ScopedAdmin):
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.import_view)
-        return [path("import/", view, name="observations_observation_import"), *super().get_urls()]
+        example = self.admin_site.admin_view(self.import_example_view)
+        return [
+            path("import/", view, name="observations_observation_import"),
+            path("import/example.csv", example, name="observations_observation_import_example"),
+            *super().get_urls(),
+        ]
 
     def may_import(self, request):
         viewer = viewer_for(request.user)
@@ -386,7 +391,18 @@ class ObservationAdmin(AuditedAdmin, ScopedAdmin):
             errors_shown=result.errors[:ERRORS_SHOWN] if result else [],
             errors_hidden=max(0, len(result.errors) - ERRORS_SHOWN) if result else 0,
             title="Import observations from CSV",
+            columns=imports.COLUMNS,
+            versions=[(v, import_guide.item_columns(v)) for v in import_guide.published_versions()],
+            activities=import_guide.activities(),
+            errors_limit=ERRORS_SHOWN,
+            example_people=(import_guide.EXAMPLE_PRACTITIONER, import_guide.EXAMPLE_COACH),
         )
+
+    def import_example_view(self, request):
+        """An example file for the import page, from the columns and rubrics it reads."""
+        if not self.may_import(request):
+            raise PermissionDenied
+        return import_guide.example_download()
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "may_import": self.may_import(request)}

@@ -115,7 +115,7 @@ class MetricForm(forms.ModelForm):
 
 class ObservationImportForm(forms.Form):
     file = forms.FileField(
-        label="CSV file", help_text="UTF-8; the columns are described in the README."
+        label="CSV file", help_text="UTF-8; its columns and rules are described above."
     )
     dry_run = forms.BooleanField(
         required=False, label="Only check the file", help_text="Nothing is saved."

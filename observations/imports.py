@@ -34,8 +34,52 @@ from miiwrap.people.models import Person
 from observations import scoring, services
 from observations.models import ActivityType, Observation, RubricVersion
 
-REQUIRED = ["practitioner", "coach", "rubric", "version", "date", "activity"]
-OPTIONAL = ["mode", "duration", "strengths", "growth_areas", "next_steps"]
+
+@dataclass(frozen=True)
+class Column:
+    """A column the importer reads besides the item codes, as the import page explains it."""
+
+    name: str
+    required: bool
+    holds: str
+
+
+_FEEDBACK_TEXT = f"text of up to {text.FEEDBACK:,} characters; it may hold line breaks."
+# The import page's table and example file are read from here, so they list what is read.
+COLUMNS = (
+    Column("practitioner", True, "The person observed: their email, or their staff ID."),
+    Column(
+        "coach",
+        True,
+        "The observer: email or staff ID. They hold the coach role, in the practitioner's "
+        "organization or the purveyor's.",
+    ),
+    Column("rubric", True, "The rubric's code (listed below)."),
+    Column("version", True, "The rubric version's number (listed below); it must be published."),
+    Column(
+        "date",
+        True,
+        "The day observed, written YYYY-MM-DD: not in the future, not before the "
+        "practitioner's hire date nor after they left.",
+    ),
+    Column("activity", True, "An activity type in use, by its name (listed below)."),
+    Column(
+        "mode",
+        False,
+        f"How it was observed: {', '.join(m.value for m in Observation.Mode)}; "
+        f"{Observation.Mode.LIVE.value} when empty.",
+    ),
+    Column(
+        "duration",
+        False,
+        f"Minutes observed: a whole number from {text.DURATION_MIN} to {text.DURATION_MAX}.",
+    ),
+    Column("strengths", False, f"Feedback: strengths seen, as {_FEEDBACK_TEXT}"),
+    Column("growth_areas", False, f"Feedback: areas to grow, as {_FEEDBACK_TEXT}"),
+    Column("next_steps", False, f"Feedback: the next steps agreed, as {_FEEDBACK_TEXT}"),
+)
+REQUIRED = [column.name for column in COLUMNS if column.required]
+OPTIONAL = [column.name for column in COLUMNS if not column.required]
 FEEDBACK = ["strengths", "growth_areas", "next_steps"]
 BATCH_SIZE = 1000
 PROGRESS_EVERY = 500

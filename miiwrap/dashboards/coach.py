@@ -17,7 +17,7 @@ from coaching.models import (
     with_open_alerts,
 )
 from miiwrap.dashboards import feedback
-from miiwrap.dashboards.tables import Cell, Table
+from miiwrap.dashboards.tables import Cell, Table, person_cell
 from miiwrap.people.models import Person
 from observations.models import Observation
 
@@ -86,7 +86,7 @@ def caseload(people, program, todays, today):
 def _caseload_row(row, program, today):
     next_date = certification.next_date_of(row) if program else None
     return [
-        Cell(row.full_name, href=reverse("dashboards:practitioner", args=[row.pk])),
+        person_cell(row.pk, row.full_name, "practitioner"),
         row.team.name if row.team else "",
         Cell(row.last_observed_on, href=_observation_url(row.last_id)),
         row.last_score,
@@ -156,7 +156,7 @@ def _session_cadence(program):
 
 
 def _person_cell(pk, name):
-    return Cell(name, href=reverse("dashboards:practitioner", args=[pk]))
+    return person_cell(pk, name, "practitioner")
 
 
 def _urgency(due_on, today):
@@ -204,7 +204,9 @@ def alerts(people):
         [
             [
                 Cell(alert.raised_on, href=alert.get_absolute_url()),
-                alert.about(),
+                person_cell(alert.practitioner_id, alert.about(), "practitioner")
+                if alert.practitioner_id
+                else alert.about(),
                 alert.rubric.name,
                 "; ".join(alert.rule_names()),
                 alert.status_label(),

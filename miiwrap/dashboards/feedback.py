@@ -2,9 +2,7 @@
 coaching is observed. Read for a page of coaches in one query
 (PersonQuerySet.with_feedback_quality); this module only words the rows."""
 
-from django.urls import reverse
-
-from miiwrap.dashboards.tables import Cell, Table
+from miiwrap.dashboards.tables import Table, person_cell
 
 HEADINGS = [
     "Coach",
@@ -22,10 +20,10 @@ def share(tied, observed):
     return None if not observed else 100 * tied / observed
 
 
-def row(coach, href=None):
+def row(coach):
     """One coach annotated by with_feedback_quality, as table cells."""
     return [
-        Cell(coach.full_name, href=href),
+        person_cell(coach.pk, coach.full_name, "coach"),
         coach.observed,
         coach.tied,
         share(coach.tied, coach.observed),
@@ -35,9 +33,9 @@ def row(coach, href=None):
     ]
 
 
-def table(coaches, start, end, *, linked=False, total=None):
+def table(coaches, start, end, *, total=None):
     """The feedback table of `coaches` (annotated), observed from `start` to `end`."""
-    rows = [row(c, reverse("dashboards:coach", args=[c.pk]) if linked else None) for c in coaches]
+    rows = [row(c) for c in coaches]
     return Table(
         "feedback",
         f"Feedback quality, {start:%Y-%m-%d} to {end:%Y-%m-%d}: the share of each coach's "

@@ -9,7 +9,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Q
-from django.urls import reverse
 
 from certification import dates
 from certification import pipeline as pipeline_sql
@@ -19,7 +18,7 @@ from coaching.levels import METRIC
 from coaching.models import CoachAssignment, DriftAlert, ItemMonth
 from miiwrap import charts, months
 from miiwrap.dashboards import feedback
-from miiwrap.dashboards.tables import Cell, Table
+from miiwrap.dashboards.tables import Cell, Table, people_cell, person_cell
 from miiwrap.people.models import Person, Team, todays_by_zone
 from observations.models import Dispute, Metric, Observation, RubricVersion
 
@@ -233,9 +232,11 @@ def expiring(scope, programs, soonest):
         [person_id for _, person_id, *_ in found]
     )
     names = {program.pk: program.name for program in programs}
+    # Each opens the view of what the program certifies: a coach's dashboard for coaches.
+    prefer = {program.pk: program.audience_role or None for program in programs}
     rows = [
         [
-            Cell(people[pk].full_name, href=reverse("dashboards:practitioner", args=[pk])),
+            person_cell(pk, people[pk].full_name, prefer[program_id]),
             _where(scope, people[pk]),
             names[program_id],
             dates.LABELS[dates.State(state)],
@@ -390,7 +391,7 @@ def alerts(scope):
     rows = [
         [
             Cell(alert.raised_on, href=alert.get_absolute_url()),
-            alert.about(),
+            _about(alert),
             alert.organization.name if scope.compares else alert.get_scope_display(),
             "; ".join(alert.rule_names()),
             alert.status_label(),
@@ -405,6 +406,13 @@ def alerts(scope):
         total=total,
         empty="No drift alerts are waiting to close.",
     )
+
+
+def _about(alert):
+    """Whom an alert is about: the practitioner's name, linked; else the team or item."""
+    if alert.practitioner_id:
+        return person_cell(alert.practitioner_id, alert.about(), "practitioner")
+    return alert.about()
 
 
 def open_disputes(scope):
@@ -549,7 +557,7 @@ def coach_activity(scope, program):
         counts = {month: counted.get((key, month), 0) for month in shown}
         rows.append(
             [
-                name,
+                name if scope.compares else person_cell(key, name, "coach"),
                 caseloads.get(key, 0),
                 round(expected, 1),
                 *[_activity_cell(scope, m, n, expected) for m, n in counts.items()],
@@ -590,11 +598,11 @@ def coach_sessions(scope, program):
     totals = _session_totals(scope, list(coaches))
     owed = _months_owed(scope, program.sessions_expected_from)
     rows = []
-    for name, caseload, certified, held, goals, met in totals.values():
+    for key, (name, caseload, certified, held, goals, met) in totals.items():
         due = owed * DAYS_A_MONTH * _sessions_a_day(program, caseload, certified)
         rows.append(
             [
-                name,
+                name if scope.compares else person_cell(key, name, "coach"),
                 caseload,
                 certified,
                 round(due, 1),
@@ -668,7 +676,7 @@ def feedback_quality(scope):
     # All of them, in one query: an organization has tens of coaches, not thousands.
     coaches = list(scope_coaches(scope).with_feedback_quality(scope.start, scope.end))
     shown = scope.shown("feedback", coaches)
-    return feedback.table(shown, scope.start, scope.end, linked=True, total=len(coaches))
+    return feedback.table(shown, scope.start, scope.end, total=len(coaches))
 
 
 def overdue(scope, program):
@@ -689,12 +697,12 @@ def overdue(scope, program):
     today = scope.today
     rows = [
         [
-            Cell(f"{first} {last}".strip(), href=reverse("dashboards:practitioner", args=[pk])),
+            person_cell(pk, f"{first} {last}".strip(), "practitioner"),
             place or "",
             last_observed_on,
             due_from + dt.timedelta(days=every),
             (today - due_from).days - every,
-            coaches.get(pk, ""),
+            people_cell(coaches.get(pk, ()), "coach"),
         ]
         for pk, first, last, place, last_observed_on, due_from in shown
     ]
@@ -716,10 +724,9 @@ def overdue(scope, program):
 
 
 def coach_names(practitioner_ids):
-    """{practitioner id: their current coaches' names}, in one query."""
+    """{practitioner id: [(coach id, name)] of their current coaches}, in one query."""
     found = {}
     current = CoachAssignment.objects.current().filter(practitioner_id__in=practitioner_ids)
     for a in current.select_related("coach").order_by("coach__last_name"):
-        names = found.setdefault(a.practitioner_id, [])
-        names.append(a.coach.full_name)
-    return {pk: ", ".join(names) for pk, names in found.items()}
+        found.setdefault(a.practitioner_id, []).append((a.coach_id, a.coach.full_name))
+    return found

@@ -20,6 +20,11 @@ class Cell:
     href: str | None = None
     css: str = ""
     note: str = ""  # a tooltip: what the cell counts
+    # The people the cell names, as (id, name): each name links where the viewer's
+    # miiwrap.people.links.Reach says, once the view has filled `hrefs` (link_cells).
+    people: tuple = ()
+    prefer: str | None = None
+    hrefs: list | None = None
 
     @property
     def is_number(self):
@@ -46,10 +51,28 @@ class Cell:
         css = "text-end" if number else "text-nowrap" if date else ""
         css = " ".join(filter(None, [css, self.css, "fw-normal" if tag == "th" else ""]))
         scope = ' scope="row"' if tag == "th" else ""
-        inner = escape(self._text(number, date))
+        inner = self._names() if self.people else escape(self._text(number, date))
         if self.href:
             inner = f'<a href="{escape(self.href)}">{inner}</a>'
         return f'<{tag}{scope} class="{escape(css)}">{inner}</{tag}>'
+
+    def _names(self):
+        hrefs = self.hrefs or [None] * len(self.people)
+        return ", ".join(
+            f'<a href="{escape(href)}">{escape(name)}</a>' if href else escape(name)
+            for (_, name), href in zip(self.people, hrefs, strict=True)
+        )
+
+
+def person_cell(pk, name, prefer=None):
+    """A cell naming one person, linked for each viewer by the view."""
+    return Cell(name, people=((pk, name),), prefer=prefer)
+
+
+def people_cell(people, prefer=None):
+    """A cell naming several people [(id, name)], comma-separated."""
+    people = tuple(people)
+    return Cell(", ".join(name for _, name in people), people=people, prefer=prefer)
 
 
 def cell(value):

@@ -8,6 +8,7 @@ from miiwrap.dashboards.forms import LeaderFilterForm
 from miiwrap.dashboards.tables import Table, as_csv
 from miiwrap.parsing import reads
 from miiwrap.people.access import viewer_for
+from miiwrap.people.links import link_cells
 from miiwrap.people.models import Organization, Person
 from observations.models import Rubric
 
@@ -17,10 +18,9 @@ def _leader_organizations(user):
     viewer = viewer_for(user)
     if not (viewer.sees_everything or viewer.sees_organization):
         raise Http404("The leader dashboard is for leaders and admins.")
-    organizations = Organization.objects.visible_to(user)
-    if viewer.sees_everything:
-        organizations = organizations.filter(is_purveyor=False)
-    return list(organizations)
+    # The purveyor is an organization like the others: its own staff are counted too,
+    # as the roster counts them.
+    return list(Organization.objects.visible_to(user))
 
 
 @reads("export", forms=[LeaderFilterForm])
@@ -41,6 +41,7 @@ def leader_dashboard(request):
     sections = leader.build(scope)
     if scope.export:
         return _download(sections, scope.export, "leader-dashboard")
+    _link_people(sections, request.user)
     ctx = {"filters": {"form": form}, "scope": scope, **sections}
     return render(request, "dashboards/leader.html", ctx)
 
@@ -51,6 +52,12 @@ def _download(sections, key, stem):
     if not tables:
         raise Http404("No such table on this dashboard.")
     return as_csv(tables[0], stem)
+
+
+def _link_people(sections, user):
+    """Link the names in every table for this viewer (miiwrap.people.links)."""
+    named = (c for table in _tables(sections) for row in table.rows for c in row if c.people)
+    link_cells(named, user)
 
 
 def _tables(found):
@@ -86,6 +93,7 @@ def coach_dashboard(request, pk=None):
     sections = coach.build(person, acting=is_self)
     if export := request.GET.get("export"):
         return _download(sections, export, "coach-dashboard")
+    _link_people(sections, request.user)
     ctx = {"coach": person, "is_self": is_self}
     return render(request, "dashboards/coach.html", {**ctx, **sections})
 
@@ -107,5 +115,6 @@ def practitioner_dashboard(request, pk=None):
     sections = practitioner.build(person, Person.objects.signed_in_as(request.user))
     if export := request.GET.get("export"):
         return _download(sections, export, "practitioner-dashboard")
+    _link_people(sections, request.user)
     ctx = {"person": person, "is_self": person.pk == viewer_for(request.user).person_id}
     return render(request, "dashboards/practitioner.html", {**ctx, **sections})

@@ -74,12 +74,6 @@ def detail(request, pk):
         # The viewer coaches this person now, so may start an observation of them.
         "may_observe": viewer.is_coach
         and any(a.coach_id == viewer.person_id and a.is_current() for a in coaches),
-        # A practitioner may not open their coach's page; name the coach without a link.
-        "linkable_coach_ids": set(
-            Person.objects.visible_to(request.user)
-            .filter(pk__in=[a.coach_id for a in coaches])
-            .values_list("pk", flat=True)
-        ),
         # For a coach: the trainers who observe their coaching.
         "trainers": person.trainer_assigned.visible_to(request.user).select_related("trainer"),
         "caseload": person.caseload_assignments.visible_to(request.user)

@@ -79,7 +79,11 @@ def test_the_history_lists_each_period_and_its_events(world, certified_coach, lo
     section = certification_section(login(world.leader).get(world.practitioner.get_absolute_url()))
     assert "History (1 period)" in section
     assert "2026-06-30 to 2028-06-29" in section
-    assert f"2026-06-30 · Certified by {world.coach.full_name}" in section
+    coach_dashboard = reverse("dashboards:coach", args=[world.coach.pk])
+    assert (
+        f'2026-06-30 · Certified by <a href="{coach_dashboard}">{world.coach.full_name}</a>'
+        in section
+    )
 
 
 def test_an_override_is_shown_in_the_history(world, certified_coach, login):

@@ -146,7 +146,8 @@ def test_a_sent_reminder_says_when_to_whom_about_whom(world, login, periods):
     assert world.coach.full_name in page and world.coach.email in page
     assert "Coach" in page
     assert "MiiWrap Practitioner" in page
-    assert f'href="{world.practitioner.get_absolute_url()}"' in page
+    # An admin opens the practitioner's view (miiwrap.people.links).
+    assert f'href="{reverse("dashboards:practitioner", args=[world.practitioner.pk])}"' in page
 
 
 def test_sent_lists_newest_first(world, login, periods):

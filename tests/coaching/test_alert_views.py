@@ -125,6 +125,11 @@ def test_the_list_shows_each_persona_exactly_the_alerts_they_may_act_on(
     assert listed(response) == {alerts[name].pk for name in SEES[persona]}
 
 
+def own_link(person):
+    """One's own name, as one reads it: linked to one's own page."""
+    return f'<a href="{person.get_absolute_url()}">{person.full_name}</a>'
+
+
 def test_a_practitioner_with_no_other_role_gets_404_even_without_alerts(world, login):
     assert login(world.unassigned).get(LIST).status_code == 404
 
@@ -168,7 +173,8 @@ def row(response, alert):
 def test_a_row_says_who_which_rubric_why_since_when_and_how_far(world, login, alerts):
     response = login(world.leader).get(LIST)
     pat = row(response, alerts["pat"])
-    assert f'<a href="{world.practitioner.get_absolute_url()}">{world.practitioner}</a>' in pat
+    view = reverse("dashboards:practitioner", args=[world.practitioner.pk])
+    assert f'<a href="{view}">{world.practitioner}</a>' in pat
     assert "MiiWrap fidelity tool" in pat
     assert f'<a href="{url(alerts["pat"])}">Smoothed score below its control limit</a>' in pat
     assert alerts["pat"].began_on.isoformat() in pat
@@ -522,7 +528,7 @@ def test_the_page_then_says_who_acknowledged_when_and_what_they_will_do(
     )
     assert "Acknowledged: your note is kept with the alert." in flashed(response)
     page = client.get(url(alerts["pat"])).content.decode()
-    assert f"Acknowledged by <strong>{world.coach.full_name}</strong>" in page
+    assert f"Acknowledged by <strong>{own_link(world.coach)}</strong>" in page
     assert "2026-06-30 12:00" in page  # noon where Riverbend works
     assert "Co-facilitate next meeting." in page
     assert "Update the note" in page
@@ -652,7 +658,7 @@ def test_the_page_says_who_addresses_it_and_what_is_done(world, login, alerts, f
     client = login(world.coach)
     client.post(url(alerts["pat"], "address"), {"address-note": "Role play on open questions."})
     page = client.get(url(alerts["pat"])).content.decode()
-    assert f"Marked as being addressed by <strong>{world.coach.full_name}</strong>" in page
+    assert f"Marked as being addressed by <strong>{own_link(world.coach)}</strong>" in page
     assert "Role play on open questions." in page
     assert ">Being addressed</span>" in page
     assert "Update what is being done" in page
@@ -718,7 +724,7 @@ def test_dismissing_records_who_when_and_why_apart_from_the_note(world, login, a
     last = alert.history.order_by("history_id").last()
     assert (last.status, last.history_user) == ("dismissed", world.leader.user)
     page = client.get(url(alert)).content.decode()
-    assert f"Dismissed as a false alarm by <strong>{world.leader.full_name}</strong>" in page
+    assert f"Dismissed as a false alarm by <strong>{own_link(world.leader)}</strong>" in page
     assert "Covering a crisis caseload." in page and "Will watch." in page
     assert "nobody is told of it again meanwhile" in page
 

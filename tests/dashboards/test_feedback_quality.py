@@ -86,7 +86,9 @@ def test_the_leader_sees_each_coach_beside_coach_activity(world, login, counted)
     assert [c.value for c in cora[1:3]] == [3, 1]
     assert round(cora[3].value, 2) == 33.33
     assert float(cora[6].value) == pytest.approx(83.335)
-    assert cora[0].href == reverse("dashboards:coach", args=[world.coach.pk])
+    assert cora[0].hrefs == [reverse("dashboards:coach", args=[world.coach.pk])]
+    coach_dashboard = reverse("dashboards:coach", args=[world.coach.pk])
+    assert f'<a href="{coach_dashboard}">{world.coach.full_name}</a>' in response.content.decode()
     assert world.outsider.full_name not in rows
 
 

@@ -85,7 +85,9 @@ def test_rows_show_roles_team_and_link_to_the_person(world, login):
     response = login(world.leader).get(URL)
     assert response.context["page"].paginator.count == 5
     content = response.content.decode()
-    assert f'href="{world.coach.get_absolute_url()}"' in content
+    # A leader opens a coach's dashboard, anyone else's page.
+    assert f'href="{reverse("dashboards:coach", args=[world.coach.pk])}"' in content
+    assert f'href="{world.org_admin.get_absolute_url()}"' in content
     assert ">Coach</span>" in content
     assert ">Supervisor / leader</span>" in content
     assert "South" in content

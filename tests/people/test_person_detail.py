@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from tests.factories import make_assignment, make_person
 
@@ -112,9 +113,10 @@ def test_practitioner_sees_their_coach_named_without_a_link_they_cannot_open(wor
     assert login(world.practitioner).get(world.coach.get_absolute_url()).status_code == 404
 
 
-def test_leader_gets_a_link_to_the_coach(world, login):
+def test_leader_gets_a_link_to_the_coachs_dashboard(world, login):
     response = login(world.leader).get(world.practitioner.get_absolute_url())
-    assert world.coach.get_absolute_url() in section(response, "Coaches")
+    coach_dashboard = reverse("dashboards:coach", args=[world.coach.pk])
+    assert f'href="{coach_dashboard}"' in section(response, "Coaches")
 
 
 def test_a_practitioner_without_a_coach_is_told_so(world, login):
@@ -134,7 +136,8 @@ def test_coach_sees_their_caseload_on_their_own_page(world, login):
     response = login(world.coach).get(world.coach.get_absolute_url())
     caseload = section(response, "Caseload")
     assert "(1)" in caseload
-    assert f'href="{world.practitioner.get_absolute_url()}"' in caseload
+    view = reverse("dashboards:practitioner", args=[world.practitioner.pk])
+    assert f'href="{view}"' in caseload  # the coach opens their practitioner's view
     assert "North · since 2020-02-01" in caseload
 
 
@@ -189,7 +192,10 @@ def test_the_history_shows_a_role_change_with_who_and_the_old_value(world, login
     )
     section_ = history(login(world.leader).get(world.unassigned.get_absolute_url()))
     assert "Role: Coach" in section_
-    assert f"by <strong>{world.org_admin.full_name}</strong>" in section_
+    admin = world.org_admin
+    assert f'by <strong><a href="{admin.get_absolute_url()}">{admin.full_name}</a></strong>' in (
+        section_
+    )
     assert "<del>Practitioner</del> → <ins>Coach</ins>" in section_
 
 
