@@ -133,7 +133,7 @@ def test_the_coach_is_emailed_and_the_leader_gets_it_in_the_digest(world, certif
 def test_back_in_control_resolves_the_alert_by_itself(world, certified):
     observe(world.coach, world.practitioner, level(80, 4), start=dt.date(2025, 5, 1))
     run()
-    observe(world.coach, world.practitioner, level(88, 12), start=dt.date(2025, 6, 1))
+    observe(world.coach, world.practitioner, level(88, 16), start=dt.date(2025, 6, 1))
     report = run(today=TODAY + dt.timedelta(days=1))
     assert report.resolved == 1
     for alert in DriftAlert.objects.all():
