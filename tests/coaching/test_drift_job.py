@@ -190,7 +190,7 @@ def test_a_dismissed_alert_costs_no_more_work_on_nights_without_new_points(
 def test_a_new_episode_after_recovery_is_a_new_alert(world, certified):
     observe(world.coach, world.practitioner, level(80, 4), start=dt.date(2025, 5, 1))
     run()
-    observe(world.coach, world.practitioner, level(88, 12), start=dt.date(2025, 6, 1))
+    observe(world.coach, world.practitioner, level(88, 16), start=dt.date(2025, 6, 1))
     run(today=TODAY + dt.timedelta(days=1))
     observe(world.coach, world.practitioner, level(79, 4), start=dt.date(2025, 10, 1))
     run(today=TODAY + dt.timedelta(days=2))
