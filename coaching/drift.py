@@ -74,9 +74,10 @@ class Params:
     items_limit: float = 5.0  # the items' fall (see item_many) beyond which it is out
     items_top: int = 3  # the items rule sums the falls of this many items that fell most
     back_margin: float = 1.1  # shift and items: back once this many standard errors inside
-    recovered_points: int = 6  # the latest scores that, at the usual level, end a fall
-    back_floor: float = 1.0  # shift: no point is back with a score this many sigma under
+    recovered_points: int = 6  # the latest scores at the usual level that end a fall within limit
+    back_floor: float = 0.5  # shift: no point is back with a score this many sigma under
     items_share: float = 0.09  # the shift limit is this much higher where items are judged too
+    items_floor: float = 3.0  # items: no point is back whose own items fell this far
 
 
 DEFAULTS = Params()
@@ -539,14 +540,19 @@ def shift_many(
     # Within back_margin of the limit, a point is neither out nor back: an
     # alert neither opens nor moves towards closing, so a series near the limit does not flap.
     # A fall is current only while the latest scores are still low as a whole: once the
-    # last recovered_points average the usual level again, it is over, however low the
-    # scores since its start were. And a point whose own score is back_floor sigma under the
-    # usual level is never back: an alert does not close on the night a new fall starts.
+    # last recovered_points average the usual level again, it is not out, however low the
+    # scores since its start were. But it is back only once its statistic is within the
+    # limit too: scores at the usual level by chance while the fall as a whole still
+    # stands would close its alert, and the next low score would raise it again on the
+    # same fall. And a point whose own score is back_floor sigma under the usual level is
+    # never back: an alert does not close on the night a new fall starts.
     recovered = _recovered(xc, m, ends, levels, sigmas, params)
     out = _beyond(statistic, limits) & ~recovered
     with np.errstate(invalid="ignore"):
         low = _at_ends(xc, m, ends) < levels - params.back_floor * sigmas
-    back = (recovered | ~_beyond(statistic, limits - params.back_margin)) & ~low
+    inside = ~_beyond(statistic, limits)
+    well_inside = ~_beyond(statistic, limits - params.back_margin)
+    back = ((recovered & inside) | well_inside) & ~low
     return Shifts(
         statistic, out, back, began, levels[:, -1], recent, after, sigmas[:, -1], limits[:, -1]
     )
@@ -596,6 +602,10 @@ def item_many(gaps, lengths, spread, params=DEFAULTS, usable=None, ends=None, of
     (the certification's evidence). c is never among the first `baseline_n`
     observations (counted from `offset` per row, for rows that are a series' latest part),
     and both sides need two scores of an item for it to count.
+
+    A point is back when its statistic is back_margin inside the limit and the point's own
+    items, against their level before it, do not sum beyond `items_floor` in the same way
+    (see _latest_items): an alert does not close on the night a few items start to slip.
     """
     gaps = np.asarray(gaps, dtype=float)
     n, width, count = gaps.shape
@@ -615,6 +625,7 @@ def item_many(gaps, lengths, spread, params=DEFAULTS, usable=None, ends=None, of
     spread = np.asarray(spread, dtype=float)
     offset = np.broadcast_to(np.asarray(offset), (n,))
     statistic = np.full((n, ends), np.nan)
+    latest = np.full((n, ends), np.nan)
     began = np.full(n, -1)
     fallen = np.full((n, top), -1)
     for back in range(ends):
@@ -647,9 +658,41 @@ def item_many(gaps, lengths, spread, params=DEFAULTS, usable=None, ends=None, of
                 began[live] = np.where(better, first, began[live])
                 fallen[live] = np.where(better[:, None], order, fallen[live])
         statistic[:, ends - 1 - back] = np.where(np.isfinite(best), best, np.nan)
+        latest[:, ends - 1 - back] = _latest_items(
+            total, number, level_total, level_number, end, spread, top, params
+        )
     out = _beyond(statistic, params.items_limit)
-    back = ~_beyond(statistic, params.items_limit - params.back_margin)
+    back = ~_beyond(statistic, params.items_limit - params.back_margin) & ~_beyond(
+        latest, params.items_floor
+    )
     return ItemFalls(statistic, out, back, began, fallen)
+
+
+def _latest_items(total, number, level_total, level_number, end, spread, top, params):
+    """The items rule's floor at one point per row (`end` one past it): the items of that
+    observation alone against their mean in at most `before_points` observations before it,
+    in standard errors, the `top` largest falls summed over √top, as item_many sums them;
+    nan where it cannot be judged."""
+    n = len(end)
+    first = end - 1
+    live = np.flatnonzero(first >= 1)
+    found = np.full(n, np.nan)
+    if not live.size:
+        return found
+    first, stop = first[live], end[live]
+    low = np.maximum(first - params.before_points, 0)
+    after_n = number[live, stop] - number[live, first]
+    after = total[live, stop] - total[live, first]
+    before_n = level_number[live, first] - level_number[live, low]
+    before = level_total[live, first] - level_total[live, low]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        error = spread * np.sqrt(1 / after_n + 1 / before_n)
+        falls = (before / before_n - after / after_n) / error
+    falls = np.where((after_n >= 1) & (before_n >= 2) & np.isfinite(falls), falls, -np.inf)
+    largest = -np.sort(-falls, axis=1)[:, :top]
+    judged = np.isfinite(largest).all(axis=1)
+    found[live] = np.where(judged, largest.sum(axis=1) / math.sqrt(top), np.nan)
+    return found
 
 
 def _beyond(statistic, limit):

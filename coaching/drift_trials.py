@@ -31,7 +31,9 @@ first five); for a change, the median delay from its first observation to the fi
 raised at or after it (1 = on the first changed observation), the share caught by the end,
 the series missed, the series whose earlier (false) alert was still open at the change; and
 two checks of the lifecycle: nights out of control with no alert, and alerts that close and
-reopen within FLAP_WINDOW observations while the level stays below the baseline. Each row
+reopen within FLAP_WINDOW observations while the level stays below the baseline; and the
+series with an alert still open after their last observation (on an in-control series, a
+false alarm that lingers). Each row
 keeps the counts behind its figures, so `pooled` can join rows (of several seeds, or of
 several scenarios) into one with the figures of them all.
 """
@@ -89,6 +91,7 @@ class TrialRow:
     in_control: int = 0  # in-control observations after the first five
     delays: tuple = ()  # each caught change's delay
     changed: int = 0  # series with a change
+    open_at_end: int = 0  # series with an alert still open after the last observation
 
 
 def fresh_seed():
@@ -243,6 +246,7 @@ def _row(scenario, detector, cohort, raised, active, outs, closed):
         silent_nights=silent,
         flaps=flaps,
         series=len(change),
+        open_at_end=int(active[:, -1].sum()),
     )
 
 
@@ -268,7 +272,7 @@ def pooled(rows, scenario=None, detector=None):
     `scenario` and `detector` name the result (default: the rows' names joined by " + ")."""
     rows = list(rows)
     names = list(dict.fromkeys(row.scenario for row in rows))
-    counts = ("missed", "open_at_change", "silent_nights", "flaps", "series")
+    counts = ("missed", "open_at_change", "silent_nights", "flaps", "series", "open_at_end")
     return _figures(
         scenario or " + ".join(names),
         detector or " + ".join(dict.fromkeys(row.detector for row in rows)),
@@ -289,7 +293,7 @@ def pick(rows, scenarios, detector):
 def format_table(rows):
     header = (
         f"{'scenario':<14}{'detector':<13}{'false/100':>10}{'delay':>7}{'caught':>8}"
-        f"{'missed':>8}{'open@chg':>9}{'silent':>8}{'flaps':>7}"
+        f"{'missed':>8}{'open@chg':>9}{'silent':>8}{'flaps':>7}{'open@end':>9}"
     )
     return "\n".join([header, "-" * len(header), *map(_line, rows)])
 
@@ -300,6 +304,7 @@ def _line(row):
     return (
         f"{row.scenario:<14}{row.detector:<13}{row.false_per_100:>10.2f}{delay:>7}{caught:>8}"
         f"{row.missed:>8}{row.open_at_change:>9}{row.silent_nights:>8}{row.flaps:>7}"
+        f"{row.open_at_end / max(row.series, 1):>9.1%}"
     )
 
 

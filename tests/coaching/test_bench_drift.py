@@ -22,6 +22,11 @@ SUMMARY_ROW = re.compile(
     r"\s+(\S+)\s+(\S+)\s+(\S+)$",
     re.MULTILINE,
 )
+# No goal: the share of in-control series ending with an alert open, in %.
+OPEN_AT_END = re.compile(
+    r"^open at the end %, in-control series\s+—\s+([\d.]+)\s+—\s+(—)\s+([\d.]+)\s+([\d.]+)$",
+    re.MULTILINE,
+)
 DATASET_LINE = re.compile(
     r"^Dataset: ([\d,]+) observations of ([\d,]+) people \((built now|reused|topped up)",
     re.MULTILINE,
@@ -157,6 +162,12 @@ def test_the_summary_figures_are_the_trials_pooled_over_the_seeds(two_seeds, tri
     ]
     assert int(lines["silent nights, every scenario"][1]) == sum(r.silent_nights for r in app_rows)
     assert int(lines["flaps, every scenario"][1]) == sum(r.flaps for r in app_rows)
+    calm_rows = [r for r in app_rows if r.scenario in t.IN_CONTROL]
+    share = sum(r.open_at_end for r in calm_rows) / sum(r.series for r in calm_rows)
+    shown = OPEN_AT_END.search(two_seeds)
+    assert shown and float(shown[1]) == pytest.approx(100 * share, abs=0.05)
+    ewma = t.pooled(t.pick(rows, t.IN_CONTROL, t.EWMA))
+    assert float(shown[3]) == pytest.approx(100 * ewma.open_at_end / ewma.series, abs=0.05)
     assert "Summary over 2 seed(s), 40 series per scenario" in two_seeds
 
 

@@ -904,6 +904,51 @@ def test_a_score_a_sigma_under_the_usual_level_is_never_back():
     assert unfloored.back[0].tolist() == [True, True]
 
 
+def test_a_score_half_a_sigma_under_the_usual_level_is_not_back():
+    """A false alarm's fall is over (the scores are back at 88 and over), then the first
+    score of a new step, about 0.6 sigma under the usual level: it is not back, so the
+    false alarm does not close on the night the step starts, to be raised again as the
+    step shows (a flap). Under the earlier floor of one sigma it was back."""
+    row = [*around(88, 14), 80.0, 80.0, 80.0, *around(89, 6), 87.0]
+    found = shifts([row], ends=2)
+    assert found.back[0].tolist() == [True, False] and not found.out[0].any()
+    assert (found.level[0] - row[-1]) / found.sigma[0] < 1.0
+    one_sigma = shifts([row], ends=2, params=replace(drift.DEFAULTS, back_floor=1.0))
+    assert one_sigma.back[0].tolist() == [True, True]
+
+
+def test_scores_at_the_usual_level_by_chance_do_not_end_a_fall_that_still_stands():
+    """A step from 88 to 85 held for 12 scores, then 8 scores of 89: the latest six average
+    the usual level, so the fall is not out, but over all its scores it is still beyond
+    the limit, so it is not back either and its alert stays open. Two low scores later
+    the same fall (begun at 14) is out again, on the alert still open. When being at the
+    usual level alone was back, the alert closed after three of the 89s and the two low
+    scores raised it again: a flap on a fall that never ended."""
+    row = [*around(88, 14), *around(85, 12), *[89.0] * 8]
+    found = shifts([row], ends=4)
+    assert not found.out[0].any() and not found.back[0].any()
+    assert (found.statistic[0] > found.limit[0]).all()
+    later = shifts([[*row, 84.0, 84.0]], ends=3)
+    assert later.out[0].tolist() == [False, False, True] and later.began[0] == 14
+    assert not later.back[0].any()
+
+
+def test_an_observation_whose_own_items_fell_is_not_back():
+    """Three items fall 10 points at the last observation only: no slip over two
+    observations yet, and the statistic is well inside its limit, but that observation's
+    own items sum beyond items_floor, so it is not back: an alert does not close on the
+    night a few items start to slip."""
+    y = item_scores()
+    y[0, -1, :3] -= 10
+    found = item_verdict(y)
+    assert not found.out.any()
+    assert found.statistic[0, -1] < drift.DEFAULTS.items_limit - drift.DEFAULTS.back_margin
+    assert found.back[0].tolist() == [True, True, True, False]
+    unfloored = item_verdict(y, params=replace(drift.DEFAULTS, items_floor=math.inf))
+    assert unfloored.back[0].all()
+    assert item_verdict(item_scores()).back.all()
+
+
 def test_beside_the_items_rule_the_shift_limit_is_raised_by_its_share():
     rows = [around(88, 12) + around(85, 6)] * 2
     alone = shifts(rows)

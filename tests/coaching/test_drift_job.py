@@ -133,7 +133,7 @@ def test_the_coach_is_emailed_and_the_leader_gets_it_in_the_digest(world, certif
 def test_back_in_control_resolves_the_alert_by_itself(world, certified):
     observe(world.coach, world.practitioner, level(80, 4), start=dt.date(2025, 5, 1))
     run()
-    observe(world.coach, world.practitioner, level(88, 12), start=dt.date(2025, 6, 1))
+    observe(world.coach, world.practitioner, level(88, 16), start=dt.date(2025, 6, 1))
     report = run(today=TODAY + dt.timedelta(days=1))
     assert report.resolved == 1
     for alert in DriftAlert.objects.all():
@@ -190,7 +190,7 @@ def test_a_dismissed_alert_costs_no_more_work_on_nights_without_new_points(
 def test_a_new_episode_after_recovery_is_a_new_alert(world, certified):
     observe(world.coach, world.practitioner, level(80, 4), start=dt.date(2025, 5, 1))
     run()
-    observe(world.coach, world.practitioner, level(88, 12), start=dt.date(2025, 6, 1))
+    observe(world.coach, world.practitioner, level(88, 16), start=dt.date(2025, 6, 1))
     run(today=TODAY + dt.timedelta(days=1))
     observe(world.coach, world.practitioner, level(79, 4), start=dt.date(2025, 10, 1))
     run(today=TODAY + dt.timedelta(days=2))

@@ -76,11 +76,11 @@ def expected(cohort):
     return as_set(raised), as_set(closed)
 
 
-@pytest.mark.parametrize("seed", [3, 11])
+@pytest.mark.parametrize("seed", [5, 11])
 def test_the_job_raises_and_closes_on_the_nights_the_trials_do(world, seed):
-    # Seed 3: a series alerted early by chance, closed, then raised again after its
-    # change began. Seed 11: a stable series' false alarm, closed. Every changed series
-    # is alerted in both.
+    # Seed 5: a series alerted early by chance, closed, then raised again after its
+    # change began. Seed 11: a stable series' false alarm, closed, raised and closed
+    # again. Every changed series is alerted in both.
     cohort = synthetic(seed)
     assert len(cohort.scores) == 6
     want_raised, want_closed = expected(cohort)

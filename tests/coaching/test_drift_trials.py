@@ -167,6 +167,7 @@ def test_the_figures_are_counted_right_on_a_hand_made_case():
     assert (row.delays, row.median_delay, row.caught) == ((3,), 3.0, 1.0)
     assert (row.missed, row.open_at_change, row.silent_nights, row.flaps) == (0, 0, 1, 1)
     assert (row.changed, row.series) == (1, 2)
+    assert row.open_at_end == 2  # both series end with an alert open
 
 
 def test_a_change_never_alerted_is_missed_and_one_under_an_open_alert_is_counted_apart():

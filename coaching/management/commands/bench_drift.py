@@ -205,7 +205,9 @@ class Command(BaseCommand):
             "a false alert still open when the change came; silent: nights out of control "
             "with no alert open; flaps: alerts closed and raised again within "
             f"{drift_trials.FLAP_WINDOW} observations while the level stays below its "
-            "baseline."
+            "baseline; open@end: the share of series with an alert still open after "
+            "their last observation (on the in-control scenarios, false alarms that "
+            "linger)."
         )
         rows = []
         for seed in seeds:
@@ -357,6 +359,19 @@ def goal_lines(rows):
         mine, beside = figures(scenarios, lambda row, name=name: getattr(row, name))
         verdict = NOT_APPLICABLE if goal is None else at_most(mine, goal)
         lines.append((label, _shown(goal, "{}"), str(mine), verdict, beside, "{}"))
+    # No goal: how many in-control series end with a (false) alert still open.
+    mine, beside = figures(t.IN_CONTROL, lambda row: row.open_at_end / max(row.series, 1))
+    label = "open at the end %, in-control series"
+    lines.append(
+        (
+            label,
+            NOT_APPLICABLE,
+            f"{100 * mine:.1f}",
+            NOT_APPLICABLE,
+            [None if value is None else 100 * value for value in beside],
+            "{:.1f}",
+        )
+    )
     return [
         (label, goal, mine, verdict, tuple(_shown(value, form) for value in beside))
         for label, goal, mine, verdict, beside, form in lines
