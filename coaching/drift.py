@@ -628,6 +628,7 @@ def item_many(gaps, lengths, spread, params=DEFAULTS, usable=None, ends=None, of
     latest = np.full((n, ends), np.nan)
     began = np.full(n, -1)
     fallen = np.full((n, top), -1)
+    sums = (total, number, level_total, level_number)
     for back in range(ends):
         end = lengths - back  # one past the last point judged
         best = np.full(n, -np.inf)
@@ -637,16 +638,8 @@ def item_many(gaps, lengths, spread, params=DEFAULTS, usable=None, ends=None, of
             live = np.flatnonzero((start >= 0) & (start + offset >= params.baseline_n))
             if not live.size:
                 break
-            first, stop = start[live], end[live]
-            low = np.maximum(first - params.before_points, 0)
-            after_n = number[live, stop] - number[live, first]
-            after = total[live, stop] - total[live, first]
-            before_n = level_number[live, first] - level_number[live, low]
-            before = level_total[live, first] - level_total[live, low]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                error = spread * np.sqrt(1 / after_n + 1 / before_n)
-                falls = (before / before_n - after / after_n) / error
-            falls = np.where((after_n >= 2) & (before_n >= 2) & np.isfinite(falls), falls, -np.inf)
+            first = start[live]
+            falls = _falls(sums, live, first, end[live], spread, params, least_after=2)
             # The `top` largest, in no order: a partial sort is a fraction of a full one.
             order = np.argpartition(falls, count - top, axis=1)[:, count - top :]
             largest = np.take_along_axis(falls, order, axis=1)
@@ -658,9 +651,7 @@ def item_many(gaps, lengths, spread, params=DEFAULTS, usable=None, ends=None, of
                 began[live] = np.where(better, first, began[live])
                 fallen[live] = np.where(better[:, None], order, fallen[live])
         statistic[:, ends - 1 - back] = np.where(np.isfinite(best), best, np.nan)
-        latest[:, ends - 1 - back] = _latest_items(
-            total, number, level_total, level_number, end, spread, top, params
-        )
+        latest[:, ends - 1 - back] = _latest_items(sums, end, spread, top, params)
     out = _beyond(statistic, params.items_limit)
     back = ~_beyond(statistic, params.items_limit - params.back_margin) & ~_beyond(
         latest, params.items_floor
@@ -668,7 +659,7 @@ def item_many(gaps, lengths, spread, params=DEFAULTS, usable=None, ends=None, of
     return ItemFalls(statistic, out, back, began, fallen)
 
 
-def _latest_items(total, number, level_total, level_number, end, spread, top, params):
+def _latest_items(sums, end, spread, top, params):
     """The items rule's floor at one point per row (`end` one past it): the items of that
     observation alone against their mean in at most `before_points` observations before it,
     in standard errors, the `top` largest falls summed over √top, as item_many sums them;
@@ -679,7 +670,19 @@ def _latest_items(total, number, level_total, level_number, end, spread, top, pa
     found = np.full(n, np.nan)
     if not live.size:
         return found
-    first, stop = first[live], end[live]
+    falls = _falls(sums, live, first[live], end[live], spread, params, least_after=1)
+    largest = -np.sort(-falls, axis=1)[:, :top]
+    judged = np.isfinite(largest).all(axis=1)
+    found[live] = np.where(judged, largest.sum(axis=1) / math.sqrt(top), np.nan)
+    return found
+
+
+def _falls(sums, live, first, stop, spread, params, least_after):
+    """Each item's fall, in standard errors, for the rows `live`: its mean from `first` to
+    `stop` (one past the last point) against its mean in at most `before_points`
+    observations before `first`, read off the prefix sums; -inf where fewer than
+    `least_after` scores after or 2 before leave it unjudged."""
+    total, number, level_total, level_number = sums
     low = np.maximum(first - params.before_points, 0)
     after_n = number[live, stop] - number[live, first]
     after = total[live, stop] - total[live, first]
@@ -688,11 +691,8 @@ def _latest_items(total, number, level_total, level_number, end, spread, top, pa
     with np.errstate(invalid="ignore", divide="ignore"):
         error = spread * np.sqrt(1 / after_n + 1 / before_n)
         falls = (before / before_n - after / after_n) / error
-    falls = np.where((after_n >= 1) & (before_n >= 2) & np.isfinite(falls), falls, -np.inf)
-    largest = -np.sort(-falls, axis=1)[:, :top]
-    judged = np.isfinite(largest).all(axis=1)
-    found[live] = np.where(judged, largest.sum(axis=1) / math.sqrt(top), np.nan)
-    return found
+    judged = (after_n >= least_after) & (before_n >= 2) & np.isfinite(falls)
+    return np.where(judged, falls, -np.inf)
 
 
 def _beyond(statistic, limit):
