@@ -34,7 +34,7 @@ def page(live_server, monkeypatch, threads_close_connections, shipped_rubrics):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         context = browser.new_context(
-            base_url=live_server.url, viewport={"width": 800, "height": 1000}
+            base_url=live_server.url, viewport={"width": 1280, "height": 1000}
         )
         yield context.new_page()
         browser.close()

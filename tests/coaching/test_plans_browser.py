@@ -73,7 +73,7 @@ def test_a_coach_logs_a_session_from_a_phone_and_the_practitioner_comments(page,
 
     page.get_by_role("button", name="Menu").click()
     page.get_by_role("button", name="Sign out").click()
-    page.set_viewport_size({"width": 800, "height": 1000})
+    page.set_viewport_size({"width": 1280, "height": 1000})
     sign_in(page, world.practitioner)
     page.goto(plan.get_absolute_url())
     expect(page.locator(".coaching-session")).to_contain_text("Two reflections per question")
@@ -123,7 +123,7 @@ def test_the_coaching_loop_from_an_alert_to_a_plan_a_session_and_progress_that_m
     expect(page.locator(".coaching-session")).to_contain_text("Skill practice · 30 min")
     assert fits_the_screen(page)
 
-    page.set_viewport_size({"width": 800, "height": 1000})
+    page.set_viewport_size({"width": 1280, "height": 1000})
     page.goto(world.practitioner.get_absolute_url())
     page.get_by_role("link", name="Start an observation").click()
     page.get_by_label("Date observed").fill(f"{today:%Y-%m-%d}")

@@ -6,6 +6,7 @@ One test walks through every role and width in one browser, since a browser cost
 Screenshots of each go to SHOTS, to look at by eye.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -15,9 +16,17 @@ from django.conf import settings
 from django.test import Client
 from playwright.sync_api import expect
 
+from certification import dates
+from certification.models import Program
+from observations.models import Observation
+from observations.services import dispute_raise
 from tests.browser import page  # noqa: F401  (fixture)
+from tests.certification.conftest import evidence
+from tests.certification.test_reminder_log import failed, remind
 from tests.coaching.test_alert_views import make_alert
+from tests.coaching.test_plans import make_plan
 from tests.dashboards.test_browser_dashboards import history  # noqa: F401  (fixture)
+from tests.factories import make_period
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -159,7 +168,8 @@ def test_on_a_phone_the_alerts_list_is_cards_not_a_word_a_line(page, live_server
 
 def test_the_menus_open_under_the_content_security_policy(page, live_server, world):  # noqa: F811
     """Bootstrap's dropdowns run from the bundled script; the reminder log is one click
-    away for an organization admin, and /favicon.ico answers with the icon."""
+    away for an organization admin; narrower than a laptop the menus fold away; and
+    /favicon.ico answers with the icon."""
     sign_in_as(page, live_server, world.org_admin)
     page.set_viewport_size({"width": LAPTOP, "height": 900})
     page.goto("/dashboards/")
@@ -168,5 +178,62 @@ def test_the_menus_open_under_the_content_security_policy(page, live_server, wor
     page.get_by_role("button", name="Certification").click()
     reminder_log.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Reminder log")
+    # Between a phone and a laptop the menus fold under the menu button, not onto rows.
+    for width in (768, 1024):
+        page.set_viewport_size({"width": width, "height": 900})
+        expect(page.get_by_role("button", name="Menu")).to_be_visible()
+        assert page.locator("nav.navbar").bounding_box()["height"] < 80
     icon = page.request.get("/favicon.ico")
     assert (icon.status, icon.headers["content-type"]) == (200, "image/svg+xml")
+
+
+# The lists a leader, an admin or a certifier acts from, each with rows to show.
+LISTS = {
+    "observations": "/observations/",
+    "plans": "/coaching/plans/",
+    "people": "/people/",
+    "queue": "/certification/queue/",
+    "disputes": "/observations/disputes/?status=all",
+    "reminders-sent": "/certification/reminders/?show=sent",
+    "reminders-failed": "/certification/reminders/?show=failed",
+    "reminders-scheduled": "/certification/reminders/?show=scheduled",
+}
+
+
+@pytest.fixture
+def lists(world, history):  # noqa: F811
+    """A row or more on each list, seen by the purveyor (who sees every organization, so
+    the lists show their organization columns too)."""
+    today = history.today
+    make_plan(world, started_on=today - dt.timedelta(20))
+    observed = Observation.objects.filter(practitioner=world.practitioner, status="submitted")
+    dispute_raise(observation=observed.latest("observed_on"), by=world.practitioner, reason="No.")
+    for program in ("practitioner", "coach"):
+        make_period(world.coach, world.purveyor_admin, program, today - dt.timedelta(300))
+    evidence(world.coach, world.unassigned, [today - dt.timedelta(d) for d in (40, 25, 10)])
+    # Ari's certificate lapses in 45 days: a reminder is scheduled, one sent, one failed.
+    years = dates.period_from(Program.objects.get(code="practitioner").rules(), today)
+    lapsing = make_period(
+        world.away_practitioner,
+        world.outsider,
+        valid_from=today - (years.valid_until - today) + dt.timedelta(45),
+    )
+    remind(lapsing, world.away_practitioner)
+    failed(lapsing, world.outsider, role="leader")
+    return world
+
+
+def test_on_a_phone_the_lists_people_act_from_are_cards(page, live_server, lists):  # noqa: F811
+    sign_in_as(page, live_server, lists.purveyor_admin)
+    page.set_viewport_size({"width": PHONE, "height": 900})
+    problems = {}
+    for name, url in LISTS.items():
+        page.goto(url)
+        expect(page.locator("main tbody tr").first).to_be_visible()
+        look_at(page, name, PHONE)
+        if found := overflow(page) + page.evaluate(NARROW_CELLS):
+            problems[name] = found
+    assert problems == {}
+    # The queue's buttons stand at the start of their card, in reach.
+    page.goto(LISTS["queue"])
+    assert in_view(page, page.get_by_role("button", name="Certify"))
