@@ -235,6 +235,28 @@ NOTIFICATION_RETRY_MINUTES = int(os.environ.get("NOTIFICATION_RETRY_MINUTES", "5
 # this many days late; older ones are past helping. Only the latest due one goes out.
 REMINDER_CATCH_UP_DAYS = int(os.environ.get("REMINDER_CATCH_UP_DAYS", "7"))
 
+# The cache the dashboards keep their sections in (miiwrap/generations.py), shared by every
+# web and Celery process: Redis when REDIS_URL names one, else files under MIIWRAP_VAR_DIR,
+# which needs no server. Runs that share one Redis keep apart by their key prefix.
+CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL") or ""
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "miiwrap"),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "miiwrap"),
+            "OPTIONS": {"MAX_ENTRIES": 20000},
+        }
+    }
+
 # Celery: a Redis URL switches the broker to Redis; without one, messages go through
 # a folder on disk (kombu's filesystem transport), so the worker and beat run with no
 # server at all.

@@ -26,3 +26,5 @@ def pytest_load_initial_conftests(early_config):
     # Celery worker never runs the tasks another's test is waiting for.
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     os.environ["CELERY_QUEUE"] = f"miiwrap-tests-{worker}"
+    # ...and keeps its cached dashboard sections under a prefix of its own.
+    os.environ["CACHE_KEY_PREFIX"] = f"miiwrap-tests-{worker}"

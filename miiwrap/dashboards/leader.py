@@ -16,7 +16,7 @@ from certification.models import Program
 from certification.pipeline import EXPIRING_WITHIN
 from coaching.levels import METRIC
 from coaching.models import CoachAssignment, DriftAlert, ItemMonth
-from miiwrap import charts, months
+from miiwrap import charts, generations, months
 from miiwrap.dashboards import feedback
 from miiwrap.dashboards.tables import Cell, Table, people_cell, person_cell
 from miiwrap.people.models import Person, Team, todays_by_zone
@@ -83,6 +83,23 @@ class Scope:
         )
         return seen.filter(practitioner__team=self.team) if self.team else seen
 
+    @property
+    def organization_ids(self):
+        return [org.pk for org in self.organizations]
+
+    @property
+    def key(self):
+        """What a kept section of this scope depends on besides its organizations' data:
+        the filters and each organization's local date."""
+        return (
+            self.team.pk if self.team else None,
+            self.program.pk if self.program else None,
+            getattr(self.rubric, "pk", None),
+            self.start,
+            self.end,
+            tuple(sorted(self.todays.items())),
+        )
+
     def shown(self, key, rows):
         """The first SHOWN rows, or all of them when this table is being downloaded."""
         return rows if self.export == key else rows[:SHOWN]
@@ -126,17 +143,26 @@ def build(scope):
     programs = Program.objects.prefetch_related("evidence_rules")
     programs = [scope.program] if scope.program else list(programs)
     version = newest_version(scope.rubric)
+    cadence = cadence_program(programs)
+
+    def kept(name, compute):
+        """A section as last computed for this scope, unless a write has touched one of
+        its organizations since (miiwrap.generations); a download is read afresh."""
+        if scope.export:
+            return compute()
+        return generations.cached(f"leader.{name}", scope.organization_ids, scope.key, compute)
+
     return {
-        **pipeline(scope, programs),
-        **trend(scope, version),
-        "bands": bands(scope, version),
-        "alerts": alerts(scope),
-        "open_disputes": open_disputes(scope),
-        "heat_map": heat_map(scope, version),
-        **coach_activity(scope, cadence_program(programs)),
-        "sessions": coach_sessions(scope, cadence_program(programs)),
-        "feedback": feedback_quality(scope),
-        "overdue": overdue(scope, cadence_program(programs)),
+        **kept("pipeline", lambda: pipeline(scope, programs)),
+        **kept("trend", lambda: trend(scope, version)),
+        "bands": kept("bands", lambda: bands(scope, version)),
+        "alerts": kept("alerts", lambda: alerts(scope)),
+        "open_disputes": kept("open_disputes", lambda: open_disputes(scope)),
+        "heat_map": kept("heat_map", lambda: heat_map(scope, version)),
+        **kept("coach_activity", lambda: coach_activity(scope, cadence)),
+        "sessions": kept("sessions", lambda: coach_sessions(scope, cadence)),
+        "feedback": kept("feedback", lambda: feedback_quality(scope)),
+        "overdue": kept("overdue", lambda: overdue(scope, cadence)),
     }
 
 

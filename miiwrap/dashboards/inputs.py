@@ -1,0 +1,89 @@
+"""What the dashboards read, declared once: each model whose rows feed a dashboard, and
+whose organizations a saved or deleted row makes stale (miiwrap.generations).
+
+A model added to a dashboard is added here; a write that skips model signals (bulk_create,
+QuerySet.update, a nightly job) calls miiwrap.generations.touched itself.
+"""
+
+from miiwrap.generations import feeds
+
+
+def _both(first, second):
+    """A row about two people (practitioner and coach, coach and trainer): both their
+    organizations, since each has a dashboard that reads it."""
+
+    def read(row):
+        return (getattr(row, first).organization_id, getattr(row, second).organization_id)
+
+    return read
+
+
+def register():
+    from certification.models import (
+        CertificationEvent,
+        CertificationPeriod,
+        EvidenceRule,
+        Program,
+    )
+    from coaching.models import (
+        CoachAssignment,
+        CoachingPlan,
+        CoachingSession,
+        DriftAlert,
+        DriftSettings,
+        Goal,
+        ItemMonth,
+        Momentum,
+        OrganizationItemMonth,
+        PlanComment,
+        PooledSpread,
+        TrainerAssignment,
+    )
+    from miiwrap.people.models import Organization, Person, RoleGrant, Team
+    from observations.models import (
+        ActivityType,
+        Amendment,
+        Dispute,
+        Domain,
+        Item,
+        Level,
+        Metric,
+        Observation,
+        Rubric,
+        RubricVersion,
+    )
+
+    # What every organization shares: rubrics, programs and their rules, drift settings.
+    for shared in (
+        Rubric,
+        RubricVersion,
+        Domain,
+        Item,
+        Level,
+        Metric,
+        ActivityType,
+        Program,
+        EvidenceRule,
+        DriftSettings,
+        PooledSpread,
+    ):
+        feeds(shared, everyone=True)
+    feeds(Organization, "pk")
+    feeds(Team, "organization_id", moves=True)
+    feeds(Person, "organization_id", moves=True)
+    feeds(RoleGrant, "person.organization_id")
+    feeds(Observation, _both("practitioner", "coach"))
+    feeds(Amendment, "observation.practitioner.organization_id")
+    feeds(Dispute, "observation.practitioner.organization_id")
+    feeds(CertificationPeriod, "person.organization_id")
+    feeds(CertificationEvent, "period.person.organization_id")
+    feeds(CoachAssignment, _both("practitioner", "coach"))
+    feeds(TrainerAssignment, _both("coach", "trainer"))
+    feeds(DriftAlert, "organization_id")
+    feeds(Momentum, "person.organization_id")
+    feeds(ItemMonth, "organization_id")
+    feeds(OrganizationItemMonth, "organization_id")
+    feeds(CoachingPlan, "organization_id")
+    feeds(Goal, "plan.organization_id")
+    feeds(PlanComment, "plan.organization_id")
+    feeds(CoachingSession, _both("practitioner", "coach"))

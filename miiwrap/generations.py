@@ -1,0 +1,170 @@
+"""What the dashboards keep, and when it goes stale: a generation per organization.
+
+A kept figure (a dashboard section) is stored in the shared cache under a key that names
+the current generation of every organization it reads, and the system-wide generation
+(rubrics, programs and rules, which every organization shares). A write that changes what a
+figure reads bumps the generation of the organizations it touches once its transaction
+commits; keys made under the old generation are never read again and expire.
+
+So the declarations are few and in one place each:
+- a new dashboard section names its key parts (`cached`): the organizations, the filters,
+  the local date;
+- a model whose rows feed a dashboard is registered with `feeds` (in its app's ready()):
+  saving or deleting one row bumps its organization, or everyone;
+- a write that skips model signals (bulk_create, QuerySet.update, raw SQL, a nightly job)
+  calls `touched(...)` with the organizations it wrote for, or `touched(everyone=True)`.
+"""
+
+import contextvars
+import hashlib
+import secrets
+import threading
+from contextlib import contextmanager
+from operator import attrgetter
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
+
+# How long a kept section lives if nothing bumps it: a day bounds what a write that forgot
+# to declare itself could leave stale, and the local date in every key turns them daily.
+KEPT_SECONDS = 24 * 3600
+# Generations outlive the sections made under them: losing one only costs a recompute.
+GENERATION_SECONDS = 7 * 24 * 3600
+EVERYONE = "everyone"
+
+_enabled = contextvars.ContextVar("dashboard_cache_enabled", default=True)
+
+
+def _key(scope):
+    return f"generation:{scope}"
+
+
+def _fresh():
+    return secrets.token_hex(6)
+
+
+def generations(organization_ids):
+    """{scope: token} for these organizations and EVERYONE, made on first use."""
+    scopes = [EVERYONE, *sorted({int(pk) for pk in organization_ids})]
+    found = cache.get_many([_key(scope) for scope in scopes])
+    tokens = {}
+    for scope in scopes:
+        token = found.get(_key(scope))
+        if token is None:
+            # add, not set: two processes making the first token agree on one.
+            cache.add(_key(scope), _fresh(), GENERATION_SECONDS)
+            token = cache.get(_key(scope)) or _fresh()
+        tokens[scope] = token
+    return tokens
+
+
+def bump(organization_ids=(), everyone=False):
+    """New generations now (callers within a transaction want `touched`)."""
+    scopes = [EVERYONE] if everyone else sorted({int(pk) for pk in organization_ids if pk})
+    if scopes:
+        cache.set_many({_key(scope): _fresh() for scope in scopes}, GENERATION_SECONDS)
+
+
+_pending = threading.local()
+
+
+def touched(*organizations, everyone=False):
+    """Declare a write for these organizations (instances or ids), or for everyone: their
+    kept figures go stale now, so the writer's own next read sees the write, and again
+    when the transaction commits, so nothing another process kept from the rows as they
+    were before the commit outlives it. The bumps at commit are gathered: a loop saving a
+    thousand rows bumps each organization once."""
+    ids = {getattr(org, "pk", org) for org in organizations} - {None}
+    bump(ids, everyone)
+    if not transaction.get_connection().in_atomic_block:
+        return
+    if not hasattr(_pending, "ids"):
+        _pending.ids, _pending.everyone = set(), False
+    _pending.ids |= ids
+    _pending.everyone |= everyone
+    transaction.on_commit(_bump_pending, robust=True)
+
+
+def _bump_pending():
+    """The bumps gathered since the last commit (a rolled-back write's too: a bump too
+    many costs a recompute, never a wrong figure)."""
+    ids, everyone = getattr(_pending, "ids", set()), getattr(_pending, "everyone", False)
+    _pending.ids, _pending.everyone = set(), False
+    if everyone:
+        bump(everyone=True)
+    elif ids:
+        bump(ids)
+
+
+@contextmanager
+def uncached():
+    """Compute every section from scratch inside this block (the tests' oracle)."""
+    token = _enabled.set(False)
+    try:
+        yield
+    finally:
+        _enabled.reset(token)
+
+
+def cached(section, organization_ids, parts, compute):
+    """`compute()`, kept under `section`, the organizations' generations and `parts` (the
+    filters and local dates it depends on, as plain values with a stable repr)."""
+    if not _enabled.get():
+        return compute()
+    tokens = generations(organization_ids)
+    described = repr((section, sorted(tokens.items(), key=str), parts))
+    key = f"section:{section}:{hashlib.sha256(described.encode()).hexdigest()[:32]}"
+    found = cache.get(key)
+    if found is None:
+        found = (compute(),)
+        cache.set(key, found, KEPT_SECONDS)
+    return found[0]
+
+
+# Models whose rows feed dashboards --------------------------------------------------------
+
+
+def feeds(model, organization=None, *, everyone=False, moves=False):
+    """Register `model`: saving or deleting a row bumps the organization read from it by
+    `organization` (an attribute path such as "practitioner.organization_id", or a
+    function of the row), or everyone's. `moves`: the row may change organization, so the
+    one it had before the save is bumped too."""
+    if everyone:
+        read = None
+    elif callable(organization):
+        read = organization
+    else:
+        read = attrgetter(organization)
+
+    def organizations_of(row):
+        if read is None:
+            return ()
+        found = read(row)
+        return found if isinstance(found, list | tuple | set) else (found,)
+
+    def saved(sender, instance, raw=False, **kwargs):
+        if raw:  # fixtures being loaded: the loader declares its own write
+            return
+        before = getattr(instance, "_generation_before", ())
+        touched(*before, *organizations_of(instance), everyone=everyone)
+
+    def deleting(sender, instance, **kwargs):
+        # Read before the row (and what it points to) is gone.
+        instance._generation_before = organizations_of(instance)
+
+    def deleted(sender, instance, **kwargs):
+        touched(*getattr(instance, "_generation_before", ()), everyone=everyone)
+
+    def saving(sender, instance, raw=False, **kwargs):
+        if raw or instance._state.adding or instance.pk is None:
+            return
+        old = sender._default_manager.filter(pk=instance.pk).first()
+        instance._generation_before = organizations_of(old) if old is not None else ()
+
+    uid = f"generations:{model._meta.label}"
+    post_save.connect(saved, sender=model, weak=False, dispatch_uid=uid)
+    pre_delete.connect(deleting, sender=model, weak=False, dispatch_uid=uid)
+    post_delete.connect(deleted, sender=model, weak=False, dispatch_uid=uid)
+    if moves:
+        pre_save.connect(saving, sender=model, weak=False, dispatch_uid=uid)
