@@ -32,6 +32,7 @@ from types import SimpleNamespace
 from certification import dates, progress, services
 from certification.models import CertificationEvent, CertificationPeriod, Program
 from coaching.models import TrainerAssignment
+from miiwrap import generations
 from miiwrap.people.models import Person, Role
 from observations import demo as demo_observations
 from observations.models import ActivityType, Observation
@@ -104,6 +105,7 @@ def add_certifications(plans, *, seed, today, years):
         if not plan.identity.is_purveyor:
             _replay(world, plan)
     _insert(world)
+    generations.touched(everyone=True)
     return world.made
 
 

@@ -35,6 +35,7 @@ from certification.models import Program
 from coaching import goals as goal_rules
 from coaching import levels, progress, services
 from coaching.models import CoachingPlan, CoachingSession, DriftAlert, Goal, PlanComment
+from miiwrap import generations
 from miiwrap.audit import update_with_history
 from observations import demo as demo_observations
 from observations.models import ActivityType, Observation
@@ -160,6 +161,7 @@ def add_plans(plans, *, seed, today, years=demo_observations.HISTORY_YEARS):
         routine = _routine_sessions(org, seed=seed, setting=setting, since=expected_from)
         CoachingSession.objects.bulk_create(routine, batch_size=BATCH_SIZE)
         made["routine sessions"] += len(routine)
+    generations.touched(*(org.row for org in plans))
     return made
 
 

@@ -43,6 +43,7 @@ from coaching.models import (
     OrganizationItemMonth,
     PooledSpread,
 )
+from miiwrap import generations
 from miiwrap.audit import update_with_history
 from miiwrap.people.models import Person
 from miiwrap.text import NOTE
@@ -106,8 +107,18 @@ def drift_detect(*, today, person_ids=None, zone=None):
         sync_alerts(found, moved, scope=Scope.ITEM, subjects=None, **sync)
         report.seconds["items"] = time.monotonic() - started
     report.notified = tell_about(today)
+    _touched(person_ids)
     report.seconds["total"] = time.monotonic() - started
     return report
+
+
+def _touched(person_ids):
+    """The dashboards' kept sections go stale: everyone's after a night, else those of the
+    organizations of the people checked."""
+    if person_ids is None:
+        generations.touched(everyone=True)
+    else:
+        generations.touched_people(person_ids)
 
 
 def drift_check_soon(person_ids):
@@ -229,6 +240,7 @@ def refresh(active, now, explained, today):
     # checked_on is bookkeeping, left out of the alert's history.
     for start in range(0, len(ongoing), 5000):
         DriftAlert.objects.filter(pk__in=ongoing[start : start + 5000]).update(checked_on=today)
+    generations.touched(*{alert.organization_id for alert in active.values()})
     return len(ongoing)
 
 
@@ -255,6 +267,7 @@ def close(alerts, now, rules, today):
                 resolved_on=today,
                 checked_on=today,
             )
+    generations.touched(*{alert.organization_id for alert in alerts})
     return done
 
 
@@ -275,6 +288,7 @@ def raise_new(fresh, today):
         ignore_conflicts=True,
     )
     record_raised(fresh, today)
+    generations.touched(*{f.organization_id for f in fresh})
     return len(fresh)
 
 
@@ -581,7 +595,10 @@ def _take_up(alert, status, said, **values):
     if "plan" in values:
         unchanged["plan"] = values["plan"]
     rows = rows.exclude(status=status, **unchanged)
-    return bool(update_with_history(rows, status=status, **values))
+    changed = bool(update_with_history(rows, status=status, **values))
+    if changed:
+        generations.touched(alert.organization_id)
+    return changed
 
 
 # Coaching plans ------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ figure reads bumps the generation of the organizations it touches once its trans
 commits; keys made under the old generation are never read again and expire.
 
 So the declarations are few and in one place each:
-- a new dashboard section names its key parts (`cached`): the organizations, the filters,
-  the local date;
+- a new dashboard section is read through its page's `Kept`, which names the
+  organizations and the key parts: the filters, the local date;
 - a model whose rows feed a dashboard is registered with `feeds` (in its app's ready()):
   saving or deleting one row bumps its organization, or everyone;
 - a write that skips model signals (bulk_create, QuerySet.update, raw SQL, a nightly job)
@@ -34,6 +34,10 @@ GENERATION_SECONDS = 7 * 24 * 3600
 EVERYONE = "everyone"
 
 _enabled = contextvars.ContextVar("dashboard_cache_enabled", default=True)
+# The models registered with `feeds`, and how many writes have been declared so far: the
+# tests check that a bulk write to a fed model is declared after it (tests/generation_guard.py).
+FED = set()
+declared = 0
 
 
 def _key(scope):
@@ -75,6 +79,8 @@ def touched(*organizations, everyone=False):
     when the transaction commits, so nothing another process kept from the rows as they
     were before the commit outlives it. The bumps at commit are gathered: a loop saving a
     thousand rows bumps each organization once."""
+    global declared
+    declared += 1
     ids = {getattr(org, "pk", org) for org in organizations} - {None}
     bump(ids, everyone)
     if not transaction.get_connection().in_atomic_block:
@@ -84,6 +90,14 @@ def touched(*organizations, everyone=False):
     _pending.ids |= ids
     _pending.everyone |= everyone
     transaction.on_commit(_bump_pending, robust=True)
+
+
+def touched_people(person_ids):
+    """Declare a write about these people: their organizations' figures go stale."""
+    from miiwrap.people.models import Person
+
+    people = Person.objects.filter(pk__in=list(person_ids))
+    touched(*set(people.values_list("organization_id", flat=True)))
 
 
 def _bump_pending():
@@ -107,19 +121,29 @@ def uncached():
         _enabled.reset(token)
 
 
-def cached(section, organization_ids, parts, compute):
-    """`compute()`, kept under `section`, the organizations' generations and `parts` (the
-    filters and local dates it depends on, as plain values with a stable repr)."""
-    if not _enabled.get():
-        return compute()
-    tokens = generations(organization_ids)
-    described = repr((section, sorted(tokens.items(), key=str), parts))
-    key = f"section:{section}:{hashlib.sha256(described.encode()).hexdigest()[:32]}"
-    found = cache.get(key)
-    if found is None:
-        found = (compute(),)
-        cache.set(key, found, KEPT_SECONDS)
-    return found[0]
+class Kept:
+    """The sections of one page for one scope: the organizations it reads and `parts`
+    (the filters and local dates it depends on, plain values with a stable repr). Their
+    generations are read once, when the first section is asked for."""
+
+    def __init__(self, organization_ids, parts):
+        self.organization_ids, self.parts = organization_ids, parts
+        self._tokens = None
+
+    def __call__(self, section, compute):
+        """`compute()`, or what it returned for this scope since the last write to it."""
+        if not _enabled.get():
+            return compute()
+        if self._tokens is None:
+            tokens = generations(self.organization_ids)
+            self._tokens = sorted(tokens.items(), key=str)
+        described = repr((section, self._tokens, self.parts))
+        key = f"section:{section}:{hashlib.sha256(described.encode()).hexdigest()[:32]}"
+        found = cache.get(key)
+        if found is None:
+            found = (compute(),)
+            cache.set(key, found, KEPT_SECONDS)
+        return found[0]
 
 
 # Models whose rows feed dashboards --------------------------------------------------------
@@ -162,6 +186,7 @@ def feeds(model, organization=None, *, everyone=False, moves=False):
         old = sender._default_manager.filter(pk=instance.pk).first()
         instance._generation_before = organizations_of(old) if old is not None else ()
 
+    FED.add(model)
     uid = f"generations:{model._meta.label}"
     post_save.connect(saved, sender=model, weak=False, dispatch_uid=uid)
     pre_delete.connect(deleting, sender=model, weak=False, dispatch_uid=uid)

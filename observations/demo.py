@@ -20,6 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from miiwrap import generations
 from miiwrap.people.models import Role
 from observations import scoring
 from observations.models import ActivityType, Observation, RubricVersion
@@ -647,4 +648,5 @@ def add_observations(plans, *, seed, today, years=HISTORY_YEARS):
         rows = observations_for(plan, seed=seed, setting=setting)
         Observation.objects.bulk_create(rows, batch_size=BATCH_SIZE)
         made.update(row.rubric_version.rubric.name for row in rows)
+    generations.touched(*(plan.row for plan in plans))
     return made

@@ -27,7 +27,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from miiwrap import text
+from miiwrap import generations, text
 from miiwrap.parsing import EARLIEST, as_id, date_problem
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Person
@@ -197,6 +197,8 @@ def _insert(new, imported_by):
                 raise  # not the import key: a real fault, not a concurrent import
             new = [observation for observation in new if observation.import_key not in done]
         else:
+            made_by = {row.practitioner_id for row in new} | {row.coach_id for row in new}
+            generations.touched_people(made_by)
             return len(new)
     return 0
 

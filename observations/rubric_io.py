@@ -14,7 +14,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from miiwrap import text
+from miiwrap import generations, text
 from observations import scoring
 
 FORMAT = "miiwrap-rubric/1"
@@ -300,6 +300,7 @@ def _load_structure(version, data, models):
         )
         levels = raw.get("levels", [])
         models.Level.objects.bulk_create(models.Level(item=item, **lv) for lv in levels)
+        generations.touched(everyone=True)
     for index, raw in enumerate(data["metrics"]):
         fields = {k: v for k, v in raw.items() if k in METRIC_FIELDS}
         models.Metric.objects.create(version=version, position=index, **fields)

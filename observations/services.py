@@ -12,6 +12,7 @@ from simple_history.utils import bulk_update_with_history
 
 from coaching.models import trainer_certified_on
 from coaching.services import drift_check_soon
+from miiwrap import generations
 from miiwrap.audit import update_with_history
 from miiwrap.notifications.delivery import notify
 from miiwrap.notifications.models import Notification, absolute_url
@@ -373,6 +374,7 @@ def dispute_answer(*, dispute, by, answer):
     values = {"answer": answer, "settled_by": by, "settled_at": timezone.now()}
     if not update_with_history(still_open, user=by.user, status=Dispute.Status.ANSWERED, **values):
         raise ValidationError("This dispute is settled already.")
+    generations.touched(dispute.observation.practitioner.organization_id)
     dispute.refresh_from_db()
     _tell_of_answer(dispute)
     return dispute
@@ -383,6 +385,7 @@ def _settle_by(amendment, by):
     still_open = Dispute.objects.filter(observation=amendment.observation_id).open()
     values = {"amendment": amendment, "settled_by": by, "settled_at": timezone.now()}
     if update_with_history(still_open, user=by.user, status=Dispute.Status.AMENDED, **values):
+        generations.touched(amendment.observation.practitioner.organization_id)
         return Dispute.objects.get(amendment=amendment)
     return None
 
@@ -440,6 +443,8 @@ def _write_recomputed(batch, fields, by):
         bulk_update_with_history(
             batch, Observation, fields, default_user=by, default_change_reason=RECOMPUTED
         )
+        # A fix to scoring is rare and reaches every organization's figures.
+        generations.touched(everyone=True)
 
 
 # Rubric versions ---------------------------------------------------------------------------

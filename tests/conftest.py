@@ -74,6 +74,19 @@ def _no_sections_kept_from_earlier_tests():
 
 
 @pytest.fixture(autouse=True)
+def _bulk_writes_declared(monkeypatch):
+    """Every test also checks that a bulk write to rows that feed a dashboard is declared
+    to miiwrap.generations (see tests/generation_guard.py)."""
+    from tests.generation_guard import Guard
+
+    guard = Guard()
+    guard.install(monkeypatch)
+    yield guard
+    if found := guard.found:
+        pytest.fail("\n".join(sorted(set(found))), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
 def _bulk_writes_keep_history(monkeypatch):
     """Every test also checks that audited records are never changed in bulk without
     a history row (see tests/audit_guard.py)."""

@@ -16,6 +16,7 @@ from coaching.models import (
     with_momentum,
     with_open_alerts,
 )
+from miiwrap import generations
 from miiwrap.dashboards import feedback
 from miiwrap.dashboards.tables import Cell, Table, person_cell
 from miiwrap.people.models import Person
@@ -41,21 +42,30 @@ def build(coach, acting=True):
     today = coach.organization.local_today()
     todays = {coach.organization.time_zone: today}
     current = CoachAssignment.objects.current(today).filter(coach=coach)
-    caseload_ids = current.values_list("practitioner_id", flat=True)
+    assigned = dict(current.values_list("practitioner_id", "practitioner__organization_id"))
     # The ids as a list: as a subquery, the planner guessed the caseload large and read
     # every drift alert to find its few.
-    people = Person.objects.filter(pk__in=list(caseload_ids)).still_working(todays)
+    people = Person.objects.filter(pk__in=list(assigned)).still_working(todays)
     program = practitioner_program()
     every = program.observe_every_days if program else 30
+    # Kept until a write touches the coach's organization or one of the caseload's (a
+    # purveyor's coach may coach in several); the caseload itself is in the key, so an
+    # assignment that ends today or tomorrow changes it.
+    organizations = {coach.organization_id, *assigned.values()}
+    keep = generations.Kept(organizations, (coach.pk, acting, today, tuple(sorted(assigned))))
+
+    def kept(name, compute):
+        return keep(f"coach.{name}", compute)
+
     return {
-        "caseload": caseload(people, program, todays, today),
-        "due": due(people, program, todays, today, acting),
-        "alerts": alerts(people),
-        "feedback": feedback_quality(coach, today),
+        "caseload": kept("caseload", lambda: caseload(people, program, todays, today)),
+        "due": kept("due", lambda: due(people, program, todays, today, acting)),
+        "alerts": kept("alerts", lambda: alerts(people)),
+        "feedback": kept("feedback", lambda: feedback_quality(coach, today)),
         "program": program,
         "every_days": every,
         "today": today,
-        "drafts": drafts(coach) if acting else None,
+        "drafts": kept("drafts", lambda: drafts(coach)) if acting else None,
     }
 
 

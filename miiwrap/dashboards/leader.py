@@ -145,12 +145,12 @@ def build(scope):
     version = newest_version(scope.rubric)
     cadence = cadence_program(programs)
 
+    # Each section as last computed for this scope, unless a write has touched one of its
+    # organizations since (miiwrap.generations); a download is read afresh.
+    keep = generations.Kept(scope.organization_ids, scope.key)
+
     def kept(name, compute):
-        """A section as last computed for this scope, unless a write has touched one of
-        its organizations since (miiwrap.generations); a download is read afresh."""
-        if scope.export:
-            return compute()
-        return generations.cached(f"leader.{name}", scope.organization_ids, scope.key, compute)
+        return compute() if scope.export else keep(f"leader.{name}", compute)
 
     return {
         **kept("pipeline", lambda: pipeline(scope, programs)),

@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils.text import slugify
 
 from coaching.models import CoachAssignment, TrainerAssignment
+from miiwrap import generations
 from miiwrap.people.models import Organization, Person, Role, RoleGrant, Team
 
 PASSWORD = "miiwrap-demo"
@@ -415,6 +416,7 @@ def insert_plans(plans, password_hash):
     _insert_people(plans)
     _bulk(RoleGrant, [RoleGrant(person=p.row, role=role) for p in people for role in p.roles])
     _insert_assignments(plans)
+    generations.touched(*(plan.row for plan in plans))
 
 
 def _bulk(model, rows):

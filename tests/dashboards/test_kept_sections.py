@@ -1,0 +1,231 @@
+"""Every kept dashboard section equals the section computed from scratch, after each kind
+of write that feeds it (miiwrap/generations.py, miiwrap/dashboards/inputs.py).
+
+For each kind of write, the test reads the leader's and the coach's dashboards (which keeps
+their sections), makes the write the way the app makes it, reads them again, and compares
+with the same dashboards computed with nothing kept. It also checks that the write changed
+what the dashboards show, so that a write that reached no figure could not pass unnoticed.
+"""
+
+import datetime as dt
+
+import pytest
+from django.core.cache import cache
+
+from certification.jobs import run as certification_job
+from certification.models import EvidenceRule, Program
+from certification.services import certification_revoke
+from coaching import services as coaching_services
+from coaching.models import CoachAssignment, DriftAlert
+from miiwrap import generations
+from miiwrap.dashboards import coach, leader
+from miiwrap.dashboards.forms import LeaderFilterForm
+from miiwrap.people.models import Person, RoleGrant
+from observations import services as observation_services
+from observations.models import Metric, Observation, Rubric
+from tests.dashboards.test_browser_dashboards import history  # noqa: F401  (fixture)
+from tests.factories import make_assignment, make_observation, make_period, make_session
+
+pytestmark = pytest.mark.usefixtures("shipped_programs")
+
+
+def leader_sections(world):
+    """The leader dashboard's sections with the filters a leader lands on."""
+    organizations = [world.home]
+    form = LeaderFilterForm(
+        {},
+        organizations=organizations,
+        today=world.home.local_today(),
+        default_rubric=Rubric.objects.for_dashboards().first(),
+    )
+    assert form.is_valid(), form.errors
+    return leader.build(leader.scope_from(form.cleaned_data, organizations))
+
+
+def dashboards(world):
+    fresh_coach = Person.objects.select_related("organization").get(pk=world.coach.pk)
+    return {"leader": leader_sections(world), "coach": coach.build(fresh_coach)}
+
+
+def today(world):
+    return world.home.local_today()
+
+
+# One function per kind of write, each the way the app writes it.
+
+
+def observation_submitted(world, past):
+    make_observation(world.coach, world.practitioner, observed_on=today(world))
+
+
+def draft_saved(world, past):
+    make_observation(world.coach, world.unassigned, submit=False, observed_on=today(world))
+
+
+def observation_amended(world, past):
+    observation = Observation.objects.submitted().filter(practitioner=world.practitioner).first()
+    changed = Observation.objects.get(pk=observation.pk)
+    code = next(item.code for item in past.version.items.all() if item.kind == "rating")
+    low = min(level.value for level in past.version.items.get(code=code).levels.all())
+    observation.scores = {**observation.scores, code: low}
+    observation_services.observation_amend(
+        observation=observation,
+        changed=changed,
+        definition=past.version.definition(),
+        amended_by=world.coach,
+        reason="Misread the item.",
+    )
+
+
+def dispute_raised(world, past):
+    observation = Observation.objects.submitted().filter(practitioner=world.practitioner)
+    observation_services.dispute_raise(
+        observation=observation.latest("observed_on"), by=world.practitioner, reason="Not so."
+    )
+
+
+def certified(world, past):
+    make_period(world.unassigned, world.purveyor_admin, valid_from=today(world))
+
+
+def revoked(world, past):
+    period = world.practitioner.certifications.get()
+    certification_revoke(period=period, revoked_by=world.purveyor_admin, reason="Fraud.")
+
+
+def assigned(world, past):
+    make_assignment(world.coach, world.unassigned, starts_on=today(world) - dt.timedelta(1))
+
+
+def assignment_ended(world, past):
+    assignment = CoachAssignment.objects.get(coach=world.coach, practitioner=world.practitioner)
+    assignment.ends_on = today(world) - dt.timedelta(1)
+    assignment.save()
+
+
+def moved_team(world, past):
+    world.practitioner.team = world.team_b
+    world.practitioner.save()
+
+
+def left(world, past):
+    world.practitioner.leave_date = today(world) - dt.timedelta(1)
+    world.practitioner.save()
+
+
+def role_granted(world, past):
+    RoleGrant.objects.create(person=world.unassigned, role="coach")
+
+
+def team_renamed(world, past):
+    world.team_a.name = "Northeast"
+    world.team_a.save()
+
+
+def program_changed(world, past):
+    program = Program.objects.get(code="practitioner")
+    program.observe_every_days = 7
+    program.save()
+
+
+def evidence_rule_changed(world, past):
+    """Only the last week's observations count towards a first certification: those in
+    progress by older ones are not any more."""
+    rule = EvidenceRule.objects.get(program__code="practitioner", kind="initial")
+    rule.within_days = 7
+    rule.save()
+
+
+def rubric_thresholds_changed(world, past):
+    metric = Metric.objects.get(version=past.version, is_overall=True)
+    metric.thresholds = [{**t, "minimum": t["minimum"] + 3} for t in metric.thresholds]
+    metric.save()
+
+
+def drift_job(world, past):
+    coaching_services.drift_detect(today=today(world))
+
+
+def session_logged(world, past):
+    make_session(world.practitioner, world.coach, today(world), alone=True)
+
+
+def alert_dismissed(world, past):
+    alert = DriftAlert.objects.create(
+        scope=DriftAlert.Scope.PERSON,
+        subject=f"person:{world.practitioner.pk}",
+        organization=world.home,
+        practitioner=world.practitioner,
+        rubric=past.version.rubric,
+        rule="shift",
+        rules=[],
+        began_on=today(world) - dt.timedelta(30),
+        raised_on=today(world) - dt.timedelta(3),
+        checked_on=today(world),
+        baseline=90,
+        baseline_from="Test",
+        current=70,
+        points=4,
+    )
+    cache.clear()  # the alert is the set-up; its dismissal is the write
+    coaching_services.alert_dismiss(alert=alert, by=world.coach, reason="A bad week.")
+
+
+WRITES = [
+    observation_submitted,
+    draft_saved,
+    observation_amended,
+    dispute_raised,
+    certified,
+    revoked,
+    assigned,
+    assignment_ended,
+    moved_team,
+    left,
+    role_granted,
+    team_renamed,
+    program_changed,
+    evidence_rule_changed,
+    rubric_thresholds_changed,
+    drift_job,
+    session_logged,
+    alert_dismissed,
+]
+
+
+def test_kept_sections_equal_fresh_ones_after_each_kind_of_write(
+    world,
+    history,  # noqa: F811
+    django_capture_on_commit_callbacks,
+):
+    """One world, the writes one after another (a world costs seconds to make)."""
+    problems = {}
+    for write in WRITES:
+        before = dashboards(world)
+        if dashboards(world) != before:  # read again: kept, and the same
+            problems[write.__name__] = "a second read differs from the first"
+        with django_capture_on_commit_callbacks(execute=True):
+            write(world, history)
+        kept = dashboards(world)
+        with generations.uncached():
+            fresh = dashboards(world)
+        if kept != fresh:
+            problems[write.__name__] = "kept sections differ from fresh ones"
+        elif fresh == before:
+            problems[write.__name__] = "this write changed nothing on the dashboards"
+    assert problems == {}
+
+
+def test_the_certification_jobs_writes_reach_no_dashboard_figure(
+    world,
+    history,  # noqa: F811
+    django_capture_on_commit_callbacks,
+):
+    """What the daily job records (the transitions of the past, reminders) no dashboard
+    reads: states are decided from the periods' dates on each read."""
+    before = dashboards(world)
+    with django_capture_on_commit_callbacks(execute=True):
+        certification_job(today=today(world) + dt.timedelta(days=800), send=False)
+    assert dashboards(world) == before
+    with generations.uncached():
+        assert dashboards(world) == before
