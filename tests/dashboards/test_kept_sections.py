@@ -10,7 +10,6 @@ what the dashboards show, so that a write that reached no figure could not pass 
 import datetime as dt
 
 import pytest
-from django.core.cache import cache
 
 from certification.jobs import run as certification_job
 from certification.models import EvidenceRule, Program
@@ -23,6 +22,7 @@ from miiwrap.dashboards.forms import LeaderFilterForm
 from miiwrap.people.models import Person, RoleGrant
 from observations import services as observation_services
 from observations.models import Metric, Observation, Rubric
+from tests.coaching.test_alert_views import make_alert
 from tests.dashboards.test_browser_dashboards import history  # noqa: F401  (fixture)
 from tests.factories import make_assignment, make_observation, make_period, make_session
 
@@ -150,24 +150,13 @@ def session_logged(world, past):
     make_session(world.practitioner, world.coach, today(world), alone=True)
 
 
+def alert_raised(world, past):
+    day = today(world)
+    make_alert(world.practitioner, raised_on=day - dt.timedelta(3), checked_on=day)
+
+
 def alert_dismissed(world, past):
-    alert = DriftAlert.objects.create(
-        scope=DriftAlert.Scope.PERSON,
-        subject=f"person:{world.practitioner.pk}",
-        organization=world.home,
-        practitioner=world.practitioner,
-        rubric=past.version.rubric,
-        rule="shift",
-        rules=[],
-        began_on=today(world) - dt.timedelta(30),
-        raised_on=today(world) - dt.timedelta(3),
-        checked_on=today(world),
-        baseline=90,
-        baseline_from="Test",
-        current=70,
-        points=4,
-    )
-    cache.clear()  # the alert is the set-up; its dismissal is the write
+    alert = DriftAlert.objects.active().get(practitioner=world.practitioner, rule="ewma")
     coaching_services.alert_dismiss(alert=alert, by=world.coach, reason="A bad week.")
 
 
@@ -189,6 +178,7 @@ WRITES = [
     rubric_thresholds_changed,
     drift_job,
     session_logged,
+    alert_raised,
     alert_dismissed,
 ]
 
