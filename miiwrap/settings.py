@@ -253,7 +253,9 @@ else:
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": str(VAR_DIR / "cache"),
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "miiwrap"),
-            "OPTIONS": {"MAX_ENTRIES": 20000},
+            # Django lists the folder on every write to cull it: a few thousand files keep
+            # that quick, and sections made under old generations are the first to go.
+            "OPTIONS": {"MAX_ENTRIES": 3000},
         }
     }
 
