@@ -254,7 +254,7 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "miiwrap"),
             # Django lists the folder on every write to cull it: a few thousand files keep
-            # that quick, and sections made under old generations are the first to go.
+            # that quick. Culling drops a third at random, which costs recomputes only.
             "OPTIONS": {"MAX_ENTRIES": 3000},
         }
     }
