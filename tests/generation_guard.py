@@ -13,24 +13,31 @@ from django.db.models import QuerySet
 import miiwrap.audit
 from miiwrap import generations
 
-DJANGO = os.path.dirname(sys.modules["django"].__file__)
-TESTS = os.path.dirname(__file__)
-# Helpers that make the bulk write for the project's code: the caller is further up.
-PASSING = (
-    DJANGO,
-    os.path.dirname(sys.modules["simple_history"].__file__),
-    miiwrap.audit.__file__,
-    os.path.dirname(__file__) + os.sep + "audit_guard.py",
-)
+PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+TESTS = os.path.dirname(os.path.abspath(__file__)) + os.sep
+# The project's own modules, not what is installed beside it.
+INSTALLED = ("site-packages", "dist-packages")
+# Helpers of the project's that make the bulk write for their caller.
+HELPERS = (os.path.abspath(miiwrap.audit.__file__),)
 
 
 def project_caller(frame):
-    """The file and line of the project code behind a bulk write; None for a test's."""
-    while frame is not None and frame.f_code.co_filename.startswith(PASSING):
+    """The file and line of the project code behind a bulk write, passing over Django, the
+    libraries and the history helpers (a library writing for its own reasons, such as
+    Django's SET_NULL on delete, is no one's write to declare); None for a test's own."""
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if filename.startswith(TESTS):
+            return None
+        if (
+            filename.startswith(PROJECT)
+            and not any(part in filename for part in INSTALLED)
+            and filename not in HELPERS
+            and os.path.exists(filename)  # code a test compiled under a made-up name is its
+        ):
+            return f"{filename}:{frame.f_lineno}"
         frame = frame.f_back
-    if frame is None or frame.f_code.co_filename.startswith(TESTS):
-        return None
-    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+    return None
 
 
 class Guard:
