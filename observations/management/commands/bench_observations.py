@@ -279,7 +279,8 @@ class SyntheticRows:
 
     def row(self, number):
         rng = self.rng
-        practitioner, coach, starts, _, days = rng.choices(self.spans, cum_weights=self.weights)[0]
+        span = rng.choices(self.spans, cum_weights=self.weights)[0]
+        practitioner, coach, starts, _, days, organization = span
         day = starts + dt.timedelta(days=rng.randrange(days))
         tool = "mi-coding" if rng.random() < 0.25 else "miiwrap-fidelity"
         return {
@@ -288,6 +289,8 @@ class SyntheticRows:
             **timeline(rng, day, self.today),
             "practitioner_id": practitioner,
             "coach_id": coach,
+            # COPY skips save(), which sets it everywhere else.
+            "organization_id": organization,
             "observed_on": day,
             "activity_id": rng.choice(self.activities),
             "import_key": f"{self.prefix}{number}",
@@ -297,7 +300,8 @@ class SyntheticRows:
 
 
 def assignment_spans(today, slugs):
-    """(practitioner, coach, first day, last day, days) that may carry an observation."""
+    """(practitioner, coach, first day, last day, days, practitioner's organization) that
+    may carry an observation."""
     earliest, yesterday = today - dt.timedelta(days=HISTORY_DAYS), today - dt.timedelta(days=1)
     assignments = CoachAssignment.objects.filter(practitioner__organization__slug__in=slugs)
     rows = assignments.values_list(
@@ -307,13 +311,15 @@ def assignment_spans(today, slugs):
         "ends_on",
         "practitioner__hire_date",
         "practitioner__leave_date",
+        "practitioner__organization_id",
     ).order_by("pk")
     spans = []
-    for practitioner, coach, starts, ends, hired, left in rows:
+    for practitioner, coach, starts, ends, hired, left, organization in rows:
         first = max(starts, hired, earliest)
         last = min(ends or yesterday, left or yesterday, yesterday)
         if first <= last:
-            spans.append((practitioner, coach, first, last, (last - first).days + 1))
+            days = (last - first).days + 1
+            spans.append((practitioner, coach, first, last, days, organization))
     return spans
 
 
