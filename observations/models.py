@@ -333,10 +333,10 @@ class ObservationQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Submitted observations of people the user sees; drafts only to their author.
 
-        The people are Person.visible_to's, read without joining them: an observation
-        carries its practitioner's organization, so a leader's rows are one range of the
-        (organization, observed_on, id) index, walked in the list's order up to its page,
-        and a coach's caseload is a short list of ids the planner reads by index.
+        The people are Person.visible_to's. An observation carries its practitioner's
+        organization, so a leader's rows are one range of the (organization, observed_on,
+        id) index, walked in the list's order up to its page rather than read whole,
+        joined and sorted.
         """
         viewer = viewer_for(user)
         if viewer.person_id is None and not viewer.sees_everything:
@@ -347,10 +347,13 @@ class ObservationQuerySet(models.QuerySet):
             return self.filter(mine | submitted)
         if viewer.sees_organization:
             return self._seen_in_organization(user, viewer, mine, submitted)
-        seen = [viewer.person_id]
-        if viewer.is_coach:
-            seen = list(Person.objects.visible_to(user).values_list("pk", flat=True))
-        return self.filter((Q(practitioner_id__in=seen) & submitted) | mine)
+        # A coach's or practitioner's few rows: two indexed lookups joined by UNION. An OR
+        # of the same conditions reads as few rows, but the planner then expects hundreds
+        # (a coach's average) and hashes every person to join them: 25-45 ms against 2.
+        people = Person.objects.visible_to(user).values("pk")
+        everyone = Observation.objects.order_by()
+        seen = everyone.filter(practitioner__in=people).filter(submitted).values("pk")
+        return self.filter(pk__in=seen.union(everyone.filter(mine).values("pk")))
 
     def _seen_in_organization(self, user, viewer, mine, submitted):
         """A leader's or organization admin's: their organization's submitted rows and
@@ -542,12 +545,12 @@ class Observation(models.Model):
     def __str__(self):
         return f"{self.practitioner} on {self.observed_on} ({self.rubric_version})"
 
-    def get_absolute_url(self):
-        return reverse("observations:detail", args=[self.pk])
-
     def save(self, *args, **kwargs):
         stamp_organization([self])
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("observations:detail", args=[self.pk])
 
     @property
     def is_draft(self):
