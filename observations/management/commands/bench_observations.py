@@ -29,6 +29,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from coaching.models import CoachAssignment
+from miiwrap import generations
 from miiwrap.people import demo
 from miiwrap.people.models import Person
 from observations import demo as demo_observations
@@ -206,6 +207,7 @@ def ensure_observations(wanted, today, prefix, orgs):
     if missing:
         with transaction.atomic():
             generate(missing, today=today, prefix=prefix, orgs=orgs)
+            generations.touched(everyone=True)  # COPY and bulk_create send no signals
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(f"ANALYZE {Observation._meta.db_table}")
@@ -376,7 +378,9 @@ def remove_generated(prefix):
     """Delete the rows this run generated with one DELETE: collecting a million rows for
     cascades first would take minutes, and nothing refers to rows made a moment ago."""
     generated = Observation.objects.filter(import_key__startswith=prefix)
-    return generated._raw_delete(generated.db)
+    removed = generated._raw_delete(generated.db)
+    generations.touched(everyone=True)
+    return removed
 
 
 @contextmanager
