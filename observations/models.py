@@ -548,9 +548,18 @@ class Observation(models.Model):
     def save(self, *args, **kwargs):
         stamp_organization([self])
         super().save(*args, **kwargs)
+        self._loaded_practitioner_id = self.practitioner_id
 
     def get_absolute_url(self):
         return reverse("observations:detail", args=[self.pk])
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        """As loaded, remembering the practitioner: a row given another by id alone (no
+        Person at hand) then has its organization read again when saved."""
+        row = super().from_db(db, field_names, values)
+        row._loaded_practitioner_id = row.__dict__.get("practitioner_id")
+        return row
 
     @property
     def is_draft(self):
@@ -568,14 +577,16 @@ class Observation(models.Model):
 def stamp_organization(observations):
     """Set each observation's organization to its practitioner's: from the practitioner
     already loaded when there is one (no query), else read for all of them at once. A row
-    whose practitioner is not loaded and which has an organization keeps it: its
-    practitioner has not changed since it was loaded with it."""
+    without its practitioner at hand keeps the organization it has unless its practitioner
+    changed since it was loaded (or it has none yet): it was right when stored."""
     field = Observation.practitioner.field
     unread = []
     for observation in observations:
         if field.is_cached(observation):
             observation.organization_id = observation.practitioner.organization_id
-        elif observation.organization_id is None:
+        elif observation.organization_id is None or observation.practitioner_id != getattr(
+            observation, "_loaded_practitioner_id", observation.practitioner_id
+        ):
             unread.append(observation)
     if unread:
         ids = {observation.practitioner_id for observation in unread}

@@ -252,3 +252,11 @@ def test_on_postgresql_the_purveyor_reads_about_and_a_leader_an_exact_count(
     leader = client.get(URL)
     assert leader.context["page"].paginator.count == 60
     assert b"about" not in leader.content
+
+
+def test_a_stored_row_given_another_practitioner_by_id_moves_too(world):
+    paco = make_person(world.purveyor, "coach", first_name="Paco")
+    stored = Observation.objects.get(pk=make_observation(paco, world.practitioner).pk)
+    stored.practitioner_id = world.away_practitioner.pk
+    stored.save()
+    assert Observation.objects.get(pk=stored.pk).organization_id == world.away.pk

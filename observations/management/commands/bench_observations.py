@@ -29,7 +29,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from coaching.models import CoachAssignment
-from miiwrap import generations
+from miiwrap import generations, paging
 from miiwrap.people import demo
 from miiwrap.people.models import Person
 from observations import demo as demo_observations
@@ -173,11 +173,29 @@ class Command(BaseCommand):
         counts = [[t.queries for t, _ in timings.values()] for timings in sizes.values()]
         same = all(row == counts[0] for row in counts)
         verdict = "yes" if same else "NO: some query runs once per row"
+        if not same and counts_apart_by_the_estimate(sizes):
+            verdict = (
+                "yes, but for the count: the purveyor admin's list is estimated where "
+                f"large and counted exactly below {paging.ESTIMATE_FROM:,} rows (one query)"
+            )
         if 0 in sizes:
             verdict += " (the coach sees no rows, so the subset is empty: no page to fetch)"
         self.stdout.write(
             f"Query counts equal at {' and '.join(f'{n:,}' for n in sizes)} rows: {verdict}"
         )
+
+
+def counts_apart_by_the_estimate(sizes):
+    """Whether the query counts differ only as miiwrap.paging makes them: the list of
+    whoever sees everything takes one query more (the exact count after the estimate)
+    where the estimate is small."""
+    viewers = [{name: t.queries for name, (t, _) in timings.items()} for timings in sizes.values()]
+    purveyor = "Purveyor admin"
+    for name in viewers[0]:
+        apart = {abs(counts[name] - viewers[0][name]) for counts in viewers}
+        if apart - ({0, 1} if name == purveyor else {0}):
+            return False
+    return True
 
 
 # --- The dataset -----------------------------------------------------------------------------
