@@ -267,7 +267,7 @@ def read_observations(specs, today):
     theirs = Q(practitioner_id__in=people)
     organizations = Person.objects.filter(pk__in=people).values("organization_id")
     peers = Q(
-        practitioner__organization_id__in=organizations,
+        organization_id__in=organizations,
         observed_on__gt=today - dt.timedelta(days=PEER_DAYS),
     )
     settings = "rubric_version__rubric__drift_settings__"
@@ -277,7 +277,6 @@ def read_observations(specs, today):
         observed_on__lte=today,
     )
     rows = rows.annotate(
-        organization=F("practitioner__organization_id"),
         rubric=F("rubric_version__rubric_id"),
         before_points=F(settings + "before_points"),
         min_own_points=F(settings + "min_own_points"),

@@ -170,6 +170,18 @@ def _save(batch, definitions, result, imported_by):
     created = _insert(new, imported_by)
     result.created += created
     result.skipped += len(batch) - created
+    if created:
+        # bulk_create sends no post_save: the dashboards' inputs would not hear of these.
+        generations.touched(*_organizations_of(new))
+
+
+def _organizations_of(observations):
+    """The organizations whose figures the rows feed: each practitioner's and coach's, as
+    miiwrap.dashboards.inputs registers an observation (both are loaded on the rows)."""
+    found = set()
+    for observation in observations:
+        found |= {observation.organization_id, observation.coach.organization_id}
+    return found
 
 
 def imported_keys(observations):

@@ -8,7 +8,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from miiwrap.people.access import viewer_for
-from miiwrap.people.models import Person, Role
+from miiwrap.people.models import Organization, Person, Role
 from miiwrap.text import DOCUMENT, DURATION_MAX, DURATION_MIN, FEEDBACK, NOTE, ProseField
 from observations import scoring
 
@@ -331,19 +331,52 @@ class ActivityType(models.Model):
 
 class ObservationQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Submitted observations of people the user sees; drafts only to their author."""
+        """Submitted observations of people the user sees; drafts only to their author.
+
+        The people are Person.visible_to's. An observation carries its practitioner's
+        organization, so a leader's rows are one range of the (organization, observed_on,
+        id) index, walked in the list's order up to its page rather than read whole,
+        joined and sorted.
+        """
         viewer = viewer_for(user)
         if viewer.person_id is None and not viewer.sees_everything:
             return self.none()
         mine = Q(coach_id=viewer.person_id)
+        submitted = ~Q(status=Observation.Status.DRAFT)
         if viewer.sees_everything:
-            return self.filter(mine | ~Q(status=Observation.Status.DRAFT))
-        # Two indexed lookups joined by UNION: an OR across the two columns would make
-        # PostgreSQL read every observation.
+            return self.filter(mine | submitted)
+        if viewer.sees_organization:
+            return self._seen_in_organization(user, viewer, mine, submitted)
+        # A coach's or practitioner's few rows: two indexed lookups joined by UNION. An OR
+        # of the same conditions reads as few rows, but the planner then expects hundreds
+        # (a coach's average) and hashes every person to join them: 25-45 ms against 2.
         people = Person.objects.visible_to(user).values("pk")
         everyone = Observation.objects.order_by()
-        seen = everyone.filter(practitioner__in=people).exclude(status="draft").values("pk")
+        seen = everyone.filter(practitioner__in=people).filter(submitted).values("pk")
         return self.filter(pk__in=seen.union(everyone.filter(mine).values("pk")))
+
+    def _seen_in_organization(self, user, viewer, mine, submitted):
+        """A leader's or organization admin's: their organization's submitted rows and
+        their own. The organizations of the few rows they see outside it (of people they
+        coach elsewhere, or that they observed there) are named as well, so that usually
+        the rule is `organization_id = X` and nothing else narrows the index range."""
+        home = viewer.organization_id
+        outside = {}
+        if viewer.is_coach:
+            elsewhere = Person.objects.visible_to(user).exclude(organization_id=home)
+            outside = dict(elsewhere.values_list("pk", "organization_id"))
+        made = Observation.objects.filter(mine).exclude(organization_id=home).order_by()
+        others = {*outside.values(), *made.values_list("organization_id", flat=True).distinct()}
+        if not others:
+            return self.filter(Q(organization_id=home) & (submitted | mine))
+        seen = Q(organization_id=home) | Q(practitioner_id__in=list(outside))
+        rows = self.filter(organization_id__in=[home, *sorted(others)])
+        return rows.filter((seen & submitted) | mine)
+
+    def bulk_create(self, objs, *args, **kwargs):
+        """As Django's, with each row's organization set from its practitioner (one query
+        for those whose practitioner is not loaded): bulk_create skips save()."""
+        return super().bulk_create(stamp_organization(list(objs)), *args, **kwargs)
 
     def submitted(self):
         return self.exclude(status=Observation.Status.DRAFT)
@@ -422,6 +455,13 @@ class Observation(models.Model):
 
     practitioner = models.ForeignKey(Person, models.PROTECT, related_name="observations")
     coach = models.ForeignKey(Person, models.PROTECT, related_name="observations_made")
+    # The practitioner's organization, kept on the row so that whom it is shown to is read
+    # from one indexed column (visible_to). Set on every save from the practitioner and
+    # moved with them when they change organization (stamp_organization, restamp_moved):
+    # it always equals practitioner.organization. Derived, so left out of the history.
+    organization = models.ForeignKey(
+        Organization, models.PROTECT, related_name="+", db_index=False, editable=False
+    )
     rubric_version = models.ForeignKey(RubricVersion, models.PROTECT, related_name="+")
     observed_on = models.DateField()
     activity = models.ForeignKey(ActivityType, models.PROTECT, related_name="+")
@@ -451,13 +491,18 @@ class Observation(models.Model):
     import_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["organization"])
 
     objects = ObservationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-observed_on", "-pk"]
         indexes = [
+            # The list's order within what a leader sees: PostgreSQL reads a page of an
+            # organization's observations off this index and stops.
+            models.Index(
+                fields=["organization", "-observed_on", "-id"], name="observation_org_listed"
+            ),
             models.Index(fields=["practitioner", "observed_on"]),
             models.Index(fields=["coach", "observed_on"]),
             models.Index(fields=["rubric_version", "observed_on"]),
@@ -500,8 +545,21 @@ class Observation(models.Model):
     def __str__(self):
         return f"{self.practitioner} on {self.observed_on} ({self.rubric_version})"
 
+    def save(self, *args, **kwargs):
+        stamp_organization([self])
+        super().save(*args, **kwargs)
+        self._loaded_practitioner_id = self.practitioner_id
+
     def get_absolute_url(self):
         return reverse("observations:detail", args=[self.pk])
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        """As loaded, remembering the practitioner: a row given another by id alone (no
+        Person at hand) then has its organization read again when saved."""
+        row = super().from_db(db, field_names, values)
+        row._loaded_practitioner_id = row.__dict__.get("practitioner_id")
+        return row
 
     @property
     def is_draft(self):
@@ -514,6 +572,36 @@ class Observation(models.Model):
             ("Growth areas", self.growth_areas, self.growth_areas_items),
             ("Next steps", self.next_steps, self.next_steps_items),
         ]
+
+
+def stamp_organization(observations):
+    """Set each observation's organization to its practitioner's: from the practitioner
+    already loaded when there is one (no query), else read for all of them at once. A row
+    without its practitioner at hand keeps the organization it has unless its practitioner
+    changed since it was loaded (or it has none yet): it was right when stored."""
+    field = Observation.practitioner.field
+    unread = []
+    for observation in observations:
+        if field.is_cached(observation):
+            observation.organization_id = observation.practitioner.organization_id
+        elif observation.organization_id is None or observation.practitioner_id != getattr(
+            observation, "_loaded_practitioner_id", observation.practitioner_id
+        ):
+            unread.append(observation)
+    if unread:
+        ids = {observation.practitioner_id for observation in unread}
+        found = dict(Person.objects.filter(pk__in=ids).values_list("pk", "organization_id"))
+        for observation in unread:
+            observation.organization_id = found.get(observation.practitioner_id)
+    return observations
+
+
+def restamp_moved(person_id, organization_id):
+    """A practitioner moved organization: their observations move with them, so the new
+    organization's leaders see them and the old one's no longer do, as Person.visible_to
+    says. Returns the rows moved. A rare, indexed write (by practitioner)."""
+    rows = Observation.objects.filter(practitioner_id=person_id)
+    return rows.exclude(organization_id=organization_id).update(organization_id=organization_id)
 
 
 class Amendment(models.Model):

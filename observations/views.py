@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from coaching.models import CoachAssignment, with_momentum
-from miiwrap import audit
+from miiwrap import audit, paging
 from miiwrap.forms import add_service_errors
 from miiwrap.once.services import AlreadySent, form_token_once
 from miiwrap.once.shortcuts import repeated, shown_again
@@ -39,7 +39,9 @@ def observation_list(request):
     if request.GET.get("format") == "csv" and filterset.is_valid():
         return exports.csv_response(filterset.qs, rubric=filterset.single_rubric())
     shown = with_momentum(filterset.qs, person_field="practitioner_id")
-    page = Paginator(shown, 50).get_page(request.GET.get("page"))
+    # Whoever sees everything would wait on a count of every row: they get "about".
+    sees_everything = viewer_for(request.user).sees_everything
+    page = paging.page_of(shown, request.GET.get("page"), 50, estimate=sees_everything)
     for observation in page:
         version = observation.rubric_version
         observation.band_class = display.band_class(version.bands, observation.band)

@@ -84,6 +84,12 @@ def test_generated_observations_are_valid_and_by_the_assigned_coach(output):
         assert row.metrics == scoring.compute(definition, row.scores).as_json()
 
 
+def test_generated_observations_name_their_practitioners_organization(output):
+    rows = generated().select_related("practitioner")
+    assert rows.exists()
+    assert all(row.organization_id == row.practitioner.organization_id for row in rows)
+
+
 def test_a_second_run_reuses_the_kept_rows(output):
     again = bench(*TINY)
     total, _, made, there = map(number, DATASET_LINE.search(again).groups())

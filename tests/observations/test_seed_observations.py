@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from certification.demo import VISIT_KEY
@@ -537,3 +538,10 @@ def test_no_growth_area_is_invented_when_everything_went_well():
     given = demo_observations.feedback(random.Random(1), DEFINITION, scores, result)
     assert given["growth_areas"] == given["next_steps"] == ""
     assert len(given["strengths_items"]) == 2
+
+
+def test_every_demo_observation_names_its_practitioners_organization(observations):
+    """Routine visits and certification visits alike (both bulk-written)."""
+    assert Observation.objects.exists()
+    elsewhere = Observation.objects.exclude(organization_id=F("practitioner__organization_id"))
+    assert not elsewhere.exists()

@@ -29,6 +29,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from coaching.models import CoachAssignment
+from miiwrap import generations, paging
 from miiwrap.people import demo
 from miiwrap.people.models import Person
 from observations import demo as demo_observations
@@ -172,11 +173,29 @@ class Command(BaseCommand):
         counts = [[t.queries for t, _ in timings.values()] for timings in sizes.values()]
         same = all(row == counts[0] for row in counts)
         verdict = "yes" if same else "NO: some query runs once per row"
+        if not same and counts_apart_by_the_estimate(sizes):
+            verdict = (
+                "yes, but for the count: the purveyor admin's list is estimated where "
+                f"large and counted exactly below {paging.ESTIMATE_FROM:,} rows (one query)"
+            )
         if 0 in sizes:
             verdict += " (the coach sees no rows, so the subset is empty: no page to fetch)"
         self.stdout.write(
             f"Query counts equal at {' and '.join(f'{n:,}' for n in sizes)} rows: {verdict}"
         )
+
+
+def counts_apart_by_the_estimate(sizes):
+    """Whether the query counts differ only as miiwrap.paging makes them: the list of
+    whoever sees everything takes one query more (the exact count after the estimate)
+    where the estimate is small."""
+    viewers = [{name: t.queries for name, (t, _) in timings.items()} for timings in sizes.values()]
+    purveyor = "Purveyor admin"
+    for name in viewers[0]:
+        apart = {abs(counts[name] - viewers[0][name]) for counts in viewers}
+        if apart - ({0, 1} if name == purveyor else {0}):
+            return False
+    return True
 
 
 # --- The dataset -----------------------------------------------------------------------------
@@ -206,6 +225,7 @@ def ensure_observations(wanted, today, prefix, orgs):
     if missing:
         with transaction.atomic():
             generate(missing, today=today, prefix=prefix, orgs=orgs)
+            generations.touched(everyone=True)  # COPY and bulk_create send no signals
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(f"ANALYZE {Observation._meta.db_table}")
@@ -279,7 +299,8 @@ class SyntheticRows:
 
     def row(self, number):
         rng = self.rng
-        practitioner, coach, starts, _, days = rng.choices(self.spans, cum_weights=self.weights)[0]
+        span = rng.choices(self.spans, cum_weights=self.weights)[0]
+        practitioner, coach, starts, _, days, organization = span
         day = starts + dt.timedelta(days=rng.randrange(days))
         tool = "mi-coding" if rng.random() < 0.25 else "miiwrap-fidelity"
         return {
@@ -288,6 +309,8 @@ class SyntheticRows:
             **timeline(rng, day, self.today),
             "practitioner_id": practitioner,
             "coach_id": coach,
+            # COPY skips save(), which sets it everywhere else.
+            "organization_id": organization,
             "observed_on": day,
             "activity_id": rng.choice(self.activities),
             "import_key": f"{self.prefix}{number}",
@@ -297,7 +320,8 @@ class SyntheticRows:
 
 
 def assignment_spans(today, slugs):
-    """(practitioner, coach, first day, last day, days) that may carry an observation."""
+    """(practitioner, coach, first day, last day, days, practitioner's organization) that
+    may carry an observation."""
     earliest, yesterday = today - dt.timedelta(days=HISTORY_DAYS), today - dt.timedelta(days=1)
     assignments = CoachAssignment.objects.filter(practitioner__organization__slug__in=slugs)
     rows = assignments.values_list(
@@ -307,13 +331,15 @@ def assignment_spans(today, slugs):
         "ends_on",
         "practitioner__hire_date",
         "practitioner__leave_date",
+        "practitioner__organization_id",
     ).order_by("pk")
     spans = []
-    for practitioner, coach, starts, ends, hired, left in rows:
+    for practitioner, coach, starts, ends, hired, left, organization in rows:
         first = max(starts, hired, earliest)
         last = min(ends or yesterday, left or yesterday, yesterday)
         if first <= last:
-            spans.append((practitioner, coach, first, last, (last - first).days + 1))
+            days = (last - first).days + 1
+            spans.append((practitioner, coach, first, last, days, organization))
     return spans
 
 
@@ -370,7 +396,9 @@ def remove_generated(prefix):
     """Delete the rows this run generated with one DELETE: collecting a million rows for
     cascades first would take minutes, and nothing refers to rows made a moment ago."""
     generated = Observation.objects.filter(import_key__startswith=prefix)
-    return generated._raw_delete(generated.db)
+    removed = generated._raw_delete(generated.db)
+    generations.touched(everyone=True)
+    return removed
 
 
 @contextmanager

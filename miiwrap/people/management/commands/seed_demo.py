@@ -10,6 +10,7 @@ from certification import demo as demo_certification
 from certification import jobs as certification_jobs
 from coaching import demo as demo_coaching
 from coaching import services as drift_services
+from miiwrap import generations
 from miiwrap.people import demo
 from observations import demo as demo_observations
 
@@ -65,6 +66,8 @@ class Command(BaseCommand):
             certified = demo_certification.add_certifications(
                 plans, seed=seed, today=today, years=scale.observation_years
             )
+            # Written in bulk, past the signals that tell the dashboards' cache.
+            generations.touched(everyone=True)
         if plans:
             # Planner statistics for what was just bulk-loaded, so the next queries are planned
             # on real numbers rather than on an empty database's guesses.
