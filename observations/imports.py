@@ -209,8 +209,6 @@ def _insert(new, imported_by):
                 raise  # not the import key: a real fault, not a concurrent import
             new = [observation for observation in new if observation.import_key not in done]
         else:
-            made_by = {row.practitioner_id for row in new} | {row.coach_id for row in new}
-            generations.touched_people(made_by)
             return len(new)
     return 0
 
