@@ -386,3 +386,22 @@ def test_an_organization_task_reads_only_its_organization_rows(world, broker, mo
     run = NightlyRun.objects.get()
     tasks.nightly_part.run(run.pk, world.away.pk)
     assert read == [{world.away_practitioner.pk}]
+
+
+def test_the_purveyor_sees_how_each_night_went_and_an_organization_admin_does_not(
+    world, broker, login
+):
+    from django.urls import reverse
+
+    run_the_night(broker)
+    run = NightlyRun.objects.get(job=NightlyRun.Job.DRIFT)
+    runs_list = reverse("admin:nightly_nightlyrun_changelist")
+    page = reverse("admin:nightly_nightlyrun_change", args=[run.pk])
+    purveyor = login(world.purveyor_admin)
+    assert purveyor.get(runs_list).status_code == 200
+    shown = purveyor.get(page)
+    assert shown.status_code == 200
+    assert b"Drift job" in shown.content
+    assert purveyor.post(page, {"state": "running"}).status_code == 403
+    organization_admin = login(world.org_admin)
+    assert organization_admin.get(runs_list).status_code == 403
