@@ -112,8 +112,8 @@ def drift_detect(*, today, person_ids=None, zone=None):
 # 3. drift_done, system-wide: tell coaches and leaders of the night's new alerts.
 #
 # drift_night runs them in one process; miiwrap.nightly runs step 2 as one Celery task per
-# organization. Memory is bounded by the largest organization (and, in step 1, eight
-# bytes per observation for the moving ranges whose median is the pooled σ).
+# organization. Memory is bounded by the largest organization (and, in step 1, sixteen
+# bytes per observation: each moving range, whose median is the pooled σ, and its version).
 
 
 def drift_night(*, today, zone=None):
