@@ -1,9 +1,10 @@
 """The daily certification job: transitions, reminders, digests and delivery.
 
-`run()` does, for every organization on its own today:
+`run()` does, for every organization on its own today (`run_for`, one organization):
 1. records each period's window opening, expiry and lapse once (CertificationEvent),
 2. creates the reminders due (ReminderRule) with their notifications, at most one per
    (period, rule, recipient) however often or concurrently it runs,
+and then, once for everyone (`finish`):
 3. gathers leaders' reminders into their daily digest, and
 4. sends what is due (miiwrap.notifications.delivery).
 
@@ -67,25 +68,51 @@ class Report:
 
 
 def run(today=None, now=None, send=True):
-    """The whole daily job. `today` replaces every organization's own date (for replays
-    and tests); by default each organization's today in its zone is used."""
+    """The whole daily job in one process: each organization's part, then the digests
+    and the sending (miiwrap.nightly runs the same steps as one task per organization).
+    `today` replaces every organization's own date (for replays and tests); by default
+    each organization's today in its zone is used."""
     now = now or timezone.now()
     report = Report()
-    record_transitions(report, today, now)
-    queue_reminders(report, today, now)
-    report.digests = delivery.compose_digests(now, day=today)
+    for organization in Organization.objects.order_by("pk").values_list("pk", flat=True):
+        run_for(organization, today, now, report=report)
+    finish(today, now, report=report, send=send)
+    return report
+
+
+def run_for(organization, today=None, now=None, *, report=None):
+    """One organization's part: its people's transitions and the reminders due to them.
+    Run again (a task sent twice), it records and queues nothing more."""
+    now = now or timezone.now()
+    report = report if report is not None else Report()
+    record_transitions(report, today, now, organization=organization)
+    queue_reminders(report, today, now, organization=organization)
+    generations.touched(organization)
+    return report
+
+
+def finish(today=None, now=None, *, report=None, send=True):
+    """The system-wide end, once every organization's part is done: the leaders' daily
+    digests (their reminders and the drift job's alerts), then the sending."""
+    now = now or timezone.now()
+    report = report if report is not None else Report()
+    report.digests += delivery.compose_digests(now, day=today)
     if send:
-        report.delivered = delivery.deliver(now)
+        report.delivered.add(delivery.deliver(now))
+    generations.touched(everyone=True)
     return report
 
 
 # Which periods are current, on each organization's today -------------------------------
 
 
-def _todays(today, now):
+def _todays(today, now, organization=None):
     if today is not None:
         return Value(today, output_field=DateField()), (today, today)
-    zones = set(Organization.objects.values_list("time_zone", flat=True).distinct())
+    organizations = Organization.objects.all()
+    if organization is not None:
+        organizations = organizations.filter(pk=organization)
+    zones = set(organizations.values_list("time_zone", flat=True).distinct())
     todays = todays_by_zone(zones, now) or {"": now.date()}
     if len(set(todays.values())) == 1:
         # The usual case at 06:00: one date everywhere. A plain value keeps the planner's
@@ -99,14 +126,15 @@ def _todays(today, now):
     return case, (min(todays.values()), max(todays.values()))
 
 
-def current_periods(today=None, now=None):
+def current_periods(today=None, now=None, organization=None):
     """(QuerySet, (earliest, latest) today): the started, unrevoked periods that are their
-    person's current one in the program, each annotated with `today` in its zone.
+    person's current one in the program, each annotated with `today` in its zone; of the
+    people now in `organization`, when given.
 
     Mirrors certification.dates.standing: a period is superseded by a later-starting one
     that has started, or by a renewal decided ahead of its start and not revoked.
     """
-    local_today, bounds = _todays(today, now or timezone.now())
+    local_today, bounds = _todays(today, now or timezone.now(), organization)
     later = CertificationPeriod.objects.filter(
         Q(valid_from__gt=OuterRef("today"))
         & (Q(revoked_on=None) | Q(revoked_on__gt=OuterRef("today")))
@@ -129,6 +157,8 @@ def current_periods(today=None, now=None):
         .filter(~Exists(later))
         .order_by()
     )
+    if organization is not None:
+        periods = periods.filter(person__organization_id=organization)
     return periods, bounds
 
 
@@ -145,10 +175,11 @@ def _recorded(kind):
     return Exists(CertificationEvent.objects.filter(period=OuterRef("pk"), kind=kind))
 
 
-def record_transitions(report, today=None, now=None):
-    """Record each transition of a current period once, dated the day it happened."""
+def record_transitions(report, today=None, now=None, organization=None):
+    """Record each transition of a current period once, dated the day it happened (of
+    one organization's people, when given)."""
     now = now or timezone.now()
-    periods, _ = current_periods(today, now)
+    periods, _ = current_periods(today, now, organization)
     due = periods.annotate(
         **{f"has_{kind}": _recorded(kind) for kind in TRANSITIONS},
     ).filter(
@@ -179,6 +210,8 @@ def record_transitions(report, today=None, now=None):
     _insert(report, CertificationEvent, events, "period_id")
     if events:
         mine = CertificationEvent.objects.filter(recorded_at=now, kind__in=list(TRANSITIONS))
+        if organization is not None:
+            mine = mine.filter(period__person__organization_id=organization)
         counted = mine.order_by().values_list("kind").annotate(n=Count("pk"))
         report.transitions.update(dict(counted))
 
@@ -201,8 +234,6 @@ def _insert(report, model, objects, key):
                     model.objects.bulk_create([obj], ignore_conflicts=True)
             except DatabaseError as error:
                 _left_for_next_run(report, f"{model.__name__} for {getattr(obj, key)}: {error}")
-    # What the job records reaches the dashboards' pipeline: their kept sections go stale.
-    generations.touched(everyone=True)
 
 
 def _left_for_next_run(report, problem):
@@ -290,12 +321,13 @@ class Candidate:
     team_id: int | None
 
 
-def plan(today=None, now=None, ahead=0):
+def plan(today=None, now=None, ahead=0, organization=None):
     """(candidates, [Due]): the reminders due on each organization's today (catching up
-    REMINDER_CATCH_UP_DAYS late), or with `ahead` days, those coming in that many days."""
+    REMINDER_CATCH_UP_DAYS late), or with `ahead` days, those coming in that many days;
+    of one organization's people, when given."""
     now = now or timezone.now()
     rules = Rules(ReminderRule.objects.all())
-    periods, (earliest, latest) = current_periods(today, now)
+    periods, (earliest, latest) = current_periods(today, now, organization)
     if ahead:
         start, end = 1, ahead
     else:
@@ -406,10 +438,11 @@ def latest_only(found, existing):
     return chosen
 
 
-def queue_reminders(report, today=None, now=None):
-    """Create today's reminders and their notifications, counting the new ones."""
+def queue_reminders(report, today=None, now=None, organization=None):
+    """Create today's reminders and their notifications, counting the new ones (of one
+    organization's people, when given)."""
     now = now or timezone.now()
-    candidates, found = plan(today, now)
+    candidates, found = plan(today, now, organization=organization)
     if not found:
         return
     existing = set(

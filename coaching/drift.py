@@ -581,12 +581,21 @@ def item_gaps(y):
 def item_spread(gaps):
     """Per item, the spread of its gap (see item_gaps) within a person, from successive
     differences pooled over every series; nan for an item never seen twice in a row."""
+    return spread_from_sums(*item_spread_sums(gaps))
+
+
+def item_spread_sums(gaps):
+    """Per item, (sum of squared successive differences, how many): what item_spread
+    pools, which adds up across groups of series (the night's organizations)."""
     steps = np.diff(gaps, axis=1)
     present = ~np.isnan(steps)
-    count = present.sum(axis=(0, 1))
     squares = np.where(present, steps, 0.0) ** 2
+    return squares.sum(axis=(0, 1)), present.sum(axis=(0, 1))
+
+
+def spread_from_sums(squares, count):
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.sqrt(squares.sum(axis=(0, 1)) / count / 2)
+        return np.sqrt(squares / count / 2)
 
 
 def item_many(gaps, lengths, spread, params=DEFAULTS, usable=None, ends=None, offset=0):

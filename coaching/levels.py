@@ -211,12 +211,14 @@ class DayNumber(Func):
         return self.as_sql(compiler, connection, template=template)
 
 
-def read_observations(person_ids, below, night=PRESENT):
-    """Every submitted observation (of `person_ids`, when given) the night saw, in one
-    query."""
+def read_observations(person_ids, below, night=PRESENT, organization=None):
+    """Every submitted observation (of `person_ids`, or of the practitioners now in
+    `organization`, when given) the night saw, in one query."""
     observations = Observation.objects.submitted().of_practice().filter(night.seen())
     if person_ids is not None:
         observations = observations.filter(practitioner_id__in=person_ids)
+    if organization is not None:
+        observations = observations.filter(practitioner__organization_id=organization)
     flags = [
         When(rubric_version_id=v, band__in=names, then=1) for v, names in below.items() if names
     ]
@@ -238,8 +240,9 @@ def read_observations(person_ids, below, night=PRESENT):
         return Rows.of(cursor.fetchall(), versions)
 
 
-def evidence_ids(today, person_ids):
-    """The observations that earned certifications current today."""
+def evidence_ids(today, person_ids, organization=None):
+    """The observations that earned certifications current today (of these people, or
+    of those now in `organization`, when given)."""
     periods = CertificationPeriod.objects.filter(
         Q(revoked_on=None) | Q(revoked_on__gt=today),
         valid_from__lte=today,
@@ -247,6 +250,8 @@ def evidence_ids(today, person_ids):
     ).exclude(evidence=[])
     if person_ids is not None:
         periods = periods.filter(person_id__in=person_ids)
+    if organization is not None:
+        periods = periods.filter(person__organization_id=organization)
     ids = [
         entry["id"]
         for evidence in periods.values_list("evidence", flat=True)
@@ -256,12 +261,14 @@ def evidence_ids(today, person_ids):
     return np.array(ids, dtype=np.int64)
 
 
-def people_of(pks=None):
-    """{person id: (organization, team, leave date)} of these people (None: everyone), in
-    one query."""
+def people_of(pks=None, organization=None):
+    """{person id: (organization, team, leave date)} of these people (None: everyone, or
+    everyone now in `organization`), in one query."""
     people = Person.objects.all()
     if pks is not None:
         people = people.filter(pk__in=[int(pk) for pk in pks])
+    if organization is not None:
+        people = people.filter(organization_id=organization)
     rows = people.values_list("pk", "organization_id", "team_id", "leave_date")
     return {pk: rest for pk, *rest in rows}
 
@@ -389,10 +396,11 @@ def alarms(series, charted, lengths, base, *, row_day):
 # Level 1: practitioners -------------------------------------------------------------------
 
 
-def person_level(rows, rules, today, person_ids, pooled, people, spreads=None):
+def person_level(rows, rules, today, person_ids, pooled, people, spreads=None, organization=None):
     """(alarms, momentum rows, what works out their moved items) for every (practitioner,
     rubric) series. `pooled`: {version: Pool} (see pooled_spreads); the item spreads
-    measured are noted in `spreads` when given (see judge_people)."""
+    measured are noted in `spreads` when given (see judge_people). `person_ids` or
+    `organization`: whose certifications' evidence to read (neither: everyone's)."""
     series = Series.split([rows.person, rows.rubric])
     if not len(series):
         return [], [], lambda found: []
@@ -401,7 +409,7 @@ def person_level(rows, rules, today, person_ids, pooled, people, spreads=None):
     def settings(index):
         return rules[int(rubric_of[index])]
 
-    is_evidence = np.isin(rows.obs, evidence_ids(today, person_ids))
+    is_evidence = np.isin(rows.obs, evidence_ids(today, person_ids, organization))
     judged = judge_people(series, rows, pooled, settings, is_evidence, spreads)
     found = []
     for index, began_row, fields in judged:
@@ -544,7 +552,38 @@ def item_look(params):
 def item_falls(series, rows, chosen, usable, pools, params, ends):
     """drift.item_many over the chosen series (one rubric), on the items that rise with
     fidelity, each as a share (0-100) of its range; the item spread pooled over these
-    series, or as the nightly job last kept it for a few people (Pool.items)."""
+    series, or as given in the pools (Pool.items: the night's system-wide spreads, or as
+    the nightly job last kept them for a few people)."""
+    recent = recent_items(series, rows, chosen, params)
+    kept = np.ones(recent.gaps.shape[:2], dtype=bool)
+    for row_number, taken in enumerate(recent.picked):
+        kept[row_number, : len(taken)] = usable[chosen[row_number], recent.offset[row_number] :][
+            : len(taken)
+        ]
+    gaps = recent.gaps
+    spread = _item_spread(pools, chosen, recent.codes, gaps)
+    falls = drift.item_many(
+        gaps, recent.short, spread, params, usable=kept, ends=ends, offset=recent.offset
+    )
+    scored = np.isfinite(gaps).any(axis=(1, 2)) if gaps.size else np.zeros(len(chosen), bool)
+    return SeriesItems(falls, recent.offset, recent.codes, spread, scored)
+
+
+@dataclass
+class RecentItems:
+    """The chosen series' latest part, as the items rule reads it (see recent_items)."""
+
+    codes: list
+    gaps: np.ndarray  # (series, positions, items): drift.item_gaps of the item shares
+    offset: np.ndarray  # per series: the position its latest part starts at
+    short: np.ndarray  # per series: the length of that part
+    picked: list  # per series: the rows read, or none for a series too short to slip
+
+
+def recent_items(series, rows, chosen, params):
+    """The item scores of the chosen series' (one rubric's) latest observations, each as a
+    share (0-100) of its range, less each observation's own mean (drift.item_gaps). What
+    the items rule judges, and what the night's system-wide item spreads pool."""
     look = item_look(params)
     lengths = series.length[chosen]
     offset = np.maximum(lengths - look, 0)
@@ -562,17 +601,9 @@ def item_falls(series, rows, chosen, usable, pools, params, ends):
     rubric = int(rows.rubric[series.start[chosen[0]]])
     codes, card = item_cards(rubric, rows, np.concatenate(picked) if picked else [])
     y = np.full((len(chosen), width, len(codes)), np.nan, dtype=np.float32)
-    kept = np.ones((len(chosen), width), dtype=bool)
     for row_number, taken in enumerate(picked):
         y[row_number, : len(taken)] = card[taken]
-        kept[row_number, : len(taken)] = usable[chosen[row_number], offset[row_number] :][
-            : len(taken)
-        ]
-    gaps = drift.item_gaps(y.astype(float))
-    spread = _item_spread(pools, chosen, codes, gaps)
-    falls = drift.item_many(gaps, short, spread, params, usable=kept, ends=ends, offset=offset)
-    scored = np.isfinite(gaps).any(axis=(1, 2)) if gaps.size else np.zeros(len(chosen), bool)
-    return SeriesItems(falls, offset, codes, spread, scored)
+    return RecentItems(codes, drift.item_gaps(y.astype(float)), offset, short, picked)
 
 
 @dataclass
@@ -693,15 +724,88 @@ def pooled_spreads(rows, first_n=drift.DEFAULTS.baseline_n):
     mean of its first `first_n` scores; the between-person variance is those means'
     variance less the part their own noise explains (sigma²/first_n), never below a tenth
     of sigma² (drift.peers)."""
+    return pools_from([pool_parts(rows, first_n)], first_n)
+
+
+@dataclass
+class PoolParts:
+    """What pooled spreads are made of, from some of the rows: every valid moving range
+    and each series' early mean (series with two scores or more), with their versions.
+    A series lies within one organization, so the parts of each organization's rows,
+    concatenated, are those of all rows: a night pools without holding every row."""
+
+    ranges: np.ndarray
+    range_versions: np.ndarray
+    means: np.ndarray
+    mean_versions: np.ndarray
+
+
+def pool_parts(rows, first_n=drift.DEFAULTS.baseline_n):
     series = Series.split([rows.person, rows.rubric])
-    spreads = pooled_sigma(series.moving_ranges(rows.score, same=rows.version), rows.version)
+    ranges = series.moving_ranges(rows.score, same=rows.version)
+    valid = ~np.isnan(ranges)
     early = series.mean(rows.score, series.position < first_n)
     enough = np.bincount(series.of_row, ~np.isnan(rows.score), minlength=len(series)) >= 2
     version_of = series.last(rows.version)
+    return PoolParts(ranges[valid], rows.version[valid], early[enough], version_of[enough])
+
+
+def pools_from(parts, first_n=drift.DEFAULTS.baseline_n):
+    """{version: Pool} from the parts of all the rows, in a fixed order (the medians do not
+    depend on it; the peers' variance, to the last bit, does)."""
+    ranges = np.concatenate([p.ranges for p in parts] or [np.zeros(0)])
+    range_versions = np.concatenate(
+        [p.range_versions for p in parts] or [np.zeros(0, dtype=np.int64)]
+    )
+    means = np.concatenate([p.means for p in parts] or [np.zeros(0)])
+    mean_versions = np.concatenate(
+        [p.mean_versions for p in parts] or [np.zeros(0, dtype=np.int64)]
+    )
     found = {}
-    for version, (sigma, count) in spreads.items():
-        means = early[(version_of == version) & enough]
-        found[version] = Pool(sigma, count, *drift.peers(means, sigma, first_n))
+    for version, (sigma, count) in pooled_sigma(ranges, range_versions).items():
+        chosen = means[mean_versions == version]
+        found[version] = Pool(sigma, count, *drift.peers(chosen, sigma, first_n))
+    return found
+
+
+def item_spread_parts(rows, rules):
+    """{rubric: {code: (sum of squared steps, steps)}} of the items rule's latest part of
+    each series in these rows (see drift.item_spread_sums): what the system-wide item
+    spreads add up from, organization by organization."""
+    series = Series.split([rows.person, rows.rubric])
+    if not len(series):
+        return {}
+    rubric_of = series.first(rows.rubric)
+    found = {}
+    for rubric in np.unique(rubric_of):
+        chosen = np.flatnonzero(rubric_of == rubric)
+        recent = recent_items(series, rows, chosen, rules[int(rubric)].params())
+        squares, counts = drift.item_spread_sums(recent.gaps)
+        found[int(rubric)] = dict(zip(recent.codes, zip(squares, counts, strict=True), strict=True))
+    return found
+
+
+def item_spreads_from(parts):
+    """{rubric: {code: spread}} from the parts of every organization (in a fixed order),
+    the finite spreads only, as the nightly job keeps them."""
+    sums = {}
+    for part in parts:
+        for rubric, codes in part.items():
+            here = sums.setdefault(rubric, {})
+            for code, (squares, count) in codes.items():
+                total, seen = here.get(code, (0.0, 0))
+                here[code] = (total + squares, seen + count)
+    found = {}
+    for rubric, codes in sums.items():
+        names = list(codes)
+        squares = np.array([codes[c][0] for c in names], dtype=float)
+        counts = np.array([codes[c][1] for c in names], dtype=float)
+        spread = drift.spread_from_sums(squares, counts)
+        found[rubric] = {
+            code: float(value)
+            for code, value in zip(names, spread, strict=True)
+            if np.isfinite(value)
+        }
     return found
 
 
@@ -782,7 +886,23 @@ def judge_months(keys, months, values, rubric, pool, rules):
 
 def team_level(rows, people, rules, today):
     """Each team's monthly mean overall score, judged like a practitioner's series."""
-    team, rubric, month, mean = team_months(rows, people, today)
+    return team_level_of(team_months(rows, people, today), rules, today)
+
+
+def joined_team_months(parts):
+    """The team_months of several organizations' rows as one, sorted as team_months
+    sorts (a team lies within one organization, so nothing is averaged twice)."""
+    if not parts:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty, np.zeros(0)
+    team, rubric, month, mean = (np.concatenate(column) for column in zip(*parts, strict=True))
+    order = np.lexsort((month, rubric, team))
+    return team[order], rubric[order], month[order], mean[order]
+
+
+def team_level_of(months, rules, today):
+    """team_level from the months already averaged (team, rubric, yyyymm, mean)."""
+    team, rubric, month, mean = months
     series, found = judge_months([team, rubric], month, mean, rubric, rubric, rules)
     organization_of = dict(Team.objects.values_list("pk", "organization_id"))
     team_of, rubric_of = series.first(team), series.first(rubric)

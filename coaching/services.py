@@ -2,7 +2,7 @@
 
 The drift job: every submitted observation in, alerts and momentum out.
 
-1. Read the observations once, sorted, as numeric columns (one query).
+1. Read the observations, sorted, as numeric columns (one query per organization).
 2. Cut them into series (a practitioner on a rubric), set each one's baseline (the
    observations that earned the current certification, else the first N) and spread.
 3. Run the control charts of coaching.drift on all series at once.
@@ -13,7 +13,8 @@ The drift job: every submitted observation in, alerts and momentum out.
    the momentum that changed.
 6. Tell the coaches (by email) and the leaders (in their digest) of each new alert.
 
-Run for everyone (`person_ids=None`, the nightly job) or for a few practitioners just
+Run for everyone (`person_ids=None`, the nightly job: system-wide inputs first, then
+each organization, then the telling; see drift_night) or for a few practitioners just
 after their observation is submitted; the latter reads only their rows and judges a
 short series against the spread the nightly job last pooled.
 """
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
@@ -77,48 +79,185 @@ def drift_detect(*, today, person_ids=None, zone=None):
     """Run the detector; nightly over everyone when `person_ids` is None. `zone` is where
     `today` was taken (None: the server's); a past `today` reads only what existed that
     night (levels.Night)."""
+    if person_ids is None:
+        return drift_night(today=today, zone=zone)
     report, started = Report(), time.monotonic()
     night = levels.Night.of(today, zone)
     rules = levels.rubric_rules()
     rows = levels.read_observations(person_ids, levels.below_adequate(rules), night)
-    people = levels.people_of(None if person_ids is None else np.unique(rows.person))
+    people = levels.people_of(np.unique(rows.person))
     report.observations = len(rows.obs)
     report.seconds["read"] = time.monotonic() - started
-    pooled = pooled_spreads(rows, today, saved=person_ids is not None, past=night.is_past)
-    spreads = {} if person_ids is None else None
-    found, momentum, moved = levels.person_level(
-        rows, rules, today, person_ids, pooled, people, spreads
-    )
-    if spreads:
-        keep_item_spreads(spreads)
+    pooled = pooled_spreads(rows, today, saved=True, past=night.is_past)
+    found, momentum, moved = levels.person_level(rows, rules, today, person_ids, pooled, people)
     report.seconds["charts"] = time.monotonic() - started
-    subjects = None if person_ids is None else {f"person:{pk}" for pk in person_ids}
+    subjects = {f"person:{pk}" for pk in person_ids}
     sync = {"today": today, "rules": rules, "report": report}
     sync_alerts(found, moved, scope=Scope.PERSON, subjects=subjects, **sync)
     report.momentum_written = write_momentum(momentum, today, person_ids)
     report.seconds["people"] = time.monotonic() - started
-    if person_ids is None:
-        report.item_months = count_item_months(today, night=night)
-        report.seconds["sums"] = time.monotonic() - started
-        found, moved = levels.team_level(rows, people, rules, today)
-        sync_alerts(found, moved, scope=Scope.TEAM, subjects=None, **sync)
-        report.seconds["teams"] = time.monotonic() - started
-        found, moved = levels.item_level(rules, today)
-        sync_alerts(found, moved, scope=Scope.ITEM, subjects=None, **sync)
-        report.seconds["items"] = time.monotonic() - started
     report.notified = tell_about(today)
-    _touched(person_ids)
+    generations.touched_people(person_ids)
     report.seconds["total"] = time.monotonic() - started
     return report
 
 
-def _touched(person_ids):
-    """The dashboards' kept sections go stale: everyone's after a night, else those of the
-    organizations of the people checked."""
-    if person_ids is None:
-        generations.touched(everyone=True)
-    else:
-        generations.touched_people(person_ids)
+# The nightly job, in three steps --------------------------------------------------------
+#
+# 1. drift_inputs, system-wide: read each organization's rows in turn, keeping only what
+#    pools (moving ranges, early means, item step sums, team monthly means); pool the
+#    spreads every practitioner is judged against, recount the item sums, judge the
+#    teams' and the items' monthly means.
+# 2. drift_organization, per organization: its practitioners' series against the night's
+#    pools; their alerts and momentum. Organizations in any order, at once or not.
+# 3. drift_done, system-wide: tell coaches and leaders of the night's new alerts.
+#
+# drift_night runs them in one process; miiwrap.nightly runs step 2 as one Celery task per
+# organization. Memory is bounded by the largest organization (and, in step 1, sixteen
+# bytes per observation: each moving range, whose median is the pooled σ, and its version).
+
+
+def drift_night(*, today, zone=None):
+    """The nightly job in one process: the same steps the fan-out runs as tasks."""
+    report, started = (
+        Report(raised={Scope.PERSON: 0, Scope.TEAM: 0, Scope.ITEM: 0}),
+        time.monotonic(),
+    )
+    inputs = drift_inputs(today, report=report, zone=zone)
+    for organization in night_organizations():
+        drift_organization(organization, today, inputs, report=report, zone=zone)
+    report.seconds["people"] = time.monotonic() - started
+    drift_done(today, report=report)
+    report.seconds["total"] = time.monotonic() - started
+    return report
+
+
+def night_organizations():
+    """Every organization's id, in the order the night goes through them."""
+    from miiwrap.people.models import Organization
+
+    return list(Organization.objects.order_by("pk").values_list("pk", flat=True))
+
+
+@dataclass(frozen=True)
+class NightInputs:
+    """What every practitioner's series is judged against on a night, pooled over all of
+    them: per rubric version (sigma, moving ranges, peers' level, between-person
+    variance), per rubric the item spreads ({code: spread}). Kept as JSON on the night's
+    run (miiwrap.nightly) so that each organization's task, or one sent again, judges
+    against the same."""
+
+    pools: dict
+    items: dict
+
+    @classmethod
+    def of(cls, pools, items):
+        return cls(
+            {
+                int(v): [p.sigma, p.ranges, _finite_or_none(p.level), _finite_or_none(p.between)]
+                for v, p in pools.items()
+            },
+            {int(rubric): dict(codes) for rubric, codes in items.items()},
+        )
+
+    def as_json(self):
+        return {
+            "pools": {str(v): pool for v, pool in self.pools.items()},
+            "items": {str(r): codes for r, codes in self.items.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data):
+        return cls(
+            {int(v): pool for v, pool in data["pools"].items()},
+            {int(r): codes for r, codes in data["items"].items()},
+        )
+
+    def pooled(self):
+        """{version: levels.Pool}, each carrying its rubric's item spreads; a version
+        without a pooled σ still carries them, as its rubric's series were pooled."""
+        found = {}
+        for version, rubric in RubricVersion.objects.values_list("pk", "rubric_id"):
+            items = self.items.get(rubric, {})
+            if version in self.pools:
+                sigma, ranges, level, between = self.pools[version]
+                found[version] = levels.Pool(
+                    sigma, ranges, _nan_if_none(level), _nan_if_none(between), items
+                )
+            elif items:
+                found[version] = levels.Pool(math.nan, items=items)
+        return found
+
+
+def drift_inputs(today, *, report=None, zone=None):
+    """The night's system-wide first step (see above); returns its NightInputs."""
+    report = report if report is not None else Report()
+    started = time.monotonic()
+    night = levels.Night.of(today, zone)
+    rules = levels.rubric_rules()
+    below = levels.below_adequate(rules)
+    pool_parts, item_parts, team_parts = [], [], []
+    for organization in night_organizations():
+        rows = levels.read_observations(None, below, night, organization=organization)
+        people = levels.people_of(organization=organization)
+        report.observations += len(rows.obs)
+        pool_parts.append(levels.pool_parts(rows))
+        item_parts.append(levels.item_spread_parts(rows, rules))
+        team_parts.append(levels.team_months(rows, people, today))
+    report.seconds["read"] = time.monotonic() - started
+    pools = levels.pools_from(pool_parts)
+    items = levels.item_spreads_from(item_parts)
+    save_pools(pools, today)
+    keep_item_spreads(items)
+    report.seconds["charts"] = time.monotonic() - started
+    report.item_months = count_item_months(today, night=night)
+    report.seconds["sums"] = time.monotonic() - started
+    sync = {"today": today, "rules": rules, "report": report}
+    found, moved = levels.team_level_of(levels.joined_team_months(team_parts), rules, today)
+    sync_alerts(found, moved, scope=Scope.TEAM, subjects=None, **sync)
+    report.seconds["teams"] = time.monotonic() - started
+    found, moved = levels.item_level(rules, today)
+    sync_alerts(found, moved, scope=Scope.ITEM, subjects=None, **sync)
+    report.seconds["items"] = time.monotonic() - started
+    generations.touched(everyone=True)
+    return NightInputs.of(pools, items)
+
+
+def drift_organization(organization, today, inputs, *, report=None, zone=None):
+    """One organization's part of the night: its practitioners' series (only its rows
+    read) against the night's pools, their alerts and momentum; in one transaction, so a
+    task that fails leaves nothing half done. Run twice, the second changes nothing."""
+    report = report if report is not None else Report()
+    night = levels.Night.of(today, zone)
+    rules = levels.rubric_rules()
+    with transaction.atomic():
+        rows = levels.read_observations(
+            None, levels.below_adequate(rules), night, organization=organization
+        )
+        people = levels.people_of(organization=organization)
+        found, momentum, moved = levels.person_level(
+            rows, rules, today, None, inputs.pooled(), people, organization=organization
+        )
+        sync = {"today": today, "rules": rules, "report": report}
+        sync_alerts(
+            found,
+            moved,
+            scope=Scope.PERSON,
+            subjects=None,
+            where=Q(practitioner__organization_id=organization),
+            **sync,
+        )
+        report.momentum_written += write_momentum(momentum, today, None, organization=organization)
+    generations.touched(organization)
+    return report
+
+
+def drift_done(today, *, report=None):
+    """The night's last system-wide step: tell coaches and leaders of its new alerts."""
+    report = report if report is not None else Report()
+    report.notified = tell_about(today)
+    generations.touched(everyone=True)
+    return report
 
 
 def drift_check_soon(person_ids):
@@ -137,17 +276,7 @@ def pooled_spreads(rows, today, *, saved, past=False):
     also for one pooled only after it: a later night's pool was not there to use)."""
     here = levels.pooled_spreads(rows)
     if not saved:
-        for version, pool in here.items():
-            PooledSpread.objects.update_or_create(
-                rubric_version_id=version,
-                defaults={
-                    "sigma": pool.sigma,
-                    "moving_ranges": pool.ranges,
-                    "level": _finite_or_none(pool.level),
-                    "between": _finite_or_none(pool.between),
-                    "computed_on": today,
-                },
-            )
+        save_pools(here, today)
         return here
     kept = PooledSpread.objects.filter(rubric_version_id__in=list(here))
     if past:
@@ -159,6 +288,21 @@ def pooled_spreads(rows, today, *, saved, past=False):
         )
     }
     return {version: kept.get(version, pool) for version, pool in here.items()}
+
+
+def save_pools(pools, today):
+    """Keep the night's pools ({version: levels.Pool}) for the checks of a few people."""
+    for version, pool in pools.items():
+        PooledSpread.objects.update_or_create(
+            rubric_version_id=version,
+            defaults={
+                "sigma": pool.sigma,
+                "moving_ranges": pool.ranges,
+                "level": _finite_or_none(pool.level),
+                "between": _finite_or_none(pool.between),
+                "computed_on": today,
+            },
+        )
 
 
 def keep_item_spreads(spreads):
@@ -180,17 +324,20 @@ def _nan_if_none(value):
 # 4. Alerts --------------------------------------------------------------------------------
 
 
-def sync_alerts(found, moved, *, today, scope, subjects, rules, report):
+def sync_alerts(found, moved, *, today, scope, subjects, rules, report, where=None):
     """Make the alerts of one scope match tonight's chart, series by series: one that is
     not closed is closed once its series is back in control for the rubric's
     `close_after` points (or is no longer reported), else refreshed; a series out of
     control tonight without one gets a new alert, whatever alerts it had before.
-    `subjects` limits which alerts are in question (None: all); `rules` is
+    `subjects` limits which alerts are in question (None: all), and so does `where` (a
+    Q: an organization's practitioners' alerts); `rules` is
     levels.rubric_rules(). The items that moved are worked out (by `moved`) only for new
     alerts and those with new points."""
     active = DriftAlert.objects.filter(scope=scope, status__in=DriftAlert.ACTIVE)
     if subjects is not None:
         active = active.filter(subject__in=subjects)
+    if where is not None:
+        active = active.filter(where)
     active = {(a.subject, a.rubric_id): a for a in active}
     now = {f.key: f for f in found}
     back = {key: a for key, a in active.items() if is_back(now.get(key), rules)}
@@ -311,11 +458,13 @@ def record_raised(fresh, today):
 # 5. Momentum ------------------------------------------------------------------------------
 
 
-def write_momentum(rows, today, person_ids):
+def write_momentum(rows, today, person_ids, organization=None):
     """Write only what changed: a night without new observations writes nothing."""
     existing = Momentum.objects.all()
     if person_ids is not None:
         existing = existing.filter(person_id__in=person_ids)
+    if organization is not None:
+        existing = existing.filter(person__organization_id=organization)
     known = {
         (person, rubric): (direction, round(slope, 9), seen)
         for person, rubric, direction, slope, seen in existing.values_list(

@@ -8,7 +8,7 @@ from miiwrap.people.models import Person
 
 @shared_task(autoretry_for=(DatabaseError,), retry_backoff=True, max_retries=5)
 def detect_drift():
-    """The nightly drift job over every practitioner, team and item."""
+    """The drift job in one process (the night runs it fanned out: miiwrap.nightly)."""
     return services.drift_detect(today=timezone.localdate()).summary()
 
 

@@ -13,7 +13,14 @@ logger = logging.getLogger(__name__)
 app = Celery("miiwrap")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(
-    ["miiwrap.people", "miiwrap.notifications", "coaching", "observations", "certification"]
+    [
+        "miiwrap.people",
+        "miiwrap.notifications",
+        "miiwrap.nightly",
+        "coaching",
+        "observations",
+        "certification",
+    ]
 )
 
 # The schedule, one entry per periodic job.
@@ -23,17 +30,15 @@ app.conf.beat_schedule = {
         "task": "miiwrap.people.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=15),
     },
-    # Look for drift in every practitioner's, team's and item's scores. Before the
-    # certification job, so the leaders' digest it makes carries the night's new alerts.
-    "detect-drift": {
-        "task": "coaching.tasks.detect_drift",
+    # The night, chained rather than timed: the drift job (pooled spreads and the team and
+    # item levels, then each organization's practitioners, then the telling of new
+    # alerts), then the certification job (each organization's transitions and
+    # reminders), then the leaders' daily digests and the sending, each step starting
+    # when the last organization's part of the one before is done (miiwrap.nightly).
+    # Early, so the digests arrive by the workday.
+    "nightly": {
+        "task": "miiwrap.nightly.tasks.nightly",
         "schedule": crontab(hour=5, minute=0),
-    },
-    # Record windows opening, expiries and lapses, queue the reminders due today, make
-    # the leaders' daily digests and send them all. Early, so they arrive by the workday.
-    "certification-jobs": {
-        "task": "certification.tasks.run_certification_jobs",
-        "schedule": crontab(hour=6, minute=0),
     },
     # Send what is waiting: retries after a failure, and anything whose queued nudge
     # was lost while the broker was down.

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "miiwrap.notifications",
     "miiwrap.dashboards",
     "miiwrap.once",
+    "miiwrap.nightly",
 ]
 
 MIDDLEWARE = [

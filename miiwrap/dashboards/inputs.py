@@ -20,7 +20,6 @@ def _both(first, second):
 
 def register():
     from certification.models import (
-        CertificationEvent,
         CertificationPeriod,
         EvidenceRule,
         Program,
@@ -76,7 +75,6 @@ def register():
     feeds(Amendment, "observation.practitioner.organization_id")
     feeds(Dispute, "observation.practitioner.organization_id")
     feeds(CertificationPeriod, "person.organization_id")
-    feeds(CertificationEvent, "period.person.organization_id")
     feeds(CoachAssignment, _both("practitioner", "coach"))
     feeds(TrainerAssignment, _both("coach", "trainer"))
     feeds(DriftAlert, "organization_id")

@@ -45,7 +45,7 @@ TIMING_LINE = re.compile(
     re.MULTILINE,
 )
 RATIO_LINE = re.compile(r"^Job / raw SQL: ([\d.]+)x; goal <= 3x: (met|NOT met)$", re.MULTILINE)
-NIGHTLY_STAGES = ["read", "charts", "people", "sums", "teams", "items", "total"]
+NIGHTLY_STAGES = ["read", "charts", "sums", "teams", "items", "people", "total"]
 STAGE_LINE = re.compile(
     r"^  (read|charts|people|sums|teams|items|total)\s+([\d.]+) s  \(at\s+([\d.]+) s\)",
     re.MULTILINE,

@@ -57,12 +57,12 @@ WINDOW_SQL = """
 
 # What drift_detect has done by each checkpoint of its Report.seconds.
 STAGES = {
-    "read": "read the observations (one query, into numpy columns)",
-    "charts": "pooled spreads, baselines, control charts and momentum of every series",
-    "people": "practitioner alerts raised, refreshed, resolved; momentum written",
+    "read": "each organization's observations read in turn (one query each), reduced to parts",
+    "charts": "pooled and item spreads from every organization's parts, kept",
     "sums": "month fingerprints taken; item sums recounted where they moved",
-    "teams": "each team's monthly mean judged, from the rows already read",
+    "teams": "each team's monthly mean judged, from the organizations' monthly means",
     "items": "each item's and metric's organization-wide monthly mean judged",
+    "people": "each organization's practitioners judged against the pools; alerts, momentum",
     "total": "coaches and leaders told of new alerts",
 }
 
