@@ -3,7 +3,9 @@ server on loopback, gunicorn started and stopped, the sessions it signs in with,
 refusals. The benchmark itself runs only on PostgreSQL, by hand."""
 
 import http.server
+import io
 import os
+import re
 import signal
 import socket
 import threading
@@ -18,6 +20,8 @@ from django.urls import reverse
 from miiwrap.dashboards.management.commands import bench_http
 from miiwrap.dashboards.management.commands.bench_http import (
     Load,
+    Result,
+    Target,
     drive,
     free_port,
     gunicorn,
@@ -114,6 +118,27 @@ def test_every_answer_but_a_200_is_counted_and_named_as_an_error(server):
     assert load.requests > 0 and load.errors == load.requests
     assert load.seconds == [] and load.ms(0.5) is None
     assert load.error_kinds() == f"404 ×{load.requests}"
+
+
+def test_a_page_alone_is_timed_one_request_at_a_time_after_an_untimed_one(server):
+    took = bench_http.alone(server, Target("Page", "leader", "/ok"), {"leader": "k=v"})
+    assert len(took) == bench_http.ALONE_RUNS and all(t > 0 for t in took)
+    assert Handler.cookies == ["k=v"] * (bench_http.ALONE_RUNS + 1)
+    assert len(Handler.connections) == bench_http.ALONE_RUNS + 1
+    with pytest.raises(CommandError, match="/missing answered 404 to the coach"):
+        bench_http.alone(server, Target("Page", "coach", "/missing"), {"coach": ""})
+
+
+def test_the_report_has_a_row_per_page_and_names_its_errors():
+    load = Load(seconds=[0.1, 0.2, 0.3], elapsed=2.0)
+    load.statuses.update({200: 3, 502: 1})
+    out = io.StringIO()
+    results = [Result(Target("Leader dashboard /dashboards/", "leader", "/"), [0.05], load)]
+    bench_http.Command(stdout=out).report((200, 0.4), [0.1, 0.12, 0.5], results)
+    text = out.getvalue()
+    assert "cold (every kept section stale) 400.0 ms; warm 120.0 ms (median of 3)" in text
+    row = re.search(r"^  Leader dashboard /dashboards/ +(.+)$", text, re.MULTILINE).group(1)
+    assert row.split() == ["50.0", "4", "2.0", "2.0", "200.0", "300.0", "1", "502", "×1"]
 
 
 def test_a_server_not_there_gives_errors_not_a_crash():

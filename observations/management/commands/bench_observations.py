@@ -487,26 +487,29 @@ def time_post(coach, practitioner, runs):
     times after a warm-up, each a new observation committed; all of them deleted after."""
     version = RubricVersion.objects.published().filter(rubric__code="miiwrap-fidelity")
     version = RubricVersion.objects.with_structure().get(pk=version.order_by("-number")[0].pk)
-    post = poster(coach, form_data(version, practitioner) | {"action": "submit"})
+    data = form_data(version, practitioner) | {"action": "submit"}
     marks = high_marks()
     try:
-        post()  # warm-up: templates, caches, the broker's connection
-        with CaptureQueriesContext(connection) as captured:
-            post()
-        queries = len(captured)
-        seconds = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            post()
-            seconds.append(time.perf_counter() - started)
+        with posting(coach, data) as post:
+            post()  # warm-up: templates, caches, the broker's connection
+            with CaptureQueriesContext(connection) as captured:
+                post()
+            queries = len(captured)
+            seconds = []
+            for _ in range(runs):
+                started = time.perf_counter()
+                post()
+                seconds.append(time.perf_counter() - started)
     finally:
         remove_posted(coach, practitioner, marks)
     return Timing(seconds, queries)
 
 
-def poster(coach, data):
+@contextmanager
+def posting(coach, data):
     """A POST of `data` as the coach, each with a fresh form token as a newly drawn form
-    has: the same token twice would be answered as a form sent twice."""
+    has: the same token twice would be answered as a form sent twice. Signed out after,
+    so no session row is left."""
     client = Client()
     client.force_login(coach.user)
     url = reverse("observations:new")
@@ -514,13 +517,16 @@ def poster(coach, data):
     def post():
         response = client.post(url, data | {TOKEN_FIELD: new_token()}, secure=True)
         if response.status_code != 302 or "/observations/" not in response["Location"]:
-            errors = getattr(response.context.get("form"), "errors", "") if response.context else ""
+            form = response.context.get("form") if response.context else None
             raise CommandError(
                 f"Posting the observation answered {response.status_code} "
-                f"{response.get('Location', '')} {errors}".strip()
+                f"{response.get('Location', '')} {getattr(form, 'errors', '')}".strip()
             )
 
-    return post
+    try:
+        yield post
+    finally:
+        client.logout()
 
 
 def high_marks():

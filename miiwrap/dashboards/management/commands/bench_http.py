@@ -4,8 +4,9 @@ bench_dashboards times views in the command's own process; this one starts the a
 production runs it (gunicorn, sync workers, DEBUG off, whitenoise serving the collected
 static files) on loopback, and sends it real HTTP: for each page, a fixed number of
 connections for a fixed time, each sending its next request as soon as the last is
-answered. It prints requests per second, the median and 99th-percentile latency and every
-answer that was not a 200; and, for the leader dashboard, one request right after every
+answered. It prints, per page, its time alone (one request at a time) and under load the
+requests per second, the median and 99th-percentile latency and every answer that was not
+a 200; and, for the leader dashboard, one request right after every
 kept dashboard section went stale (miiwrap.generations.bump) against the warm ones after.
 
 The dataset, and the people measured, are bench_dashboards': a median organization's
@@ -52,7 +53,7 @@ from observations.management.commands.bench_observations import positive
 HOST = "127.0.0.1"
 DEFAULT_WORKERS, DEFAULT_CONNECTIONS, DEFAULT_SECONDS = 3, 20, 10.0
 WARMUP_SECONDS = 2.0
-WARM_RUNS = 10
+WARM_RUNS, ALONE_RUNS = 10, 3
 START_SECONDS, STOP_SECONDS = 60, 10
 REQUEST_TIMEOUT = 60
 LOG_LINES_SHOWN = 20
@@ -334,6 +335,7 @@ class Target:
 @dataclass
 class Result:
     target: Target
+    alone: list  # seconds of ALONE_RUNS requests one at a time
     load: Load
 
 
@@ -423,15 +425,17 @@ class Command(BaseCommand):
         with gunicorn(workers, env, port) as served:
             self.stdout.write(
                 f"gunicorn on {HOST}:{port}, {workers} sync workers, DEBUG off; "
-                f"{connections} connections for {seconds:g} s per page, after "
-                f"{WARMUP_SECONDS:g} s of warm-up."
+                f"{connections} connections for {seconds:g} s per page."
             )
-            leader = reverse("dashboards:leader")
             for target in targets:  # every worker has imported and rendered every page
-                load_page(port, target, cookies, connections, WARMUP_SECONDS)
-            cold, warm = cold_and_warm(port, leader, cookies["leader"])
+                load_page(port, target, cookies, min(connections, workers), WARMUP_SECONDS)
+            cold, warm = cold_and_warm(port, reverse("dashboards:leader"), cookies["leader"])
             results = [
-                Result(target, load_page(port, target, cookies, connections, seconds))
+                Result(
+                    target,
+                    alone(port, target, cookies),
+                    load_page(port, target, cookies, connections, seconds),
+                )
                 for target in targets
             ]
             log = served.log_tail()
@@ -451,16 +455,17 @@ class Command(BaseCommand):
             f"{cold_seconds * 1000:.1f} ms{cold_note}; warm {warm_ms:.1f} ms "
             f"(median of {len(warm_seconds)})."
         )
-        line = "  {:<34} {:>8} {:>9} {:>8} {:>8} {:>7}  {}"
-        self.stdout.write(
-            "\n" + line.format("Page", "Requests", "Req/s", "p50 ms", "p99 ms", "Errors", "")
-        )
+        line = "  {:<37} {:>8} {:>9} {:>7} {:>7} {:>8} {:>8} {:>6}  {}"
+        header = ("Page", "Alone ms", "Requests", "Took s", "Req/s", "p50 ms", "p99 ms", "Errors")
+        self.stdout.write("\n" + line.format(*header, "").rstrip())
         for result in results:
             load = result.load
             self.stdout.write(
                 line.format(
                     result.target.label,
+                    f"{statistics.median(result.alone) * 1000:.1f}",
                     load.requests,
+                    f"{load.elapsed:.1f}",
                     f"{load.per_second:.1f}",
                     shown(load.ms(0.5)),
                     shown(load.ms(0.99)),
@@ -468,6 +473,11 @@ class Command(BaseCommand):
                     load.error_kinds(),
                 ).rstrip()
             )
+        self.stdout.write(
+            f"Alone: the median of {ALONE_RUNS} requests one at a time. Under load, a request "
+            "under way when the time is up is finished and counted: a page slower than the "
+            "time takes longer (Took s), and Req/s is over all of it."
+        )
 
 
 def shown(ms):
@@ -499,6 +509,18 @@ def pages():
 def load_page(port, target, cookies, connections, seconds):
     cookie = cookies[target.viewer]
     return drive(port, target.path, cookie=cookie, connections=connections, seconds=seconds)
+
+
+def alone(port, target, cookies):
+    """Seconds of ALONE_RUNS requests one after the other, after one untimed request that
+    keeps again what the bump of cold_and_warm made stale: the page's own time, without
+    a queue in front of it."""
+    cookie = cookies[target.viewer]
+    fetched = [get_once(port, target.path, cookie) for _ in range(ALONE_RUNS + 1)][1:]
+    failed = [status for status, _ in fetched if status != 200]
+    if failed:
+        raise CommandError(f"{target.path} answered {failed[0]} to the {target.viewer}.")
+    return [took for _, took in fetched]
 
 
 def cold_and_warm(port, path, cookie):
