@@ -101,6 +101,7 @@ def test_the_driver_keeps_its_connections_busy_for_the_time_given(server):
     assert 0.5 <= load.elapsed <= time.perf_counter() - started < 2.5
     assert load.requests > 4 and load.errors == 0
     assert len(load.seconds) == load.requests
+    assert 0 < load.cpu < load.elapsed * 2
     assert load.per_second == pytest.approx(load.requests / load.elapsed)
     assert 0 < load.ms(0.5) <= load.ms(0.99)
     assert set(Handler.cookies) == {"sessionid=abc"}
@@ -130,7 +131,7 @@ def test_a_page_alone_is_timed_one_request_at_a_time_after_an_untimed_one(server
 
 
 def test_the_report_has_a_row_per_page_and_names_its_errors():
-    load = Load(seconds=[0.1, 0.2, 0.3], elapsed=2.0)
+    load = Load(seconds=[0.1, 0.2, 0.3], elapsed=2.0, cpu=0.1)
     load.statuses.update({200: 3, 502: 1})
     out = io.StringIO()
     results = [Result(Target("Leader dashboard /dashboards/", "leader", "/"), [0.05], load)]
@@ -139,6 +140,7 @@ def test_the_report_has_a_row_per_page_and_names_its_errors():
     assert "cold (every kept section stale) 400.0 ms; warm 120.0 ms (median of 3)" in text
     row = re.search(r"^  Leader dashboard /dashboards/ +(.+)$", text, re.MULTILINE).group(1)
     assert row.split() == ["50.0", "4", "2.0", "2.0", "200.0", "300.0", "1", "502", "×1"]
+    assert "used 0.1 s of CPU over 2.0 s of load (5% of one core)" in text
 
 
 def test_a_server_not_there_gives_errors_not_a_crash():

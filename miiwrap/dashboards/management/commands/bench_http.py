@@ -85,11 +85,13 @@ def percentile(values, fraction):
 @dataclass
 class Load:
     """What one page answered under load: every request's seconds and status (or the
-    name of the exception that ended it), and the seconds the whole load took."""
+    name of the exception that ended it), the seconds the whole load took, and the CPU
+    seconds this process spent meanwhile: what the driver took from the server's cores."""
 
     seconds: list = field(default_factory=list)
     statuses: Counter = field(default_factory=Counter)
     elapsed: float = 0.0
+    cpu: float = 0.0
 
     @property
     def requests(self):
@@ -147,12 +149,12 @@ def drive(port, path, *, cookie, connections, seconds, host=HOST):
     ]
     for thread in threads:
         thread.start()
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     deadline[0] = began + seconds
     start.wait()
     for thread in threads:
         thread.join()
-    total = Load(elapsed=time.perf_counter() - began)
+    total = Load(elapsed=time.perf_counter() - began, cpu=time.process_time() - cpu)
     for result in results:
         total.add(result)
     return total
@@ -478,6 +480,13 @@ class Command(BaseCommand):
             "under way when the time is up is finished and counted: a page slower than the "
             "time takes longer (Took s), and Req/s is over all of it."
         )
+        cpu = sum(result.load.cpu for result in results)
+        elapsed = sum(result.load.elapsed for result in results)
+        if elapsed:
+            self.stdout.write(
+                f"The load driver itself used {cpu:.1f} s of CPU over {elapsed:.1f} s of load "
+                f"({cpu / elapsed:.0%} of one core)."
+            )
 
 
 def shown(ms):
