@@ -140,7 +140,7 @@ def test_the_report_has_a_row_per_page_and_names_its_errors():
     assert "cold (every kept section stale) 400.0 ms; warm 120.0 ms (median of 3)" in text
     row = re.search(r"^  Leader dashboard /dashboards/ +(.+)$", text, re.MULTILINE).group(1)
     assert row.split() == ["50.0", "4", "2.0", "2.0", "200.0", "300.0", "1", "502", "×1"]
-    assert "used 0.1 s of CPU over 2.0 s of load (5% of one core)" in text
+    assert "used 0.1 s of CPU over 2.0 s of load (5.0% of one core)" in text
 
 
 def test_a_server_not_there_gives_errors_not_a_crash():

@@ -485,7 +485,7 @@ class Command(BaseCommand):
         if elapsed:
             self.stdout.write(
                 f"The load driver itself used {cpu:.1f} s of CPU over {elapsed:.1f} s of load "
-                f"({cpu / elapsed:.0%} of one core)."
+                f"({cpu / elapsed:.1%} of one core)."
             )
 
 
