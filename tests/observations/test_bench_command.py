@@ -13,6 +13,11 @@ TINY = ("--observations", "200", "--runs", "3", "--allow-sqlite")
 SUBMIT_LINE = re.compile(
     r"median ([\d.]+) ms\s+p95 ([\d.]+) ms\s+queries (\d+)\s+goal median <= 50 ms: (met|NOT met)"
 )
+POST_LINE = re.compile(
+    r"^Post it as the coach does \(/observations/new/: .* queued on \w+\), \d+ runs:\n"
+    r"  median ([\d.]+) ms\s+p95 ([\d.]+) ms\s+queries (\d+)$",
+    re.MULTILINE,
+)
 LIST_ROW = re.compile(
     r"^  (Leader|Coach|Purveyor admin)\s+([\d,]+)\s+([\d,]+)\s+([\d.]+)\s+([\d.]+)\s+(\d+)$",
     re.MULTILINE,

@@ -8,12 +8,15 @@ import pytest
 from django.test import override_settings
 
 from coaching.models import CoachAssignment
+from miiwrap.notifications.models import Notification
+from miiwrap.once.models import FormToken
 from observations import scoring
 from observations.models import Observation, RubricVersion
 from tests.factories import wipe_world
 from tests.observations.test_bench_command import (
     DATASET_LINE,
     LIST_ROW,
+    POST_LINE,
     SUBMIT_LINE,
     TINY,
     bench,
@@ -48,6 +51,17 @@ def test_it_prints_the_submit_median_and_p95(output):
     assert 0 < float(median) <= float(p95)
     assert int(queries) > 3
     assert verdict == ("met" if float(median) <= 50 else "NOT met")
+
+
+def test_it_times_the_coachs_real_post_and_leaves_nothing_of_it(output):
+    median, p95, queries = POST_LINE.search(output).groups()
+    assert 0 < float(median) <= float(p95)
+    # The session, the token's claim and the history rows come on top of the service's.
+    assert int(queries) > int(SUBMIT_LINE.search(output).group(3))
+    assert not Observation.objects.exclude(import_key__startswith="bench:").exists()
+    assert not Observation.history.exclude(import_key__startswith="bench:").exists()
+    assert not FormToken.objects.exists()
+    assert not Notification.objects.exists()
 
 
 def test_it_times_the_list_page_for_three_viewers_at_two_sizes(output):
