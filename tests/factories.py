@@ -160,6 +160,8 @@ def wipe_world():
     CertificationEvent.objects.all().delete()
     CertificationPeriod.objects.all().delete()
     Observation.objects.all().delete()
+    # Deleting leaves a history row for each: a later module's "nothing left" would see it.
+    Observation.history.all().delete()
     CoachAssignment.objects.all().delete()
     TrainerAssignment.objects.all().delete()
     Person.objects.all().delete()
