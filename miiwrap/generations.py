@@ -70,26 +70,56 @@ def bump(organization_ids=(), everyone=False):
         cache.set_many({_key(scope): _fresh() for scope in scopes}, GENERATION_SECONDS)
 
 
-_pending = threading.local()
+class _Thread(threading.local):
+    """What this thread has declared: `pending`, the bumps its transaction owes at commit;
+    `fresh`, the organizations bumped for it since it last read a kept section (bumping
+    them again before a read would change nothing it could see)."""
+
+    def __init__(self):
+        self.pending, self.pending_everyone = set(), False
+        self.fresh, self.fresh_everyone = set(), False
+        self.block = None  # the outermost atomic block `fresh` belongs to
+
+    def within(self, connection):
+        """`fresh` counts within one transaction only: another may follow a rollback, or
+        come after other processes kept sections under the last commit's generations."""
+        outermost = connection.atomic_blocks[0] if connection.atomic_blocks else None
+        if self.block is not outermost:
+            self.block, self.fresh, self.fresh_everyone = outermost, set(), False
+
+
+_thread = _Thread()
 
 
 def touched(*organizations, everyone=False):
     """Declare a write for these organizations (instances or ids), or for everyone: their
     kept figures go stale now, so the writer's own next read sees the write, and again
     when the transaction commits, so nothing another process kept from the rows as they
-    were before the commit outlives it. The bumps at commit are gathered: a loop saving a
-    thousand rows bumps each organization once."""
+    were before the commit outlives it. Within a transaction, a loop that saves or
+    deletes a thousand rows bumps each organization once now (until a kept section is
+    read) and once at commit."""
     global declared
     declared += 1
     ids = {getattr(org, "pk", org) for org in organizations} - {None}
-    bump(ids, everyone)
-    if not transaction.get_connection().in_atomic_block:
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        bump(ids, everyone)  # committed already: other processes may have read it
         return
-    if not hasattr(_pending, "ids"):
-        _pending.ids, _pending.everyone = set(), False
-    _pending.ids |= ids
-    _pending.everyone |= everyone
+    _thread.within(connection)
+    now = ids - _thread.fresh
+    now_everyone = everyone and not _thread.fresh_everyone
+    if now or now_everyone:
+        bump(now, now_everyone)
+    _thread.fresh |= ids
+    _thread.fresh_everyone |= everyone
+    _thread.pending |= ids
+    _thread.pending_everyone |= everyone
     transaction.on_commit(_bump_pending, robust=True)
+
+
+def _read_kept():
+    """A kept section is being read: a write after this must bump again."""
+    _thread.fresh, _thread.fresh_everyone = set(), False
 
 
 def touched_people(person_ids):
@@ -103,8 +133,8 @@ def touched_people(person_ids):
 def _bump_pending():
     """The bumps gathered since the last commit (a rolled-back write's too: a bump too
     many costs a recompute, never a wrong figure)."""
-    ids, everyone = getattr(_pending, "ids", set()), getattr(_pending, "everyone", False)
-    _pending.ids, _pending.everyone = set(), False
+    ids, everyone = _thread.pending, _thread.pending_everyone
+    _thread.pending, _thread.pending_everyone = set(), False
     if everyone:
         bump(everyone=True)
     elif ids:
@@ -135,6 +165,7 @@ class Kept:
         if not _enabled.get():
             return compute()
         if self._tokens is None:
+            _read_kept()
             tokens = generations(self.organization_ids)
             self._tokens = sorted(tokens.items(), key=str)
         described = repr((section, self._tokens, self.parts))

@@ -107,3 +107,20 @@ def test_every_web_and_worker_process_shares_the_generations():
 def test_the_cache_is_one_every_process_can_reach():
     backend = settings.CACHES["default"]["BACKEND"]
     assert backend.endswith(("RedisCache", "FileBasedCache"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_loop_of_writes_bumps_once_now_and_once_at_commit_until_a_read(monkeypatch):
+    bumps = []
+    real = generations.bump
+    monkeypatch.setattr(generations, "bump", lambda *a, **k: (bumps.append(a), real(*a, **k)))
+    compute = Counting()
+    with transaction.atomic():
+        for _ in range(1000):
+            generations.touched(7)
+        assert len(bumps) == 1
+        assert read([7], compute) == {"n": 1}
+        generations.touched(7)  # after a read: bumped again, and read afresh
+        assert len(bumps) == 2
+        assert read([7], compute) == {"n": 2}
+    assert len(bumps) == 3  # the commit's
