@@ -64,6 +64,7 @@ from coaching.models import (
     OrganizationItemMonth,
     PooledSpread,
 )
+from miiwrap import generations
 from miiwrap.notifications.models import Notification
 from miiwrap.people import demo
 from miiwrap.people.models import Organization, Person, Role, RoleGrant, Team
@@ -562,7 +563,9 @@ def signed_in(page):
     client.force_login(page.person.user)
 
     def fetch():
-        response = client.get(page.url, secure=True)  # as behind HTTPS: no redirect to it
+        # Cold: every section computed, as after a write (bench_http times the kept ones).
+        with generations.uncached():
+            response = client.get(page.url, secure=True)  # as behind HTTPS: no redirect
         if response.status_code != 200:
             raise CommandError(f"{page.url} answered {response.status_code} to {page.person}.")
 
