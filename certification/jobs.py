@@ -34,7 +34,6 @@ from certification.models import (
     ReminderRule,
 )
 from coaching.models import CoachAssignment
-from miiwrap import generations
 from miiwrap.notifications import delivery
 from miiwrap.notifications.models import Notification, absolute_url
 from miiwrap.people.models import Organization, Person, Role, todays_by_zone
@@ -87,7 +86,6 @@ def run_for(organization, today=None, now=None, *, report=None):
     report = report if report is not None else Report()
     record_transitions(report, today, now, organization=organization)
     queue_reminders(report, today, now, organization=organization)
-    generations.touched(organization)
     return report
 
 
@@ -99,7 +97,6 @@ def finish(today=None, now=None, *, report=None, send=True):
     report.digests += delivery.compose_digests(now, day=today)
     if send:
         report.delivered.add(delivery.deliver(now))
-    generations.touched(everyone=True)
     return report
 
 

@@ -46,6 +46,7 @@ from certification.models import (
     ReminderRule,
 )
 from coaching.models import CoachAssignment
+from miiwrap import generations
 from miiwrap.notifications.models import Notification
 from miiwrap.people.models import Organization, Person, Role, RoleGrant, Team
 from observations import demo as demo_observations
@@ -359,8 +360,10 @@ def remove_dataset():
     ]
     removed = 0
     with transaction.atomic():
+        organizations = list(doomed[-1].values_list("pk", flat=True))
         for queryset in doomed:
             removed += queryset._raw_delete(queryset.db)
+        generations.touched(*organizations)
     return removed
 
 
@@ -546,6 +549,7 @@ def insert_world(world, today):
     )
     insert_periods(world, people, certifier, now)
     insert_observations(world, people, today)
+    generations.touched(*orgs)  # bulk inserts send no signals to the dashboards' cache
 
 
 def insert_teams(world, orgs):
