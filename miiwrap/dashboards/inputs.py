@@ -71,7 +71,8 @@ def register():
     feeds(Team, "organization_id", moves=True)
     feeds(Person, "organization_id", moves=True)
     feeds(RoleGrant, "person.organization_id")
-    feeds(Observation, _both("practitioner", "coach"))
+    # An observation keeps its practitioner's organization: only the coach is read.
+    feeds(Observation, lambda row: (row.organization_id, row.coach.organization_id))
     feeds(Amendment, "observation.practitioner.organization_id")
     feeds(Dispute, "observation.practitioner.organization_id")
     feeds(CertificationPeriod, "person.organization_id")
