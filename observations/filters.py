@@ -4,6 +4,7 @@ from django import forms
 from miiwrap.parsing import SaneDateFilter, as_id, date_range_problems
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Person, Team
+from miiwrap.widgets import QuickDateInput, QuickSelect, QuickTextInput
 from observations.models import Observation, Rubric, RubricVersion
 
 
@@ -33,30 +34,36 @@ class ObservationFilter(django_filters.FilterSet):
         queryset=Team.objects.none(),
         label="Team",
         empty_label="Any",
+        widget=QuickSelect,
     )
     # Text, not a list of everyone: a purveyor sees tens of thousands of people.
-    practitioner = django_filters.CharFilter(method="filter_person", label="Practitioner")
-    coach = django_filters.CharFilter(method="filter_person", label="Coach")
+    practitioner = django_filters.CharFilter(
+        method="filter_person", label="Practitioner", widget=QuickTextInput
+    )
+    coach = django_filters.CharFilter(method="filter_person", label="Coach", widget=QuickTextInput)
     rubric = django_filters.ModelChoiceFilter(
         field_name="rubric_version__rubric",
         queryset=Rubric.objects.all(),
         label="Rubric",
         empty_label="Any",
+        widget=QuickSelect,
     )
     date_from = SaneDateFilter(
         field_name="observed_on",
         lookup_expr="gte",
         label="From",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=QuickDateInput,
     )
     date_to = SaneDateFilter(
         field_name="observed_on",
         lookup_expr="lte",
         label="To",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=QuickDateInput,
     )
-    band = django_filters.ChoiceFilter(choices=[], empty_label="Any")
-    status = django_filters.ChoiceFilter(choices=Observation.Status.choices, empty_label="Any")
+    band = django_filters.ChoiceFilter(choices=[], empty_label="Any", widget=QuickSelect)
+    status = django_filters.ChoiceFilter(
+        choices=Observation.Status.choices, empty_label="Any", widget=QuickSelect
+    )
 
     class Meta:
         model = Observation

@@ -355,6 +355,22 @@ class ObservationQuerySet(models.QuerySet):
         seen = everyone.filter(practitioner__in=people).filter(submitted).values("pk")
         return self.filter(pk__in=seen.union(everyone.filter(mine).values("pk")))
 
+    def organizations_seen(self, user):
+        """The organizations whose observations visible_to(user) may hold: a write to one
+        of theirs bumps them (miiwrap.generations), so a list kept under their
+        generations goes stale with it."""
+        from miiwrap.people.models import Organization
+
+        viewer = viewer_for(user)
+        if viewer.sees_everything:
+            return list(Organization.objects.values_list("pk", flat=True))
+        if viewer.person_id is None:
+            return []
+        people = Person.objects.visible_to(user).order_by().values_list("organization_id")
+        made = Observation.objects.filter(coach_id=viewer.person_id).order_by()
+        made = made.values_list("organization_id")
+        return sorted({pk for (pk,) in people.distinct().union(made.distinct())})
+
     def _seen_in_organization(self, user, viewer, mine, submitted):
         """A leader's or organization admin's: their organization's submitted rows and
         their own. The organizations of the few rows they see outside it (of people they

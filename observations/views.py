@@ -5,11 +5,12 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from coaching.models import CoachAssignment, with_momentum
-from miiwrap import audit, paging
+from miiwrap import audit, pages, paging
 from miiwrap.forms import add_service_errors
 from miiwrap.once.services import AlreadySent, form_token_once
 from miiwrap.once.shortcuts import repeated, shown_again
@@ -38,21 +39,37 @@ def observation_list(request):
     filterset = ObservationFilter(request.GET, queryset=observations, user=request.user)
     if request.GET.get("format") == "csv" and filterset.is_valid():
         return exports.csv_response(filterset.qs, rubric=filterset.single_rubric())
-    shown = with_momentum(filterset.qs, person_field="practitioner_id")
-    # Whoever sees everything would wait on a count of every row: they get "about".
-    sees_everything = viewer_for(request.user).sees_everything
-    page = paging.page_of(shown, request.GET.get("page"), 50, estimate=sees_everything)
-    for observation in page:
-        version = observation.rubric_version
-        observation.band_class = display.band_class(version.bands, observation.band)
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("format", None)
+    query = query.urlencode()
+
+    def listing():
+        # Whoever sees everything would wait on a count of every row: they get "about".
+        shown = with_momentum(filterset.qs, person_field="practitioner_id")
+        page = paging.page_of(shown, request.GET.get("page"), 50, estimate=viewer.sees_everything)
+        for observation in page:
+            version = observation.rubric_version
+            observation.band_class = display.band_class(version.bands, observation.band)
+        ctx = {"page": page, "query": query}
+        return {
+            "count": page.paginator.count,
+            "estimated": page.paginator.estimated,
+            "body": render_to_string("observations/_list_body.html", ctx, request),
+        }
+
+    viewer = viewer_for(request.user)
+    if filterset.is_valid():
+        # Kept until a write touches an organization whose rows the viewer may see.
+        keep = pages.kept_for(request, Observation.objects.organizations_seen(request.user), ())
+        listing = keep("observations.list", listing)
+    else:
+        listing = listing()
     ctx = {
         "filter": filterset,
-        "page": page,
-        "query": query.urlencode(),
-        "own_only": not viewer_for(request.user).uses_directory,
+        "listing": listing,
+        "query": query,
+        "own_only": not viewer.uses_directory,
     }
     return render(request, "observations/list.html", ctx)
 

@@ -34,38 +34,48 @@ def practitioner_program():
     return programs.practitioner_path().first() or programs.first()
 
 
-def build(coach, acting=True):
+def caseload_of(coach):
+    """The coach's local today and current caseload, {practitioner id: organization id}."""
+    today = coach.organization.local_today()
+    current = CoachAssignment.objects.current(today).filter(coach=coach)
+    return today, dict(current.values_list("practitioner_id", "practitioner__organization_id"))
+
+
+def kept(coach, acting, today, assigned):
+    """Where the dashboard's sections (and its rendered page) are kept: until a write
+    touches the coach's organization or one of the caseload's (a purveyor's coach may coach
+    in several); the caseload itself is in the key, so an assignment that ends today or
+    tomorrow changes it."""
+    organizations = {coach.organization_id, *assigned.values()}
+    return generations.Kept(organizations, (coach.pk, acting, today, tuple(sorted(assigned))))
+
+
+def build(coach, acting=True, found=None, keep=None):
     """The coach's dashboard; `acting` when the coach reads it: their drafts (seen by their
     author only) are listed, and the next steps link to
     the pages they act on (a leader reading it sees the steps without links, as those pages
-    are the coach's)."""
-    today = coach.organization.local_today()
+    are the coach's). `found`: caseload_of(coach), when read already."""
+    today, assigned = found or caseload_of(coach)
     todays = {coach.organization.time_zone: today}
-    current = CoachAssignment.objects.current(today).filter(coach=coach)
-    assigned = dict(current.values_list("practitioner_id", "practitioner__organization_id"))
     # The ids as a list: as a subquery, the planner guessed the caseload large and read
     # every drift alert to find its few.
     people = Person.objects.filter(pk__in=list(assigned)).still_working(todays)
     program = practitioner_program()
     every = program.observe_every_days if program else 30
-    # Kept until a write touches the coach's organization or one of the caseload's (a
-    # purveyor's coach may coach in several); the caseload itself is in the key, so an
-    # assignment that ends today or tomorrow changes it.
-    organizations = {coach.organization_id, *assigned.values()}
-    keep = generations.Kept(organizations, (coach.pk, acting, today, tuple(sorted(assigned))))
+    keep = keep or kept(coach, acting, today, assigned)
 
-    def kept(name, compute):
+    def section(name, compute):
         return keep(f"coach.{name}", compute)
 
     return {
-        "caseload": kept("caseload", lambda: caseload(people, program, todays, today)),
-        "due": kept("due", lambda: due(people, program, todays, today, acting)),
-        "alerts": kept("alerts", lambda: alerts(people)),
-        "feedback": kept("feedback", lambda: feedback_quality(coach, today)),
+        "caseload": section("caseload", lambda: caseload(people, program, todays, today)),
+        "due": section("due", lambda: due(people, program, todays, today, acting)),
+        "alerts": section("alerts", lambda: alerts(people)),
+        "feedback": section("feedback", lambda: feedback_quality(coach, today)),
         "program": program,
         "every_days": every,
         "today": today,
-        "drafts": kept("drafts", lambda: drafts(coach)) if acting else None,
+        "drafts": section("drafts", lambda: drafts(coach)) if acting else None,
     }
 
 

@@ -1,12 +1,11 @@
 import datetime as dt
-from html import escape
 
 from django import forms
-from django.utils.safestring import mark_safe
 
 from certification.models import Program
 from miiwrap.parsing import SaneDateField, date_range_problems
 from miiwrap.people.models import Organization, Team
+from miiwrap.widgets import QuickDateInput, QuickSelect
 from observations.models import Rubric
 
 ALL = "all"
@@ -18,40 +17,6 @@ def months_back(day, months):
     """The first day of the month `months` before `day`'s month."""
     index = day.year * 12 + day.month - 1 - months
     return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def _attributes(attrs):
-    return "".join(
-        f" {name}" if value is True else f' {name}="{escape(str(value))}"'
-        for name, value in attrs.items()
-        if value not in (None, False)
-    )
-
-
-class QuickSelect(forms.Select):
-    """A <select> written in Python. Django renders each option through a template, and
-    on a leader's page (a team per option) that cost more than some of its queries."""
-
-    def render(self, name, value, attrs=None, renderer=None):
-        chosen = {str(v) for v in (value if isinstance(value, list | tuple) else [value])}
-        options = "".join(
-            f'<option value="{escape(str(key))}"'
-            f"{' selected' if str(key) in chosen else ''}>{escape(str(label))}</option>"
-            for key, label in self.choices
-        )
-        spelled = _attributes(self.build_attrs(self.attrs, attrs))
-        return mark_safe(f'<select name="{escape(name)}"{spelled}>{options}</select>')
-
-
-class QuickDateInput(forms.DateInput):
-    """A date field written in Python, like QuickSelect."""
-
-    input_type = "date"
-
-    def render(self, name, value, attrs=None, renderer=None):
-        shown = self.format_value(value)
-        spelled = _attributes({**self.build_attrs(self.attrs, attrs), "value": shown})
-        return mark_safe(f'<input type="date" name="{escape(name)}"{spelled}>')
 
 
 class LeaderFilterForm(forms.Form):

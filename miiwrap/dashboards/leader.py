@@ -137,7 +137,13 @@ def _groups(scope):
     return {**names, None: "No team"}, "practitioner__team"
 
 
-def build(scope):
+def kept(scope):
+    """Where this scope's sections (and its rendered page) are kept: its organizations'
+    generations, its filters and local dates."""
+    return generations.Kept(scope.organization_ids, scope.key)
+
+
+def build(scope, keep=None):
     """Every section of the dashboard: {name: value} for the template."""
     # Only the evidence rules are read (for "in progress"), not what they refer to.
     programs = Program.objects.prefetch_related("evidence_rules")
@@ -147,22 +153,22 @@ def build(scope):
 
     # Each section as last computed for this scope, unless a write has touched one of its
     # organizations since (miiwrap.generations); a download is read afresh.
-    keep = generations.Kept(scope.organization_ids, scope.key)
+    keep = keep or kept(scope)
 
-    def kept(name, compute):
+    def section(name, compute):
         return compute() if scope.export else keep(f"leader.{name}", compute)
 
     return {
-        **kept("pipeline", lambda: pipeline(scope, programs)),
-        **kept("trend", lambda: trend(scope, version)),
-        "bands": kept("bands", lambda: bands(scope, version)),
-        "alerts": kept("alerts", lambda: alerts(scope)),
-        "open_disputes": kept("open_disputes", lambda: open_disputes(scope)),
-        "heat_map": kept("heat_map", lambda: heat_map(scope, version)),
-        **kept("coach_activity", lambda: coach_activity(scope, cadence)),
-        "sessions": kept("sessions", lambda: coach_sessions(scope, cadence)),
-        "feedback": kept("feedback", lambda: feedback_quality(scope)),
-        "overdue": kept("overdue", lambda: overdue(scope, cadence)),
+        **section("pipeline", lambda: pipeline(scope, programs)),
+        **section("trend", lambda: trend(scope, version)),
+        "bands": section("bands", lambda: bands(scope, version)),
+        "alerts": section("alerts", lambda: alerts(scope)),
+        "open_disputes": section("open_disputes", lambda: open_disputes(scope)),
+        "heat_map": section("heat_map", lambda: heat_map(scope, version)),
+        **section("coach_activity", lambda: coach_activity(scope, cadence)),
+        "sessions": section("sessions", lambda: coach_sessions(scope, cadence)),
+        "feedback": section("feedback", lambda: feedback_quality(scope)),
+        "overdue": section("overdue", lambda: overdue(scope, cadence)),
     }
 
 

@@ -1,8 +1,10 @@
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 
+from miiwrap import pages
 from miiwrap.dashboards import coach, leader, practitioner
 from miiwrap.dashboards.forms import LeaderFilterForm
 from miiwrap.dashboards.tables import Table, as_csv
@@ -38,12 +40,26 @@ def leader_dashboard(request):
         ctx = {"filters": {"form": form}}
         return render(request, "dashboards/leader.html", ctx, status=400)
     scope = leader.scope_from(form.cleaned_data, organizations, request.GET.get("export", ""))
-    sections = leader.build(scope)
+    keep = leader.kept(scope)
     if scope.export:
-        return _download(sections, scope.export, "leader-dashboard")
-    _link_people(sections, request.user)
-    ctx = {"filters": {"form": form}, "scope": scope, **sections}
+        return _download(leader.build(scope, keep), scope.export, "leader-dashboard")
+
+    def body():
+        sections = leader.build(scope, keep)
+        _link_people(sections, request.user)
+        ctx = {"scope": scope, "query": request.GET.urlencode(), **sections}
+        return render_to_string("dashboards/_leader_body.html", ctx)
+
+    ctx = {"filters": {"form": form}, "scope": scope, "body": kept_page(request, keep, body)}
     return render(request, "dashboards/leader.html", ctx)
+
+
+def kept_page(request, keep, render_body):
+    """A dashboard's rendered sections for this viewer, as last rendered since the last
+    write to what they read (miiwrap.pages); the sections under it are shared by every
+    viewer of the scope."""
+    page = pages.kept_for(request, keep.organization_ids, keep.parts)
+    return page(f"{request.resolver_match.view_name}.page", render_body)
 
 
 def _download(sections, key, stem):
@@ -90,12 +106,19 @@ def _coach_for_user(user, pk):
 def coach_dashboard(request, pk=None):
     person = _coach_for_user(request.user, pk)
     is_self = person.pk == viewer_for(request.user).person_id
-    sections = coach.build(person, acting=is_self)
+    found = coach.caseload_of(person)
+    keep = coach.kept(person, is_self, *found)
     if export := request.GET.get("export"):
-        return _download(sections, export, "coach-dashboard")
-    _link_people(sections, request.user)
-    ctx = {"coach": person, "is_self": is_self}
-    return render(request, "dashboards/coach.html", {**ctx, **sections})
+        return _download(coach.build(person, is_self, found, keep), export, "coach-dashboard")
+
+    def body():
+        sections = coach.build(person, is_self, found, keep)
+        _link_people(sections, request.user)
+        ctx = {"coach": person, "is_self": is_self, **sections}
+        return render_to_string("dashboards/_coach_body.html", ctx)
+
+    ctx = {"coach": person, "is_self": is_self, "body": kept_page(request, keep, body)}
+    return render(request, "dashboards/coach.html", ctx)
 
 
 def _practitioner_for_user(user, pk):

@@ -10,6 +10,7 @@ what the dashboards show, so that a write that reached no figure could not pass 
 import datetime as dt
 
 import pytest
+from django.test import Client
 
 from certification.jobs import run as certification_job
 from certification.models import EvidenceRule, Program
@@ -45,6 +46,30 @@ def leader_sections(world):
 def dashboards(world):
     fresh_coach = Person.objects.select_related("organization").get(pk=world.coach.pk)
     return {"leader": leader_sections(world), "coach": coach.build(fresh_coach)}
+
+
+# The rendered parts of pages kept per viewer (miiwrap.pages): whose page, where, and the
+# context entry holding what was kept.
+PAGES = [
+    ("leader", "/dashboards/", "body"),
+    ("coach", "/dashboards/coach/", "body"),
+    ("leader", "/observations/", "listing"),
+    ("coach", "/observations/", "listing"),
+    ("purveyor_admin", "/observations/?status=submitted", "listing"),
+]
+
+
+def rendered(world):
+    """Each page's kept part as its viewer is served it (none of the rest of the page is
+    kept: the navigation and the form's token are made for each request)."""
+    found = {}
+    for persona, url, part in PAGES:
+        client = Client()
+        client.force_login(getattr(world, persona).user)
+        response = client.get(url)
+        assert response.status_code == 200, (persona, url)
+        found[persona, url] = response.context[part]
+    return found
 
 
 def today(world):
@@ -194,15 +219,22 @@ def test_kept_sections_equal_fresh_ones_after_each_kind_of_write(
         before = dashboards(world)
         if dashboards(world) != before:  # read again: kept, and the same
             problems[write.__name__] = "a second read differs from the first"
+        pages_before = rendered(world)
+        if rendered(world) != pages_before:
+            problems[write.__name__] = "a second page differs from the first"
         with django_capture_on_commit_callbacks(execute=True):
             write(world, history)
-        kept = dashboards(world)
+        kept, pages = dashboards(world), rendered(world)
         with generations.uncached():
-            fresh = dashboards(world)
+            fresh, fresh_pages = dashboards(world), rendered(world)
         if kept != fresh:
             problems[write.__name__] = "kept sections differ from fresh ones"
         elif fresh == before:
             problems[write.__name__] = "this write changed nothing on the dashboards"
+        elif stale := [page for page in PAGES if pages[page[:2]] != fresh_pages[page[:2]]]:
+            problems[write.__name__] = f"kept pages differ from fresh ones: {stale}"
+        elif fresh_pages == pages_before:
+            problems[write.__name__] = "this write changed no page"
     assert problems == {}
 
 

@@ -11,7 +11,7 @@ from tests.dashboards.conftest import grow
 from tests.factories import make_session
 
 # Measured once; a change that adds a query to a page should say why here.
-# The leader's: sign-in (3), the filters' choices (5), the programs and their rules (2),
+# The leader's: sign-in (3), the filters' choices (4), the programs and their rules (2),
 # the pipeline with who expires (1) and their names (1), and a query or two a section
 # (the open disputes: one count); feedback quality is one query, on the leader's page
 # and the coach's. Coaching sessions add one query to each: the leader's sessions held
@@ -19,8 +19,8 @@ from tests.factories import make_session
 # next". The coach's own drafts ("observations to finish") are one more on theirs.
 # Each page reads once which pages its person links may open for the viewer
 # (miiwrap.people.links.Reach), however many names it shows.
-LEADER_QUERIES = 31
-ALL_ORGANIZATIONS_QUERIES = 30
+LEADER_QUERIES = 30
+ALL_ORGANIZATIONS_QUERIES = 29
 COACH_QUERIES = 18
 PRACTITIONER_QUERIES = 23  # + the coach check, active plan and sessions
 
@@ -54,3 +54,27 @@ def test_a_dashboards_queries_do_not_grow_with_its_rows(
     for n, person in enumerate(people):  # sessions, due soon or not, for the cadence's reads
         make_session(person, world.coach, dt.date(2026, 6, 1) - dt.timedelta(days=n))
     assert queries(login(getattr(world, persona)), url) == expected
+
+
+# A page whose sections are kept reads only what is around them: sign-in (3), and the
+# leader's organizations, default rubric and filters' choices (teams, programs, rubrics);
+# the coach's caseload (its organizations name the key) and the coach; the observation
+# list's organizations seen (the key), its filters' choices and bands. Each page also
+# counts the unread notifications in the navigation.
+KEPT = [
+    ("leader", reverse("dashboards:leader"), 9),
+    ("purveyor_admin", reverse("dashboards:leader") + "?organization=all", 9),
+    ("coach", reverse("dashboards:coach"), 6),
+    ("leader", reverse("observations:list"), 9),
+    ("purveyor_admin", reverse("observations:list"), 8),
+]
+
+
+@pytest.mark.parametrize(("persona", "url", "expected"), KEPT, ids=[f"{p[0]}{p[1]}" for p in KEPT])
+def test_a_kept_page_reads_only_what_is_around_its_sections(
+    world, login, frozen, persona, url, expected
+):
+    grow(world, 10)
+    client = login(getattr(world, persona))
+    client.get(url)
+    assert queries(client, url) == expected

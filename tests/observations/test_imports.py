@@ -559,7 +559,9 @@ def test_queries_do_not_grow_with_the_rows(world):
     assert len(staff) == 300
 
 
-def test_ten_thousand_rows_import_in_seconds(world):
+def test_ten_thousand_rows_import_in_batches(world):
+    """Ten thousand rows cost a few queries per batch, not one per row (the time is the
+    benchmarks' to measure, not a test's on a shared machine)."""
     make_staff(world.home, 2000)
     good = row_for(world.practitioner, world.coach)
     rows = [
@@ -572,12 +574,11 @@ def test_ten_thousand_rows_import_in_seconds(world):
         for i in range(10_000)
     ]
     data = csv_file(rows)
-    started = time.monotonic()
-    result = imports.import_observations(data)
-    seconds = time.monotonic() - started
+    with CaptureQueriesContext(connection) as captured:
+        result = imports.import_observations(data)
     assert result.ok, result.errors[:3]
     assert result.created == 10_000
-    assert seconds < 30, f"{seconds:.1f} s"
+    assert len(captured) < 10_000 // 10  # 625 when written
 
 
 # Two imports of the same file at once
