@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from coaching.models import CoachAssignment, with_momentum
-from miiwrap import audit, pages, paging
+from miiwrap import audit, generations, pages, paging
 from miiwrap.forms import add_service_errors
 from miiwrap.once.services import AlreadySent, form_token_once
 from miiwrap.once.shortcuts import repeated, shown_again
@@ -51,16 +51,19 @@ def observation_list(request):
         for observation in page:
             version = observation.rubric_version
             observation.band_class = display.band_class(version.bands, observation.band)
-        ctx = {"page": page, "query": query}
+        ctx = {"page": page, "query": query, "filter": filterset, "with_filters": valid}
         return {
             "count": page.paginator.count,
             "estimated": page.paginator.estimated,
+            "with_filters": valid,
             "body": render_to_string("observations/_list_body.html", ctx, request),
         }
 
     viewer = viewer_for(request.user)
-    if filterset.is_valid():
-        # Kept until a write touches an organization whose rows the viewer may see.
+    if valid := filterset.is_valid():
+        # Kept until a write touches an organization whose rows the viewer may see; the
+        # filters with them (their choices are of the same organizations, what they show
+        # chosen is in the query string).
         keep = pages.kept_for(request, Observation.objects.organizations_seen(request.user), ())
         listing = keep("observations.list", listing)
     else:
@@ -88,23 +91,39 @@ def _coach_for(user):
 
 
 def _version(pk, versions=None):
-    """A rubric version with its items and levels; 404 for junk or unknown ids."""
-    versions = RubricVersion.objects.with_structure() if versions is None else versions
+    """A rubric version with its items and levels; 404 for junk or unknown ids. `versions`:
+    those it may be (the published ones for a new observation), by default any."""
     if (pk := as_id(pk)) is None:
         raise Http404("No such rubric version.")
-    return get_object_or_404(versions, pk=pk)
+    if versions is not None and not versions.filter(pk=pk).exists():
+        raise Http404("No such rubric version.")
+    return _structure(pk)
+
+
+def _structure(pk):
+    """The version with its domains, items, levels and metrics, as loaded since the last
+    write to any rubric (they bump every organization's generation: miiwrap.generations),
+    so a coach's form is not six queries and a few hundred rows each time."""
+
+    def load():
+        return RubricVersion.objects.with_structure().filter(pk=pk).first()
+
+    version = generations.Kept((), pk)("observations.version", load)
+    if version is None:
+        raise Http404("No such rubric version.")
+    return version
 
 
 def _version_for_new(choice):
     """The chosen published version; by default the newest MiiWrap fidelity tool."""
-    published = RubricVersion.objects.with_structure().published()
+    published = RubricVersion.objects.published()
     if choice:
         return _version(choice, published)
-    newest = published.order_by("-number")
-    version = newest.filter(rubric__code=DEFAULT_RUBRIC).first() or newest.first()
-    if version is None:
+    newest = published.order_by("-number").values_list("pk", flat=True)
+    pk = newest.filter(rubric__code=DEFAULT_RUBRIC).first() or newest.first()
+    if pk is None:
         raise Http404("No rubric version is published yet.")
-    return version
+    return _structure(pk)
 
 
 def _get_observation_for_user(user, pk):

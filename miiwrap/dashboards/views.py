@@ -47,10 +47,13 @@ def leader_dashboard(request):
     def body():
         sections = leader.build(scope, keep)
         _link_people(sections, request.user)
-        ctx = {"scope": scope, "query": request.GET.urlencode(), **sections}
+        ctx = {"scope": scope, "filters": filters, "query": request.GET.urlencode(), **sections}
         return render_to_string("dashboards/_leader_body.html", ctx)
 
-    ctx = {"filters": {"form": form}, "scope": scope, "body": kept_page(request, keep, body)}
+    # The form is kept with the sections: its choices are of the same organizations, and
+    # what it shows chosen is in the query string the page is kept under.
+    filters = {"form": form}
+    ctx = {"filters": filters, "scope": scope, "body": kept_page(request, keep, body)}
     return render(request, "dashboards/leader.html", ctx)
 
 
