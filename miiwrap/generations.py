@@ -19,6 +19,7 @@ import contextvars
 import hashlib
 import secrets
 import threading
+import time
 from contextlib import contextmanager
 from operator import attrgetter
 
@@ -32,6 +33,11 @@ KEPT_SECONDS = 24 * 3600
 # Generations outlive the sections made under them: losing one only costs a recompute.
 GENERATION_SECONDS = 7 * 24 * 3600
 EVERYONE = "everyone"
+# A section being computed is claimed for this long at most; others wait for it up to
+# WAIT_SECONDS, looking every WAIT_STEP.
+CLAIM_SECONDS = 60
+WAIT_SECONDS = 30
+WAIT_STEP = 0.05
 
 _enabled = contextvars.ContextVar("dashboard_cache_enabled", default=True)
 # The models registered with `feeds`, and how many writes have been declared so far: the
@@ -172,9 +178,34 @@ class Kept:
         key = f"section:{section}:{hashlib.sha256(described.encode()).hexdigest()[:32]}"
         found = cache.get(key)
         if found is None:
+            found = _computed_once(key, compute)
+        return found[0]
+
+
+def _computed_once(key, compute):
+    """Compute a section no process holds: after a bump every reader of a page misses at
+    once, and twenty requests computing the same section would each take twenty times as
+    long. The first claims it; the others wait for its value (up to WAIT_SECONDS), then
+    compute it themselves, so a claimant that died costs a wait, never an answer."""
+    claim = f"{key}:computing"
+    if cache.add(claim, 1, CLAIM_SECONDS):
+        try:
             found = (compute(),)
             cache.set(key, found, KEPT_SECONDS)
-        return found[0]
+        finally:
+            cache.delete(claim)
+        return found
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(WAIT_STEP)
+        found = cache.get(key)
+        if found is not None:
+            return found
+        if cache.get(claim) is None:  # the claimant gave up (an error): compute it here
+            break
+    found = (compute(),)
+    cache.set(key, found, KEPT_SECONDS)
+    return found
 
 
 # Models whose rows feed dashboards --------------------------------------------------------

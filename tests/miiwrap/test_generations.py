@@ -3,6 +3,8 @@
 import os
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 from django.conf import settings
@@ -52,6 +54,57 @@ def test_uncached_computes_every_time():
         read([1], compute)
         read([1], compute)
     assert compute.calls == 2
+
+
+def test_readers_missing_at_once_wait_for_the_first_to_compute_the_section():
+    """After a bump, twenty requests for one page miss together: one computes."""
+    started, release = threading.Event(), threading.Event()
+    calls, found = [], []
+
+    def slow():
+        calls.append(1)
+        started.set()
+        release.wait(5)
+        return {"n": len(calls)}
+
+    first = threading.Thread(target=lambda: found.append(read([41], slow)))
+    first.start()
+    started.wait(5)
+    others = [threading.Thread(target=lambda: found.append(read([41], slow))) for _ in range(3)]
+    for thread in others:
+        thread.start()
+    time.sleep(0.2)  # the others are waiting, not computing
+    assert calls == [1]
+    release.set()
+    for thread in [first, *others]:
+        thread.join(10)
+    assert calls == [1]
+    assert found == [{"n": 1}] * 4
+
+
+def test_a_reader_waiting_on_a_failed_claim_computes_it_itself():
+    failing = threading.Event()
+
+    def fails():
+        failing.set()
+        time.sleep(0.2)
+        raise RuntimeError("the database went away")
+
+    errors = []
+
+    def first():
+        try:
+            read([42], fails)
+        except RuntimeError as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    failing.wait(5)
+    compute = Counting()
+    assert read([42], compute) == {"n": 1}  # waited, saw the claim go, computed
+    thread.join(5)
+    assert len(errors) == 1 and compute.calls == 1
 
 
 def test_a_none_result_is_kept_too():
