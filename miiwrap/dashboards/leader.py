@@ -7,6 +7,7 @@ arranges their rows into tables and charts.
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.db.models import Q
 
@@ -50,11 +51,12 @@ class Scope:
         """Across organizations, each group is an organization; within one, a team."""
         return len(self.organizations) > 1
 
-    @property
+    @cached_property
     def todays(self):
+        """{zone: today there}, read once a request: every month cell asks."""
         return todays_by_zone({org.time_zone for org in self.organizations})
 
-    @property
+    @cached_property
     def today(self):
         """The earliest of the organizations' todays: a month runs until it is over
         everywhere in view."""

@@ -34,9 +34,17 @@ class Reach:
         self.user = user
         self.viewer = viewer_for(user)
         self._loaded = False
+        self._urls = {}
 
     def url(self, person_id, prefer=None):
-        """The most useful page about the person for this viewer; None if none opens."""
+        """The most useful page about the person for this viewer; None if none opens.
+        Worked out once a person: a dashboard names a coach in several of its tables."""
+        key = (person_id, prefer)
+        if key not in self._urls:
+            self._urls[key] = self._url(person_id, prefer)
+        return self._urls[key]
+
+    def _url(self, person_id, prefer):
         if person_id is None or not self.sees(person_id):
             return None
         if person_id == self.viewer.person_id:
