@@ -86,6 +86,7 @@ def statement(
     known=False,
     accumulating=True,
     horizons=(),
+    few=True,
 ):
     """(sql, params) of one SELECT with `COLUMNS`, to run or to read from as a subquery.
 
@@ -94,7 +95,10 @@ def statement(
     zone (as when they all share one). `known`: only periods decided by each today count,
     as things stood that day (for replays; nothing is decided in the future otherwise).
     `accumulating`: tell "in progress" from "not certified" (reads observations).
-    `horizons`: days for `within`.
+    `horizons`: days for `within`. `few`: the people are a small share of those who hold
+    periods (an organization, a caseload), so only their periods are read; otherwise
+    (an all-organizations view) every period of the programs is read in one pass, which
+    is cheaper than probing for each of thousands.
     """
 
     if people is None:
@@ -129,7 +133,8 @@ def statement(
     if not rows:  # nobody to answer for: a row of days that selects nothing
         rows = [[*([""] if zoned else []), 0, "", dt.date.min, dt.date.min, 0]]
         rows[0] += [dt.date.min] * len(horizons)
-    parts, days_sql = _template(count, zoned, Members(members), known, tuple(horizons))
+    shape = (count, zoned, Members(members), known, tuple(horizons), few)
+    parts, days_sql = _template(*shape)
     days_params = [value for row in rows for value in row]
     sql, params = [], []
     for part in parts:
@@ -149,22 +154,27 @@ def read(people, programs, todays, **options):
     sql, params = statement(people, programs, todays, **options)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [Decided(*typed(row)) for row in cursor.fetchall()]
+        rows = cursor.fetchall()
+    typed = typing()
+    return [Decided._make(typed(row)) for row in rows]
 
 
-def typed(row):
-    """A row as raw SQL returns it with its dates as dates (SQLite hands back ISO text)."""
-    if connection.vendor != "sqlite":
-        return row
+def typing():
+    """What makes a row of `COLUMNS` as raw SQL returns it have dates as dates: nothing
+    on PostgreSQL; SQLite hands back ISO text."""
+    return _iso_dates if connection.vendor == "sqlite" else _as_is
+
+
+def _as_is(row):
+    return row
+
+
+def _iso_dates(row):
     row = list(row)
     for i in DATE_COLUMNS:
         if isinstance(row[i], str):
             row[i] = dt.date.fromisoformat(row[i])
     return row
-
-
-def as_date(value):
-    return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def standing_of(row):
@@ -190,7 +200,7 @@ MARKER = re.compile(r"(\{people\}|\{days\})")
 
 
 @functools.cache
-def _template(count, zoned, members, known, horizons):
+def _template(count, zoned, members, known, horizons, few):
     """The statement's text for this shape, split at its markers: `{people}` stands for
     the people's subquery, `{days}` for the rows of days (one per zone and program)."""
     names = [
@@ -227,46 +237,61 @@ def _template(count, zoned, members, known, horizons):
                    OR EXISTS (SELECT 1 FROM {ROLE} r
                               WHERE r.person_id = p.id AND r.role = z.audience
                                 AND r.person_id IN ({{people}})))"""
-    within = " ".join(f"WHEN c.valid_until <= m.h{i} THEN {n}" for i, n in enumerate(horizons))
+    if zoned:
+        periods_zone = f"""INNER JOIN {PERSON} dp ON dp.id = d.person_id
+            INNER JOIN {ORGANIZATION} dorg ON dorg.id = dp.organization_id
+            INNER JOIN {{days}} dz ON dz.zone = dorg.time_zone AND dz.program_id = d.program_id"""
+    else:
+        periods_zone = "INNER JOIN {days} dz ON dz.program_id = d.program_id"
+    narrowed = "d.person_id IN ({people}) AND" if few else ""
+    within = " ".join(f"WHEN c.valid_until <= z.h{i} THEN {n}" for i, n in enumerate(horizons))
     within = f"CASE {within} END" if horizons else "NULL"
+    # The deciding period is the first of each person's in each program, newest start
+    # first, once those revoked before they started are set aside: one pass over the
+    # periods, numbered by a window. "In progress" probes a person's observations only
+    # for those who never held a period (OFFSET 0 keeps PostgreSQL from hashing every
+    # observation in the look-back instead of probing a few people's).
     sql = f"""
-        SELECT m.person_id, m.program_id, m.today, c.id AS period_id,
+        SELECT p.id AS person_id, z.program_id, z.today, c.id AS period_id,
             CASE
-                WHEN c.id IS NULL THEN CASE WHEN m.rubric_id <> 0 AND EXISTS (
+                WHEN c.id IS NULL THEN CASE WHEN z.rubric_id <> 0 AND EXISTS (
                     SELECT 1 FROM {OBSERVATION} o
                     INNER JOIN {VERSION} v ON v.id = o.rubric_version_id
-                    WHERE o.practitioner_id = m.person_id AND o.status <> 'draft'
-                      AND v.rubric_id = m.rubric_id AND o.observed_on <= m.today
-                      AND o.observed_on >= m.since
+                    WHERE o.practitioner_id = p.id AND o.status <> 'draft'
+                      AND v.rubric_id = z.rubric_id AND o.observed_on <= z.today
+                      AND o.observed_on >= z.since
+                    LIMIT 1 OFFSET 0
                 ) THEN '{State.IN_PROGRESS}' ELSE '{State.NOT_CERTIFIED}' END
-                WHEN c.valid_from > m.today THEN '{State.CERTIFIED}'
-                WHEN c.revoked_on <= m.today THEN '{State.REVOKED}'
-                WHEN c.window_opens > m.today THEN '{State.CERTIFIED}'
-                WHEN c.valid_until >= m.today THEN '{State.WINDOW_OPEN}'
-                WHEN c.grace_ends >= m.today THEN '{State.GRACE}'
+                WHEN c.valid_from > z.today THEN '{State.CERTIFIED}'
+                WHEN c.revoked_on <= z.today THEN '{State.REVOKED}'
+                WHEN c.window_opens > z.today THEN '{State.CERTIFIED}'
+                WHEN c.valid_until >= z.today THEN '{State.WINDOW_OPEN}'
+                WHEN c.grace_ends >= z.today THEN '{State.GRACE}'
                 ELSE '{State.LAPSED}'
             END AS state,
             c.valid_from, c.valid_until, c.window_opens, c.grace_ends, c.revoked_on,
             CASE
-                WHEN c.revoked_on <= m.today THEN c.revoked_on
-                WHEN c.valid_until >= m.today THEN c.valid_until
+                WHEN c.revoked_on <= z.today THEN c.revoked_on
+                WHEN c.valid_until >= z.today THEN c.valid_until
                 ELSE c.grace_ends
             END AS next_on,
-            CASE WHEN c.id IS NULL OR c.revoked_on <= m.today OR c.valid_until < m.today
+            CASE WHEN c.id IS NULL OR c.revoked_on <= z.today OR c.valid_until < z.today
                 THEN NULL ELSE {within} END AS within
-        FROM (
-            SELECT p.id AS person_id, z.program_id, z.today, z.since, z.rubric_id
-                {"".join(f", z.h{i}" for i in range(len(horizons)))},
-                (SELECT c.id FROM {PERIOD} c
-                 WHERE c.person_id = p.id AND c.program_id = z.program_id
-                   AND NOT (c.valid_from > z.today AND c.revoked_on IS NOT NULL
-                            AND c.revoked_on <= z.today)
-                   {decided_by.format(alias="c")}
-                 ORDER BY c.valid_from DESC, c.id DESC LIMIT 1) AS period_id
-            FROM {pairs}
-            {where}
-        ) m
-        LEFT JOIN (SELECT * FROM {PERIOD} WHERE person_id IN ({{people}})) c
-            ON c.id = m.period_id
+        FROM {pairs}
+        LEFT JOIN (
+            SELECT d.id, d.person_id, d.program_id, d.valid_from, d.valid_until,
+                d.window_opens, d.grace_ends, d.revoked_on,
+                ROW_NUMBER() OVER (
+                    PARTITION BY d.person_id, d.program_id
+                    ORDER BY d.valid_from DESC, d.id DESC
+                ) AS n
+            FROM {PERIOD} d
+            {periods_zone}
+            WHERE {narrowed} NOT (d.valid_from > dz.today AND d.revoked_on IS NOT NULL
+                       AND d.revoked_on <= dz.today)
+              {decided_by.format(alias="d").replace("z.", "dz.")}
+        ) c ON c.person_id = p.id AND c.program_id = z.program_id AND c.n = 1
+        {where}
     """
+    # The people are read once, whatever the number of places that narrow to them.
     return tuple(MARKER.split(sql)), f"({days})"

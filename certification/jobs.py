@@ -143,6 +143,7 @@ def current_periods(today=None, now=None, organization=None):
         members=decider.Members.HELD,
         known=True,
         accumulating=False,
+        few=organization is not None,
     )
     states = ", ".join(f"'{state}'" for state in decider.STARTED)
     current = (

@@ -17,17 +17,18 @@ from certification import decider
 EXPIRING_WITHIN = (30, 60, 90)
 
 
-def read(people, programs, todays):
+def read(people, programs, todays, few=True):
     """(counts, expiring) for the roster of each program, from one statement.
 
     counts: [(program id, state, expiring within days or None, people)];
     expiring: [(program id, person id, state, expires, today)] of those certified whose
     certification expires within the longest of EXPIRING_WITHIN, soonest first.
-    `people` a Person queryset, `todays` {zone: today}. The counting is the database's:
+    `people` a Person queryset, `todays` {zone: today}, `few` as certification.decider
+    takes it. The counting is the database's:
     those expiring soon are grouped one by one, so the same rows also list them."""
     if not programs or not todays:
         return [], []
-    sql, params = decider.statement(people, programs, todays, horizons=EXPIRING_WITHIN)
+    sql, params = decider.statement(people, programs, todays, horizons=EXPIRING_WITHIN, few=few)
     soon = "CASE WHEN within IS NOT NULL THEN {} END"
     grouped = (
         f"SELECT program_id, state, within, {soon.format('person_id')}, "

@@ -242,6 +242,11 @@ def read_observations(person_ids, below, night=PRESENT, organization=None):
         return Rows.of(cursor.fetchall(), versions)
 
 
+# Up to this many people, the evidence is read from their own periods; beyond, from
+# every period in one pass (certification.decider's `few`).
+FEW = 2000
+
+
 def evidence_ids(today, person_ids, organization=None):
     """The observations that earned the certifications current today (of these people, or
     of those now in `organization`, when given): in each program, the period that decides
@@ -261,6 +266,7 @@ def evidence_ids(today, person_ids, organization=None):
         members=decider.Members.HELD,
         known=True,
         accumulating=False,
+        few=organization is not None or (person_ids is not None and len(person_ids) <= FEW),
     )
     states = ", ".join(f"'{state}'" for state in decider.HOLDING)
     current = f"SELECT period_id FROM ({sql}) d WHERE d.state IN ({states})"
