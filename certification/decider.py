@@ -226,6 +226,10 @@ def _template(count, zoned, members, known, horizons, few):
             "CROSS JOIN {days} z AND", "INNER JOIN {days} z ON"
         )
         where = ""
+        if known:
+            where = f"""WHERE EXISTS (SELECT 1 FROM {PERIOD} k
+                WHERE k.person_id = p.id AND k.program_id = z.program_id
+                  {decided_by.format(alias="k")})"""
     else:
         pairs = f"{PERSON} p {organization} {zone}"
         where = "WHERE p.id IN ({people})"
