@@ -44,11 +44,13 @@ def roster_cells(row, program):
     ]
 
 
-def _cells(rows, program):
+def _cells(read, program):
+    rows = read()
     for start in range(0, len(rows), CHUNK):
         for row in roster.with_people(rows[start : start + CHUNK]):
             yield roster_cells(row, program)
 
 
-def roster_csv(rows, program):
-    return csv_download(csv_lines(COLUMNS, _cells(rows, program)), f"{program.code}-roster")
+def roster_csv(read, program):
+    """The download of the rows `read()` returns, read once its heading line is sent."""
+    return csv_download(csv_lines(COLUMNS, _cells(read, program)), f"{program.code}-roster")

@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import Case, Count, DateField, Exists, F, OuterRef, Q, Value, When
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from certification import dates, progress, reminders
+from certification import dates, decider, progress, reminders
 from certification.models import (
     CertificationEvent,
     CertificationPeriod,
@@ -104,8 +105,10 @@ def finish(today=None, now=None, *, report=None, send=True):
 
 
 def _todays(today, now, organization=None):
+    """(the expression a period's today is read from, the dates the decider reads: one
+    date or {zone: today}, (earliest, latest))."""
     if today is not None:
-        return Value(today, output_field=DateField()), (today, today)
+        return Value(today, output_field=DateField()), today, (today, today)
     organizations = Organization.objects.all()
     if organization is not None:
         organizations = organizations.filter(pk=organization)
@@ -115,12 +118,12 @@ def _todays(today, now, organization=None):
         # The usual case at 06:00: one date everywhere. A plain value keeps the planner's
         # estimates right, which a CASE over the zones hides from it.
         (day,) = set(todays.values())
-        return Value(day, output_field=DateField()), (day, day)
+        return Value(day, output_field=DateField()), day, (day, day)
     case = Case(
         *[When(person__organization__time_zone=z, then=Value(d)) for z, d in todays.items()],
         output_field=DateField(),
     )
-    return case, (min(todays.values()), max(todays.values()))
+    return case, todays, (min(todays.values()), max(todays.values()))
 
 
 def current_periods(today=None, now=None, organization=None):
@@ -128,30 +131,27 @@ def current_periods(today=None, now=None, organization=None):
     person's current one in the program, each annotated with `today` in its zone; of the
     people now in `organization`, when given.
 
-    Mirrors certification.dates.standing: a period is superseded by a later-starting one
-    that has started, or by a renewal decided ahead of its start and not revoked.
-    """
-    local_today, bounds = _todays(today, now or timezone.now(), organization)
-    later = CertificationPeriod.objects.filter(
-        Q(valid_from__gt=OuterRef("today"))
-        & (Q(revoked_on=None) | Q(revoked_on__gt=OuterRef("today")))
-        | Q(valid_from__lte=OuterRef("today"))
-        & (
-            Q(valid_from__gt=OuterRef("valid_from"))
-            | Q(valid_from=OuterRef("valid_from"), pk__gt=OuterRef("pk"))
-        ),
-        person=OuterRef("person"),
-        program=OuterRef("program"),
-        decided_on__lte=OuterRef("today"),
-    ).exclude(pk=OuterRef("pk"))
+    The current one is certification.decider's (dates.standing's rule), as things stood on
+    that today: a period is superseded by a later-starting one that has started, or by a
+    renewal decided ahead of its start and not revoked, once decided."""
+    local_today, todays, bounds = _todays(today, now or timezone.now(), organization)
+    people = None if organization is None else Person.objects.filter(organization=organization)
+    sql, params = decider.statement(
+        people,
+        list(Program.objects.all()),
+        todays,
+        members=decider.Members.HELD,
+        known=True,
+        accumulating=False,
+        few=organization is not None,
+    )
+    states = ", ".join(f"'{state}'" for state in decider.STARTED)
+    current = (
+        f"SELECT period_id FROM ({sql}) d WHERE d.valid_from <= d.today AND d.state IN ({states})"
+    )
     periods = (
         CertificationPeriod.objects.annotate(today=local_today)
-        .filter(
-            Q(revoked_on=None) | Q(revoked_on__gt=F("today")),
-            valid_from__lte=F("today"),
-            decided_on__lte=F("today"),
-        )
-        .filter(~Exists(later))
+        .filter(pk__in=RawSQL(current, params))
         .order_by()
     )
     if organization is not None:

@@ -4,17 +4,12 @@ import secrets
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import (
-    Case,
-    CharField,
     Count,
-    DateField,
     Exists,
     F,
     OuterRef,
     Q,
     Subquery,
-    Value,
-    When,
 )
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -23,7 +18,7 @@ from simple_history.models import HistoricalRecords
 
 from certification import dates, evidence
 from miiwrap.people.access import viewer_for
-from miiwrap.people.models import Organization, Person, Role, RoleGrant, zone_dates
+from miiwrap.people.models import Person, Role, RoleGrant
 from miiwrap.text import DOCUMENT, NOTE, ProseField
 from observations.models import Observation, Rubric, RubricVersion
 
@@ -581,93 +576,17 @@ def _longest_look_back(program, rules):
 
 
 def with_standing(people, program, todays):
-    """People annotated with `state` (a dates.State value) in `program` on their own
-    organization's `today`, decided in SQL as dates.standing decides it, and `next_on`
-    (the date dates.next_date names). `todays`: {zone: today}.
+    """{person id: decider.Decided} of `people` in `program` on their own organization's
+    today (`todays`: {zone: today}), as certification.decider decides it: its `state` (a
+    dates.State value) and `next_on` (the date dates.next_date names). One query."""
+    from certification import decider
 
-    Each is read from one subquery on the period that decides (a renewal decided ahead,
-    else the latest started), worked out on that period's own columns: referring to one
-    annotation from another would copy its subqueries into the SQL."""
-    # Each row's today, for the subqueries to refer to; read by organization id, since a
-    # join the outer query needs only for it may be left out of it.
-    field, todays = _by_organization(todays)
-    people = people.annotate(today=zone_dates(todays, field))
-    today = OuterRef("today")
-    ahead = Q(valid_from__gt=today)
-    deciding = (
-        CertificationPeriod.objects.filter(person=OuterRef("pk"), program=program)
-        .exclude(ahead & Q(revoked_on__lte=today))
-        # One decided ahead starts after every started one, so it comes first.
-        .order_by("-valid_from", "-pk")
-    )
-
-    def read(expression):
-        return Subquery(deciding.annotate(value=expression).values("value")[:1])
-
-    never = Case(
-        When(_accumulating(program, todays, field), then=Value(dates.State.IN_PROGRESS.value)),
-        default=Value(dates.State.NOT_CERTIFIED.value),
-    )
-    return people.annotate(
-        state=Coalesce(read(_period_state(today)), never),
-        next_on=read(_period_next_on(today)),
-    )
-
-
-def _by_organization(todays):
-    """{zone: today} as (field, {value: today}) that needs no join: by organization id
-    when there are several zones (one query), as it is when there is one."""
-    if len(todays) <= 1:
-        return "organization_id", todays
-    zones = Organization.objects.filter(time_zone__in=list(todays)).values_list("pk", "time_zone")
-    return "organization_id", {pk: todays[zone] for pk, zone in zones}
-
-
-def _period_state(today):
-    """The deciding period's state on `today`, from its own columns (dates.state_on; one
-    decided ahead keeps its holder certified)."""
-    State = dates.State
-    return Case(
-        When(valid_from__gt=today, then=Value(State.CERTIFIED.value)),
-        When(revoked_on__lte=today, then=Value(State.REVOKED.value)),
-        When(window_opens__gt=today, then=Value(State.CERTIFIED.value)),
-        When(valid_until__gte=today, then=Value(State.WINDOW_OPEN.value)),
-        When(grace_ends__gte=today, then=Value(State.GRACE.value)),
-        default=Value(State.LAPSED.value),
-        output_field=CharField(),
-    )
-
-
-def _period_next_on(today):
-    """The date dates.next_date names for it (a lapse is shown from its grace end)."""
-    return Case(
-        When(revoked_on__lte=today, then=F("revoked_on")),
-        When(valid_until__gte=today, then=F("valid_until")),
-        default=F("grace_ends"),
-        output_field=DateField(),
-    )
-
-
-def _accumulating(program, todays, field):
-    """Whether observations count toward a first certification (in the initial rule's
-    rubric and look-back), as the roster decides "in progress". `todays`: {value of
-    the organization's `field`: today}."""
-    rule = program.evidence_rule(EvidenceRule.Kind.INITIAL)
-    if rule is None:
-        return Q(pk__in=[])
-    seen = Observation.objects.submitted().filter(
-        practitioner=OuterRef("pk"),
-        rubric_version__rubric_id=rule.rubric_id,
-        observed_on__lte=OuterRef("today"),
-    )
-    if rule.within_days is not None:
-        since = zone_dates(todays, f"practitioner__{field}", -rule.within_days)
-        seen = seen.filter(observed_on__gte=since)
-    return Exists(seen)
+    rows = decider.read(people, [program], todays, members=decider.Members.GIVEN)
+    return {row.person_id: row for row in rows}
 
 
 def next_date_of(row):
-    """(what, date) that matters next for a person annotated by with_standing; None
+    """(what, date) that matters next for a person as with_standing reads them; None
     before a first certification (as dates.Standing.next_date)."""
     state = dates.State(row.state)
     if row.next_on is None:

@@ -1,23 +1,22 @@
-"""Everyone's standing in one program, for the roster and its CSV, in three queries.
+"""Everyone's standing in one program, for the roster and its CSV.
 
-The state comes from certification.dates.standing, the same function the person card
-uses, applied to every person's periods on their own organization's today; so the
-roster and the card can never disagree. Three flat reads (the people, their periods,
-and the observations that make the never-certified "in progress") whatever the number
-of people; the page's Person rows are a fourth.
+The state comes from certification.decider, the one statement that decides where people
+stand (held by tests to certification.dates.standing, which the person card uses), on
+each person's own organization's today; so the roster and the card never disagree. One
+query answers for everyone on the roster, however many; the page's Person rows are
+another, for the rows shown.
 """
 
-import datetime as dt
+import functools
 from collections import Counter
 from dataclasses import dataclass
 
+from django.db import connection
 from django.utils import timezone
 
-from certification import dates
-from certification.models import CertificationPeriod, EvidenceRule
+from certification import dates, decider
 from coaching.models import latest_momentum
-from miiwrap.people.models import Person, todays_by_zone
-from observations.models import Observation
+from miiwrap.people.models import Organization, Person, todays_by_zone
 
 # The states a roster lists, in the order its counts read.
 STATES = [
@@ -30,66 +29,61 @@ STATES = [
     dates.State.REVOKED,
 ]
 
+STATE_OF = {state.value: state for state in dates.State}
 
-@dataclass
+
+@dataclass(eq=False)
 class Row(dates.OnDay):
-    person_id: int
-    today: dt.date
-    standing: dates.Standing
+    decided: decider.Decided
     person: Person | None = None  # loaded for the rows shown
     momentum: str | None = None  # likewise: a coaching Momentum.Direction value
 
     @property
+    def person_id(self):
+        return self.decided.person_id
+
+    @property
+    def today(self):
+        return self.decided.today
+
+    @property
+    def state(self):
+        return STATE_OF[self.decided.state]
+
+    @functools.cached_property
+    def standing(self):
+        return decider.standing_of(self.decided)
+
+    @property
     def expires(self):
         """The expiry that matters: of the renewal decided ahead, or of the current period."""
-        held = self.standing.held
-        return held.period.valid_until if held else None
+        return self.decided.valid_until
 
 
-def standings(people, program, now=None):
-    """[Row] for everyone in `people` who still works there, in the queryset's order."""
+def standings(people, program, now=None, few=True):
+    """[Row] for everyone in `people` who still works there, by name: as
+    certification.decider decides their standing in `program` (its rules prefetched);
+    `few` as the decider takes it."""
     now = now or timezone.now()
-    found = list(people.values_list("pk", "organization__time_zone", "leave_date"))
-    todays = todays_by_zone({zone for _, zone, _ in found}, now)
-    held = _held(people, program)
-    never_held = people.exclude(pk__in=program.periods.values("person_id"))
-    observed = _observed(never_held, program, todays)
-    rows = []
-    for pk, zone, leave_date in found:
-        today = todays[zone]
-        if leave_date is not None and leave_date < today:
-            continue
-        accumulating = any(since <= day <= today for since, day in observed.get(pk, ()))
-        rows.append(Row(pk, today, dates.standing(held.get(pk, []), today, accumulating)))
-    return rows
-
-
-def _held(people, program):
-    periods = CertificationPeriod.objects.filter(program=program, person__in=people.values("pk"))
-    return periods.held_by("person_id")
-
-
-def _observed(people, program, todays):
-    """{person id: [(first day that counts, observed on)]}: observations on the first
-    certification's rubric in its look-back, for people never certified."""
-    rule = program.evidence_rule(EvidenceRule.Kind.INITIAL)
-    if rule is None or not todays:
-        return {}
-    look_back = dt.timedelta(days=rule.within_days) if rule.within_days is not None else None
-    rows = Observation.objects.submitted().filter(
-        practitioner__in=people.values("pk"),
-        rubric_version__rubric_id=rule.rubric_id,
-        observed_on__lte=max(todays.values()),
+    zones = set(Organization.objects.values_list("time_zone", flat=True).distinct())
+    todays = todays_by_zone(zones, now)
+    if not todays:
+        return []
+    sql, params = decider.statement(
+        people, [program], todays, members=decider.Members.GIVEN, few=few
     )
-    if look_back is not None:
-        rows = rows.filter(observed_on__gte=min(todays.values()) - look_back)
-    found = {}
-    for person_id, zone, day in rows.values_list(
-        "practitioner_id", "practitioner__organization__time_zone", "observed_on"
-    ):
-        since = todays[zone] - look_back if look_back is not None else dt.date.min
-        found.setdefault(person_id, []).append((since, day))
-    return found
+    columns = ", ".join(f"d.{name}" for name in decider.COLUMNS)
+    ordered = f"""
+        SELECT {columns} FROM ({sql}) d
+        INNER JOIN {decider.PERSON} p ON p.id = d.person_id
+        WHERE p.leave_date IS NULL OR p.leave_date >= d.today
+        ORDER BY p.last_name, p.first_name, p.id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(ordered, params)
+        rows = cursor.fetchall()
+    typed = decider.typing()
+    return [Row(decider.Decided._make(typed(row))) for row in rows]
 
 
 def counts(rows):

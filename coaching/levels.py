@@ -29,10 +29,12 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce, TruncMonth
 from django.utils import timezone
 
-from certification.models import CertificationPeriod
+from certification import decider
+from certification.models import CertificationPeriod, Program
 from coaching import drift
 from coaching.models import DriftAlert, DriftSettings, ItemMonth, OrganizationItemMonth
 from coaching.series import Series, pooled_sigma, ymd_to_date
@@ -240,21 +242,38 @@ def read_observations(person_ids, below, night=PRESENT, organization=None):
         return Rows.of(cursor.fetchall(), versions)
 
 
+# Up to this many people, the evidence is read from their own periods; beyond, from
+# every period in one pass (certification.decider's `few`).
+FEW = 2000
+
+
 def evidence_ids(today, person_ids, organization=None):
-    """The observations that earned certifications current today (of these people, or
-    of those now in `organization`, when given)."""
-    periods = CertificationPeriod.objects.filter(
-        Q(revoked_on=None) | Q(revoked_on__gt=today),
-        valid_from__lte=today,
-        grace_ends__gte=today,
-    ).exclude(evidence=[])
+    """The observations that earned the certifications current today (of these people, or
+    of those now in `organization`, when given): in each program, the period that decides
+    a person's standing (certification.decider) while it certifies them or its grace
+    lasts, a renewal decided ahead included, as things stood on `today`."""
+    people = None
     if person_ids is not None:
-        periods = periods.filter(person_id__in=person_ids)
+        people = Person.objects.filter(pk__in=[int(pk) for pk in person_ids])
     if organization is not None:
-        periods = periods.filter(person__organization_id=organization)
+        people = (people if people is not None else Person.objects).filter(
+            organization_id=organization
+        )
+    sql, params = decider.statement(
+        people,
+        list(Program.objects.all()),
+        today,
+        members=decider.Members.HELD,
+        known=True,
+        accumulating=False,
+        few=organization is not None or (person_ids is not None and len(person_ids) <= FEW),
+    )
+    states = ", ".join(f"'{state}'" for state in decider.HOLDING)
+    current = f"SELECT period_id FROM ({sql}) d WHERE d.state IN ({states})"
+    periods = CertificationPeriod.objects.filter(pk__in=RawSQL(current, params))
     ids = [
         entry["id"]
-        for evidence in periods.values_list("evidence", flat=True)
+        for evidence in periods.exclude(evidence=[]).values_list("evidence", flat=True)
         for entry in evidence
         if isinstance(entry, dict) and isinstance(entry.get("id"), int)
     ]

@@ -81,8 +81,7 @@ def build(coach, acting=True, found=None, keep=None):
 
 def caseload(people, program, todays, today):
     rows = with_open_alerts(with_momentum(people.with_last_observation()))
-    if program is not None:
-        rows = certification.with_standing(rows, program, todays)
+    standing = certification.with_standing(people, program, todays) if program else {}
     rows = rows.select_related("team").order_by("last_name", "first_name", "pk")
     return Table(
         "caseload",
@@ -98,13 +97,13 @@ def caseload(people, program, todays, today):
             "Next date",
             "Alerts to follow up",
         ],
-        [_caseload_row(row, program, today) for row in rows],
+        [_caseload_row(row, standing.get(row.pk), program, today) for row in rows],
         empty="Nobody is assigned to you now.",
     )
 
 
-def _caseload_row(row, program, today):
-    next_date = certification.next_date_of(row) if program else None
+def _caseload_row(row, standing, program, today):
+    next_date = certification.next_date_of(standing) if standing else None
     return [
         person_cell(row.pk, row.full_name, "practitioner"),
         row.team.name if row.team else "",
@@ -112,7 +111,7 @@ def _caseload_row(row, program, today):
         row.last_score,
         row.last_band,
         (row.momentum or "").capitalize(),
-        dates.LABELS[dates.State(row.state)] if program else "",
+        dates.LABELS[dates.State(standing.state)] if standing else "",
         Cell(f"{next_date[0]} {next_date[1]:%Y-%m-%d}" if next_date else "", css="text-nowrap"),
         Cell(row.open_alerts, css="table-danger" if row.open_alerts else ""),
     ]

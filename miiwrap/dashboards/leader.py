@@ -192,7 +192,10 @@ def cadence_program(programs):
 
 def pipeline(scope, programs):
     states, counted, soon = certification_states(), {}, {}
-    counts, soonest = pipeline_sql.read(scope.people(), programs, scope.todays)
+    # Every organization's people hold most of the periods there are: read them in one pass.
+    counts, soonest = pipeline_sql.read(
+        scope.people(), programs, scope.todays, few=not scope.compares
+    )
     for program_id, state, within, n in counts:
         counted[(program_id, state)] = counted.get((program_id, state), 0) + n
         if within:

@@ -48,7 +48,7 @@ def cast(world):
 def sql_states(program, todays):
     people = Person.objects.filter(roles__role="practitioner")
     rows = certification.with_standing(people, program, todays)
-    return {row.pk: (row.state, certification.next_date_of(row)) for row in rows}
+    return {pk: (row.state, certification.next_date_of(row)) for pk, row in rows.items()}
 
 
 @pytest.mark.parametrize("day", [D(2026, 6, 30), D(2026, 8, 15), D(2027, 3, 1)])

@@ -18,10 +18,12 @@ from tests.factories import make_session
 # and due with goals met (all coaches at once), the coach's sessions due in "whom to see
 # next". The coach's own drafts ("observations to finish") are one more on theirs.
 # Each page reads once which pages its person links may open for the viewer
-# (miiwrap.people.links.Reach), however many names it shows.
+# (miiwrap.people.links.Reach), however many names it shows. The coach's caseload reads
+# its certification states in a query of their own: certification.decider's statement,
+# which every reader of the current period shares.
 LEADER_QUERIES = 30
 ALL_ORGANIZATIONS_QUERIES = 29
-COACH_QUERIES = 18
+COACH_QUERIES = 19
 PRACTITIONER_QUERIES = 23  # + the coach check, active plan and sessions
 
 

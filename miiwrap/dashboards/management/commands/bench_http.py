@@ -174,6 +174,22 @@ def fetch_once(client, path, headers):
         return type(error).__name__, time.perf_counter() - started
 
 
+def first_byte(port, path, cookie, host=HOST):
+    """(status, seconds to the body's first byte, seconds to its last) of one GET on a new
+    connection: how soon a streamed download starts, and how long it takes."""
+    client = http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT)
+    started = time.perf_counter()
+    try:
+        client.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+        response = client.getresponse()
+        response.read(1)
+        first = time.perf_counter() - started
+        response.read()
+        return response.status, first, time.perf_counter() - started
+    finally:
+        client.close()
+
+
 def get_once(port, path, cookie, host=HOST):
     """(status, seconds) of one GET on a new connection."""
     client = http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT)
@@ -432,6 +448,7 @@ class Command(BaseCommand):
             for target in targets:  # every worker has imported and rendered every page
                 load_page(port, target, cookies, min(connections, workers), WARMUP_SECONDS)
             cold, warm = cold_and_warm(port, reverse("dashboards:leader"), cookies["leader"])
+            download = roster_csv(port, cookies["purveyor admin"])
             results = [
                 Result(
                     target,
@@ -442,6 +459,7 @@ class Command(BaseCommand):
             ]
             log = served.log_tail()
         self.report(cold, warm, results)
+        self.report_download(download)
         failed = sum(result.load.errors for result in results) + (cold[0] != 200)
         if failed:
             raise CommandError(
@@ -487,6 +505,27 @@ class Command(BaseCommand):
                 f"The load driver itself used {cpu:.1f} s of CPU over {elapsed:.1f} s of load "
                 f"({cpu / elapsed:.1%} of one core)."
             )
+
+    def report_download(self, download):
+        path, fetched = download
+        firsts = [first for _, first, _ in fetched]
+        wholes = [whole for _, _, whole in fetched]
+        self.stdout.write(
+            f"Roster CSV {path}, purveyor admin, alone: first byte "
+            f"{statistics.median(firsts) * 1000:.1f} ms, whole download "
+            f"{statistics.median(wholes) * 1000:.1f} ms (median of {len(fetched)})."
+        )
+
+
+def roster_csv(port, cookie):
+    """(path, [(status, first byte s, whole s)]) of the roster's CSV fetched ALONE_RUNS
+    times one at a time, after one untimed fetch."""
+    path = reverse("certification:roster", args=[ROSTER_PROGRAM]) + "?format=csv"
+    fetched = [first_byte(port, path, cookie) for _ in range(ALONE_RUNS + 1)][1:]
+    failed = [status for status, *_ in fetched if status != 200]
+    if failed:
+        raise CommandError(f"{path} answered {failed[0]} to the purveyor admin.")
+    return path, fetched
 
 
 def shown(ms):
