@@ -12,6 +12,7 @@ from miiwrap.once.forms import OnceForm
 from miiwrap.parsing import EARLIEST, LATEST, SaneDateField, date_problem
 from miiwrap.people.filters import PeopleFilterSet
 from miiwrap.people.models import Organization
+from miiwrap.widgets import QuickSelect
 
 MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 
@@ -46,6 +47,7 @@ class RosterFilter(PeopleFilterSet):
         label="State",
         empty_label="Any",
         method="derived",
+        widget=QuickSelect,
     )
     expires = MonthFilter(method="derived", label="Expires in")
 

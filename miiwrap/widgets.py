@@ -52,5 +52,5 @@ class QuickTextInput(forms.TextInput):
 
     def render(self, name, value, attrs=None, renderer=None):
         shown = self.format_value(value)
-        attrs = {**self.build_attrs(self.attrs, attrs), "type": self.input_type, "value": shown}
+        attrs = {"type": self.input_type, **self.build_attrs(self.attrs, attrs), "value": shown}
         return mark_safe(f'<input name="{escape(name)}"{_attributes(attrs)}>')

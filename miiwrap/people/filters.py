@@ -5,6 +5,7 @@ from django.utils import timezone
 from miiwrap.parsing import as_id
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Organization, Person, Role, Team
+from miiwrap.widgets import QuickSelect, QuickTextInput
 
 
 class PeopleFilterSet(django_filters.FilterSet):
@@ -13,10 +14,13 @@ class PeopleFilterSet(django_filters.FilterSet):
 
     q = django_filters.CharFilter(method="filter_search", label="Search")
     organization = django_filters.ModelChoiceFilter(
-        queryset=Organization.objects.none(), label="Organization", empty_label="Any"
+        queryset=Organization.objects.none(),
+        label="Organization",
+        empty_label="Any",
+        widget=QuickSelect,
     )
     team = django_filters.ModelChoiceFilter(
-        queryset=Team.objects.none(), label="Team", empty_label="Any"
+        queryset=Team.objects.none(), label="Team", empty_label="Any", widget=QuickSelect
     )
 
     def __init__(self, data=None, *args, user, **kwargs):
@@ -31,7 +35,7 @@ class PeopleFilterSet(django_filters.FilterSet):
         else:
             del self.filters["organization"]
         self.filters["team"].queryset = teams
-        self.form.fields["q"].widget = forms.TextInput(
+        self.form.fields["q"].widget = QuickTextInput(
             attrs={"placeholder": "Name, email or staff ID", "type": "search"}
         )
         for field in self.form.fields.values():
