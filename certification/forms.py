@@ -82,9 +82,13 @@ class RevokeForm(OnceForm):
 
 
 class QueueFilter(forms.Form):
-    program = forms.ChoiceField(label="Program", required=False)
+    program = forms.ChoiceField(label="Program", required=False, widget=QuickSelect)
     organization = forms.ModelChoiceField(
-        Organization.objects.none(), label="Organization", required=False, empty_label="Any"
+        Organization.objects.none(),
+        label="Organization",
+        required=False,
+        empty_label="Any",
+        widget=QuickSelect,
     )
 
     def __init__(self, data=None, *, programs, purveyor):

@@ -12,6 +12,7 @@ from certification import exports, progress, qr, reminder_log, services
 from certification import roster as standings
 from certification.forms import DecisionForm, QueueFilter, RevokeForm, RosterFilter
 from certification.models import CertificationPeriod, Program, could_be_ready, on_roster
+from miiwrap import pages
 from miiwrap.forms import add_service_errors
 from miiwrap.notifications import delivery
 from miiwrap.once.services import AlreadySent, form_token_once
@@ -108,11 +109,20 @@ def queue(request):
         if chosen.get("organization"):
             people = people.filter(organization=chosen["organization"])
         todays = _todays(request.user)
-        staff = on_roster(people, program).filter(
-            Q(leave_date=None) | Q(leave_date__gte=min(todays.values()))
-        )
-        rows = could_be_ready(staff, program, todays).select_related("organization", "team")
-        due = progress.ready(rows, program)
+
+        def ready():
+            staff = on_roster(people, program).filter(
+                Q(leave_date=None) | Q(leave_date__gte=min(todays.values()))
+            )
+            rows = could_be_ready(staff, program, todays).select_related("organization", "team")
+            return progress.ready(rows, program)
+
+        # Kept until a write anywhere (miiwrap.generations): whose evidence is ready reads
+        # observations by coaches of other organizations and those coaches' certifications,
+        # so every organization's generation names it, as does the certifier and the day.
+        everywhere = Organization.objects.values_list("pk", flat=True)
+        keep = pages.kept_for(request, list(everywhere), (program.pk, sorted(todays.items())))
+        due = keep("certification.queue", ready)
         query = request.GET.copy()
         query.pop("page", None)
         page = Paginator(due, 50).get_page(request.GET.get("page"))

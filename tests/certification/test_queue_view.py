@@ -2,10 +2,14 @@
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from certification.models import CertificationPeriod
+from miiwrap import generations
+from observations.models import Observation
+from observations.services import dispute_raise
 from tests.certification.conftest import D, evidence
 from tests.factories import make_assignment, make_period, make_person
 
@@ -108,3 +112,36 @@ def test_the_queue_takes_the_same_queries_for_one_person_and_for_many(ready, log
     many = count_queries()
     assert (one[1], many[1]) == (1, 7)
     assert many[0] == one[0]
+
+
+def test_the_kept_queue_equals_a_fresh_one_after_each_kind_of_write(
+    ready, login, django_capture_on_commit_callbacks
+):
+    """Who is ready is kept (miiwrap.generations): after each write that changes it, the
+    queue served equals the queue worked out from scratch."""
+    newcomer = make_person(ready.home, "practitioner", team=ready.team_a)
+    make_assignment(ready.coach, newcomer)
+
+    def newcomer_has_evidence():
+        evidence(ready.coach, newcomer)
+
+    def evidence_disputed():
+        latest = Observation.objects.filter(practitioner=ready.practitioner).latest("observed_on")
+        dispute_raise(observation=latest, by=ready.practitioner, reason="That was not me.")
+
+    def newcomer_certified():
+        make_period(newcomer, ready.purveyor_admin, valid_from=D(2026, 6, 1))
+
+    clients = [login(ready.purveyor_admin), Client(), Client()]
+    clients[1].force_login(ready.coach.user)
+    clients[2].force_login(ready.purveyor_admin.user)
+    urls = [URL, URL, f"{URL}?organization={ready.home.pk}"]
+    for write in (newcomer_has_evidence, evidence_disputed, newcomer_certified):
+        before = [listed(client.get(url)) for client, url in zip(clients, urls, strict=True)]
+        with django_capture_on_commit_callbacks(execute=True):
+            write()
+        kept = [listed(client.get(url)) for client, url in zip(clients, urls, strict=True)]
+        with generations.uncached():
+            fresh = [listed(client.get(url)) for client, url in zip(clients, urls, strict=True)]
+        assert kept == fresh, write.__name__
+        assert fresh != before, write.__name__
