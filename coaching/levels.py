@@ -5,6 +5,8 @@ Reads are a few queries whatever the number of people; the judging is coaching.d
 control charts over coaching.series arrays. The writes are coaching.services'.
 """
 
+import contextlib
+import contextvars
 import datetime as dt
 import math
 import operator
@@ -650,12 +652,11 @@ def item_cards(rubric, rows, taken):
     NaN where not scored. The database picks each item's number out of the scores (no
     JSON reaches Python) in one query per chunk of rows; the shares are worked out per
     column, in the order of operations the one-value-at-a-time reading had, so to the bit."""
-    codes = item_codes(rubric)
+    codes, (low, high, version_at) = _remembered(("scales", rubric), _codes_and_scales, rubric)
     taken = np.asarray(taken, dtype=np.int64)
     card = np.full((len(taken), len(codes)), np.nan, dtype=np.float32)
     if not codes or not len(taken):
         return codes, card
-    low, high, version_at = _item_scales(rubric, codes)
     wanted = rows.obs[taken]
     order = np.argsort(wanted)
     for ids, versions, values in _item_values(wanted, codes):
@@ -666,6 +667,36 @@ def item_cards(rubric, rows, taken):
             share = np.where(hi > lo, 100 * (values - lo) / (hi - lo), np.nan)
         card[order[np.searchsorted(wanted, ids, sorter=order)]] = share
     return codes, card
+
+
+# What a night reads of the rubrics' definitions, read once for the night (see one_night).
+_NIGHT = contextvars.ContextVar("drift_night", default=None)
+
+
+@contextlib.contextmanager
+def one_night():
+    """Within it, the rubrics' item codes and scales are read once, not per organization
+    (they do not change while a night runs). Nested, the outer one's stand."""
+    token = _NIGHT.set({}) if _NIGHT.get() is None else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            _NIGHT.reset(token)
+
+
+def _remembered(key, make, *args):
+    kept = _NIGHT.get()
+    if kept is None:
+        return make(*args)
+    if key not in kept:
+        kept[key] = make(*args)
+    return kept[key]
+
+
+def _codes_and_scales(rubric):
+    codes = item_codes(rubric)
+    return codes, _item_scales(rubric, codes)
 
 
 def item_codes(rubric):

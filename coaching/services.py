@@ -124,11 +124,12 @@ def drift_night(*, today, zone=None):
         time.monotonic(),
     )
     kept = {}
-    inputs = drift_inputs(today, report=report, zone=zone, keep=kept)
-    for organization in night_organizations():
-        read = kept.pop(organization, None)
-        drift_organization(organization, today, inputs, report=report, zone=zone, read=read)
-        del read
+    with levels.one_night():
+        inputs = drift_inputs(today, report=report, zone=zone, keep=kept)
+        for organization in night_organizations():
+            read = kept.pop(organization, None)
+            drift_organization(organization, today, inputs, report=report, zone=zone, read=read)
+            del read
     report.seconds["people"] = time.monotonic() - started
     drift_done(today, report=report)
     report.seconds["total"] = time.monotonic() - started
@@ -192,6 +193,7 @@ class NightInputs:
         return found
 
 
+@levels.one_night()
 def drift_inputs(today, *, report=None, zone=None, keep=None):
     """The night's system-wide first step (see above); returns its NightInputs. `keep`: a
     dict to hold each organization's rows as read ({organization: (rows, people)}, with
@@ -397,9 +399,11 @@ def refresh(active, now, explained, today):
     bulk_update_with_history(
         changed, DriftAlert, REFRESHED, batch_size=500, default_change_reason=CHECKED
     )
-    # checked_on is bookkeeping, left out of the alert's history.
+    # checked_on is bookkeeping, left out of the alert's history; a night run again writes
+    # none (each row written leaves a dead one for vacuum, and a night's reruns added up).
     for start in range(0, len(ongoing), 5000):
-        DriftAlert.objects.filter(pk__in=ongoing[start : start + 5000]).update(checked_on=today)
+        chunk = DriftAlert.objects.filter(pk__in=ongoing[start : start + 5000])
+        chunk.exclude(checked_on=today).update(checked_on=today)
     generations.touched(*{alert.organization_id for alert in active.values()})
     return len(ongoing)
 
