@@ -5,6 +5,8 @@ Reads are a few queries whatever the number of people; the judging is coaching.d
 control charts over coaching.series arrays. The writes are coaching.services'.
 """
 
+import contextlib
+import contextvars
 import datetime as dt
 import math
 import operator
@@ -170,6 +172,9 @@ class Rows:
     obs: np.ndarray
     score: np.ndarray  # overall score; nan when the rubric has none
     below: np.ndarray  # bool: below the adequate band
+    # The items rule's cards once read ({(rubric, look, first n): (codes, scores)}, see
+    # recent_items), so a night that pools and then judges these rows reads them once.
+    cards: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, values, rubric_of_version):
@@ -216,6 +221,17 @@ class DayNumber(Func):
 def read_observations(person_ids, below, night=PRESENT, organization=None):
     """Every submitted observation (of `person_ids`, or of the practitioners now in
     `organization`, when given) the night saw, in one query."""
+    sql, params = observations_query(person_ids, below, night, organization)
+    versions = dict(RubricVersion.objects.values_list("pk", "rubric_id"))
+    # Through the cursor: Django's per-row value converters cost a second at a million
+    # rows, and every column here is a plain number already.
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return Rows.of(cursor.fetchall(), versions)
+
+
+def observations_query(person_ids, below, night=PRESENT, organization=None):
+    """(sql, params): read_observations' statement."""
     observations = Observation.objects.submitted().of_practice().filter(night.seen())
     if person_ids is not None:
         observations = observations.filter(practitioner_id__in=person_ids)
@@ -233,13 +249,7 @@ def read_observations(person_ids, below, night=PRESENT, organization=None):
         Cast("overall_score", FloatField()),
         is_below,
     )
-    versions = dict(RubricVersion.objects.values_list("pk", "rubric_id"))
-    # Through the cursor: Django's per-row value converters cost a second at a million
-    # rows, and every column here is a plain number already.
-    sql, params = rows.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return Rows.of(cursor.fetchall(), versions)
+    return rows.query.sql_with_params()
 
 
 # Up to this many people, the evidence is read from their own periods; beyond, from
@@ -604,12 +614,29 @@ def recent_items(series, rows, chosen, params):
     share (0-100) of its range, less each observation's own mean (drift.item_gaps). What
     the items rule judges, and what the night's system-wide item spreads pool."""
     look = item_look(params)
-    lengths = series.length[chosen]
-    offset = np.maximum(lengths - look, 0)
-    short = lengths - offset
+    offset, short, picked = recent_rows(series, chosen, params)
     width = int(short.max()) if len(short) else 0
-    # A series too short for any stretch after its first baseline_n scores cannot slip:
-    # its item scores are not read at all.
+    rubric = int(rows.rubric[series.start[chosen[0]]])
+    key = (rubric, look, params.baseline_n, len(chosen))
+    if key not in rows.cards:
+        codes, card = item_cards(rubric, rows, np.concatenate(picked) if picked else [])
+        y = np.full((len(chosen), width, len(codes)), np.nan, dtype=np.float32)
+        at = 0
+        for row_number, taken in enumerate(picked):
+            y[row_number, : len(taken)] = card[at : at + len(taken)]
+            at += len(taken)
+        del card
+        rows.cards[key] = (codes, y)
+    codes, y = rows.cards[key]
+    return RecentItems(codes, drift.item_gaps(y.astype(float)), offset, short, picked)
+
+
+def recent_rows(series, chosen, params):
+    """Per chosen series: the position its latest part starts at, that part's length, and
+    the rows whose item scores the items rule reads (none for a series too short for
+    any stretch after its first baseline_n scores: it cannot slip)."""
+    lengths = series.length[chosen]
+    offset = np.maximum(lengths - item_look(params), 0)
     judged = lengths >= params.baseline_n + 2
     picked = [
         np.arange(series.start[i] + first, series.start[i] + series.length[i])
@@ -617,12 +644,7 @@ def recent_items(series, rows, chosen, params):
         else np.arange(0)
         for i, first, use in zip(chosen, offset, judged, strict=True)
     ]
-    rubric = int(rows.rubric[series.start[chosen[0]]])
-    codes, card = item_cards(rubric, rows, np.concatenate(picked) if picked else [])
-    y = np.full((len(chosen), width, len(codes)), np.nan, dtype=np.float32)
-    for row_number, taken in enumerate(picked):
-        y[row_number, : len(taken)] = card[taken]
-    return RecentItems(codes, drift.item_gaps(y.astype(float)), offset, short, picked)
+    return offset, lengths - offset, picked
 
 
 @dataclass
@@ -644,34 +666,125 @@ def _item_spread(pools, chosen, codes, gaps):
 
 
 def item_cards(rubric, rows, taken):
-    """(codes, (len(rows), items) array): the scores of the rows `taken` on the rubric's
-    items that rise with fidelity, as shares (0-100) of each item's range, NaN elsewhere
-    or where not scored; read in chunks."""
-    scales = {}
-    items = Item.objects.filter(version__rubric_id=rubric).values_list(
+    """(codes, (len(taken), items) array): the scores of the rows `taken` (in that order)
+    on the rubric's items that rise with fidelity, as shares (0-100) of each item's range,
+    NaN where not scored. The database picks each item's number out of the scores (no
+    JSON reaches Python) in one query per chunk of rows; the shares are worked out per
+    column, in the order of operations the one-value-at-a-time reading had, so to the bit."""
+    codes, (low, high, version_at) = _remembered(("scales", rubric), _codes_and_scales, rubric)
+    taken = np.asarray(taken, dtype=np.int64)
+    card = np.full((len(taken), len(codes)), np.nan, dtype=np.float32)
+    if not codes or not len(taken):
+        return codes, card
+    wanted = rows.obs[taken]
+    order = np.argsort(wanted)
+    for ids, versions, values in _item_values(wanted, codes):
+        # A version of another rubric has no scale here (row 0): NaN.
+        index = np.array([version_at.get(v, 0) for v in versions.tolist()], dtype=np.int64)
+        lo, hi = low[index], high[index]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(hi > lo, 100 * (values - lo) / (hi - lo), np.nan)
+        card[order[np.searchsorted(wanted, ids, sorter=order)]] = share
+    return codes, card
+
+
+# What a night reads of the rubrics' definitions, read once for the night (see one_night).
+_NIGHT = contextvars.ContextVar("drift_night", default=None)
+
+
+@contextlib.contextmanager
+def one_night():
+    """Within it, the rubrics' item codes and scales are read once, not per organization
+    (they do not change while a night runs). Nested, the outer one's stand."""
+    token = _NIGHT.set({}) if _NIGHT.get() is None else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            _NIGHT.reset(token)
+
+
+def _remembered(key, make, *args):
+    kept = _NIGHT.get()
+    if kept is None:
+        return make(*args)
+    if key not in kept:
+        kept[key] = make(*args)
+    return kept[key]
+
+
+def _codes_and_scales(rubric):
+    codes = item_codes(rubric)
+    return codes, _item_scales(rubric, codes)
+
+
+def item_codes(rubric):
+    """The codes of the rubric's items that rise with fidelity, sorted."""
+    followed = [code for (r, code) in measures([rubric]) if r == rubric]
+    return sorted(c for c in followed if not c.startswith(METRIC))
+
+
+def _item_scales(rubric, codes):
+    """Per version of the rubric and item code, its scale (low, high) as arrays with a
+    first row of NaN for what has none; and {version: its row}."""
+    column = {code: n for n, code in enumerate(codes)}
+    versions = {}
+    low, high = [np.full(len(codes), np.nan)], [np.full(len(codes), np.nan)]
+    items = Item.objects.filter(version__rubric_id=rubric, code__in=codes).values_list(
         "version_id", "code", "scale_min", "scale_max"
     )
-    for version, code, low, high in items:
-        scales[(version, code)] = (low, high)
-    followed = [code for (r, code) in measures([rubric]) if r == rubric]
-    codes = sorted(c for c in followed if not c.startswith(METRIC))
-    column = {code: n for n, code in enumerate(codes)}
-    card = np.full((len(rows.obs), len(codes)), np.nan, dtype=np.float32)
-    taken = np.asarray(taken, dtype=np.int64)
-    where = dict(zip(rows.obs[taken].tolist(), taken.tolist(), strict=True))
-    wanted = list(where)
-    for start in range(0, len(wanted), 2000):
-        chunk = wanted[start : start + 2000]
-        found = Observation.objects.filter(pk__in=chunk).values_list(
-            "pk", "rubric_version_id", "scores"
-        )
-        for pk, version, scores in found:
-            for code, value in (scores or {}).items():
-                scale = scales.get((version, code))
-                if code in column and scale and _is_number(value) and scale[1] > scale[0]:
-                    share = 100 * (value - scale[0]) / (scale[1] - scale[0])
-                    card[where[pk], column[code]] = share
-    return codes, card
+    for version, code, lo, hi in items:
+        if version not in versions:
+            versions[version] = len(low)
+            low.append(np.full(len(codes), np.nan))
+            high.append(np.full(len(codes), np.nan))
+        low[versions[version]][column[code]] = lo
+        high[versions[version]][column[code]] = hi
+    return np.array(low), np.array(high), versions
+
+
+# Per database: an item's score when it is a number (else NULL), from the scores' JSON;
+# the parameter is the item code (PostgreSQL) or its JSON path (SQLite).
+ITEM_VALUE_SQL = {
+    "postgresql": "CASE WHEN jsonb_typeof(o.scores -> %s) = 'number' "
+    "THEN (o.scores ->> %s)::float8 END",
+    "sqlite": "CASE WHEN json_type(o.scores, %s) IN ('integer', 'real') "
+    "THEN json_extract(o.scores, %s) END",
+}
+ITEM_VALUES_CHUNK = {"postgresql": 50_000, "sqlite": 400}
+
+
+def _item_values(ids, codes):
+    """(ids, versions, (rows, codes) float values, NaN where not a number) of these
+    observations, a chunk at a time."""
+    for sql, params in item_values_queries(ids, codes):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            found = cursor.fetchall()
+        if found:
+            table = np.array(found, dtype=float).reshape(len(found), len(codes) + 2)
+            yield table[:, 0].astype(np.int64), table[:, 1].astype(np.int64), table[:, 2:]
+
+
+def item_values_queries(ids, codes):
+    """(sql, params) of each chunk of item_cards' reading: the observations' ids, versions
+    and these items' numbers."""
+    vendor = connection.vendor
+    value = ITEM_VALUE_SQL[vendor]
+    key = (lambda code: code) if vendor == "postgresql" else (lambda code: f'$."{code}"')
+    columns = ", ".join([value] * len(codes))
+    column_params = [key(code) for code in codes for _ in range(2)]
+    table = connection.ops.quote_name(Observation._meta.db_table)
+    ids = np.sort(np.asarray(ids, dtype=np.int64))
+    size = ITEM_VALUES_CHUNK.get(vendor, 400)
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size].tolist()
+        if vendor == "postgresql":
+            where, params = "o.id = ANY(%s)", [chunk]
+        else:
+            where, params = f"o.id IN ({', '.join(['%s'] * len(chunk))})", chunk
+        sql = f"SELECT o.id, o.rubric_version_id, {columns} FROM {table} o WHERE {where}"
+        yield sql, column_params + params
 
 
 def _before_and_after(series, rows, is_evidence, found, settings):

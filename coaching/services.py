@@ -123,9 +123,13 @@ def drift_night(*, today, zone=None):
         Report(raised={Scope.PERSON: 0, Scope.TEAM: 0, Scope.ITEM: 0}),
         time.monotonic(),
     )
-    inputs = drift_inputs(today, report=report, zone=zone)
-    for organization in night_organizations():
-        drift_organization(organization, today, inputs, report=report, zone=zone)
+    kept = {}
+    with levels.one_night():
+        inputs = drift_inputs(today, report=report, zone=zone, keep=kept)
+        for organization in night_organizations():
+            read = kept.pop(organization, None)
+            drift_organization(organization, today, inputs, report=report, zone=zone, read=read)
+            del read
     report.seconds["people"] = time.monotonic() - started
     drift_done(today, report=report)
     report.seconds["total"] = time.monotonic() - started
@@ -189,8 +193,12 @@ class NightInputs:
         return found
 
 
-def drift_inputs(today, *, report=None, zone=None):
-    """The night's system-wide first step (see above); returns its NightInputs."""
+@levels.one_night()
+def drift_inputs(today, *, report=None, zone=None, keep=None):
+    """The night's system-wide first step (see above); returns its NightInputs. `keep`: a
+    dict to hold each organization's rows as read ({organization: (rows, people)}, with
+    the item scores the items rule reads), for the same process to judge them without
+    reading them again (drift_night)."""
     report = report if report is not None else Report()
     started = time.monotonic()
     night = levels.Night.of(today, zone)
@@ -204,6 +212,9 @@ def drift_inputs(today, *, report=None, zone=None):
         pool_parts.append(levels.pool_parts(rows))
         item_parts.append(levels.item_spread_parts(rows, rules))
         team_parts.append(levels.team_months(rows, people, today))
+        if keep is not None:
+            keep[organization] = (rows, people)
+        del rows
     report.seconds["read"] = time.monotonic() - started
     pools = levels.pools_from(pool_parts)
     items = levels.item_spreads_from(item_parts)
@@ -223,18 +234,22 @@ def drift_inputs(today, *, report=None, zone=None):
     return NightInputs.of(pools, items)
 
 
-def drift_organization(organization, today, inputs, *, report=None, zone=None):
+def drift_organization(organization, today, inputs, *, report=None, zone=None, read=None):
     """One organization's part of the night: its practitioners' series (only its rows
-    read) against the night's pools, their alerts and momentum; in one transaction, so a
-    task that fails leaves nothing half done. Run twice, the second changes nothing."""
+    read, or `read`: (rows, people) as drift_inputs kept them) against the night's pools,
+    their alerts and momentum; in one transaction, so a task that fails leaves nothing
+    half done. Run twice, the second changes nothing."""
     report = report if report is not None else Report()
     night = levels.Night.of(today, zone)
     rules = levels.rubric_rules()
     with transaction.atomic():
-        rows = levels.read_observations(
-            None, levels.below_adequate(rules), night, organization=organization
-        )
-        people = levels.people_of(organization=organization)
+        if read is None:
+            rows = levels.read_observations(
+                None, levels.below_adequate(rules), night, organization=organization
+            )
+            people = levels.people_of(organization=organization)
+        else:
+            rows, people = read
         found, momentum, moved = levels.person_level(
             rows, rules, today, None, inputs.pooled(), people, organization=organization
         )
@@ -384,9 +399,11 @@ def refresh(active, now, explained, today):
     bulk_update_with_history(
         changed, DriftAlert, REFRESHED, batch_size=500, default_change_reason=CHECKED
     )
-    # checked_on is bookkeeping, left out of the alert's history.
+    # checked_on is bookkeeping, left out of the alert's history; a night run again writes
+    # none (each row written leaves a dead one for vacuum, and a night's reruns added up).
     for start in range(0, len(ongoing), 5000):
-        DriftAlert.objects.filter(pk__in=ongoing[start : start + 5000]).update(checked_on=today)
+        chunk = DriftAlert.objects.filter(pk__in=ongoing[start : start + 5000])
+        chunk.exclude(checked_on=today).update(checked_on=today)
     generations.touched(*{alert.organization_id for alert in active.values()})
     return len(ongoing)
 
