@@ -86,7 +86,8 @@ class ObservationFilter(django_filters.FilterSet):
         else:
             # A practitioner only ever sees their own observations: nobody else to pick.
             del self.filters["team"], self.filters["practitioner"]
-        self.filters["band"].extra["choices"] = band_choices()
+        # Read when drawn or checked, not when made: a kept list draws none.
+        self.filters["band"].extra["choices"] = band_choices
         for name in ("practitioner", "coach"):
             if name in self.form.fields:
                 self.form.fields[name].widget.attrs["placeholder"] = "Name, email or staff ID"

@@ -35,10 +35,18 @@ from observations.models import Dispute, Observation, RubricVersion
 @login_required
 def observation_list(request):
     """Observations the viewer may see, filtered; `?format=csv` downloads every filtered row."""
-    observations = Observation.objects.visible_to(request.user).for_list()
-    filterset = ObservationFilter(request.GET, queryset=observations, user=request.user)
+    filterset = ObservationFilter(
+        request.GET, queryset=Observation.objects.none(), user=request.user
+    )
+
+    def seen():
+        """The viewer's rows, filtered: read only when the list is not kept (working out
+        what a leader may see is a query of its own)."""
+        filterset.errors  # noqa: B018  (validated first, as FilterSet.qs does)
+        return filterset.filter_queryset(Observation.objects.visible_to(request.user).for_list())
+
     if request.GET.get("format") == "csv" and filterset.is_valid():
-        return exports.csv_response(filterset.qs, rubric=filterset.single_rubric())
+        return exports.csv_response(seen(), rubric=filterset.single_rubric())
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("format", None)
@@ -46,7 +54,7 @@ def observation_list(request):
 
     def listing():
         # Whoever sees everything would wait on a count of every row: they get "about".
-        shown = with_momentum(filterset.qs, person_field="practitioner_id")
+        shown = with_momentum(seen(), person_field="practitioner_id")
         page = paging.page_of(shown, request.GET.get("page"), 50, estimate=viewer.sees_everything)
         for observation in page:
             version = observation.rubric_version
