@@ -73,6 +73,9 @@ def test_a_coach_logs_a_session_from_a_phone_and_the_practitioner_comments(page,
 
     page.get_by_role("button", name="Menu").click()
     page.get_by_role("button", name="Sign out").click()
+    # Signed out before the next page is asked for: otherwise the sign-in page may be
+    # asked for while the coach's session still stands, and answer with their dashboard.
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     page.set_viewport_size({"width": 1280, "height": 1000})
     sign_in(page, world.practitioner)
     page.goto(plan.get_absolute_url())
