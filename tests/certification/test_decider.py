@@ -12,6 +12,7 @@ from certification.models import CertificationPeriod, EvidenceRule, Program
 from miiwrap.people.models import Person
 from observations.models import Observation
 from tests.certification.test_jobs_current import random_history
+from tests.certification.test_standing_sql import make_cast
 from tests.factories import make_observation, make_org, make_period, make_person
 
 D = dt.date
@@ -74,32 +75,14 @@ def program(db):
 
 @pytest.fixture
 def cast(world, program):
-    """One practitioner in each situation, at home (New York) unless said otherwise."""
-    pacific = make_org("Pacific Wraparound", time_zone=LA)
-    certifier = world.purveyor_admin
-    made = {}
+    """One practitioner in each situation, at home (New York) unless said otherwise: the
+    SQL standing's cast (tests/certification/test_standing_sql.py) and three more."""
+    made, _, certifier = make_cast(world)
 
-    def person(name, org=world.home, *roles):
-        made[name] = make_person(org, *(roles or ["practitioner"]), first_name=name)
+    def person(name, *roles):
+        made[name] = make_person(world.home, *(roles or ["practitioner"]), first_name=name)
         return made[name]
 
-    person("never")
-    make_observation(world.coach, person("observed lately"), observed_on=D(2026, 6, 1))
-    make_observation(world.coach, person("observed long ago"), observed_on=D(2024, 6, 1))
-    make_period(person("certified"), certifier, valid_from=D(2025, 9, 1))
-    make_period(person("window open"), certifier, valid_from=D(2024, 8, 1))
-    make_period(person("grace"), certifier, valid_from=D(2024, 6, 20))
-    make_period(person("lapsed"), certifier, valid_from=D(2023, 1, 1))
-    make_period(
-        person("revoked"),
-        certifier,
-        valid_from=D(2025, 9, 1),
-        revoked_on=D(2026, 2, 1),
-        revocation_reason="Test.",
-    )
-    renewed = person("renewed ahead")
-    make_period(renewed, certifier, valid_from=D(2024, 8, 1))
-    make_period(renewed, certifier, valid_from=D(2026, 8, 1), decided_on=D(2026, 6, 1))
     # Renewed early in the window: the new period follows the old expiry (2026-07-31).
     early = person("renewed early")
     old = make_period(early, certifier, valid_from=D(2024, 8, 1))
@@ -118,9 +101,7 @@ def cast(world, program):
         revoked_on=D(2026, 6, 10),
         revocation_reason="Test.",
     )
-    # Renewed in grace after a lapse of its window: starts on the decision day.
-    make_period(person("expires today in LA", pacific), certifier, valid_from=D(2024, 7, 1))
-    person("a leader only", world.home, "leader")
+    person("a leader only", "leader")
     return made
 
 

@@ -15,7 +15,12 @@ D = dt.date
 
 @pytest.fixture
 def cast(world):
-    """One practitioner per situation, in two zones so each is read on its own today."""
+    return make_cast(world)[0]
+
+
+def make_cast(world):
+    """One practitioner per situation, in two zones so each is read on its own today:
+    ({name: person}, the Los Angeles organization, the certifier)."""
     pacific = make_org("Pacific Wraparound", time_zone="America/Los_Angeles")
     certifier = world.purveyor_admin
     made = {}
@@ -42,7 +47,7 @@ def cast(world):
     make_period(renewed, certifier, valid_from=D(2024, 8, 1))
     make_period(renewed, certifier, valid_from=D(2026, 8, 1), decided_on=D(2026, 6, 1))
     make_period(person("expires today in LA", pacific), certifier, valid_from=D(2024, 7, 1))
-    return made
+    return made, pacific, certifier
 
 
 def sql_states(program, todays):
