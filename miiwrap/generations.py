@@ -188,24 +188,29 @@ def _computed_once(key, compute):
     long. The first claims it; the others wait for its value (up to WAIT_SECONDS), then
     compute it themselves, so a claimant that died costs a wait, never an answer."""
     claim = f"{key}:computing"
-    if cache.add(claim, 1, CLAIM_SECONDS):
-        try:
-            found = (compute(),)
-            cache.set(key, found, KEPT_SECONDS)
-        finally:
-            cache.delete(claim)
+    claimed = cache.add(claim, 1, CLAIM_SECONDS)
+    if not claimed and (found := _waited_for(key, claim)) is not None:
         return found
+    try:
+        found = (compute(),)
+        cache.set(key, found, KEPT_SECONDS)
+    finally:
+        if claimed:
+            cache.delete(claim)
+    return found
+
+
+def _waited_for(key, claim):
+    """The value another process is computing under `claim`; None if it gave up (an
+    error) or WAIT_SECONDS went by first."""
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
         time.sleep(WAIT_STEP)
-        found = cache.get(key)
-        if found is not None:
+        if (found := cache.get(key)) is not None:
             return found
-        if cache.get(claim) is None:  # the claimant gave up (an error): compute it here
-            break
-    found = (compute(),)
-    cache.set(key, found, KEPT_SECONDS)
-    return found
+        if cache.get(claim) is None:
+            return None
+    return None
 
 
 # Models whose rows feed dashboards --------------------------------------------------------
