@@ -51,8 +51,10 @@ def observation_list(request):
     query.pop("page", None)
     query.pop("format", None)
     query = query.urlencode()
+    viewer = viewer_for(request.user)
+    valid = filterset.is_valid()
 
-    def listing():
+    def render_listing():
         # Whoever sees everything would wait on a count of every row: they get "about".
         shown = with_momentum(seen(), person_field="practitioner_id")
         page = paging.page_of(shown, request.GET.get("page"), 50, estimate=viewer.sees_everything)
@@ -67,15 +69,14 @@ def observation_list(request):
             "body": render_to_string("observations/_list_body.html", ctx, request),
         }
 
-    viewer = viewer_for(request.user)
-    if valid := filterset.is_valid():
+    if valid:
         # Kept until a write touches an organization whose rows the viewer may see; the
         # filters with them (their choices are of the same organizations, what they show
         # chosen is in the query string).
         keep = pages.kept_for(request, Observation.objects.organizations_seen(request.user), ())
-        listing = keep("observations.list", listing)
+        listing = keep("observations.list", render_listing)
     else:
-        listing = listing()
+        listing = render_listing()
     ctx = {
         "filter": filterset,
         "listing": listing,

@@ -43,6 +43,9 @@ def leader_dashboard(request):
     keep = leader.kept(scope)
     if scope.export:
         return _download(leader.build(scope, keep), scope.export, "leader-dashboard")
+    # The form is kept with the sections: its choices are of the same organizations, and
+    # what it shows chosen is in the query string the page is kept under.
+    filters = {"form": form}
 
     def body():
         sections = leader.build(scope, keep)
@@ -50,9 +53,6 @@ def leader_dashboard(request):
         ctx = {"scope": scope, "filters": filters, "query": request.GET.urlencode(), **sections}
         return render_to_string("dashboards/_leader_body.html", ctx)
 
-    # The form is kept with the sections: its choices are of the same organizations, and
-    # what it shows chosen is in the query string the page is kept under.
-    filters = {"form": form}
     ctx = {"filters": filters, "scope": scope, "body": kept_page(request, keep, body)}
     return render(request, "dashboards/leader.html", ctx)
 
