@@ -3,6 +3,7 @@ reads the plan and comments. And the whole loop: from a drift alert to a plan, a
 a later observation and the goal's progress moving."""
 
 import datetime as dt
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -72,6 +73,8 @@ def test_a_coach_logs_a_session_from_a_phone_and_the_practitioner_comments(page,
     assert [goal.description for goal in session.goals.all()] == ["Reflections before questions"]
 
     page.get_by_role("button", name="Menu").click()
+    # The menu opens with a transition; a click on it before it ends can be lost.
+    expect(page.locator("#nav")).to_have_class(re.compile(r"\bshow\b"))
     page.get_by_role("button", name="Sign out").click()
     # Signed out before the next page is asked for: otherwise the sign-in page may be
     # asked for while the coach's session still stands, and answer with their dashboard.
