@@ -7,12 +7,19 @@ class ObservationsConfig(AppConfig):
     name = "observations"
 
     def ready(self):
-        from django.db.models.signals import post_init, post_save
+        from django.db.models.signals import post_delete, post_init, post_save, pre_save
 
         from miiwrap.people.models import Person
+        from observations import summaries
+        from observations.models import Observation
 
         post_init.connect(remember_organization, sender=Person, dispatch_uid="observations.org")
         post_save.connect(follow_move, sender=Person, dispatch_uid="observations.org")
+        # Every saved or deleted observation keeps the summaries up to date.
+        uid = "observations.summaries"
+        pre_save.connect(summaries.before_save, sender=Observation, dispatch_uid=uid)
+        post_save.connect(summaries.after_save, sender=Observation, dispatch_uid=uid)
+        post_delete.connect(summaries.after_delete, sender=Observation, dispatch_uid=uid)
 
 
 def remember_organization(sender, instance, **kwargs):

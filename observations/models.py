@@ -1,6 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Avg, Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
@@ -10,7 +10,7 @@ from simple_history.models import HistoricalRecords
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Organization, Person, Role
 from miiwrap.text import DOCUMENT, DURATION_MAX, DURATION_MIN, FEEDBACK, NOTE, ProseField
-from observations import scoring
+from observations import scoring, summaries
 
 # Rubrics -----------------------------------------------------------------------------------
 
@@ -391,8 +391,46 @@ class ObservationQuerySet(models.QuerySet):
 
     def bulk_create(self, objs, *args, **kwargs):
         """As Django's, with each row's organization set from its practitioner (one query
-        for those whose practitioner is not loaded): bulk_create skips save()."""
-        return super().bulk_create(stamp_organization(list(objs)), *args, **kwargs)
+        for those whose practitioner is not loaded), and the summaries brought up to date:
+        bulk_create skips save() and its signals."""
+        with transaction.atomic():
+            made = super().bulk_create(stamp_organization(list(objs)), *args, **kwargs)
+            summaries.written([(None, summaries.signature(row.__dict__)) for row in made])
+        for row in made:
+            row._summarized = summaries.signature(row.__dict__)
+        return made
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        """As Django's, with the summaries brought up to date (no signals are sent)."""
+        if not summaries.FIELDS.intersection(fields):
+            return super().bulk_update(objs, fields, *args, **kwargs)
+        objs = list(objs)
+        with transaction.atomic():
+            before = self._signatures([row.pk for row in objs])
+            done = super().bulk_update(objs, fields, *args, **kwargs)
+            after = self._signatures([row.pk for row in objs])
+            summaries.written([(before.get(pk), after.get(pk)) for pk in before])
+        return done
+
+    def update(self, **kwargs):
+        """As Django's, with the summaries brought up to date (no signals are sent)."""
+        if not summaries.FIELDS.intersection(kwargs):
+            return super().update(**kwargs)
+        with transaction.atomic():
+            before = self._signatures(self.values_list("pk", flat=True))
+            done = super().update(**kwargs)
+            after = self._signatures(list(before))
+            summaries.written([(before[pk], after.get(pk)) for pk in before])
+        return done
+
+    def _signatures(self, pks):
+        """{pk: what the summaries read of it (summaries.signature)} as stored now."""
+        pks, found = list(pks), {}
+        for start in range(0, len(pks), summaries.CHUNK):
+            rows = Observation.objects.filter(pk__in=pks[start : start + summaries.CHUNK])
+            for row in rows.order_by().values("pk", "status", *summaries.READ):
+                found[row["pk"]] = summaries.signature(row)
+        return found
 
     def submitted(self):
         return self.exclude(status=Observation.Status.DRAFT)
@@ -416,7 +454,7 @@ class ObservationQuerySet(models.QuerySet):
     def with_feedback_tied(self):
         """Those whose growth areas name at least one item and whose next step is written:
         feedback a practitioner can act on (the coach's feedback quality)."""
-        return self.exclude(growth_areas_items=[]).exclude(next_steps="")
+        return self.filter(summaries.TIED)
 
     def for_list(self):
         return self.select_related(
@@ -575,6 +613,7 @@ class Observation(models.Model):
         Person at hand) then has its organization read again when saved."""
         row = super().from_db(db, field_names, values)
         row._loaded_practitioner_id = row.__dict__.get("practitioner_id")
+        row._summarized = summaries.signature(row.__dict__)
         return row
 
     @property
@@ -715,3 +754,56 @@ class Dispute(models.Model):
     @property
     def is_open(self):
         return self.status == self.Status.OPEN
+
+
+# Summaries kept on write (observations.summaries) ------------------------------------------
+
+
+class LatestObservation(models.Model):
+    """Each person's latest submitted observation on each rubric (the latest observed on,
+    then the highest id): what "last observed" and "latest band" read, one short row a
+    person and rubric instead of a probe into every observation. Kept by
+    observations.summaries on every write of an observation; never edited by hand."""
+
+    practitioner = models.ForeignKey(Person, models.CASCADE, related_name="+")
+    rubric = models.ForeignKey(Rubric, models.CASCADE, related_name="+")
+    observation = models.ForeignKey(Observation, models.CASCADE, related_name="+")
+    observed_on = models.DateField()
+    overall_score = models.DecimalField(max_digits=6, decimal_places=2, null=True)
+    band = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practitioner", "rubric"], name="latest_observation_per_rubric"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["practitioner", "-observed_on", "-observation"],
+                name="latest_observation_first",
+            )
+        ]
+
+    def __str__(self):
+        return f"Latest of {self.practitioner_id} on {self.rubric_id}: {self.observation_id}"
+
+
+class CoachMonth(models.Model):
+    """How many submitted observations a coach made on a rubric in a month, and how many
+    of them tie growth areas to items and agree a next step (with_feedback_tied). Kept by
+    observations.summaries on every write of an observation; never edited by hand."""
+
+    coach = models.ForeignKey(Person, models.CASCADE, related_name="+")
+    rubric = models.ForeignKey(Rubric, models.CASCADE, related_name="+")
+    month = models.DateField(help_text="The month's first day.")
+    observed = models.PositiveIntegerField()
+    tied = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["coach", "month", "rubric"], name="coach_month_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.coach_id} in {self.month:%Y-%m} on {self.rubric_id}: {self.observed}"

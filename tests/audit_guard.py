@@ -37,7 +37,7 @@ def offending_caller(model, fields, frame):
     in bulk without history; None when the write is allowed."""
     if not is_audited(model) or not _tracked(model) & set(fields):
         return None
-    while frame is not None and frame.f_code.co_filename.startswith(DJANGO):
+    while frame is not None and (frame.f_code.co_filename.startswith(DJANGO) or _passes_on(frame)):
         if frame.f_code.co_filename == DELETION:
             return None
         frame = frame.f_back
@@ -47,6 +47,14 @@ def offending_caller(model, fields, frame):
     if filename.startswith(TESTS) or filename.startswith(HELPERS):
         return None
     return f"{filename}:{frame.f_lineno}"
+
+
+def _passes_on(frame):
+    """A project QuerySet's own update() or bulk_update() passing the write on to
+    Django's: its caller is the one writing."""
+    return frame.f_code.co_name in ("update", "bulk_update") and isinstance(
+        frame.f_locals.get("self"), QuerySet
+    )
 
 
 class Guard:

@@ -21,6 +21,7 @@ from miiwrap import charts, generations, months
 from miiwrap.dashboards import feedback
 from miiwrap.dashboards.tables import Cell, Table, people_cell, person_cell
 from miiwrap.people.models import Person, Team, todays_by_zone
+from observations import summaries
 from observations.models import Dispute, Metric, Observation, RubricVersion
 
 # Rows a list shows on the page; its CSV has them all.
@@ -572,13 +573,14 @@ def coach_activity(scope, program):
     shown = scope.months
     coaches = scope_coaches(scope)
     found = list(coaches.values_list("pk", "organization_id", "first_name", "last_name"))
-    # Their ids as a list: the two counts below probe each coach's rows by index.
+    # Their ids as a list: the counts below probe each coach's rows by index.
     ids = [pk for pk, *_ in found]
-    done = Observation.objects.of_practice().filter(
-        coach__in=ids, observed_on__range=(scope.start, scope.end)
-    )
-    group = "coach__organization" if scope.compares else "coach"
-    counted = {(key, month): n for key, month, n in done.count_by_month(group)}
+    # Whole months from the monthly counts kept on write; the months cut by the range from
+    # the observations (observations.summaries).
+    counted = {}
+    group = {pk: org for pk, org, *_ in found} if scope.compares else {pk: pk for pk in ids}
+    for (coach, month), (n, _) in summaries.coach_counts(ids, scope.start, scope.end).items():
+        counted[(group[coach], month)] = counted.get((group[coach], month), 0) + n
     sizes = CoachAssignment.objects.filter(coach__in=ids).caseload_sizes()
     if scope.compares:
         names = {org.pk: org.name for org in scope.organizations}
@@ -710,8 +712,16 @@ def scope_coaches(scope):
 
 def feedback_quality(scope):
     """Each coach's feedback quality in the range, with their coaching rubric scores."""
-    # All of them, in one query: an organization has tens of coaches, not thousands.
-    coaches = list(scope_coaches(scope).with_feedback_quality(scope.start, scope.end))
+    # All of them, in one query: an organization has tens of coaches, not thousands. What
+    # they observed is counted from the monthly counts kept on write, as coach_activity's.
+    coaches = list(scope_coaches(scope).with_coaching_scores(scope.start, scope.end))
+    counted = summaries.coach_counts([c.pk for c in coaches], scope.start, scope.end)
+    for coach in coaches:
+        coach.observed = coach.tied = 0
+    by_pk = {coach.pk: coach for coach in coaches}
+    for (pk, _), (observed, tied) in counted.items():
+        by_pk[pk].observed += observed
+        by_pk[pk].tied += tied
     shown = scope.shown("feedback", coaches)
     return feedback.table(shown, scope.start, scope.end, total=len(coaches))
 

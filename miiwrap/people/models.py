@@ -180,20 +180,24 @@ class PersonQuerySet(models.QuerySet):
         "last_observed_on": "observed_on",
         "last_score": "overall_score",
         "last_band": "band",
-        "last_id": "pk",
+        "last_id": "observation_id",
     }
 
     def with_last_observation(self, rubric_id=None, only=None):
         """Annotated with `last_observed_on`, `last_score`, `last_band` and `last_id` of
-        their latest submitted observation (on `rubric_id` if given), or `only` those of
-        these names: one indexed probe each, so a page of people costs one query."""
-        from observations.models import Observation
+        their latest submitted observation of practice (on `rubric_id` if given), or `only`
+        those of these names: read from the summary kept on write (one short indexed row
+        a rubric and person, observations.summaries), so a page of people costs one query
+        whatever the number of observations."""
+        from observations.models import LatestObservation
 
         # Practice only: a coach's coaching observations are not observations of practice.
-        latest = Observation.objects.submitted().of_practice().filter(practitioner=OuterRef("pk"))
+        latest = LatestObservation.objects.filter(
+            practitioner=OuterRef("pk"), rubric__audience=Role.PRACTITIONER
+        )
         if rubric_id is not None:
-            latest = latest.filter(rubric_version__rubric_id=rubric_id)
-        latest = latest.order_by("-observed_on", "-pk")
+            latest = latest.filter(rubric_id=rubric_id)
+        latest = latest.order_by("-observed_on", "-observation_id")
         wanted = only or list(self.LAST_OBSERVATION)
         return self.annotate(
             **{name: Subquery(latest.values(self.LAST_OBSERVATION[name])[:1]) for name in wanted}
@@ -202,20 +206,29 @@ class PersonQuerySet(models.QuerySet):
     def with_feedback_quality(self, start, end):
         """Coaches annotated, from their submitted practice observations dated `start` to
         `end`, with `observed` (how many) and `tied` (how many tie growth areas to items
-        and agree a next step); and from their own coaching-rubric observations, with
-        `coaching_mean` (in those dates) and `coaching_latest` with `coaching_on` (ever).
-        Subqueries: one query for a page of coaches."""
+        and agree a next step); and with_coaching_scores. Subqueries into the
+        observations: one query for a page of coaches. (The leader dashboard reads the
+        same counts from observations.summaries.coach_counts.)"""
         from observations.models import Observation
 
         made = Observation.objects.submitted().of_practice().filter(coach=OuterRef("pk"))
         made = made.filter(observed_on__range=(start, end)).order_by()
+        return self.with_coaching_scores(start, end).annotate(
+            observed=Coalesce(_count_of(made), 0),
+            tied=Coalesce(_count_of(made.with_feedback_tied()), 0),
+        )
+
+    def with_coaching_scores(self, start, end):
+        """Coaches annotated, from their own coaching-rubric observations, with
+        `coaching_mean` (dated `start` to `end`) and `coaching_latest` with `coaching_on`
+        (ever)."""
+        from observations.models import Observation
+
         coached = Observation.objects.submitted().of_coaching().exclude(overall_score=None)
         coached = coached.filter(practitioner=OuterRef("pk"))
         latest = coached.order_by("-observed_on", "-pk")
         in_range = coached.filter(observed_on__range=(start, end)).order_by()
         return self.annotate(
-            observed=Coalesce(_count_of(made), 0),
-            tied=Coalesce(_count_of(made.with_feedback_tied()), 0),
             coaching_mean=Subquery(
                 in_range.values("practitioner").annotate(m=Avg("overall_score")).values("m")
             ),

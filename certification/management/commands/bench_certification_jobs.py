@@ -50,7 +50,7 @@ from miiwrap import generations
 from miiwrap.notifications.models import Notification
 from miiwrap.people.models import Organization, Person, Role, RoleGrant, Team
 from observations import demo as demo_observations
-from observations import scoring
+from observations import scoring, summaries
 from observations.models import ActivityType, Observation
 
 PREFIX = "bench-cert-"
@@ -351,6 +351,7 @@ def remove_dataset():
         Notification.objects.filter(recipient__in=people),
         CertificationEvent.objects.filter(period__in=periods),
         CertificationPeriod.objects.filter(pk__in=periods),
+        # Their observations, with the summaries that count them (summaries.raw_delete).
         Observation.objects.filter(practitioner__in=people),
         CoachAssignment.objects.filter(practitioner__in=people),
         RoleGrant.objects.filter(person__in=people),
@@ -362,7 +363,10 @@ def remove_dataset():
     with transaction.atomic():
         organizations = list(doomed[-1].values_list("pk", flat=True))
         for queryset in doomed:
-            removed += queryset._raw_delete(queryset.db)
+            if queryset.model is Observation:
+                removed += summaries.raw_delete(queryset)
+            else:
+                removed += queryset._raw_delete(queryset.db)
         generations.touched(*organizations)
     return removed
 

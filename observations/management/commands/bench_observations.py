@@ -43,7 +43,7 @@ from miiwrap.once.models import FormToken
 from miiwrap.people import demo
 from miiwrap.people.models import Person
 from observations import demo as demo_observations
-from observations import scoring, services
+from observations import scoring, services, summaries
 from observations.forms import ITEM_PREFIX, ObservationForm
 from observations.models import ActivityType, Observation, RubricVersion
 
@@ -245,6 +245,7 @@ def ensure_observations(wanted, today, prefix, orgs):
     if missing:
         with transaction.atomic():
             generate(missing, today=today, prefix=prefix, orgs=orgs)
+            summaries.rebuild()  # COPY keeps no summaries: counted once, at the end
             generations.touched(everyone=True)  # COPY and bulk_create send no signals
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -416,7 +417,7 @@ def remove_generated(prefix):
     """Delete the rows this run generated with one DELETE: collecting a million rows for
     cascades first would take minutes, and nothing refers to rows made a moment ago."""
     generated = Observation.objects.filter(import_key__startswith=prefix)
-    removed = generated._raw_delete(generated.db)
+    removed = summaries.raw_delete(generated)
     generations.touched(everyone=True)
     return removed
 
