@@ -393,7 +393,7 @@ class ObservationQuerySet(models.QuerySet):
         """As Django's, with each row's organization set from its practitioner (one query
         for those whose practitioner is not loaded), and the summaries brought up to date:
         bulk_create skips save() and its signals."""
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             made = super().bulk_create(stamp_organization(list(objs)), *args, **kwargs)
             summaries.written([(None, summaries.signature(row.__dict__)) for row in made])
         for row in made:
@@ -405,7 +405,7 @@ class ObservationQuerySet(models.QuerySet):
         if not summaries.FIELDS.intersection(fields):
             return super().bulk_update(objs, fields, *args, **kwargs)
         objs = list(objs)
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             before = self._signatures([row.pk for row in objs])
             done = super().bulk_update(objs, fields, *args, **kwargs)
             after = self._signatures([row.pk for row in objs])
@@ -416,7 +416,7 @@ class ObservationQuerySet(models.QuerySet):
         """As Django's, with the summaries brought up to date (no signals are sent)."""
         if not summaries.FIELDS.intersection(kwargs):
             return super().update(**kwargs)
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             before = self._signatures(self.values_list("pk", flat=True))
             done = super().update(**kwargs)
             after = self._signatures(list(before))

@@ -48,7 +48,7 @@ KEPT = ("LatestObservation", "CoachMonth")
 # Bulk writes recompute this many people at a time.
 CHUNK = 500
 # PostgreSQL advisory lock keys: a kind's own key, and its key plus a person's id.
-LATEST_LOCK, MONTHS_LOCK = 0x4D57_0100_0000_0000, 0x4D57_0200_0000_0000
+LOCKS = {"latest": 0x4D57_0100_0000_0000, "months": 0x4D57_0200_0000_0000}
 # More people than this in one write: it takes the kind's whole lock rather than one each.
 FEW = 50
 
@@ -124,9 +124,8 @@ def refresh(practitioner_ids=(), coach_months=()):
     coach_months = {(coach, month) for coach, month in coach_months if coach}
     if not practitioner_ids and not coach_months:
         return
-    with transaction.atomic():
-        _lock(LATEST_LOCK, practitioner_ids)
-        _lock(MONTHS_LOCK, sorted({coach for coach, _ in coach_months}))
+    with transaction.atomic(savepoint=False):
+        _lock(latest=practitioner_ids, months=sorted({coach for coach, _ in coach_months}))
         for start in range(0, len(practitioner_ids), CHUNK):
             _refresh_latest(practitioner_ids[start : start + CHUNK])
         by_coach = sorted(coach_months)
@@ -139,16 +138,13 @@ def rebuild(apps=global_apps):
     latest, coach_month = (apps.get_model("observations", name) for name in KEPT)
     observations = apps.get_model("observations", "Observation")
     with transaction.atomic():
-        _lock(LATEST_LOCK, None)
-        _lock(MONTHS_LOCK, None)
+        _lock(latest=None, months=None)
         latest.objects.all().delete()
         coach_month.objects.all().delete()
-        latest.objects.bulk_create(
-            _latest(latest_rows(observations=observations), latest), batch_size=2000
-        )
-        coach_month.objects.bulk_create(
-            _months(month_rows(observations=observations), coach_month), batch_size=2000
-        )
+        every = latest_rows(observations=observations).iterator(chunk_size=2000)
+        latest.objects.bulk_create(_latest(every, latest), batch_size=2000)
+        every = month_rows(observations=observations).iterator(chunk_size=2000)
+        coach_month.objects.bulk_create(_months(every, coach_month), batch_size=2000)
 
 
 def raw_delete(observations):
@@ -173,21 +169,28 @@ def raw_delete(observations):
     return removed
 
 
-def _lock(kind, ids):
-    """Wait for any other writer of the same people's rows to commit (PostgreSQL).
-    A write of a few people locks each; a bulk write (None: everyone) locks them all."""
-    if connection.vendor != "postgresql" or ids == []:
+def _lock(**ids):
+    """Wait for any other writer of the same people's rows to commit (PostgreSQL), in one
+    statement: {kind's lock key: person ids}. A write of a few people locks each; a bulk
+    write (None: everyone) locks them all."""
+    if connection.vendor != "postgresql":
         return
-    with connection.cursor() as cursor:
-        if ids is None or len(ids) > FEW:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [kind])
-            return
-        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [kind])
-        # In the order given (sorted): two writers never wait for each other in a circle.
-        cursor.execute(
-            "SELECT count(pg_advisory_xact_lock(%s + id)) FROM unnest(%s::bigint[]) AS id",
-            [kind, ids],
-        )
+    calls, params = [], []
+    for kind, pks in ids.items():
+        key = LOCKS[kind]
+        if pks is None or len(pks) > FEW:
+            calls.append("pg_advisory_xact_lock(%s)")
+            params.append(key)
+        elif pks:
+            # In the order given (sorted): two writers never wait for each other in a circle.
+            calls.append(
+                "pg_advisory_xact_lock_shared(%s), "
+                "(SELECT count(pg_advisory_xact_lock(%s + id)) FROM unnest(%s::bigint[]) id)"
+            )
+            params += [key, key, pks]
+    if calls:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {', '.join(calls)}", params)
 
 
 def _refresh_latest(practitioner_ids):
@@ -250,7 +253,7 @@ def _submitted(observations):
 
 
 def _latest(rows, model):
-    for practitioner, rubric, pk, observed_on, score, band in rows.iterator(chunk_size=2000):
+    for practitioner, rubric, pk, observed_on, score, band in rows:
         yield model(
             practitioner_id=practitioner,
             rubric_id=rubric,
@@ -262,7 +265,7 @@ def _latest(rows, model):
 
 
 def _months(rows, model):
-    for coach, rubric, month, observed, tied in rows.iterator(chunk_size=2000):
+    for coach, rubric, month, observed, tied in rows:
         yield model(coach_id=coach, rubric_id=rubric, month=month, observed=observed, tied=tied)
 
 

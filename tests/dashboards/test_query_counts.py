@@ -15,9 +15,10 @@ from tests.factories import make_session
 # the pipeline with who expires (1) and their names (1), and a query or two a section
 # (the open disputes: one count); feedback quality is one query on the coach's page and
 # two on the leader's (the coaches' coaching scores, then what they observed, read from
-# the monthly counts kept on write as coach activity reads them). Coaching sessions add one query to each: the leader's sessions held
-# and due with goals met (all coaches at once), the coach's sessions due in "whom to see
-# next". The coach's own drafts ("observations to finish") are one more on theirs.
+# the monthly counts kept on write as coach activity reads them). Coaching sessions add
+# one query to each: the leader's sessions held and due with goals met (all coaches at
+# once), the coach's sessions due in "whom to see next". The coach's own drafts
+# ("observations to finish") are one more on theirs.
 # Each page reads once which pages its person links may open for the viewer
 # (miiwrap.people.links.Reach), however many names it shows. The coach's caseload reads
 # its certification states in a query of their own: certification.decider's statement,
