@@ -16,7 +16,8 @@ def caseload_for(coach, rubric):
     anyone still working, for the purveyor) who hold the role the rubric observes (the
     same rule as Rubric.audience_problem, which the submit and the import apply). On the
     coaching rubric the caseload is the coaches they are assigned to as a trainer."""
-    people = rubric.observable_among(Person.objects.select_related("team"))
+    # With the organization: the submit reads its local date (services.date_problem).
+    people = rubric.observable_among(Person.objects.select_related("team", "organization"))
     people = people.order_by("last_name", "first_name")
     if coach.organization.is_purveyor:
         return people.filter(leave_date=None).exclude(pk=coach.pk)
@@ -85,6 +86,16 @@ class ObservationForm(OnceForm, forms.ModelForm):
                 widget=forms.SelectMultiple(attrs={"size": 4}),
             )
             self.initial.setdefault(f"{name}_items", getattr(self.instance, f"{name}_items"))
+
+    # What this form's own fields settle before the model is checked: a practitioner,
+    # version or activity is found in its field's queryset (the model's check would look
+    # each up again, a query each), and the duration's range is the field's (the model's
+    # check constraint would ask the database).
+    SETTLED = ("practitioner", "rubric_version", "activity", "duration_minutes")
+
+    def _get_validation_exclusions(self):
+        excluded = super()._get_validation_exclusions()
+        return excluded | {name for name in self.SETTLED if name in self.cleaned_data}
 
     def clean_rubric_version(self):
         chosen = self.cleaned_data["rubric_version"]

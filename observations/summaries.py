@@ -5,11 +5,11 @@ coach's observations a month (CoachMonth: observations against the cadence, feed
 quality).
 
 They are kept by one function, `refresh`, which recomputes the rows of the people a write
-touched from the observations themselves (never by adding and subtracting), inside the
-writing transaction: a reader sees them change with the observation, and a write that
-fails leaves them as they were. On PostgreSQL it first takes a lock per person, so that two
-writers for the same person recompute one after the other, each seeing what the other
-committed; SQLite runs one writer at a time anyway.
+touched from the observations themselves, inside the writing transaction (a submit, which
+can only add, upserts its two rows in place: `added`): a reader sees them change with the
+observation, and a write that fails leaves them as they were. On PostgreSQL both first
+take a lock per person, so that two writers for the same person write one after the
+other, each seeing what the other committed; SQLite runs one writer at a time anyway.
 
 Everything that writes observations reaches it: saving or deleting one (the signals in
 observations.apps), and ObservationQuerySet's bulk_create, bulk_update and update. `rebuild`
@@ -100,13 +100,55 @@ def after_save(sender, instance, raw=False, **kwargs):
     after = signature(instance.__dict__)
     if after is UNKNOWN:  # saved with deferred fields: read what the database now holds
         after = _in_database(instance.pk)
-    written([(instance._summarized, after)])
+    if instance._summarized is None and after not in (None, UNKNOWN):
+        added(instance)  # newly counted: a submit, the common write
+    else:
+        written([(instance._summarized, after)])
     instance._summarized = after
 
 
 def after_delete(sender, instance, **kwargs):
     """post_delete: recompute what the row counted in."""
     written([(_before(instance), None)])
+
+
+def added(observation):
+    """One observation newly counted (submitted now, or a draft submitted): it can only
+    become its person's latest on its rubric and add one to its coach's month, so both rows
+    are upserted in place, two statements, under the same locks as a recompute (which then
+    runs before or after it, never beside it)."""
+    from observations.models import CoachMonth, LatestObservation
+
+    latest, month = (
+        connection.ops.quote_name(m._meta.db_table) for m in (LatestObservation, CoachMonth)
+    )
+    day = connection.ops.adapt_datefield_value(observation.observed_on)
+    first = connection.ops.adapt_datefield_value(months.first_day(observation.observed_on))
+    score = observation.overall_score
+    score = None if score is None else connection.ops.adapt_decimalfield_value(score, 6, 2)
+    rubric = observation.rubric_version.rubric_id
+    tied = observation.growth_areas_items != [] and observation.next_steps != ""
+    with transaction.atomic(savepoint=False):
+        _lock(latest=[observation.practitioner_id], months=[observation.coach_id])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {latest} (practitioner_id, rubric_id, observation_id, observed_on,"
+                " overall_score, band) VALUES (%s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (practitioner_id, rubric_id) DO UPDATE SET"
+                " observation_id = excluded.observation_id, observed_on = excluded.observed_on,"
+                " overall_score = excluded.overall_score, band = excluded.band"
+                f" WHERE excluded.observed_on > {latest}.observed_on"
+                f" OR (excluded.observed_on = {latest}.observed_on"
+                f" AND excluded.observation_id > {latest}.observation_id)",
+                [observation.practitioner_id, rubric, observation.pk, day, score, observation.band],
+            )
+            cursor.execute(
+                f"INSERT INTO {month} (coach_id, rubric_id, month, observed, tied)"
+                " VALUES (%s, %s, %s, 1, %s) ON CONFLICT (coach_id, month, rubric_id)"
+                f" DO UPDATE SET observed = {month}.observed + 1,"
+                f" tied = {month}.tied + excluded.tied",
+                [observation.coach_id, rubric, first, int(tied)],
+            )
 
 
 def written(pairs):
