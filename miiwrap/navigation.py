@@ -4,9 +4,10 @@ pages their roles open. New sections join a menu, so the bar stays on one row.
 A menu a viewer can open only one page of is drawn as that page's plain link.
 """
 
+import functools
 from dataclasses import dataclass
 
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 
 
 @dataclass(frozen=True)
@@ -48,13 +49,20 @@ def menus(viewer, match):
     found = []
     for label, entries in _entries(viewer):
         links = tuple(
-            Link(name, reverse(url_name), url_name in active)
+            Link(name, _url(url_name, get_script_prefix()), url_name in active)
             for shown, name, url_name in entries
             if shown
         )
         if links:
             found.append(Menu(label, links))
     return found
+
+
+@functools.cache
+def _url(url_name, prefix):
+    """A menu page's address, worked out once a process (and script prefix): every page
+    draws the menus, and reversing a dozen names was a millisecond of each request."""
+    return reverse(url_name)
 
 
 def _entries(viewer):

@@ -48,6 +48,10 @@ class NightlyPart(models.Model):
     organization_id = models.PositiveBigIntegerField()
     finished_at = models.DateTimeField()
     worker = models.CharField(max_length=200, blank=True, help_text="The worker that did it.")
+    # A part that failed for good (an error other than the database's, or the database's
+    # after its last retry) is counted done with what went wrong, so that one
+    # organization's bad row does not hold back every other organization's next step.
+    error = models.TextField(blank=True, help_text="Why the part failed, if it did.")
 
     class Meta:
         constraints = [

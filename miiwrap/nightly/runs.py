@@ -4,7 +4,8 @@ Each job's night runs in three steps:
 1. a system-wide first step (the drift job's pooled spreads and team and item levels),
    whose result the run row keeps for every organization's part;
 2. one part per organization, each a Celery task, in any order, on any worker: memory is
-   bounded by the largest organization, and N workers share the night;
+   bounded by the largest organization, and N workers share the night (a part that
+   fails for good is marked with its error, so the others still move the night on);
 3. once the last part is done, a system-wide closing step (the drift job tells of its
    alerts; the certification job makes the leaders' digests and sends), which starts the
    next job's night.
@@ -15,15 +16,17 @@ the very functions the single-process entry points call in turn (coaching.servic
 """
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from miiwrap.nightly.models import NightlyPart, NightlyRun
 
+logger = logging.getLogger(__name__)
 Job = NightlyRun.Job
 State = NightlyRun.State
 
@@ -130,25 +133,42 @@ def queue_parts(run, chosen):
         _queue("nightly_part", run.pk, organization)
 
 
-def do_part(run_id, organization, worker=""):
+def do_part(run_id, organization, worker="", final=True):
     """One organization's part, then its mark; the last mark closes the run. A part
-    already marked (a task delivered twice) is not done again."""
+    already marked (a task delivered twice) is not done again. A part that fails for good
+    is marked with its error and the night goes on: a database error is raised instead
+    while it has retries left (`final` false), for the task to try again."""
     run = NightlyRun.objects.get(pk=run_id)
     if run.parts.filter(organization_id=organization).exists():
-        return False
-    JOBS[run.job].part(run, organization)
-    mark_done(run, organization, worker)
+        return DONE_ALREADY
+    outcome, error = DONE, ""
+    try:
+        JOBS[run.job].part(run, organization)
+    except Exception as failure:
+        if isinstance(failure, DatabaseError) and not final:
+            raise
+        logger.exception(
+            "The %s night of %s failed for organization %s; the night goes on without it.",
+            run.job,
+            run.date,
+            organization,
+        )
+        outcome, error = FAILED, f"{type(failure).__name__}: {failure}"
+    mark_done(run, organization, worker, error=error)
     close_if_last(run.pk)
-    return True
+    return outcome
 
 
-def mark_done(run, organization, worker=""):
+DONE, DONE_ALREADY, FAILED = "Done.", "Done already.", "Failed, and marked so."
+
+
+def mark_done(run, organization, worker="", error=""):
     """Count the part once, however often it is marked."""
     with transaction.atomic():
         _, made = NightlyPart.objects.get_or_create(
             run=run,
             organization_id=organization,
-            defaults={"finished_at": timezone.now(), "worker": worker},
+            defaults={"finished_at": timezone.now(), "worker": worker, "error": error},
         )
         if made:
             NightlyRun.objects.filter(pk=run.pk).update(done=F("done") + 1)

@@ -25,8 +25,8 @@ def nightly_start(job, day, now=None, replay=False):
 
 @shared_task(bind=True, **RETRIED)
 def nightly_part(self, run_id, organization_id):
-    done = runs.do_part(run_id, organization_id, worker=self.request.hostname or "")
-    return "Done." if done else "Done already."
+    final = self.request.retries >= self.max_retries
+    return runs.do_part(run_id, organization_id, worker=self.request.hostname or "", final=final)
 
 
 @shared_task(**RETRIED)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core import mail
-from django.db import connection
+from django.db import OperationalError, connection
 
 from certification import jobs
 from certification.models import CertificationEvent, Program, Reminder
@@ -405,3 +405,56 @@ def test_the_purveyor_sees_how_each_night_went_and_an_organization_admin_does_no
     assert purveyor.post(page, {"state": "running"}).status_code == 403
     organization_admin = login(world.org_admin)
     assert organization_admin.get(runs_list).status_code == 403
+
+
+def test_an_organization_whose_part_fails_for_good_is_marked_and_the_night_goes_on(
+    world, broker, monkeypatch, caplog
+):
+    """One organization's bad row must not hold back everyone's reminders and digests."""
+    night_world(world)
+    drift_part = runs.JOBS[NightlyRun.Job.DRIFT].part
+
+    def part(run, organization):
+        if organization == world.away.pk:
+            raise ValueError("a score card no rubric can read")
+        drift_part(run, organization)
+
+    steps = runs.JOBS[NightlyRun.Job.DRIFT]
+    monkeypatch.setitem(
+        runs.JOBS, NightlyRun.Job.DRIFT, runs.Steps(steps.first, part, steps.close, steps.then)
+    )
+    run_the_night(broker)
+    assert set(NightlyRun.objects.values_list("job", "state")) == {
+        ("drift", "done"),
+        ("certification", "done"),
+    }
+    failed = NightlyPart.objects.exclude(error="")
+    assert list(failed.values_list("run__job", "organization_id", "error")) == [
+        ("drift", world.away.pk, "ValueError: a score card no rubric can read")
+    ]
+    assert "failed for organization" in caplog.text
+    assert Notification.objects.filter(kind=Notification.Kind.DIGEST).exists()
+    # The others' drift was judged: the home practitioner's fall raised its alert.
+    assert DriftAlert.objects.filter(practitioner=world.practitioner).exists()
+    assert not DriftAlert.objects.filter(practitioner=world.away_practitioner).exists()
+
+
+def test_a_database_error_with_retries_left_is_raised_for_the_task_to_retry(
+    world, broker, monkeypatch
+):
+    night_world(world)
+    tasks.nightly.run(TODAY.isoformat(), NOW.isoformat(), True)
+    run = NightlyRun.objects.get()
+    steps = runs.JOBS[NightlyRun.Job.DRIFT]
+
+    def part(run, organization):
+        raise OperationalError("the server closed the connection")
+
+    monkeypatch.setitem(
+        runs.JOBS, NightlyRun.Job.DRIFT, runs.Steps(steps.first, part, steps.close, steps.then)
+    )
+    with pytest.raises(OperationalError):
+        runs.do_part(run.pk, world.home.pk, final=False)
+    assert not run.parts.exists()
+    assert runs.do_part(run.pk, world.home.pk, final=True) == runs.FAILED
+    assert run.parts.get().error == "OperationalError: the server closed the connection"
