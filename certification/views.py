@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -53,7 +54,7 @@ def roster(request, code):
     viewer = viewer_for(request.user)
     if not (viewer.sees_everything or viewer.sees_organization):
         raise Http404("The roster is for leaders and admins.")
-    program = get_object_or_404(Program.objects.with_rules(), code=code)
+    program = get_object_or_404(Program, code=code)
     people = on_roster(Person.objects.visible_to(request.user), program)
     filterset = RosterFilter(request.GET, queryset=people, user=request.user)
     chosen = filterset.form.cleaned_data if filterset.is_valid() else {}
@@ -62,7 +63,8 @@ def roster(request, code):
     few = not viewer.sees_everything or bool(chosen.get("organization"))
 
     def read_everyone():
-        return standings.standings(filterset.qs, program, few=few)
+        ruled = Program.objects.with_rules().get(pk=program.pk)  # read only when computed
+        return standings.standings(filterset.qs, ruled, few=few)
 
     def matching(rows):
         return standings.matching(rows, chosen.get("state"), chosen.get("expires"))
@@ -70,22 +72,34 @@ def roster(request, code):
     if request.GET.get("format") == "csv" and filterset.is_valid():
         # Read once the download has begun: its first line goes out at once.
         return exports.roster_csv(lambda: matching(read_everyone()), program)
-    everyone = read_everyone()
-    rows = matching(everyone)
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    standings.with_momentum(standings.with_people(page.object_list))
-    query = request.GET.copy()
-    query.pop("page", None)
-    query.pop("format", None)
-    ctx = {
-        "program": program,
-        "programs": Program.objects.all(),
-        "filter": filterset,
-        "page": page,
-        "query": query.urlencode(),
-        "counts": standings.counts(everyone),
-    }
-    return render(request, "certification/roster.html", ctx)
+
+    def body():
+        everyone = read_everyone()
+        page = Paginator(matching(everyone), 50).get_page(request.GET.get("page"))
+        standings.with_momentum(standings.with_people(page.object_list))
+        query = request.GET.copy()
+        query.pop("page", None)
+        query.pop("format", None)
+        ctx = {
+            "program": program,
+            "programs": Program.objects.all(),
+            "filter": filterset,
+            "page": page,
+            "query": query.urlencode(),
+            "counts": standings.counts(everyone),
+        }
+        return render_to_string("certification/_roster_body.html", ctx, request)
+
+    # Kept for this viewer until a write to what it reads (people, their roles, periods
+    # and momentum; the program and its rules): everyone's standing is one statement over
+    # every person on it, the roster's page its first 50 (miiwrap.pages). Also under each
+    # organization's local date, on which states turn.
+    seen = Organization.objects.visible_to(request.user).values_list("pk", "time_zone")
+    seen = list(seen.order_by("pk"))
+    todays = todays_by_zone({zone for _, zone in seen})
+    keep = pages.kept_for(request, [pk for pk, _ in seen], (program.pk, sorted(todays.items())))
+    shown = keep("certification.roster", body)
+    return render(request, "certification/roster.html", {"program": program, "body": shown})
 
 
 # The decision queue ------------------------------------------------------------------------

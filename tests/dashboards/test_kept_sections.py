@@ -58,6 +58,8 @@ PAGES = [
     ("leader", "/observations/", "listing"),
     ("coach", "/observations/", "listing"),
     ("purveyor_admin", "/observations/?status=submitted", "listing"),
+    ("leader", "/certification/practitioner/", "body"),
+    ("purveyor_admin", "/certification/practitioner/?state=certified", "body"),
 ]
 # The decision queue's kept cards have a test of their own, in a world where someone is
 # ready (tests/certification/test_queue_view.py).
