@@ -528,10 +528,10 @@ def could_be_ready(people, program, todays):
     """The decision queue's first cut: `people` not certified ahead of their window who
     could meet one of the program's rules. Each requirement of certification.evidence is
     read so that it keeps everyone the rule accepts: enough qualifying observations in
-    enough activity types (by observers certified on the day, none disputed), some
-    companion observation at its band (the rule asks it of the latest), the certification
-    the program requires; a renewal only in an open window or grace, counted from the
-    window. certification.progress then decides; tests hold this cut to it.
+    enough activity types (by observers certified on the day, none disputed), the latest
+    companion observation at its band, the certification the program requires; a renewal
+    only in an open window or grace, counted from the window. certification.progress then
+    decides; tests hold this cut to it.
 
     It errs toward keeping people: with several zones (`todays`: {zone: today}), a day
     that counts on any of their todays counts."""
@@ -563,7 +563,7 @@ def _could_meet(rule, program, days, versions):
     low, high = days
     since = None if rule.within_days is None else low - dt.timedelta(days=rule.within_days)
     if rule.kind != EvidenceRule.Kind.RENEWAL:
-        return _enough(rule, OuterRef("pk"), since, high, versions)
+        return _enough(rule, OuterRef("pk"), (since, days), versions)
     # A renewal is decided in the window or grace of the period the person stands on.
     open_periods = CertificationPeriod.objects.filter(
         Q(revoked_on=None) | Q(revoked_on__gt=low),
@@ -573,15 +573,17 @@ def _could_meet(rule, program, days, versions):
         grace_ends__gte=low,
     )
     if since is None:  # counted from the window's first day
-        enough = _enough(rule, OuterRef("person_id"), OuterRef("window_opens"), high, versions)
+        enough = _enough(rule, OuterRef("person_id"), (OuterRef("window_opens"), days), versions)
         return Exists(open_periods.filter(enough))
-    return Exists(open_periods) & _enough(rule, OuterRef("pk"), since, high, versions)
+    return Exists(open_periods) & _enough(rule, OuterRef("pk"), (since, days), versions)
 
 
-def _enough(rule, person, since, until, versions):
-    """`person` has enough qualifying observations dated `since` (None: ever) to `until`,
-    in enough activity types, and a companion observation at its band: counted first by
-    score alone, which an index answers, and then as the rule counts them."""
+def _enough(rule, person, counted_days, versions):
+    """`person` has enough qualifying observations in enough activity types, and their
+    latest companion observation is at its band: counted first by score alone, which an
+    index answers, then as the rule counts them. `counted_days` is (the first day that
+    counts, or None for ever; the (first, last) of the zones' todays)."""
+    since, (low, high) = counted_days
     rubric = [pk for pk, _ in versions[rule.rubric_id]]
     read = rubric
     qualifying = Q(rubric_version__in=rubric)
@@ -597,21 +599,33 @@ def _enough(rule, person, since, until, versions):
     if rule.companion_rubric_id is not None:
         companion = versions[rule.companion_rubric_id]
         read = rubric + [pk for pk, _ in companion]
-        counts["companions"] = Count(
-            "pk", filter=_band_at_least(companion, rule.companion_min_band)
-        )
+        at_band = _band_at_least(companion, rule.companion_min_band)
+        latest = at_band & ~Exists(_later(rule, [pk for pk, _ in companion], low))
+        counts["companions"] = Count("pk", filter=latest)
         enough["companions__gte"] = 1
-    counted = _as_counted(rule, _dated(person, since, until).filter(rubric_version__in=read))
+    counted = _as_counted(rule, _dated(person, since, high).filter(rubric_version__in=read))
     grouped = Exists(counted.values("practitioner").annotate(**counts).filter(**enough))
     if rule.min_overall is None:
         return grouped
-    scored = _dated(person, since, until).filter(
+    scored = _dated(person, since, high).filter(
         rubric_version__in=rubric, overall_score__gte=rule.min_overall
     )
-    high = (
-        scored.values("practitioner").annotate(n=Count("pk")).filter(n__gte=rule.min_observations)
+    by_score = scored.values("practitioner").annotate(n=Count("pk"))
+    return Exists(by_score.filter(n__gte=rule.min_observations)) & grouped
+
+
+def _later(rule, versions, low):
+    """Observations the rule counts on the same rubric (`versions`) after the one read
+    (OuterRef), that a person whose today is `low` or later may have had by then: after
+    it on its own day, or by `low`. With none, it was someone's latest."""
+    after = Q(observed_on__gt=OuterRef("observed_on")) | Q(
+        observed_on=OuterRef("observed_on"), pk__gt=OuterRef("pk")
     )
-    return Exists(high) & grouped
+    seen_by_then = Q(observed_on__lte=low) | Q(observed_on=OuterRef("observed_on"))
+    later = Observation.objects.submitted().filter(
+        after, seen_by_then, practitioner=OuterRef("practitioner"), rubric_version__in=versions
+    )
+    return _as_counted(rule, later)
 
 
 def _dated(person, since, until):
