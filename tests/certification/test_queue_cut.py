@@ -15,6 +15,7 @@ from certification import dates, progress
 from certification.models import EvidenceRule, Program, could_be_ready, on_roster
 from miiwrap.people.models import Organization, Person, todays_by_zone
 from observations.models import ActivityType, Dispute, Observation, RubricVersion
+from tests.certification.conftest import evidence
 from tests.factories import make_org, make_period, make_person
 
 D = dt.date
@@ -137,6 +138,11 @@ def generated(world):
             recent_history(rng, person, by, "practitioner", rng.choice(MOMENTS).date())
         if rng.random() < 0.5:
             recent_history(rng, person, by, "coach", D(2026, 9, 1))
+    for moment in MOMENTS * 4:  # in the window or grace on a moment
+        person = make_person(rng.choice(orgs), "practitioner")
+        expires = moment.date() + dt.timedelta(days=rng.randrange(-25, 80))
+        make_period(person, by, valid_from=dates.add_months(expires + dates.DAY, -24))
+        people.append(person)
     made = []
     for person in people:
         for moment in MOMENTS:
@@ -185,6 +191,14 @@ def renewals_need_the_companion_too():
     )
 
 
+def a_band_no_version_names():
+    """A renewal asking the companion rubric for a band no version has: nobody renews."""
+    initial = EvidenceRule.objects.get(program__code="practitioner", kind="initial")
+    EvidenceRule.objects.filter(program__code="practitioner", kind="renewal").update(
+        companion_rubric=initial.companion_rubric, companion_min_band="stellar"
+    )
+
+
 def shipped():
     """The rules as shipped."""
 
@@ -198,6 +212,7 @@ def shipped():
         the_coach_certification_first,
         first_certifications_only,
         renewals_need_the_companion_too,
+        a_band_no_version_names,
     ],
 )
 def test_the_cut_keeps_everyone_the_rules_put_in_the_queue(generated, time_machine, change):
@@ -212,6 +227,16 @@ def test_the_cut_keeps_everyone_the_rules_put_in_the_queue(generated, time_machi
         assert shown(through_the_cut(program, todays)) == shown(expected), moment
         judged += len(expected)
     assert judged > 0  # somebody is ready, or the test proves nothing
+
+
+def test_the_generated_queue_holds_first_certifications_and_renewals(generated, time_machine):
+    program = Program.objects.with_rules().get(code="practitioner")
+    zones = set(Organization.objects.values_list("time_zone", flat=True))
+    kinds = set()
+    for moment in MOMENTS:
+        time_machine.move_to(moment, tick=False)
+        kinds |= {card.is_renewal for card in through_the_cut(program, todays_by_zone(zones))}
+    assert kinds == {False, True}
 
 
 def test_the_cut_leaves_out_most_of_those_who_are_not_ready(generated, time_machine):
@@ -231,3 +256,31 @@ def test_a_program_without_rules_keeps_nobody(generated, time_machine):
     time_machine.move_to(MOMENTS[0], tick=False)
     todays = todays_by_zone({"America/New_York"})
     assert list(could_be_ready(staff(program, todays), program, todays)) == []
+
+
+# Edges: the first day that counts counts, the day before does not ------------------------
+
+
+def queue_today(world):
+    program = Program.objects.with_rules().get(code="practitioner")
+    todays = todays_by_zone({world.home.time_zone})
+    cut = [card.person.pk for card in through_the_cut(program, todays)]
+    assert cut == [card.person.pk for card in everyone_judged(program, todays)]
+    return cut
+
+
+@pytest.mark.parametrize("first, listed", [(D(2026, 1, 1), True), (D(2025, 12, 31), False)])
+def test_an_observation_on_the_first_day_of_the_look_back_counts(
+    world, certified_coach, first, listed
+):
+    """On 2026-06-30 the 180 days counted begin on 2026-01-01."""
+    evidence(certified_coach, world.practitioner, days=(first, D(2026, 3, 2), D(2026, 5, 4)))
+    assert (world.practitioner.pk in queue_today(world)) is listed
+
+
+@pytest.mark.parametrize("first, listed", [(D(2026, 6, 2), True), (D(2026, 6, 1), False)])
+def test_a_renewal_counts_from_the_day_the_window_opens(world, certified_coach, first, listed):
+    """Certified 2024-09-01 to 2026-08-31: the window opened on 2026-06-02."""
+    make_period(world.practitioner, world.purveyor_admin, valid_from=D(2024, 9, 1))
+    evidence(certified_coach, world.practitioner, days=(first, D(2026, 6, 20)))
+    assert (world.practitioner.pk in queue_today(world)) is listed
