@@ -1,4 +1,6 @@
 import datetime as dt
+import functools
+import operator
 import secrets
 
 from django.core.exceptions import ValidationError
@@ -9,9 +11,7 @@ from django.db.models import (
     F,
     OuterRef,
     Q,
-    Subquery,
 )
-from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -20,7 +20,7 @@ from certification import dates, evidence
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Person, Role, RoleGrant
 from miiwrap.text import DOCUMENT, NOTE, ProseField
-from observations.models import Observation, Rubric, RubricVersion
+from observations.models import Dispute, Observation, Rubric, RubricVersion
 
 # Days to dispute an observation when no program applies to it.
 DEFAULT_DISPUTE_WINDOW_DAYS = 14
@@ -525,51 +525,166 @@ def on_roster(people, program):
 
 
 def could_be_ready(people, program, todays):
-    """A cheap first cut of the decision queue: people not certified ahead of their window,
-    with at least as many observations on the rules' rubrics, at the lowest score any rule
-    accepts, in the longest look-back any rule uses, as the least demanding rule asks.
-    Two indexed probes a person; certification.progress then checks each whole rule.
+    """The decision queue's first cut: `people` not certified ahead of their window who
+    could meet one of the program's rules. Each requirement of certification.evidence is
+    read so that it keeps everyone the rule accepts: enough qualifying observations in
+    enough activity types (by observers certified on the day, none disputed), the latest
+    companion observation at its band, the certification the program requires; a renewal
+    only in an open window or grace, counted from the window. certification.progress then
+    decides; tests hold this cut to it.
 
-    It errs toward keeping people: "today" is the latest of the zones' dates.
-    """
+    It errs toward keeping people: with several zones (`todays`: {zone: today}), a day
+    that counts on any of their todays counts."""
     rules = list(program.evidence_rules.all())
     if not rules:
         return people.none()
-    today = max(todays.values())
-    observations = Observation.objects.submitted().filter(
-        practitioner=OuterRef("pk"),
-        rubric_version__rubric_id__in=[rule.rubric_id for rule in rules],
-        observed_on__lte=today,
+    days = (min(todays.values()), max(todays.values()))
+    versions = _versions(rules)
+    could = [_could_meet(rule, program, days, versions) for rule in rules]
+    candidates = functools.reduce(operator.or_, could)
+    if program.requires_id is not None:
+        candidates &= Exists(_valid_within(program.requires_id, OuterRef("pk"), days))
+    certified = _certified_before_window(program, days[1])
+    return people.exclude(pk__in=certified).filter(candidates)
+
+
+def _versions(rules):
+    """{rubric id: [(version id, its bands, best first)]} of the rules' rubrics."""
+    rubrics = {rule.rubric_id for rule in rules} | {rule.companion_rubric_id for rule in rules}
+    found = {rubric_id: [] for rubric_id in rubrics}
+    versions = RubricVersion.objects.filter(rubric_id__in=rubrics)
+    for pk, rubric_id, bands in versions.values_list("pk", "rubric_id", "bands"):
+        found[rubric_id].append((pk, list(bands or ())))
+    return found
+
+
+def _could_meet(rule, program, days, versions):
+    """Whether the person (OuterRef "pk") could meet `rule` on one of `days` (first, last)."""
+    low, high = days
+    since = None if rule.within_days is None else low - dt.timedelta(days=rule.within_days)
+    if rule.kind != EvidenceRule.Kind.RENEWAL:
+        return _enough(rule, OuterRef("pk"), (since, days), versions)
+    # A renewal is decided in the window or grace of the period the person stands on.
+    open_periods = CertificationPeriod.objects.filter(
+        Q(revoked_on=None) | Q(revoked_on__gt=low),
+        person=OuterRef("pk"),
+        program=program,
+        window_opens__lte=high,
+        grace_ends__gte=low,
     )
-    if look_back := _longest_look_back(program, rules):
-        observations = observations.filter(observed_on__gte=min(todays.values()) - look_back)
-    scores = [rule.min_overall for rule in rules]
-    if None not in scores:
-        observations = observations.filter(overall_score__gte=min(scores))
-    counted = observations.order_by().values("practitioner").annotate(n=Count("pk"))
-    not_due = CertificationPeriod.objects.filter(
-        Q(revoked_on=None) | Q(revoked_on__gt=today), program=program, window_opens__gt=today
+    if since is None:  # counted from the window's first day
+        enough = _enough(rule, OuterRef("person_id"), (OuterRef("window_opens"), days), versions)
+        return Exists(open_periods.filter(enough))
+    return Exists(open_periods) & _enough(rule, OuterRef("pk"), (since, days), versions)
+
+
+def _enough(rule, person, counted_days, versions):
+    """`person` has enough qualifying observations in enough activity types, and their
+    latest companion observation is at its band: counted first by score alone, which an
+    index answers, then as the rule counts them. `counted_days` is (the first day that
+    counts, or None for ever; the (first, last) of the zones' todays)."""
+    since, (low, high) = counted_days
+    rubric = [pk for pk, _ in versions[rule.rubric_id]]
+    read = rubric
+    qualifying = Q(rubric_version__in=rubric)
+    if rule.min_overall is not None:
+        qualifying &= Q(overall_score__gte=rule.min_overall)
+    if rule.min_band:
+        qualifying &= _band_at_least(versions[rule.rubric_id], rule.min_band)
+    counts = {
+        "n": Count("pk", filter=qualifying),
+        "kinds": Count("activity", filter=qualifying, distinct=True),
+    }
+    enough = {"n__gte": rule.min_observations, "kinds__gte": rule.min_activity_types}
+    if rule.companion_rubric_id is not None:
+        companion = versions[rule.companion_rubric_id]
+        read = rubric + [pk for pk, _ in companion]
+        at_band = _band_at_least(companion, rule.companion_min_band)
+        latest = at_band & ~Exists(_later(rule, [pk for pk, _ in companion], low))
+        counts["companions"] = Count("pk", filter=latest)
+        enough["companions__gte"] = 1
+    counted = _as_counted(rule, _dated(person, since, high).filter(rubric_version__in=read))
+    grouped = Exists(counted.values("practitioner").annotate(**counts).filter(**enough))
+    if rule.min_overall is None:
+        return grouped
+    scored = _dated(person, since, high).filter(
+        rubric_version__in=rubric, overall_score__gte=rule.min_overall
     )
-    # NOT IN a hashed set is cheap, so the database drops the certified before counting.
+    by_score = scored.values("practitioner").annotate(n=Count("pk"))
+    return Exists(by_score.filter(n__gte=rule.min_observations)) & grouped
+
+
+def _later(rule, versions, low):
+    """Observations the rule counts on the same rubric (`versions`) after the one read
+    (OuterRef), that a person whose today is `low` or later may have had by then: after
+    it on its own day, or by `low`. With none, it was someone's latest."""
+    after = Q(observed_on__gt=OuterRef("observed_on")) | Q(
+        observed_on=OuterRef("observed_on"), pk__gt=OuterRef("pk")
+    )
+    seen_by_then = Q(observed_on__lte=low) | Q(observed_on=OuterRef("observed_on"))
+    later = Observation.objects.submitted().filter(
+        after, seen_by_then, practitioner=OuterRef("practitioner"), rubric_version__in=versions
+    )
+    return _as_counted(rule, later)
+
+
+def _dated(person, since, until):
+    """`person`'s submitted observations dated `since` (None: ever) to `until`."""
+    seen = Observation.objects.submitted().filter(practitioner=person, observed_on__lte=until)
+    return seen if since is None else seen.filter(observed_on__gte=since)
+
+
+def _as_counted(rule, observations):
+    """Those of `observations` the rule counts: none disputed, each by an observer
+    certified on the day when the rule asks."""
+    disputed = Dispute.objects.open().filter(observation=OuterRef("pk"))
+    observations = observations.exclude(Exists(disputed))
+    if rule.observer_certified_in_id is None:
+        return observations
+    on_the_day = OuterRef("observed_on")
+    held = _valid_within(rule.observer_certified_in_id, OuterRef("coach"), (on_the_day, on_the_day))
+    return observations.filter(Exists(held))
+
+
+def _valid_within(program_id, person, days):
+    """`person`'s periods in the program valid (dates.Held.valid_on) on a day of `days`."""
+    first, last = days
+    return CertificationPeriod.objects.filter(
+        Q(revoked_on=None) | Q(revoked_on__gt=first),
+        person=person,
+        program=program_id,
+        valid_from__lte=last,
+        valid_until__gte=first,
+    )
+
+
+def _band_at_least(versions, minimum):
+    """Observations at band `minimum` or better in their version's bands
+    (evidence.band_at_least); `versions` [(version id, bands)] of their rubric. When no
+    version names the band, nothing is at it: a count of them is 0, a rule needing it
+    unmet."""
+    bands = {pk: names[: names.index(minimum) + 1] for pk, names in versions if minimum in names}
+    return functools.reduce(
+        operator.or_,
+        (Q(rubric_version=pk, band__in=names) for pk, names in bands.items()),
+        Q(pk__in=[]),
+    )
+
+
+def _certified_before_window(program, last):
+    """Who is certified and not yet in their window on every day up to `last`, as
+    dates.standing decides: a period not revoked whose window opens later, with no
+    period begun after it (a renewal decided ahead keeps them certified)."""
+    periods = CertificationPeriod.objects.filter(program=program)
+    later = periods.filter(person=OuterRef("person"), valid_from__lte=last).filter(
+        Q(valid_from__gt=OuterRef("valid_from"))
+        | Q(valid_from=OuterRef("valid_from"), pk__gt=OuterRef("pk"))
+    )
     return (
-        people.exclude(pk__in=not_due.values("person_id"))
-        .annotate(observed=Coalesce(Subquery(counted.values("n")[:1]), 0))
-        .filter(observed__gte=min(rule.min_observations for rule in rules))
+        periods.filter(Q(revoked_on=None) | Q(revoked_on__gt=last), window_opens__gt=last)
+        .exclude(Exists(later))
+        .values("person_id")
     )
-
-
-def _longest_look_back(program, rules):
-    """How far back any rule can count, or None for no limit. A renewal counting from the
-    window counts no further back than the window and grace together."""
-    days = []
-    for rule in rules:
-        if rule.within_days is not None:
-            days.append(rule.within_days)
-        elif rule.kind == EvidenceRule.Kind.RENEWAL:
-            days.append(program.window_days + program.grace_days)
-        else:
-            return None
-    return dt.timedelta(days=max(days))
 
 
 # Standing in SQL, for dashboards -----------------------------------------------------------

@@ -13,7 +13,7 @@ from django.db.models import Exists, OuterRef
 
 from certification import dates, evidence
 from certification.models import CertificationPeriod, EvidenceRule, Program
-from observations.models import Dispute, Observation
+from observations.models import Dispute, Observation, RubricVersion
 
 RENEWING = {dates.State.CERTIFIED, dates.State.WINDOW_OPEN, dates.State.GRACE}
 # What the evidence rule reads of each observation: the rows `assess` takes.
@@ -24,8 +24,8 @@ OBSERVATION_FIELDS = [
     "observed_on",
     "overall_score",
     "band",
+    "rubric_version_id",
     "rubric_version__rubric_id",
-    "rubric_version__bands",
     "activity__name",
     "coach__first_name",
     "coach__last_name",
@@ -214,8 +214,14 @@ def rows_by_practitioner(observations):
     each saying whether it is disputed (the evidence rule leaves those out)."""
     found = {}
     disputed = Exists(Dispute.objects.open().filter(observation=OuterRef("pk")))
-    rows = observations.submitted().annotate(disputed=disputed)
-    for row in rows.values(*OBSERVATION_FIELDS, "disputed"):
+    rows = list(
+        observations.submitted().annotate(disputed=disputed).values(*OBSERVATION_FIELDS, "disputed")
+    )
+    # Each version's bands are read once, not decoded again for each of thousands of rows.
+    versions = RubricVersion.objects.filter(pk__in={row["rubric_version_id"] for row in rows})
+    bands = {pk: tuple(names or ()) for pk, names in versions.values_list("pk", "bands")}
+    for row in rows:
+        row["rubric_version__bands"] = bands[row["rubric_version_id"]]
         found.setdefault(row["practitioner_id"], []).append(row)
     return found
 

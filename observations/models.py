@@ -579,6 +579,15 @@ class Observation(models.Model):
                 condition=~Q(status="draft") & Q(overall_score__isnull=False),
                 name="observation_scored",
             ),
+            # The decision queue's cut (certification.models.could_be_ready) and the
+            # certification evidence read each person's observations in a look-back: what
+            # the evidence rules read, so the rows themselves are not visited.
+            models.Index(
+                fields=["practitioner", "observed_on"],
+                include=["id", "rubric_version", "overall_score", "band", "coach", "activity"],
+                condition=~Q(status="draft"),
+                name="observation_evidence",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
