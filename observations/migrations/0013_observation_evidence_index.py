@@ -5,8 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("observations", "0011_observation_organization_required"),
-        ("people", "0002_history"),
+        ("observations", "0012_summaries"),
     ]
 
     operations = [
