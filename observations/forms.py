@@ -28,6 +28,22 @@ def caseload_for(coach, rubric):
     return people.filter(pk__in=current)
 
 
+class ThisVersion(forms.ModelChoiceField):
+    """The rubric version the form was drawn for, posted back: checked against it, with no
+    query. Another version has other items: the form must be drawn again for it."""
+
+    def __init__(self, version):
+        super().__init__(queryset=RubricVersion.objects.filter(pk=version.pk))
+        self.version = version
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if str(value) != str(self.version.pk):
+            raise forms.ValidationError("Reload the form to switch rubric; the items differ.")
+        return self.version
+
+
 class ObservationForm(OnceForm, forms.ModelForm):
     """The coach's form: the visit, one field per rubric item, and the feedback.
 
@@ -71,9 +87,7 @@ class ObservationForm(OnceForm, forms.ModelForm):
         self.fields["practitioner"].queryset = caseload_for(coach, version.rubric)
         if version.rubric.observes_coaching:
             self.fields["practitioner"].label = "Coach observed"
-        self.fields["rubric_version"].queryset = RubricVersion.objects.published().select_related(
-            "rubric"
-        )
+        self.fields["rubric_version"] = ThisVersion(version)
         self.fields["activity"].queryset = ActivityType.objects.filter(is_active=True)
         for item in version.items.all():
             self.fields[ITEM_PREFIX + item.code] = item_field(item)
@@ -96,12 +110,6 @@ class ObservationForm(OnceForm, forms.ModelForm):
     def _get_validation_exclusions(self):
         excluded = super()._get_validation_exclusions()
         return excluded | {name for name in self.SETTLED if name in self.cleaned_data}
-
-    def clean_rubric_version(self):
-        chosen = self.cleaned_data["rubric_version"]
-        if chosen.pk != self.version.pk:
-            raise forms.ValidationError("Reload the form to switch rubric; the items differ.")
-        return chosen
 
     def scores(self):
         """The item scores entered so far, as stored: ints, "na", unscored items left out."""

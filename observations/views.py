@@ -128,11 +128,17 @@ def _version_for_new(choice):
     published = RubricVersion.objects.published()
     if choice:
         return _version(choice, published)
-    newest = published.order_by("-number").values_list("pk", flat=True)
-    pk = newest.filter(rubric__code=DEFAULT_RUBRIC).first() or newest.first()
-    if pk is None:
+
+    def newest():
+        found = published.order_by("-number").values_list("pk", flat=True)
+        pk = found.filter(rubric__code=DEFAULT_RUBRIC).first() or found.first()
+        return pk and RubricVersion.objects.with_structure().filter(pk=pk).first()
+
+    # Kept as _structure keeps a version: every coach's form and post open on it.
+    version = generations.Kept((), "newest")("observations.newest_version", newest)
+    if not version:
         raise Http404("No rubric version is published yet.")
-    return _structure(pk)
+    return version
 
 
 def _get_observation_for_user(user, pk):
@@ -508,5 +514,4 @@ def _amend_observation_form(data, observation, version):
     form.fields["practitioner"].queryset = Person.objects.filter(
         Q(pk__in=caseload) | Q(pk=observation.practitioner_id)
     ).order_by("last_name", "first_name")
-    form.fields["rubric_version"].queryset = RubricVersion.objects.filter(pk=version.pk)
     return form

@@ -35,7 +35,8 @@ def form_token_once(*, token, user, create):
     """
     if not token:
         return create()
-    form_token_earlier(token=token, user=user)
+    # No look for an earlier claim first: the claim's INSERT finds it (the constraint), and
+    # before anything else is written.
     try:
         with transaction.atomic():
             claim = FormToken.objects.create(token=token, user=user)
