@@ -681,14 +681,18 @@ def tell_about(today):
         (a, *who) for a in alerts for who in finder.of(audiences[a.pk], TO_COACH_AND_LEADER, today)
     ]
     people = Person.objects.select_related("user").in_bulk({person for _, person, _ in told})
+    # Each alert's link and text once, not once per person told: a first night tells of
+    # thousands of alerts, four people each.
+    links = {alert.pk: alert.get_absolute_url() for alert in alerts}
+    texts = {alert.pk: _message(alert, absolute_url(links[alert.pk])) for alert in alerts}
     made = notify_all(
         [
             pending(
                 people[person],
                 Notification.Kind.ALERT,
                 f"Drift: {alert.about()} on {alert.rubric}",
-                _message(alert, absolute_url(alert.get_absolute_url())),
-                link=alert.get_absolute_url(),
+                texts[alert.pk],
+                link=links[alert.pk],
                 digest=role == "leader",
             )
             for alert, person, role in told
