@@ -694,8 +694,8 @@ _NIGHT = contextvars.ContextVar("drift_night", default=None)
 
 @contextlib.contextmanager
 def one_night():
-    """Within it, the rubrics' item codes and scales are read once, not per organization
-    (they do not change while a night runs). Nested, the outer one's stand."""
+    """Within it, the rubrics' item codes, scales and measures are read once, not per
+    organization (they do not change while a night runs). Nested, the outer one's stand."""
     token = _NIGHT.set({}) if _NIGHT.get() is None else None
     try:
         yield
@@ -1179,17 +1179,20 @@ def teams_moved(alerts, today):
     if not alerts:
         return []
     sums = {}
-    # Each alert's own organization and item, not every item of every organization named.
-    pairs = {(a.organization_id, a.item_code) for a in alerts}
-    rows = (
-        ItemMonth.objects.filter(month__lt=complete_months_before(today))
-        .filter(reduce(operator.or_, (Q(organization_id=o, item_code=c) for o, c in pairs)))
-        .values_list(
-            "organization_id", "team_id", "rubric_id", "item_code", "month", "total", "count"
-        )
-    )
-    for org, team, rubric, code, month, total, count in rows:
-        sums.setdefault((org, rubric, code), []).append((team, month, total, count))
+    # Each alert's own organization and items, not every item of every organization named:
+    # one query per organization, which its index finds. In one query, the test of every
+    # (organization, item) pair on every row took 7 to 15 s on a first night.
+    codes = {}
+    for alert in alerts:
+        codes.setdefault(alert.organization_id, set()).add(alert.item_code)
+    for organization, chosen in sorted(codes.items()):
+        rows = ItemMonth.objects.filter(
+            organization_id=organization,
+            item_code__in=sorted(chosen),
+            month__lt=complete_months_before(today),
+        ).values_list("team_id", "rubric_id", "item_code", "month", "total", "count")
+        for team, rubric, code, month, total, count in rows:
+            sums.setdefault((organization, rubric, code), []).append((team, month, total, count))
     names = dict(Team.objects.values_list("pk", "name"))
 
     def team(pk):
@@ -1299,7 +1302,8 @@ def moved_items(groups, rubric_ids):
         chunk = wanted[start : start + 2000]
         rows = Observation.objects.filter(pk__in=chunk).values_list("pk", "scores", "metrics")
         cards.update((pk, _card(scores, metrics)) for pk, scores, metrics in rows)
-    followed = measures(rubric_ids)
+    # Asked by every organization of a night, of the same rubrics.
+    followed = _remembered(("measures", tuple(rubric_ids)), measures, rubric_ids)
     return [
         _fell_most(
             _summed(cards.get(pk, {}) for pk in before),

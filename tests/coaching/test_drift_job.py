@@ -3,6 +3,7 @@
 import datetime as dt
 import io
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from django.core import mail
@@ -336,6 +337,46 @@ def test_an_item_falling_across_the_organization_is_flagged_by_name(world):
     assert sorted(teams) == ["Team North", "Team South"]
     assert found.first().moved_heading() == "The teams where it fell most"
     assert not DriftAlert.objects.filter(scope="item", item_code="ep-voice").exists()
+
+
+def test_each_item_alert_names_the_teams_of_its_own_organization_and_item(world):
+    rubric, january, march = rubric_version().rubric, dt.date(2025, 1, 1), dt.date(2025, 3, 1)
+
+    def sums(team, code, month, mean):
+        organization = team.organization_id
+        fields = {"rubric": rubric, "item_code": code, "month": month, "total": mean, "count": 1}
+        ItemMonth.objects.create(organization_id=organization, team_id=team.pk, **fields)
+
+    for team in (world.team_a, world.team_b, world.away_team):
+        for code in ("mi-reflect", "ep-voice"):
+            sums(team, code, january, 3)
+            sums(team, code, march, 3)
+    for team, code in ((world.team_a, "mi-reflect"), (world.team_b, "ep-voice")):
+        sums(team, code, dt.date(2025, 4, 1), 0)
+    sums(world.away_team, "mi-reflect", dt.date(2025, 4, 1), 1)
+
+    def alert(organization, code):
+        return SimpleNamespace(
+            organization_id=organization.pk,
+            rubric_id=rubric.pk,
+            item_code=code,
+            source=(march,),
+            began_on=dt.date(2025, 4, 1),
+        )
+
+    found = levels.teams_moved(
+        [
+            alert(world.home, "mi-reflect"),
+            alert(world.away, "mi-reflect"),
+            alert(world.home, "ep-voice"),
+        ],
+        TODAY,
+    )
+    assert [[entry["label"] for entry in moved] for moved in found] == [
+        ["Team North"],
+        ["Team East"],
+        ["Team South"],
+    ]
 
 
 def test_submitting_an_observation_queues_a_look_at_that_practitioner(
