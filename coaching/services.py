@@ -576,9 +576,23 @@ def count_item_months(today, *, full=False, night=levels.PRESENT):
     if not (every or stale):
         return "nothing changed"
     _recount(None if every else [dt.date.fromisoformat(m) for m in stale], before, night)
+    if every:
+        _analyze(ItemMonth, OrganizationItemMonth)
     counted.months, counted.counted_on = now, today
     counted.save()
     return "every month" if every else f"{len(stale)} month(s)"
+
+
+def _analyze(*models):
+    """Tell PostgreSQL's planner what the tables now hold. Counted afresh, the item sums
+    are millions of rows it has not seen (autovacuum comes round later, or never where it
+    is off), and on what it knew, an empty table, it read the sums of one organization's
+    items by scanning every row: 5 s a query, 419 s a night at a million observations."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def _recount(months, before, night):

@@ -555,6 +555,18 @@ def test_the_running_month_is_counted_once_it_is_complete(world, counted):
     assert "2026-06-01" in _counted_months()
 
 
+def test_a_count_of_every_month_tells_the_planner_what_the_sums_hold(world):
+    if connection.vendor != "postgresql":
+        pytest.skip("ANALYZE and pg_class are PostgreSQL's")
+    observe(world.coach, world.practitioner, level(88, 6), every=30, items=lambda n, s: {"a": 1})
+    assert services.count_item_months(TODAY) == "every month"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reltuples FROM pg_class WHERE relname = %s", [ItemMonth._meta.db_table]
+        )
+        assert cursor.fetchone()[0] == ItemMonth.objects.count() > 0
+
+
 def test_a_recount_by_month_equals_a_full_recount(world):
     def cards(n, score):
         return {"mi-reflect": 1 + n % 3, "ep-voice": n % 2, "cct": 2}
