@@ -1181,7 +1181,8 @@ def teams_moved(alerts, today):
     sums = {}
     # Each alert's own organization and items, not every item of every organization named:
     # one query per organization, which its index finds. In one query, the test of every
-    # (organization, item) pair on every row took 7 to 15 s on a first night.
+    # (organization, item) pair on every row took 7 to 15 s on a first night (200,000
+    # observations, 439 item alerts).
     codes = {}
     for alert in alerts:
         codes.setdefault(alert.organization_id, set()).add(alert.item_code)

@@ -187,6 +187,11 @@ def rebuild(apps=global_apps):
         latest.objects.bulk_create(_latest(every, latest), batch_size=2000)
         every = month_rows(observations=observations).iterator(chunk_size=2000)
         coach_month.objects.bulk_create(_months(every, coach_month), batch_size=2000)
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # Tell the planner what they now hold, before autovacuum would (or where it is off).
+        with connection.cursor() as cursor:
+            for model in (latest, coach_month):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def raw_delete(observations):
