@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,6 +20,7 @@ from miiwrap.once.services import AlreadySent, form_token_once
 from miiwrap.once.shortcuts import shown_again
 from miiwrap.parsing import local_path, reads
 from miiwrap.people.access import viewer_for
+from miiwrap.people.links import reach_for
 from miiwrap.people.models import Organization, Person, todays_by_zone
 
 
@@ -135,11 +136,21 @@ def queue(request):
         # observations by coaches of other organizations and those coaches' certifications,
         # so every organization's generation names it, as does the certifier and the day.
         everywhere = Organization.objects.values_list("pk", flat=True)
+        # Only the page asked for is kept (the query string, page number included, is in
+        # the key): a state's queue is hundreds of cards, and reading them all back cost
+        # more than rendering the fifty shown.
         keep = pages.kept_for(request, list(everywhere), (program.pk, sorted(todays.items())))
-        due = keep("certification.queue", ready)
+
+        def ready_page():
+            shown = Paginator(ready(), 50).get_page(request.GET.get("page"))
+            return shown.paginator.count, shown.number, list(shown.object_list)
+
+        total, number, cards = keep("certification.queue_page", ready_page)
+        page = Page(cards, number, Paginator(range(total), 50))
         query = request.GET.copy()
         query.pop("page", None)
-        page = Paginator(due, 50).get_page(request.GET.get("page"))
+        # The names the page links are its cards' people: only those are read.
+        reach_for(request.user).prime(card.person.pk for card in page.object_list)
         ctx.update(program=program, page=page, query=query.urlencode())
     status = 400 if form.is_bound and form.errors else 200
     return render(request, "certification/queue.html", ctx, status=status)

@@ -34,7 +34,15 @@ class Reach:
         self.user = user
         self.viewer = viewer_for(user)
         self._loaded = False
+        self._only = None  # the ids read, when primed with the few a page names
         self._urls = {}
+
+    def prime(self, person_ids):
+        """Read only these people, when they are the names a page links: a purveyor's page
+        of fifty names then reads fifty rows, not every coach in the state. A name outside
+        them still has everyone read, when it is asked for."""
+        if not self._loaded:
+            self._read(set(person_ids))
 
     def url(self, person_id, prefer=None):
         """The most useful page about the person for this viewer; None if none opens.
@@ -63,7 +71,8 @@ class Reach:
         return format_html('<a href="{}">{}</a>', href, name)
 
     def sees(self, person_id):
-        self._load()
+        if not self._loaded or (self._only is not None and person_id not in self._only):
+            self._read(None)
         return self._seen is None or person_id in self._seen
 
     def _opens(self, page, person_id):
@@ -73,11 +82,10 @@ class Reach:
             return oversees and person_id in self._coaches
         return (oversees or viewer.is_coach) and person_id not in self._not_practising
 
-    def _load(self):
-        """The ids seen, and among them who coaches and who does not practise. The
-        purveyor sees everyone: only those exceptions are read, not every id there is."""
-        if self._loaded:
-            return
+    def _read(self, only):
+        """The ids seen (of `only`, if given), and among them who coaches and who does not
+        practise. The purveyor sees everyone: read whole, only those exceptions are read,
+        not every id there is."""
         from miiwrap.people.models import Person, RoleGrant
 
         grants = RoleGrant.objects.filter(person=OuterRef("pk"))
@@ -85,14 +93,16 @@ class Reach:
             coaches=Exists(grants.filter(role=COACH)),
             practises=Exists(grants.filter(role=PRACTITIONER)),
         )
-        everyone = self.viewer.sees_everything
-        if everyone:
+        everyone = self.viewer.sees_everything and only is None
+        if only is not None:
+            people = people.filter(pk__in=sorted(only))
+        elif everyone:
             people = people.filter(Q(coaches=True) | Q(practises=False))
         rows = list(people.order_by().values_list("pk", "coaches", "practises"))
         self._seen = None if everyone else {pk for pk, _, _ in rows}
         self._coaches = {pk for pk, coaches, _ in rows if coaches}
         self._not_practising = {pk for pk, _, practises in rows if not practises}
-        self._loaded = True
+        self._only, self._loaded = only, True
 
 
 def reach_for(user):

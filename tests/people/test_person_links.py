@@ -274,3 +274,20 @@ def test_a_coach_opens_their_practitioner_from_the_observation_list(busy, client
     client.force_login(world.coach.user)
     body = client.get(reverse("observations:list")).content.decode()
     assert f'<a href="{practitioner_page(world.practitioner)}">' in body
+
+
+@pytest.mark.parametrize("persona", ["leader", "coach", "purveyor_admin", "practitioner"])
+def test_a_reach_primed_with_a_pages_names_links_everyone_as_one_read_whole(world, persona):
+    viewer = getattr(world, persona)
+    everyone = list(Person.objects.order_by("pk").values_list("pk", flat=True))
+    primed_with = everyone[::2]
+    whole, primed = Reach(viewer.user), Reach(viewer.user)
+    primed.prime(primed_with)
+    with CaptureQueriesContext(connection) as read:
+        inside = [primed.url(pk) for pk in primed_with]
+    assert len(read) == 0  # what it was primed with is read already
+    assert inside == [whole.url(pk) for pk in primed_with]
+    # A name outside them has everyone read, and links as a reach read whole.
+    assert [primed.url(pk, "practitioner") for pk in everyone] == [
+        whole.url(pk, "practitioner") for pk in everyone
+    ]
