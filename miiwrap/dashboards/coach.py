@@ -214,7 +214,10 @@ def _moment(when, zone):
 
 
 def alerts(people):
-    found = DriftAlert.objects.active().filter(practitioner__in=people.values("pk"))
+    # Their ids first, as a list: joined as a subquery, the planner read every open alert
+    # in the state to find a caseload's few (60-70 ms against 11 at a million observations).
+    ids = list(people.values_list("pk", flat=True))
+    found = DriftAlert.objects.active().filter(practitioner_id__in=ids)
     found = found.for_list().order_by("-raised_on", "-pk")
     return Table(
         "alerts",

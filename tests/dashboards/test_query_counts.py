@@ -18,15 +18,16 @@ from tests.factories import make_session
 # the monthly counts kept on write as coach activity reads them). Coaching sessions add
 # one query to each: the leader's sessions held and due with goals met (all coaches at
 # once), the coach's sessions due in "whom to see next". The coach's own drafts
-# ("observations to finish") are one more on theirs.
+# ("observations to finish") are one more on theirs, and the caseload's ids, read before
+# its open drift alerts, one more.
 # Each page reads once which pages its person links may open for the viewer
 # (miiwrap.people.links.Reach), however many names it shows. The coach's caseload reads
 # its certification states in a query of their own: certification.decider's statement,
 # which every reader of the current period shares.
 LEADER_QUERIES = 31
 ALL_ORGANIZATIONS_QUERIES = 30
-COACH_QUERIES = 19
-PRACTITIONER_QUERIES = 23  # + the coach check, active plan and sessions
+COACH_QUERIES = 20
+PRACTITIONER_QUERIES = 24  # + the coach check, active plan and sessions; their id before alerts
 
 
 def queries(client, url):
