@@ -1,3 +1,5 @@
+from contextlib import contextmanager
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
@@ -359,8 +361,6 @@ class ObservationQuerySet(models.QuerySet):
         """The organizations whose observations visible_to(user) may hold: a write to one
         of theirs bumps them (miiwrap.generations), so a list kept under their
         generations goes stale with it."""
-        from miiwrap.people.models import Organization
-
         viewer = viewer_for(user)
         if viewer.sees_everything:
             return list(Organization.objects.values_list("pk", flat=True))
@@ -395,9 +395,9 @@ class ObservationQuerySet(models.QuerySet):
         bulk_create skips save() and its signals."""
         with transaction.atomic(savepoint=False):
             made = super().bulk_create(stamp_organization(list(objs)), *args, **kwargs)
-            summaries.written([(None, summaries.signature(row.__dict__)) for row in made])
-        for row in made:
-            row._summarized = summaries.signature(row.__dict__)
+            for row in made:
+                row._summarized = summaries.signature(row.__dict__)
+            summaries.written([(None, row._summarized) for row in made])
         return made
 
     def bulk_update(self, objs, fields, *args, **kwargs):
@@ -405,23 +405,25 @@ class ObservationQuerySet(models.QuerySet):
         if not summaries.FIELDS.intersection(fields):
             return super().bulk_update(objs, fields, *args, **kwargs)
         objs = list(objs)
-        with transaction.atomic(savepoint=False):
-            before = self._signatures([row.pk for row in objs])
-            done = super().bulk_update(objs, fields, *args, **kwargs)
-            after = self._signatures([row.pk for row in objs])
-            summaries.written([(before.get(pk), after.get(pk)) for pk in before])
-        return done
+        with self._summaries_kept([row.pk for row in objs]):
+            return super().bulk_update(objs, fields, *args, **kwargs)
 
     def update(self, **kwargs):
         """As Django's, with the summaries brought up to date (no signals are sent)."""
         if not summaries.FIELDS.intersection(kwargs):
             return super().update(**kwargs)
+        with self._summaries_kept(self.values_list("pk", flat=True)):
+            return super().update(**kwargs)
+
+    @contextmanager
+    def _summaries_kept(self, pks):
+        """Around a bulk write of these rows (which sends no signals): the summaries of
+        what they counted in before and count in after are brought up to date."""
         with transaction.atomic(savepoint=False):
-            before = self._signatures(self.values_list("pk", flat=True))
-            done = super().update(**kwargs)
+            before = self._signatures(pks)
+            yield
             after = self._signatures(list(before))
-            summaries.written([(before[pk], after.get(pk)) for pk in before])
-        return done
+            summaries.written([(signed, after.get(pk)) for pk, signed in before.items()])
 
     def _signatures(self, pks):
         """{pk: what the summaries read of it (summaries.signature)} as stored now."""
@@ -482,17 +484,6 @@ class ObservationQuerySet(models.QuerySet):
             "observed_on",
             "overall_score",
             "band",
-        )
-
-    def count_by_month(self, group):
-        """(group, first day of month, submitted observations) by `group` and month."""
-        return (
-            self.submitted()
-            .order_by()
-            .annotate(month=TruncMonth("observed_on"))
-            .values_list(group, "month")
-            .annotate(n=Count("pk"))
-            .order_by("month", group)
         )
 
 

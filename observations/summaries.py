@@ -51,6 +51,8 @@ CHUNK = 500
 LOCKS = {"latest": 0x4D57_0100_0000_0000, "months": 0x4D57_0200_0000_0000}
 # More people than this in one write: it takes the kind's whole lock rather than one each.
 FEW = 50
+# An observation's signature when a field it is read from was not loaded.
+UNKNOWN = "unknown"
 
 
 def signature(values):
@@ -61,9 +63,6 @@ def signature(values):
     if values["status"] == "draft":
         return None
     return tuple(values[name] for name in READ)
-
-
-UNKNOWN = "unknown"
 
 
 def keys(signatures):
@@ -328,7 +327,14 @@ def coach_counts(coach_ids, start, end, audience=Role.PRACTITIONER):
 
     if not coach_ids:
         return {}
-    whole = [m for m in months.months_between(start, end) if _covers(m, start, end)]
+    # Each month the range covers whole, and a test of the days of each it cuts.
+    whole, cut = [], Q()
+    for month in months.months_between(start, end):
+        first, last = max(start, month), min(end, months.last_day(month))
+        if (first, last) == (month, months.last_day(month)):
+            whole.append(month)
+        else:
+            cut |= Q(observed_on__range=(first, last))
     parts = []
     if whole:
         kept = CoachMonth.objects.filter(
@@ -339,9 +345,6 @@ def coach_counts(coach_ids, start, end, audience=Role.PRACTITIONER):
             .values_list("coach_id", "month")
             .annotate(o=Sum("observed"), t=Sum("tied"))
         )
-    cut = Q()
-    for first, last in _cut(start, end, whole):
-        cut |= Q(observed_on__range=(first, last))
     if cut:
         rows = Observation.objects.submitted().filter(
             cut, coach_id__in=coach_ids, rubric_version__rubric__audience=audience
@@ -355,17 +358,6 @@ def coach_counts(coach_ids, start, end, audience=Role.PRACTITIONER):
         )
     rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
     return {(coach, month): (observed, tied) for coach, month, observed, tied in rows}
-
-
-def _covers(month, start, end):
-    return start <= month and months.last_day(month) <= end
-
-
-def _cut(start, end, whole):
-    """The (first, last) days of the months the range only partly covers."""
-    for month in months.months_between(start, end):
-        if month not in whole:
-            yield max(start, month), min(end, months.last_day(month))
 
 
 def check():
