@@ -366,6 +366,17 @@ class CertificationPeriodQuerySet(models.QuerySet):
             return self.all()
         return self.filter(person__in=Person.objects.visible_to(user))
 
+    def valid_within(self, first, last=None):
+        """Those valid (dates.Held.valid_on: begun, not yet ended, not revoked by then) on
+        some day from `first` to `last`, or on `first` alone; a day may be an expression
+        (OuterRef) for a subquery."""
+        last = first if last is None else last
+        return self.filter(
+            Q(revoked_on=None) | Q(revoked_on__gt=first),
+            valid_from__lte=last,
+            valid_until__gte=first,
+        )
+
     def held(self):
         """As dates.Held tuples, for the pure date rules."""
         return [period.as_held() for period in self]
@@ -543,7 +554,8 @@ def could_be_ready(people, program, todays):
     could = [_could_meet(rule, program, days, versions) for rule in rules]
     candidates = functools.reduce(operator.or_, could)
     if program.requires_id is not None:
-        candidates &= Exists(_valid_within(program.requires_id, OuterRef("pk"), days))
+        required = CertificationPeriod.objects.valid_within(*days)
+        candidates &= Exists(required.filter(person=OuterRef("pk"), program=program.requires_id))
     certified = _certified_before_window(program, days[1])
     return people.exclude(pk__in=certified).filter(candidates)
 
@@ -641,21 +653,10 @@ def _as_counted(rule, observations):
     observations = observations.exclude(Exists(disputed))
     if rule.observer_certified_in_id is None:
         return observations
-    on_the_day = OuterRef("observed_on")
-    held = _valid_within(rule.observer_certified_in_id, OuterRef("coach"), (on_the_day, on_the_day))
-    return observations.filter(Exists(held))
-
-
-def _valid_within(program_id, person, days):
-    """`person`'s periods in the program valid (dates.Held.valid_on) on a day of `days`."""
-    first, last = days
-    return CertificationPeriod.objects.filter(
-        Q(revoked_on=None) | Q(revoked_on__gt=first),
-        person=person,
-        program=program_id,
-        valid_from__lte=last,
-        valid_until__gte=first,
+    held = CertificationPeriod.objects.valid_within(OuterRef("observed_on")).filter(
+        person=OuterRef("coach"), program=rule.observer_certified_in_id
     )
+    return observations.filter(Exists(held))
 
 
 def _band_at_least(versions, minimum):

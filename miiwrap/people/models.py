@@ -248,12 +248,8 @@ class PersonQuerySet(models.QuerySet):
 
         day = day or timezone.localdate()
         caseload = CoachAssignment.objects.current(day).filter(coach=OuterRef("pk"))
-        held = CertificationPeriod.objects.filter(
-            Q(revoked_on=None) | Q(revoked_on__gt=day),
-            person=OuterRef("practitioner"),
-            program=program,
-            valid_from__lte=day,
-            valid_until__gte=day,
+        held = CertificationPeriod.objects.valid_within(day).filter(
+            person=OuterRef("practitioner"), program=program
         )
         sessions = CoachingSession.objects.filter(coach=OuterRef("pk"), held_on__range=(start, end))
         goals = Goal.objects.filter(plan__coaches=OuterRef("pk"))
@@ -305,15 +301,8 @@ class PersonQuerySet(models.QuerySet):
         if program.pk is None:
             certified = Value(False)
         else:
-            today = OuterRef("cadence_today")
-            periods = CertificationPeriod.objects.filter(
-                Q(revoked_on=None) | Q(revoked_on__gt=today),
-                person=OuterRef("pk"),
-                program=program,
-                valid_from__lte=today,
-                valid_until__gte=today,
-            )
-            certified = Exists(periods)
+            periods = CertificationPeriod.objects.valid_within(OuterRef("cadence_today"))
+            certified = Exists(periods.filter(person=OuterRef("pk"), program=program))
         starts = ["hire_date", Coalesce("first_coached_on", "hire_date")]
         if program.sessions_expected_from is not None:
             starts.append(Value(program.sessions_expected_from, output_field=models.DateField()))
