@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.db.models import Count, DateField, F, Q, Sum, Window
 from django.db.models.functions import Cast, RowNumber, TruncMonth
 
-from miiwrap import months
+from miiwrap import months, planner
 from miiwrap.people.models import Role
 
 # What an observation's summaries read of it: a save that changes none of these (an
@@ -186,11 +186,8 @@ def rebuild(apps=global_apps):
         latest.objects.bulk_create(_latest(every, latest), batch_size=2000)
         every = month_rows(observations=observations).iterator(chunk_size=2000)
         coach_month.objects.bulk_create(_months(every, coach_month), batch_size=2000)
-    if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        # Tell the planner what they now hold, before autovacuum would (or where it is off).
-        with connection.cursor() as cursor:
-            for model in (latest, coach_month):
-                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+    if not connection.in_atomic_block:
+        planner.analyze(latest, coach_month)
 
 
 def raw_delete(observations):

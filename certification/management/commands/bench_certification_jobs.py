@@ -49,6 +49,7 @@ from coaching.models import CoachAssignment
 from miiwrap import generations
 from miiwrap.notifications.models import Notification
 from miiwrap.people.models import Organization, Person, Role, RoleGrant, Team
+from miiwrap.planner import analyze
 from observations import demo as demo_observations
 from observations import scoring, summaries
 from observations.models import ActivityType, Observation
@@ -369,15 +370,6 @@ def remove_dataset():
                 removed += queryset._raw_delete(queryset.db)
         generations.touched(*organizations)
     return removed
-
-
-def analyze(*models):
-    """Fresh planner statistics after a bulk change, as autovacuum would make soon after."""
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        for model in models:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 # --- Planning the world (plain Python) -------------------------------------------------------
