@@ -1069,13 +1069,11 @@ def team_items_moved(episodes, before):
         return []
     rubrics = {rubric for _, rubric, *_ in episodes}
     pairs = {(team, rubric) for team, rubric, *_ in episodes}
-    rows = (
-        ItemMonth.objects.filter(month__lt=before)
-        .filter(reduce(operator.or_, (Q(team_id=t, rubric_id=r) for t, r in pairs)))
-        .values_list("team_id", "rubric_id", "item_code", "month", "total", "count")
+    rows = ItemMonth.objects.filter(month__lt=before).filter(
+        reduce(operator.or_, (Q(team_id=t, rubric_id=r) for t, r in pairs))
     )
     sums = {}
-    for team, rubric, code, month, total, count in rows:
+    for _, team, rubric, code, month, total, count in rows.flat():
         sums.setdefault((team, rubric), []).append((code, month, total, count))
     followed = measures(list(rubrics))
     return [
@@ -1188,12 +1186,13 @@ def teams_moved(alerts, today):
         codes.setdefault(alert.organization_id, set()).add(alert.item_code)
     for organization, chosen in sorted(codes.items()):
         rows = ItemMonth.objects.filter(
-            organization_id=organization,
-            item_code__in=sorted(chosen),
-            month__lt=complete_months_before(today),
-        ).values_list("team_id", "rubric_id", "item_code", "month", "total", "count")
-        for team, rubric, code, month, total, count in rows:
-            sums.setdefault((organization, rubric, code), []).append((team, month, total, count))
+            organization_id=organization, month__lt=complete_months_before(today)
+        )
+        for _, team, rubric, code, month, total, count in rows.flat():
+            if code in chosen:
+                sums.setdefault((organization, rubric, code), []).append(
+                    (team, month, total, count)
+                )
     names = dict(Team.objects.values_list("pk", "name"))
 
     def team(pk):

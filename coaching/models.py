@@ -756,65 +756,94 @@ def _level(value):
 
 
 class ItemMonthQuerySet(models.QuerySet):
+    def flat(self):
+        """(organization, team, rubric, item code, month, total, count) of each item of the
+        rows selected, a row's items in code order."""
+        rows = self.order_by().values_list(
+            "organization_id", "team_id", "rubric_id", "month", "sums"
+        )
+        for organization, team, rubric, month, sums in rows:
+            for code in sorted(sums):
+                yield organization, team, rubric, code, month, *sums[code]
+
     def sums_by(self, group):
-        """(group, item code, total, count) summed over the months selected, by `group`
-        ("team_id" or "organization_id") and item: the heat map's cells."""
-        rows = self.order_by().values_list(group, "item_code")
-        return rows.annotate(sum_total=Sum("total"), sum_count=Sum("count")).order_by()
+        """[(group, item code, total, count)] summed over the months selected, by `group`
+        ("team_id" or "organization_id") and item: the heat map's cells, for a few
+        hundred rows (OrganizationItemMonth has every organization's)."""
+        found = {}
+        for key, sums in self.order_by().values_list(group, "sums"):
+            for code, (total, count) in sums.items():
+                old_total, old_count = found.get((key, code), (0.0, 0))
+                found[(key, code)] = (old_total + total, old_count + count)
+        return [(key, code, total, count) for (key, code), (total, count) in found.items()]
 
 
 class ItemMonth(models.Model):
-    """The sum and count of one item's scores (or one metric's values, its code behind
-    coaching.levels.METRIC) in one complete month, by organization and team.
+    """The sum and count of each item's scores (and each metric's values, their codes
+    behind coaching.levels.METRIC) in one complete month, by organization and team: one
+    row a team, rubric and month, its items in `sums`.
 
     The item and team levels of the drift job read these instead of unpacking every
     observation's scores each night; the job recounts only the months whose fingerprint
-    moved (ItemMonthsCounted, coaching.services.count_item_months)."""
+    moved (ItemMonthsCounted, coaching.services.count_item_months). A row holds all its
+    items because a row an item made the table as long as the observations' item scores
+    (3.6 million rows at a million observations): a first night spent a minute on
+    maintaining its indexes alone."""
 
-    organization = models.ForeignKey("people.Organization", models.CASCADE, related_name="+")
+    # Found through the constraint's index, which leads with it; a rubric is deleted
+    # rarely enough to look for its rows without an index of their own.
+    organization = models.ForeignKey(
+        "people.Organization", models.CASCADE, related_name="+", db_index=False
+    )
     team_id = models.PositiveIntegerField(help_text="0: no team.")
-    rubric = models.ForeignKey("observations.Rubric", models.CASCADE, related_name="+")
-    item_code = models.CharField(max_length=50)
+    rubric = models.ForeignKey(
+        "observations.Rubric", models.CASCADE, related_name="+", db_index=False
+    )
     month = models.DateField(help_text="Its first day.")
-    total = models.FloatField()
-    count = models.PositiveIntegerField()
+    sums = models.JSONField(help_text="{item code: [total, count]}, the counted items only.")
 
     objects = ItemMonthQuerySet.as_manager()
 
     class Meta:
         constraints = [
+            # Also how the heat map finds one organization's months of a rubric.
             models.UniqueConstraint(
-                fields=["organization", "team_id", "rubric", "item_code", "month"],
+                fields=["organization", "rubric", "month", "team_id"],
                 name="item_month_once",
             )
         ]
         indexes = [
-            models.Index(fields=["month"]),
             # A team alert's items that fell most are read by team.
             models.Index(fields=["team_id", "rubric"]),
-            # The leader's heat map sums one organization's months: its rows lie scattered
-            # among every organization's, so the index carries what is summed.
-            models.Index(
-                fields=["organization", "rubric", "month"],
-                include=["team_id", "item_code", "total", "count"],
-                name="item_month_heat_map",
-            ),
         ]
 
     def __str__(self):
-        return f"{self.item_code} {self.month:%Y-%m}: {self.total} / {self.count}"
+        return f"{len(self.sums)} items {self.month:%Y-%m}"
+
+
+class OrganizationItemMonthQuerySet(models.QuerySet):
+    def sums_by_organization(self):
+        """[(organization, item code, total, count)] summed over the months selected: the
+        heat map's cells when it compares organizations."""
+        rows = self.order_by().values_list("organization_id", "item_code")
+        return rows.annotate(sum_total=Sum("total"), sum_count=Sum("count")).order_by()
 
 
 class OrganizationItemMonth(models.Model):
-    """ItemMonth summed over an organization's teams: what the item level reads nightly
-    (a tenth of the rows)."""
+    """ItemMonth's items summed over an organization's teams, a row an item: what the item
+    level reads nightly and the heat map compares organizations by."""
 
-    organization = models.ForeignKey("people.Organization", models.CASCADE, related_name="+")
+    # Found through the constraint's index, which leads with it.
+    organization = models.ForeignKey(
+        "people.Organization", models.CASCADE, related_name="+", db_index=False
+    )
     rubric = models.ForeignKey("observations.Rubric", models.CASCADE, related_name="+")
     item_code = models.CharField(max_length=50)
     month = models.DateField(help_text="Its first day.")
     total = models.FloatField()
     count = models.PositiveIntegerField()
+
+    objects = OrganizationItemMonthQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -16,7 +16,7 @@ from certification import pipeline as pipeline_sql
 from certification.models import Program
 from certification.pipeline import EXPIRING_WITHIN
 from coaching.levels import METRIC
-from coaching.models import CoachAssignment, DriftAlert, ItemMonth
+from coaching.models import CoachAssignment, DriftAlert, ItemMonth, OrganizationItemMonth
 from miiwrap import charts, generations, months
 from miiwrap.dashboards import feedback
 from miiwrap.dashboards.tables import Cell, Table, people_cell, person_cell
@@ -518,16 +518,20 @@ def heat_map(scope, version):
 
 def _item_shares(scope, last, measured):
     """{(group, code): share} and {code: (total, count)} over every group."""
-    group = "organization_id" if scope.compares else "team_id"
-    sums = ItemMonth.objects.filter(
-        organization__in=scope.organizations,
-        rubric=scope.rubric,
-        month__range=(scope.start.replace(day=1), last),
-    )
+    chosen = {
+        "organization__in": scope.organizations,
+        "rubric": scope.rubric,
+        "month__range": (scope.start.replace(day=1), last),
+    }
     if scope.team:
-        sums = sums.filter(team_id=scope.team.pk)
+        chosen["team_id"] = scope.team.pk
+    if scope.compares and not scope.team:
+        sums = OrganizationItemMonth.objects.filter(**chosen).sums_by_organization()
+    else:
+        group = "organization_id" if scope.compares else "team_id"
+        sums = ItemMonth.objects.filter(**chosen).sums_by(group)
     cells, overall = {}, {}
-    for key, code, total, count in sums.sums_by(group):
+    for key, code, total, count in sums:
         if code in measured and count:
             cells[(key or None, code)] = _share(total / count, measured[code])
             o_total, o_count = overall.get(code, (0, 0))

@@ -12,7 +12,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from coaching import levels, services
-from coaching.models import DriftAlert, DriftSettings, ItemMonth, Momentum, PooledSpread
+from coaching.models import (
+    DriftAlert,
+    DriftSettings,
+    ItemMonth,
+    Momentum,
+    OrganizationItemMonth,
+    PooledSpread,
+)
 from miiwrap.notifications.models import Notification
 from observations.models import ActivityType, Observation
 from tests.factories import make_assignment, make_period, make_person, rubric_version
@@ -343,9 +350,15 @@ def test_each_item_alert_names_the_teams_of_its_own_organization_and_item(world)
     rubric, january, march = rubric_version().rubric, dt.date(2025, 1, 1), dt.date(2025, 3, 1)
 
     def sums(team, code, month, mean):
-        organization = team.organization_id
-        fields = {"rubric": rubric, "item_code": code, "month": month, "total": mean, "count": 1}
-        ItemMonth.objects.create(organization_id=organization, team_id=team.pk, **fields)
+        row, _ = ItemMonth.objects.get_or_create(
+            organization_id=team.organization_id,
+            team_id=team.pk,
+            rubric=rubric,
+            month=month,
+            defaults={"sums": {}},
+        )
+        row.sums[code] = [mean, 1]
+        row.save()
 
     for team in (world.team_a, world.team_b, world.away_team):
         for code in ("mi-reflect", "ep-voice"):
@@ -475,10 +488,15 @@ def test_alerts_whose_telling_failed_are_told_by_the_next_run(world, certified, 
 
 def _item_sums():
     return sorted(
-        ItemMonth.objects.values_list(
-            "organization_id", "team_id", "item_code", "month", "total", "count"
-        )
+        (organization, team, code, month, total, count)
+        for organization, team, _, code, month, total, count in ItemMonth.objects.flat()
     )
+
+
+def _item(code, **filters):
+    """(team, total, count) of one item's counted sums in the rows chosen."""
+    rows = ItemMonth.objects.filter(**filters).flat()
+    return sorted((team, total, count) for _, team, _, c, _, total, count in rows if c == code)
 
 
 def test_item_sums_are_recounted_for_the_months_that_changed_only(world):
@@ -488,15 +506,16 @@ def test_item_sums_are_recounted_for_the_months_that_changed_only(world):
     observe(world.coach, world.practitioner, level(88, 6), every=30, items=cards)
     assert services.count_item_months(TODAY) == "every month"
     assert services.count_item_months(TODAY) == "nothing changed"
-    ItemMonth.objects.filter(month=dt.date(2025, 2, 1)).update(total=999)  # untouched below
+    marked = {"ep-voice": [999, 1]}
+    ItemMonth.objects.filter(month=dt.date(2025, 2, 1)).update(sums=marked)  # untouched below
     observe(world.coach, world.unassigned, [80], start=dt.date(2025, 3, 20), items=cards)
     assert services.count_item_months(TODAY) == "1 month(s)"
-    march = ItemMonth.objects.filter(month=dt.date(2025, 3, 1), item_code="mi-reflect")
-    assert sorted(march.values_list("team_id", "count")) == [
+    march = _item("mi-reflect", month=dt.date(2025, 3, 1))
+    assert [(team, count) for team, _, count in march] == [
         (world.team_a.pk, 1),
         (world.team_b.pk, 1),
     ]
-    assert ItemMonth.objects.get(month=dt.date(2025, 2, 1), item_code="ep-voice").total == 999
+    assert ItemMonth.objects.get(month=dt.date(2025, 2, 1)).sums == marked
 
 
 @pytest.fixture
@@ -535,8 +554,7 @@ def test_an_observation_moved_to_another_month_recounts_both_months(world, count
     moved.observed_on = dt.date(2025, 3, 30)
     moved.save()
     assert services.count_item_months(TODAY) == "2 month(s)"
-    march = ItemMonth.objects.get(month=dt.date(2025, 3, 1), item_code="ep-voice")
-    assert (march.total, march.count) == (4, 2)
+    assert _item("ep-voice", month=dt.date(2025, 3, 1)) == [(world.team_a.pk, 4, 2)]
 
 
 def test_recomputed_scores_have_their_months_recounted(world, counted):
@@ -558,7 +576,9 @@ def test_the_running_month_is_counted_once_it_is_complete(world, counted):
 def test_a_count_of_every_month_tells_the_planner_what_the_sums_hold(world):
     if connection.vendor != "postgresql":
         pytest.skip("ANALYZE and pg_class are PostgreSQL's")
-    observe(world.coach, world.practitioner, level(88, 6), every=30, items=lambda n, s: {"a": 1})
+    observe(
+        world.coach, world.practitioner, level(88, 6), every=30, items=lambda n, s: {"ep-voice": 1}
+    )
     assert services.count_item_months(TODAY) == "every month"
     with connection.cursor() as cursor:
         cursor.execute(
@@ -576,8 +596,26 @@ def test_a_recount_by_month_equals_a_full_recount(world):
     observe(world.coach, world.unassigned, level(80, 5), start=dt.date(2025, 2, 3), items=cards)
     services.count_item_months(TODAY)
     by_month = _item_sums()
+    assert _organization_sums() == _summed_over_teams()
     services.count_item_months(TODAY, full=True)
     assert _item_sums() == by_month
+    assert _organization_sums() == _summed_over_teams()
+
+
+def _organization_sums():
+    rows = OrganizationItemMonth.objects.values_list(
+        "organization_id", "rubric_id", "item_code", "month", "total", "count"
+    )
+    return sorted(rows)
+
+
+def _summed_over_teams():
+    """The packed team sums added up by organization, as OrganizationItemMonth keeps them."""
+    found = {}
+    for organization, _, rubric, code, month, total, count in ItemMonth.objects.flat():
+        old_total, old_count = found.get((organization, rubric, code, month), (0, 0))
+        found[(organization, rubric, code, month)] = (old_total + total, old_count + count)
+    return sorted((*key, total, count) for key, (total, count) in found.items())
 
 
 def test_a_rule_still_in_its_episode_but_back_inside_its_limit_is_told_so():
@@ -676,14 +714,15 @@ def test_a_replay_counts_the_monthly_item_sums_its_night_had(world):
     late = observe(world.coach, world.unassigned, [80], start=dt.date(2025, 3, 20), items=cards)
     _submitted_at(late, dt.datetime(2025, 7, 10, 15, tzinfo=dt.UTC))
     run(today=dt.date(2025, 7, 5))
-    march = ItemMonth.objects.filter(month=dt.date(2025, 3, 1), item_code="mi-reflect")
-    assert list(march.values_list("team_id", "count")) == [(world.team_a.pk, 1)]
+
+    def march():
+        rows = _item("mi-reflect", month=dt.date(2025, 3, 1))
+        return [(team, count) for team, _, count in rows]
+
+    assert march() == [(world.team_a.pk, 1)]
     # The present sees the late one: its month's fingerprint differs from the replay's.
     assert services.count_item_months(dt.date(2025, 7, 11)) == "1 month(s)"
-    assert sorted(march.values_list("team_id", "count")) == [
-        (world.team_a.pk, 1),
-        (world.team_b.pk, 1),
-    ]
+    assert march() == [(world.team_a.pk, 1), (world.team_b.pk, 1)]
 
 
 def test_a_replay_for_one_person_uses_no_pooled_spread_kept_after_its_night(world):

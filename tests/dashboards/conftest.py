@@ -59,13 +59,10 @@ def _sums_and_alerts(world, version, people):
             organization=world.home,
             team_id=team.pk,
             rubric=version.rubric,
-            item_code=code,
             month=month,
-            total=3.0 * len(people),
-            count=len(people),
+            sums={code: [3.0 * len(people), len(people)] for code in codes},
         )
         for team in (world.team_a, world.team_b)
-        for code in codes
         for month in months
     )
     DriftAlert.objects.bulk_create(

@@ -29,19 +29,18 @@ def month_so_far(world):
     observe(world.coach, world.practitioner, this_month, 70, "borderline")
     version = rubric_version()
     measured = scales(version)
-    for n, (code, (_, low, high)) in enumerate(measured.items()):
-        share = 95 - 55 * n / max(len(measured) - 1, 1)
-        for team, shift in ((world.team_a, 0), (world.team_b, -8)):
-            mean = low + (share + shift) / 100 * (high - low)
-            ItemMonth.objects.create(
-                organization=world.home,
-                team_id=team.pk,
-                rubric=version.rubric,
-                item_code=code,
-                month=last_month,
-                total=10 * mean,
-                count=10,
-            )
+    for team, shift in ((world.team_a, 0), (world.team_b, -8)):
+        sums = {}
+        for n, (code, (_, low, high)) in enumerate(measured.items()):
+            share = 95 - 55 * n / max(len(measured) - 1, 1)
+            sums[code] = [10 * (low + (share + shift) / 100 * (high - low)), 10]
+        ItemMonth.objects.create(
+            organization=world.home,
+            team_id=team.pk,
+            rubric=version.rubric,
+            month=last_month,
+            sums=sums,
+        )
     return this_month, len(measured)
 
 

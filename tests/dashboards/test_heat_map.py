@@ -38,17 +38,17 @@ def items(world, frozen):
     """North's May means on three rating items, at SHARES of each item's range."""
     version = rubric_version()
     rated = [item for item in version.items.all() if item.kind == "rating"][:3]
+    sums = {}
     for item, share in zip(rated, reversed(SHARES), strict=True):
         mean = item.scale_min + share / 100 * (item.scale_max - item.scale_min)
-        ItemMonth.objects.create(
-            organization=world.home,
-            team_id=world.team_a.pk,
-            rubric=version.rubric,
-            item_code=item.code,
-            month=dt.date(2026, 5, 1),
-            total=10 * mean,
-            count=10,
-        )
+        sums[item.code] = [10 * mean, 10]
+    ItemMonth.objects.create(
+        organization=world.home,
+        team_id=world.team_a.pk,
+        rubric=version.rubric,
+        month=dt.date(2026, 5, 1),
+        sums=sums,
+    )
     world.rated = rated
     return world
 

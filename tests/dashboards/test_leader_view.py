@@ -140,16 +140,13 @@ def test_coach_activity_counts_each_month_against_the_cadence(scored, login):
 def test_the_heat_map_puts_the_weakest_item_first(scored, login):
     version = rubric_version()
     rated = [item for item in version.items.all() if item.kind == "rating"][:2]
-    for item, total in zip(rated, (4.0, 1.0), strict=True):
-        ItemMonth.objects.create(
-            organization=scored.home,
-            team_id=scored.team_a.pk,
-            rubric=version.rubric,
-            item_code=item.code,
-            month=D(2026, 4, 1),
-            total=total,
-            count=1,
-        )
+    ItemMonth.objects.create(
+        organization=scored.home,
+        team_id=scored.team_a.pk,
+        rubric=version.rubric,
+        month=D(2026, 4, 1),
+        sums={item.code: [total, 1] for item, total in zip(rated, (4.0, 1.0), strict=True)},
+    )
     response = login(scored.leader).get(LEADER)
     rows = table(response, "items")
     # An item a row, so a long rubric grows down the page: Everyone first, then each team.

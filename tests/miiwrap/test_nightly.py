@@ -96,11 +96,7 @@ def outcome():
                 ),
             )
         ),
-        "item months": sorted(
-            ItemMonth.objects.values_list(
-                "organization_id", "team_id", "rubric_id", "item_code", "month", "total", "count"
-            )
-        ),
+        "item months": sorted(ItemMonth.objects.flat()),
         "organization months": sorted(
             OrganizationItemMonth.objects.values_list(
                 "organization_id", "rubric_id", "item_code", "month", "total", "count"
