@@ -1,5 +1,5 @@
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connection, models
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -767,15 +767,19 @@ class ItemMonthQuerySet(models.QuerySet):
                 yield organization, team, rubric, code, month, *sums[code]
 
     def sums_by(self, group):
-        """[(group, item code, total, count)] summed over the months selected, by `group`
-        ("team_id" or "organization_id") and item: the heat map's cells, for a few
-        hundred rows (OrganizationItemMonth has every organization's)."""
-        found = {}
-        for key, sums in self.order_by().values_list(group, "sums"):
-            for code, (total, count) in sums.items():
-                old_total, old_count = found.get((key, code), (0.0, 0))
-                found[(key, code)] = (old_total + total, old_count + count)
-        return [(key, code, total, count) for (key, code), (total, count) in found.items()]
+        """[(group, item code, total, count)] summed in the database over the months
+        selected, by `group` ("team_id" or "organization_id") and item: the heat map's
+        cells."""
+        chosen = self.order_by().annotate(key=F(group)).values("key", "sums")
+        sql, params = chosen.query.sql_with_params()
+        join, code, total, count = ItemMonth.unpack_sql("m")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT m.key, {code}, SUM({total}), SUM({count}) "
+                f"FROM ({sql}) m {join} GROUP BY m.key, {code}",
+                params,
+            )
+            return cursor.fetchall()
 
 
 class ItemMonth(models.Model):
@@ -819,6 +823,16 @@ class ItemMonth(models.Model):
 
     def __str__(self):
         return f"{len(self.sums)} items {self.month:%Y-%m}"
+
+    @staticmethod
+    def unpack_sql(alias):
+        """(join, code, total, count): the join that reads back the items of `alias`'s
+        sums as s, a row an item, and the SQL of each item's code, total and count."""
+        if connection.vendor == "postgresql":
+            join = f"CROSS JOIN LATERAL jsonb_each({alias}.sums) s"
+            return join, "s.key", "(s.value ->> 0)::float", "(s.value ->> 1)::integer"
+        join = f", json_each({alias}.sums) s"
+        return join, "s.key", "json_extract(s.value, '$[0]')", "json_extract(s.value, '$[1]')"
 
 
 class OrganizationItemMonthQuerySet(models.QuerySet):

@@ -536,13 +536,13 @@ ITEM_MONTHS_SQL = """
 # in Python the planner chose to walk the whole table's index in order: 9 s a month).
 ORGANIZATION_SUMS_SQL = """
     INSERT INTO {organization_month} (organization_id, rubric_id, item_code, month, total, count)
-    SELECT m.organization_id, m.rubric_id, s.key, m.month, SUM({total}), SUM({count})
-    FROM {item_month} m {unpack} {where}
+    SELECT m.organization_id, m.rubric_id, {code}, m.month, SUM({total}), SUM({count})
+    FROM {item_month} m {join} {where}
     GROUP BY 1, 2, 3, 4"""
 
 
 class ItemSumsSQL(NamedTuple):
-    """What ITEM_MONTHS_SQL and ORGANIZATION_SUMS_SQL say differently per database."""
+    """What ITEM_MONTHS_SQL says differently per database."""
 
     month: str
     fence: str  # keeps a subquery apart, so each value is read from the JSON once a row
@@ -553,9 +553,6 @@ class ItemSumsSQL(NamedTuple):
     packed: str  # one item's [total, count], NULL when none were counted
     object: str  # items named and packed as a JSON object: .format(pairs=…)
     joined: object  # such objects as one, without its NULLs: joined([object, …])
-    unpack: str  # the join that reads `sums` back, as s.key and s.value
-    total: str
-    count: str
 
 
 ITEM_MONTHS_PARTS = {
@@ -571,9 +568,6 @@ ITEM_MONTHS_PARTS = {
         packed="CASE WHEN {count} > 0 THEN jsonb_build_array({total}, {count}) END",
         object="jsonb_build_object({pairs})",
         joined=lambda objects: f"jsonb_strip_nulls({' || '.join(objects)})",
-        unpack="CROSS JOIN LATERAL jsonb_each(m.sums) s",
-        total="(s.value ->> 0)::float",
-        count="(s.value ->> 1)::integer",
     ),
     "sqlite": ItemSumsSQL(
         month="date(o.observed_on, 'start of month')",
@@ -590,9 +584,6 @@ ITEM_MONTHS_PARTS = {
         joined=lambda objects: functools.reduce(
             lambda whole, part: f"json_patch({whole}, {part})", objects, "'{}'"
         ),
-        unpack=", json_each(m.sums) s",
-        total="json_extract(s.value, '$[0]')",
-        count="json_extract(s.value, '$[1]')",
     ),
 }
 # Codes packed by one JSON call: PostgreSQL takes at most 100 arguments a function.
@@ -647,13 +638,15 @@ def _recount(months, before, night):
             sql, params = _item_months_statement(parts, rubric, codes, where)
             cursor.execute(sql, params + days)
         where = "" if months is None else f"WHERE m.month IN ({', '.join(['%s'] * len(months))})"
+        join, code, total, count = ItemMonth.unpack_sql("m")
         cursor.execute(
             ORGANIZATION_SUMS_SQL.format(
                 organization_month=OrganizationItemMonth._meta.db_table,
                 item_month=ItemMonth._meta.db_table,
-                unpack=parts.unpack,
-                total=parts.total,
-                count=parts.count,
+                join=join,
+                code=code,
+                total=total,
+                count=count,
                 where=where,
             ),
             months or [],

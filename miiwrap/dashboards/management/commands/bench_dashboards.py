@@ -312,8 +312,8 @@ class Command(BaseCommand):
             f"({assignments.current(today).count():,} current), "
             f"{alerts.count():,} open drift alerts, "
             f"{Momentum.objects.filter(person__in=people).count():,} momentum rows, "
-            f"{ItemMonth.objects.filter(organization__slug__in=slugs).count():,} monthly "
-            "item sums."
+            f"{ItemMonth.objects.filter(organization__slug__in=slugs).count():,} team "
+            "months of item sums."
         )
 
     def report_pages(self, measured, runs):
