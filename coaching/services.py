@@ -46,7 +46,7 @@ from coaching.models import (
     PooledSpread,
 )
 from miiwrap import generations, planner
-from miiwrap.audit import update_with_history
+from miiwrap.audit import record_created, update_with_history
 from miiwrap.people.models import Person
 from miiwrap.text import NOTE
 from observations.models import Observation, Rubric, RubricVersion
@@ -459,7 +459,7 @@ def raise_new(fresh, today):
 def record_raised(fresh, today):
     """The first history row of each alert raised tonight (a bulk insert writes none), so
     the first change people make to it shows what it was before. One that another run
-    recorded already is left alone."""
+    recorded already is left alone. Copied in the database (audit.record_created)."""
     subjects = sorted({f.subject for f in fresh})
     for start in range(0, len(subjects), 500):
         raised = DriftAlert.objects.filter(
@@ -467,9 +467,7 @@ def record_raised(fresh, today):
             raised_on=today,
             status=DriftAlert.Status.OPEN,
         ).exclude(pk__in=DriftAlert.history.values("id"))
-        DriftAlert.history.bulk_history_create(
-            list(raised), batch_size=500, default_change_reason="Raised by the drift job"
-        )
+        record_created(raised, reason="Raised by the drift job")
 
 
 # 5. Momentum ------------------------------------------------------------------------------
