@@ -745,19 +745,26 @@ def _item_scales(rubric, codes):
 
 
 # Per database: an item's score when it is a number (else NULL), from the scores' JSON;
-# the parameter is the item code (PostgreSQL) or its JSON path (SQLite).
+# the parameter is the item code (PostgreSQL) or its JSON path (SQLite). A metric's value
+# the same way, from the metrics' JSON ({code: {"value": ...}}).
 ITEM_VALUE_SQL = {
     "postgresql": "CASE WHEN jsonb_typeof(o.scores -> %s) = 'number' "
     "THEN (o.scores ->> %s)::float8 END",
     "sqlite": "CASE WHEN json_type(o.scores, %s) IN ('integer', 'real') "
     "THEN json_extract(o.scores, %s) END",
 }
+METRIC_VALUE_SQL = {
+    "postgresql": "CASE WHEN jsonb_typeof(o.metrics -> %s -> 'value') = 'number' "
+    "THEN (o.metrics -> %s ->> 'value')::float8 END",
+    "sqlite": "CASE WHEN json_type(o.metrics, %s) IN ('integer', 'real') "
+    "THEN json_extract(o.metrics, %s) END",
+}
 ITEM_VALUES_CHUNK = {"postgresql": 50_000, "sqlite": 400}
 
 
 def _item_values(ids, codes):
     """(ids, versions, (rows, codes) float values, NaN where not a number) of these
-    observations, a chunk at a time."""
+    observations, a chunk at a time; a METRIC code reads the metric's value."""
     for sql, params in item_values_queries(ids, codes):
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -769,12 +776,12 @@ def _item_values(ids, codes):
 
 def item_values_queries(ids, codes):
     """(sql, params) of each chunk of item_cards' reading: the observations' ids, versions
-    and these items' numbers."""
+    and these items' numbers (a METRIC code: the metric's value)."""
     vendor = connection.vendor
-    value = ITEM_VALUE_SQL[vendor]
-    key = (lambda code: code) if vendor == "postgresql" else (lambda code: f'$."{code}"')
-    columns = ", ".join([value] * len(codes))
-    column_params = [key(code) for code in codes for _ in range(2)]
+    columns = ", ".join(
+        (METRIC_VALUE_SQL if code.startswith(METRIC) else ITEM_VALUE_SQL)[vendor] for code in codes
+    )
+    column_params = [_json_key(vendor, code) for code in codes for _ in range(2)]
     table = connection.ops.quote_name(Observation._meta.db_table)
     ids = np.sort(np.asarray(ids, dtype=np.int64))
     size = ITEM_VALUES_CHUNK.get(vendor, 400)
@@ -786,6 +793,15 @@ def item_values_queries(ids, codes):
             where, params = f"o.id IN ({', '.join(['%s'] * len(chunk))})", chunk
         sql = f"SELECT o.id, o.rubric_version_id, {columns} FROM {table} o WHERE {where}"
         yield sql, column_params + params
+
+
+def _json_key(vendor, code):
+    """The parameter of ITEM_VALUE_SQL or METRIC_VALUE_SQL for this code."""
+    metric = code.startswith(METRIC)
+    name = code.removeprefix(METRIC) if metric else code
+    if vendor == "postgresql":
+        return name
+    return f'$."{name}".value' if metric else f'$."{name}"'
 
 
 def _before_and_after(series, rows, is_evidence, found, settings):
@@ -1300,23 +1316,52 @@ def measures(rubric_ids):
 
 def moved_items(groups, rubric_ids):
     """For each (rubric, baseline observation ids, recent observation ids): the measures
-    whose mean fell most from the baseline to the recent ones, as a share of their range."""
-    wanted = sorted({pk for _, before, after in groups for pk in (*before, *after)})
-    cards = {}
-    for start in range(0, len(wanted), 2000):
-        chunk = wanted[start : start + 2000]
-        rows = Observation.objects.filter(pk__in=chunk).values_list("pk", "scores", "metrics")
-        cards.update((pk, _card(scores, metrics)) for pk, scores, metrics in rows)
+    whose mean fell most from the baseline to the recent ones, as a share of their range.
+    Only the rubric's followed measures are read, as numbers (see measure_table)."""
     # Asked by every organization of a night, of the same rubrics.
     followed = _remembered(("measures", tuple(rubric_ids)), measures, rubric_ids)
-    return [
-        _fell_most(
-            _summed(cards.get(pk, {}) for pk in before),
-            _summed(cards.get(pk, {}) for pk in after),
-            _describer(followed, rubric),
-        )
-        for rubric, before, after in groups
-    ]
+    found = [()] * len(groups)
+    for rubric in {rubric for rubric, _, _ in groups}:
+        chosen = [n for n, group in enumerate(groups) if group[0] == rubric]
+        codes = sorted(code for r, code in followed if r == rubric)
+        if not codes:
+            continue
+        wanted = {pk for n in chosen for pk in (*groups[n][1], *groups[n][2])}
+        ids, table = measure_table(sorted(wanted), codes)
+        describe = _describer(followed, rubric)
+        for n in chosen:
+            _, before, after = groups[n]
+            found[n] = _fell_most(
+                _summed(ids, table, before, codes), _summed(ids, table, after, codes), describe
+            )
+    return found
+
+
+def measure_table(ids, codes):
+    """(ids sorted, (ids, codes) array): the observations' numbers by code (an item's
+    score, or a metric's value for a METRIC code), NaN where not a number; read in the
+    database, so no JSON reaches Python."""
+    ids = np.unique(np.asarray(ids, dtype=np.int64))
+    table = np.full((len(ids), len(codes)), np.nan)
+    for found, _, values in _item_values(ids, codes):
+        table[np.searchsorted(ids, found)] = values
+    return ids, table
+
+
+def _summed(ids, table, chosen, codes):
+    """{code: (total, count)} over the chosen observations' numbers (rows of `table`, by
+    `ids`), the codes with some only. Totals add up from 0.0 in the chosen order, one
+    observation at a time (a running sum, not numpy's pairwise one), so to the bit as
+    adding each card's numbers in turn did."""
+    rows = table[np.searchsorted(ids, np.asarray(chosen, dtype=np.int64))]
+    present = ~np.isnan(rows)
+    steps = np.vstack([np.zeros((1, len(codes))), np.where(present, rows, 0.0)])
+    totals, counts = np.cumsum(steps, axis=0)[-1], present.sum(axis=0)
+    return {
+        code: (float(total), int(count))
+        for code, total, count in zip(codes, totals, counts, strict=True)
+        if count
+    }
 
 
 def _describer(followed, rubric):
@@ -1328,26 +1373,3 @@ def _describer(followed, rubric):
         return None if measure is None else (code, measure.label, measure.span)
 
     return describe
-
-
-def _card(scores, metrics):
-    """An observation's numbers by code: its item scores and its metrics' values."""
-    card = {code: value for code, value in (scores or {}).items() if _is_number(value)}
-    for code, metric in (metrics or {}).items():
-        value = metric.get("value") if isinstance(metric, dict) else None
-        if _is_number(value):
-            card[METRIC + code] = value
-    return card
-
-
-def _summed(cards):
-    """{code: (total, count)} over these observations' cards."""
-    sums = {}
-    for card in cards:
-        for code, value in card.items():
-            _add(sums, code, value, 1)
-    return sums
-
-
-def _is_number(value):
-    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -30,7 +30,7 @@ from typing import NamedTuple
 import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
@@ -48,7 +48,7 @@ from coaching.models import (
     PooledSpread,
 )
 from miiwrap import generations, planner
-from miiwrap.audit import update_with_history
+from miiwrap.audit import record_created, update_with_history
 from miiwrap.people.models import Person
 from miiwrap.text import NOTE
 from observations.models import Item, Metric, Observation, Rubric, RubricVersion
@@ -461,17 +461,18 @@ def raise_new(fresh, today):
 def record_raised(fresh, today):
     """The first history row of each alert raised tonight (a bulk insert writes none), so
     the first change people make to it shows what it was before. One that another run
-    recorded already is left alone."""
+    recorded already is left alone. Copied in the database (audit.record_created)."""
     subjects = sorted({f.subject for f in fresh})
     for start in range(0, len(subjects), 500):
         raised = DriftAlert.objects.filter(
             subject__in=subjects[start : start + 500],
             raised_on=today,
             status=DriftAlert.Status.OPEN,
-        ).exclude(pk__in=DriftAlert.history.values("id"))
-        DriftAlert.history.bulk_history_create(
-            list(raised), batch_size=500, default_change_reason="Raised by the drift job"
         )
+        # NOT EXISTS, an anti-join on the history's id index: a NOT IN over a history
+        # table that grows through the night, without statistics yet, was scanned per row.
+        raised = raised.exclude(Exists(DriftAlert.history.filter(id=OuterRef("pk"))))
+        record_created(raised, reason="Raised by the drift job")
 
 
 # 5. Momentum ------------------------------------------------------------------------------

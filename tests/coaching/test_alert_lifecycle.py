@@ -218,6 +218,28 @@ def test_only_the_subjects_in_question_are_closed(world, rubric):
     assert len(not_closed()) == 2
 
 
+def test_a_raised_alert_s_first_history_row_is_as_simple_history_writes_one(world, rubric):
+    """record_raised copies the alerts in the database: the same row bulk_history_create
+    makes from the alert read back (but the history id and date)."""
+    night(0, [found(world.practitioner, rubric), found(world.unassigned, rubric)])
+    copied = list(DriftAlert.history.order_by("id").values())
+    DriftAlert.history.all().delete()
+    DriftAlert.history.bulk_history_create(
+        list(DriftAlert.objects.order_by("id")), default_change_reason="Raised by the drift job"
+    )
+    made = list(DriftAlert.history.order_by("id").values())
+    for row in (*copied, *made):
+        del row["history_id"], row["history_date"]
+    assert len(copied) == 2
+    assert copied == made
+
+
+def test_a_raised_alert_recorded_already_gets_no_second_history_row(world, rubric):
+    night(0, [found(world.practitioner, rubric)])
+    services.record_raised([found(world.practitioner, rubric)], NIGHT_ONE)
+    assert DriftAlert.history.count() == 1
+
+
 def test_two_runs_raising_at_once_store_one_alert(world, rubric):
     fresh = [found(world.practitioner, rubric)]
     services.raise_new(fresh, NIGHT_ONE)

@@ -181,3 +181,96 @@ def test_the_items_that_fell_most_leave_out_counts_and_name_metrics(world):
     ]
     # 6 of 10, 7 of 11 and 6 of 10 reflections complex.
     assert moved[0]["baseline"] == pytest.approx((60 + 700 / 11 + 60) / 3, abs=0.01)
+
+
+def _moved_as_read_before(groups, rubric_ids):
+    """moved_items as it was: every card read whole as JSON, summed a value at a time."""
+
+    def card(scores, metrics):
+        def number(value):
+            return isinstance(value, int | float) and not isinstance(value, bool)
+
+        found = {code: value for code, value in (scores or {}).items() if number(value)}
+        for code, metric in (metrics or {}).items():
+            value = metric.get("value") if isinstance(metric, dict) else None
+            if number(value):
+                found[levels.METRIC + code] = value
+        return found
+
+    def summed(cards):
+        sums = {}
+        for one in cards:
+            for code, value in one.items():
+                levels._add(sums, code, value, 1)
+        return sums
+
+    wanted = {pk for _, before, after in groups for pk in (*before, *after)}
+    rows = Observation.objects.filter(pk__in=wanted).values_list("pk", "scores", "metrics")
+    cards = {pk: card(scores, metrics) for pk, scores, metrics in rows}
+    followed = levels.measures(rubric_ids)
+    return [
+        levels._fell_most(
+            summed(cards.get(pk, {}) for pk in before),
+            summed(cards.get(pk, {}) for pk in after),
+            levels._describer(followed, rubric),
+        )
+        for rubric, before, after in groups
+    ]
+
+
+def test_the_items_that_fell_most_are_as_reading_every_card_whole_found_them(world):
+    """Read as numbers in the database and summed with numpy, to the bit as before: on
+    uneven scores, a score that is no number, metrics with long fractions and groups in
+    any order."""
+    import random
+
+    draw = random.Random(7)
+
+    def scores(n):
+        return mi_scores(
+            n,
+            complex_reflections=draw.randint(0, 9),
+            confront=draw.randint(0, 3),
+            empathy=draw.randint(1, 5),
+        )
+
+    made = observe_monthly(world.coach, world.practitioner, scores, months=14)
+    made += observe_monthly(world.coach, world.unassigned, scores, months=9)
+    Observation.objects.filter(pk=made[4].pk).update(scores={**made[4].scores, "empathy": "n/a"})
+    Observation.objects.filter(pk=made[5].pk).update(metrics={"pct-cr": 12.5})
+    rubric = made[0].rubric_version.rubric_id
+    pks = [o.pk for o in made]
+    groups = [
+        (rubric, pks[:5], pks[5:9]),
+        (rubric, pks[12:3:-2], pks[13:]),
+        (rubric, [], pks[:2]),
+        (rubric, pks[14:20], [*pks[3:8], 10**9]),
+    ]
+    assert levels.moved_items(groups, [rubric]) == _moved_as_read_before(groups, [rubric])
+    assert any(levels.moved_items(groups, [rubric]))
+
+
+def test_the_sums_behind_what_fell_are_those_of_adding_each_card_in_turn(world):
+    """The totals themselves, not only their rounded means: metrics' long fractions
+    added in the ids' order."""
+    made = observe_monthly(
+        world.coach,
+        world.practitioner,
+        lambda n: mi_scores(n, complex_reflections=n % 7, confront=1),
+        months=9,
+    )
+    rubric = made[0].rubric_version.rubric_id
+    codes = sorted(code for r, code in levels.measures([rubric]) if r == rubric)
+    pks = [o.pk for o in made][::-1]
+    ids, table = levels.measure_table(pks, codes)
+    totals = {}
+    for observation in Observation.objects.filter(pk__in=pks).order_by("-pk"):
+        values = {**observation.scores}
+        values.update(
+            (levels.METRIC + code, metric["value"]) for code, metric in observation.metrics.items()
+        )
+        for code in codes:
+            if isinstance(values.get(code), int | float):
+                levels._add(totals, code, values[code], 1)
+    assert any(code.startswith(levels.METRIC) for code in totals)
+    assert levels._summed(ids, table, pks, codes) == totals
