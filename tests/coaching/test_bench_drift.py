@@ -247,7 +247,8 @@ def test_a_first_night_is_timed_against_its_goal_only_when_it_is_one(db):
 
 
 def test_the_median_run_is_broken_down_by_the_jobs_own_stages(output):
-    stages = STAGE_LINE.findall(output.split("The first night of a month")[0])
+    median = output.split("Report.seconds):")[1].split("The first night of a month")[0]
+    stages = STAGE_LINE.findall(median)
     assert [name for name, _, _ in stages] == NIGHTLY_STAGES
     took = [float(t) for _, t, _ in stages]
     at = [float(a) for _, _, a in stages]
@@ -256,6 +257,13 @@ def test_the_median_run_is_broken_down_by_the_jobs_own_stages(output):
     assert sum(took) == pytest.approx(at[-1], abs=0.04)
     job = float(TIMING_LINE.findall(output)[1][1])
     assert at[-1] <= job + 0.01
+
+
+def test_a_first_night_is_shown_with_its_stages(output):
+    first = output.split("First night (none of the job's outputs before it): ")[1]
+    first = first.split("Timed runs")[0]
+    assert [name for name, _, _ in STAGE_LINE.findall(first)] == NIGHTLY_STAGES
+    assert "item sums recounted: every month" in first
 
 
 def test_the_first_night_of_the_next_month_is_shown_with_its_stages(output):

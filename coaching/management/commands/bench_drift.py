@@ -290,6 +290,7 @@ class Command(BaseCommand):
                 f"First night (none of the job's outputs before it): {times.first_seconds:.2f} "
                 f"s; goal <= {FIRST_NIGHT_GOAL:g} s: {verdict}"
             )
+            self.write_stages(first)
         self.stdout.write(f"\nTimed runs, {runs} each, alternating, on a steady night:")
         self.write_runs("The job's read statements", times.sql_seconds, times.sql_median)
         self.write_runs(
