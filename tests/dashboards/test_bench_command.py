@@ -47,7 +47,9 @@ PAGE_ROW = re.compile(
     r"(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)x  (.+)$",
     re.MULTILINE,
 )
-SLOWEST_ROW = re.compile(r"^ +([\d.]+) ms  ([\w/]+\.py):(\w+)\n {17}(SELECT|WITH) ", re.MULTILINE)
+# A statement run outside the project's code (the session's, the login's) is named "?";
+# on the tiny world a page's statements are all fast, so one of those may rank.
+SLOWEST_ROW = re.compile(r"^ +([\d.]+) ms  ([\w/]+\.py|\?):?(\w*)\n {17}([A-Z]+) ", re.MULTILINE)
 DRIFT_LINE = re.compile(
     r"^Drift job \(coaching.services.drift_detect\) run now over every observation in "
     r"([\d.]+) s:\n  (\d+) observations read; alerts raised: ",
@@ -157,7 +159,8 @@ def test_it_lists_the_slowest_statements_of_each_page(runs):
         section = slowest.split(f"  {name}\n")[1]
         section = section.split(f"  {following}\n")[0] if following else section
         slowest_first = [float(row[0]) for row in SLOWEST_ROW.findall(section)]
-        assert len(slowest_first) == 3 and slowest_first == sorted(slowest_first, reverse=True)
+        assert len(slowest_first) == 3, section
+        assert slowest_first == sorted(slowest_first, reverse=True)
     # Each statement is named by the function of the project's that ran it.
     callers = {row[1] for row in SLOWEST_ROW.findall(slowest)}
     assert callers & {"miiwrap/dashboards/leader.py", "certification/models.py"}
