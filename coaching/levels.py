@@ -778,10 +778,8 @@ def item_values_queries(ids, codes):
     """(sql, params) of each chunk of item_cards' reading: the observations' ids, versions
     and these items' numbers (a METRIC code: the metric's value)."""
     vendor = connection.vendor
-    columns = ", ".join(
-        (METRIC_VALUE_SQL if code.startswith(METRIC) else ITEM_VALUE_SQL)[vendor] for code in codes
-    )
-    column_params = [_json_key(vendor, code) for code in codes for _ in range(2)]
+    columns = ", ".join(value_sql(vendor, code) for code in codes)
+    column_params = [json_key(vendor, code) for code in codes for _ in range(2)]
     table = connection.ops.quote_name(Observation._meta.db_table)
     ids = np.sort(np.asarray(ids, dtype=np.int64))
     size = ITEM_VALUES_CHUNK.get(vendor, 400)
@@ -795,8 +793,14 @@ def item_values_queries(ids, codes):
         yield sql, column_params + params
 
 
-def _json_key(vendor, code):
-    """The parameter of ITEM_VALUE_SQL or METRIC_VALUE_SQL for this code."""
+def value_sql(vendor, code):
+    """The SQL of this code's number on an observation `o`: ITEM_VALUE_SQL, or for a
+    METRIC code METRIC_VALUE_SQL; its parameter, twice, is json_key's."""
+    return (METRIC_VALUE_SQL if code.startswith(METRIC) else ITEM_VALUE_SQL)[vendor]
+
+
+def json_key(vendor, code):
+    """The parameter of value_sql for this code."""
     metric = code.startswith(METRIC)
     name = code.removeprefix(METRIC) if metric else code
     if vendor == "postgresql":

@@ -551,10 +551,6 @@ class ItemSumsSQL(NamedTuple):
 
     month: str
     fence: str  # keeps a subquery apart, so each value is read from the JSON once a row
-    score: str  # an item's score when it is a number, else NULL; %s: its key, twice
-    metric: str  # a metric's value, the same way
-    score_key: str  # the key of an item code, as .format(code=…)
-    metric_key: str
     packed: str  # one item's [total, count], NULL when none were counted
     object: str  # items named and packed as a JSON object: .format(pairs=…)
     joined: object  # such objects as one, without its NULLs: joined([object, …])
@@ -564,12 +560,6 @@ ITEM_MONTHS_PARTS = {
     "postgresql": ItemSumsSQL(
         month="date_trunc('month', o.observed_on)::date",
         fence="OFFSET 0",
-        score="CASE WHEN jsonb_typeof(o.scores -> %s) = 'number' "
-        "THEN (o.scores ->> %s)::float8 END",
-        metric="CASE WHEN jsonb_typeof(o.metrics -> %s -> 'value') = 'number' "
-        "THEN (o.metrics -> %s ->> 'value')::float8 END",
-        score_key="{code}",
-        metric_key="{code}",
         packed="CASE WHEN {count} > 0 THEN jsonb_build_array({total}, {count}) END",
         object="jsonb_build_object({pairs})",
         joined=lambda objects: f"jsonb_strip_nulls({' || '.join(objects)})",
@@ -577,12 +567,6 @@ ITEM_MONTHS_PARTS = {
     "sqlite": ItemSumsSQL(
         month="date(o.observed_on, 'start of month')",
         fence="LIMIT -1 OFFSET 0",
-        score="CASE WHEN json_type(o.scores, %s) IN ('integer', 'real') "
-        "THEN json_extract(o.scores, %s) END",
-        metric="CASE WHEN json_type(o.metrics, %s) IN ('integer', 'real') "
-        "THEN json_extract(o.metrics, %s) END",
-        score_key='$."{code}"',
-        metric_key='$."{code}".value',
         packed="CASE WHEN {count} > 0 THEN json_array({total}, {count}) END",
         object="json_object({pairs})",
         # A merge patch drops the keys it sets to null.
@@ -643,22 +627,15 @@ def _recount(months, before, night):
 
 
 def _counted_codes():
-    """{practice rubric: [(code as counted, its JSON key, the value's SQL)]}: each item
-    of its versions, then each metric, under levels.METRIC + its code."""
-    parts = ITEM_MONTHS_PARTS[connection.vendor]
+    """{practice rubric: [code as counted]}: each item of its versions, then each metric,
+    under levels.METRIC + its code."""
     found = {}
     for rubric in Rubric.objects.of_practice().order_by("pk"):
         items = Item.objects.filter(version__rubric=rubric).values_list("code", flat=True)
         metrics = Metric.objects.filter(version__rubric=rubric).values_list("code", flat=True)
         found[rubric.pk] = [
-            *[
-                (code, parts.score_key.format(code=code), parts.score)
-                for code in sorted(set(items))
-            ],
-            *[
-                (levels.METRIC + code, parts.metric_key.format(code=code), parts.metric)
-                for code in sorted(set(metrics))
-            ],
+            *sorted(set(items)),
+            *[levels.METRIC + code for code in sorted(set(metrics))],
         ]
     return found
 
@@ -666,9 +643,10 @@ def _counted_codes():
 def _count_item_months(cursor, parts, rubric, codes, months, days):
     """Count one rubric's item sums into COUNTED, then write them by team and by
     organization; `months` and `days`: the observations' test of the months counted."""
+    vendor = connection.vendor
     columns = range(len(codes))
-    values = ", ".join(f"{sql} AS x{n}" for n, (_, _, sql) in enumerate(codes))
-    value_params = [key for _, key, _ in codes for _ in range(2)]
+    values = ", ".join(f"{levels.value_sql(vendor, code)} AS x{n}" for n, code in enumerate(codes))
+    value_params = [levels.json_key(vendor, code) for code in codes for _ in range(2)]
     cursor.execute(
         COUNT_SQL.format(
             counted=COUNTED,
@@ -695,14 +673,14 @@ def _count_item_months(cursor, parts, rubric, codes, months, days):
         PACK_SQL.format(
             item_month=ItemMonth._meta.db_table, sums=parts.joined(objects), counted=COUNTED
         ),
-        [rubric, *[code for code, _, _ in codes]],
+        [rubric, *codes],
     )
     items = " UNION ALL ".join(ORGANIZATION_ITEM_SQL.format(n=n, counted=COUNTED) for n in columns)
     cursor.execute(
         ORGANIZATION_SUMS_SQL.format(
             organization_month=OrganizationItemMonth._meta.db_table, items=items
         ),
-        [value for code, _, _ in codes for value in (rubric, code)],
+        [value for code in codes for value in (rubric, code)],
     )
     cursor.execute(f"DROP TABLE {COUNTED}")
 
