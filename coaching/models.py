@@ -772,11 +772,16 @@ class ItemMonthQuerySet(models.QuerySet):
         cells."""
         chosen = self.order_by().annotate(key=F(group)).values("key", "sums")
         sql, params = chosen.query.sql_with_params()
-        join, code, total, count = ItemMonth.unpack_sql("m")
+        if connection.vendor == "postgresql":
+            join = "CROSS JOIN LATERAL jsonb_each(m.sums) s"
+            total, count = "(s.value ->> 0)::float", "(s.value ->> 1)::integer"
+        else:
+            join = ", json_each(m.sums) s"
+            total, count = "json_extract(s.value, '$[0]')", "json_extract(s.value, '$[1]')"
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT m.key, {code}, SUM({total}), SUM({count}) "
-                f"FROM ({sql}) m {join} GROUP BY m.key, {code}",
+                f"SELECT m.key, s.key, SUM({total}), SUM({count}) "
+                f"FROM ({sql}) m {join} GROUP BY m.key, s.key",
                 params,
             )
             return cursor.fetchall()
@@ -823,16 +828,6 @@ class ItemMonth(models.Model):
 
     def __str__(self):
         return f"{len(self.sums)} items {self.month:%Y-%m}"
-
-    @staticmethod
-    def unpack_sql(alias):
-        """(join, code, total, count): the join that reads back the items of `alias`'s
-        sums as s, a row an item, and the SQL of each item's code, total and count."""
-        if connection.vendor == "postgresql":
-            join = f"CROSS JOIN LATERAL jsonb_each({alias}.sums) s"
-            return join, "s.key", "(s.value ->> 0)::float", "(s.value ->> 1)::integer"
-        join = f", json_each({alias}.sums) s"
-        return join, "s.key", "json_extract(s.value, '$[0]')", "json_extract(s.value, '$[1]')"
 
 
 class OrganizationItemMonthQuerySet(models.QuerySet):
