@@ -47,9 +47,10 @@ PAGE_ROW = re.compile(
     r"(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)x  (.+)$",
     re.MULTILINE,
 )
-# A statement run outside the project's code (the session's, the login's) is named "?";
-# on the tiny world a page's statements are all fast, so one of those may rank.
-SLOWEST_ROW = re.compile(r"^ +([\d.]+) ms  ([\w/]+\.py|\?):?(\w*)\n {17}([A-Z]+) ", re.MULTILINE)
+# A UNION of parenthesized SELECTs (observations.summaries.coach_counts) starts with "(".
+SLOWEST_ROW = re.compile(
+    r"^ +([\d.]+) ms  ([\w/]+\.py):(\w+)\n {17}\(?(SELECT|WITH) ", re.MULTILINE
+)
 DRIFT_LINE = re.compile(
     r"^Drift job \(coaching.services.drift_detect\) run now over every observation in "
     r"([\d.]+) s:\n  (\d+) observations read; alerts raised: ",
