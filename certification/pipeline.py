@@ -26,22 +26,37 @@ def read(people, programs, todays, few=True):
     `people` a Person queryset, `todays` {zone: today}, `few` as certification.decider
     takes it. The counting is the database's:
     those expiring soon are grouped one by one, so the same rows also list them."""
+    return read_by_organization(people, programs, todays, few=few, apart=False).get(None, ([], []))
+
+
+def read_by_organization(people, programs, todays, few=True, apart=True):
+    """{organization id: (counts, expiring)} as `read` answers them, for each
+    organization's people apart (or all together under None, unless `apart`)."""
     if not programs or not todays:
-        return [], []
+        return {}
     sql, params = decider.statement(people, programs, todays, horizons=EXPIRING_WITHIN, few=few)
     soon = "CASE WHEN within IS NOT NULL THEN {} END"
+    organization = "p.organization_id" if apart else "NULL"
     grouped = (
-        f"SELECT program_id, state, within, {soon.format('person_id')}, "
+        f"SELECT {organization}, program_id, state, within, {soon.format('person_id')}, "
         f"{soon.format('valid_until')}, {soon.format('today')}, COUNT(*) "
-        f"FROM ({sql}) s GROUP BY 1, 2, 3, 4, 5, 6"
+        f"FROM ({sql}) s "
+        + (f"INNER JOIN {decider.PERSON} p ON p.id = s.person_id " if apart else "")
+        + "GROUP BY 1, 2, 3, 4, 5, 6, 7"
     )
-    counted, expiring = {}, []
-    for program, state, within, person, expires, today, n in _rows(grouped, params):
-        counted[(program, state, within)] = counted.get((program, state, within), 0) + n
+    counted, expiring = {}, {}
+    for org, program, state, within, person, expires, today, n in _rows(grouped, params):
+        counts = counted.setdefault(org, {})
+        counts[(program, state, within)] = counts.get((program, state, within), 0) + n
         if person is not None:
-            expiring.append((program, person, state, _date(expires), _date(today)))
-    expiring.sort(key=lambda row: (row[3], row[1]))
-    return [(*key, n) for key, n in counted.items()], expiring
+            expiring.setdefault(org, []).append(
+                (program, person, state, _date(expires), _date(today))
+            )
+    found = {}
+    for org, counts in counted.items():
+        soonest = sorted(expiring.get(org, []), key=lambda row: (row[3], row[1]))
+        found[org] = ([(*key, n) for key, n in counts.items()], soonest)
+    return found
 
 
 def _rows(sql, params):

@@ -166,20 +166,51 @@ class Kept:
         self.organization_ids, self.parts = organization_ids, parts
         self._tokens = None
 
+    @property
+    def tokens(self):
+        """{scope: token} of its organizations and everyone's, read once."""
+        if self._tokens is None:
+            _read_kept()
+            self._tokens = generations(self.organization_ids)
+        return self._tokens
+
     def __call__(self, section, compute):
         """`compute()`, or what it returned for this scope since the last write to it."""
         if not _enabled.get():
             return compute()
-        if self._tokens is None:
-            _read_kept()
-            tokens = generations(self.organization_ids)
-            self._tokens = sorted(tokens.items(), key=str)
-        described = repr((section, self._tokens, self.parts))
-        key = f"section:{section}:{hashlib.sha256(described.encode()).hexdigest()[:32]}"
+        key = _section_key(section, sorted(self.tokens.items(), key=str), self.parts)
         found = cache.get(key)
         if found is None:
             found = _computed_once(key, compute)
         return found[0]
+
+    def each(self, section, compute):
+        """{organization id: part} of a section read for each of its organizations apart
+        (as a comparison across organizations is), each part kept under the generations of
+        its own organization and everyone's: after a write to one organization, only its
+        part is computed again. `compute(ids)` returns {id: part} for the ids it is given
+        (all of them at first, one after a write), in one pass; an id it leaves out has
+        the part None."""
+        ids = [int(pk) for pk in self.organization_ids]
+        if not _enabled.get():
+            computed = compute(ids)
+            return {pk: computed.get(pk) for pk in ids}
+        tokens = self.tokens
+        keys = {
+            pk: _section_key(section, [tokens[EVERYONE], tokens[pk]], (pk, self.parts))
+            for pk in ids
+        }
+        found = cache.get_many(list(keys.values()))
+        missing = [pk for pk in ids if keys[pk] not in found]
+        computed = compute(missing) if missing else {}
+        if missing:
+            cache.set_many({keys[pk]: (computed.get(pk),) for pk in missing}, KEPT_SECONDS)
+        return {pk: computed.get(pk) if pk in missing else found[keys[pk]][0] for pk in ids}
+
+
+def _section_key(section, tokens, parts):
+    described = repr((section, tokens, parts))
+    return f"section:{section}:{hashlib.sha256(described.encode()).hexdigest()[:32]}"
 
 
 def _computed_once(key, compute):

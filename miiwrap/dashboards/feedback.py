@@ -2,7 +2,15 @@
 coaching is observed. Read for a page of coaches in one query
 (PersonQuerySet.with_feedback_quality); this module only words the rows."""
 
+from collections import namedtuple
+
 from miiwrap.dashboards.tables import Table, person_cell
+
+# What `row` reads of a coach: a Person so annotated, or this.
+Coach = namedtuple(
+    "Coach",
+    "pk last_name first_name full_name observed tied coaching_latest coaching_on coaching_mean",
+)
 
 HEADINGS = [
     "Coach",

@@ -5,11 +5,15 @@ the page costs the same few queries at ten observations or a million; this modul
 arranges their rows into tables and charts.
 """
 
+import dataclasses
 import datetime as dt
+import heapq
+import itertools
 from dataclasses import dataclass
 from functools import cached_property
 
-from django.db.models import Q
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import RowNumber
 
 from certification import dates
 from certification import pipeline as pipeline_sql
@@ -46,6 +50,7 @@ class Scope:
     end: dt.date
     export: str = ""  # the table being downloaded: its list is read whole
     groups: tuple | None = None  # groups_of's answer, once read
+    keep: object = None  # where its sections are kept (`kept`), once build has it
 
     @property
     def compares(self):
@@ -67,8 +72,13 @@ class Scope:
     def months(self):
         return months.months_between(self.start, self.end)
 
+    @cached_property
+    def partial_months(self):
+        """The months shown that are partial: asked of every cell of a month table."""
+        return {m for m in self.months if months.is_partial(m, self.start, self.end, self.today)}
+
     def is_partial(self, month):
-        return months.is_partial(month, self.start, self.end, self.today)
+        return month in self.partial_months
 
     def month_labels(self):
         return [months.month_label(m, self.is_partial(m)) for m in self.months]
@@ -106,6 +116,16 @@ class Scope:
     def shown(self, key, rows):
         """The first SHOWN rows, or all of them when this table is being downloaded."""
         return rows if self.export == key else rows[:SHOWN]
+
+    def only(self, organization_ids):
+        """This scope narrowed to some of its organizations, read on the same local
+        dates: an organization's part of a comparison is the same whichever others are
+        read with it."""
+        wanted = set(organization_ids)
+        chosen = [org for org in self.organizations if org.pk in wanted]
+        narrowed = dataclasses.replace(self, organizations=chosen, groups=None, keep=None)
+        narrowed.__dict__["todays"] = self.todays  # cached_property's slot
+        return narrowed
 
 
 def scope_from(cleaned, organizations, export=""):
@@ -146,6 +166,40 @@ def kept(scope):
     return generations.Kept(scope.organization_ids, scope.key)
 
 
+def each_organization(scope, name, read):
+    """{organization id: part} of a section that compares organizations: `read(scope)`
+    returns {organization id: part} for the scope's organizations, grouped in one pass.
+    Each part is kept under its own organization's generation, so after a write to one
+    organization only its part is read again (miiwrap.generations.Kept.each); a download
+    reads them all afresh. An organization with nothing to count has the part None."""
+    if scope.export or scope.keep is None or not scope.compares:
+        found = read(scope)
+        return {pk: found.get(pk) for pk in scope.organization_ids}
+    return scope.keep.each(f"leader.{name}.part", lambda ids: read(scope.only(ids)))
+
+
+def _grouped(rows, at):
+    """{row[at]: [rows with it]}, in their order."""
+    found = {}
+    for row in rows:
+        found.setdefault(row[at], []).append(row)
+    return found
+
+
+def _listed(rows, scope, key):
+    """A part that lists rows: (how many, those shown)."""
+    return (len(rows), scope.shown(key, rows))
+
+
+def _merged(scope, table, parts, order):
+    """(rows shown, how many in all) of the parts `_listed` made, each sorted by
+    `order`, merged in that order."""
+    found = [part for part in parts.values() if part]
+    rows = heapq.merge(*(rows for _, rows in found), key=order)
+    shown = rows if scope.export == table else itertools.islice(rows, SHOWN)
+    return list(shown), sum(n for n, _ in found)
+
+
 def build(scope, keep=None):
     """Every section of the dashboard: {name: value} for the template."""
     # Only the evidence rules are read (for "in progress"), not what they refer to.
@@ -157,6 +211,7 @@ def build(scope, keep=None):
     # Each section as last computed for this scope, unless a write has touched one of its
     # organizations since (miiwrap.generations); a download is read afresh.
     keep = keep or kept(scope)
+    scope.keep = keep
 
     def section(name, compute):
         return compute() if scope.export else keep(f"leader.{name}", compute)
@@ -193,10 +248,19 @@ def cadence_program(programs):
 
 def pipeline(scope, programs):
     states, counted, soon = certification_states(), {}, {}
-    # Every organization's people hold most of the periods there are: read them in one pass.
-    counts, soonest = pipeline_sql.read(
-        scope.people(), programs, scope.todays, few=not scope.compares
-    )
+    if scope.compares:
+
+        def read(each):
+            # Every organization's people hold most of the periods there are: read them
+            # in one pass, unless there is only one to read.
+            people, few = each.people(), not each.compares
+            return pipeline_sql.read_by_organization(people, programs, each.todays, few=few)
+
+        parts = [p for p in each_organization(scope, "pipeline", read).values() if p]
+        counts = [row for part_counts, _ in parts for row in part_counts]
+        soonest = list(heapq.merge(*(s for _, s in parts), key=lambda row: (row[3], row[1])))
+    else:
+        counts, soonest = pipeline_sql.read(scope.people(), programs, scope.todays)
     for program_id, state, within, n in counts:
         counted[(program_id, state)] = counted.get((program_id, state), 0) + n
         if within:
@@ -320,8 +384,7 @@ def trend(scope, version):
     a few days' observations are no month's level."""
     names, group = groups_of(scope)
     shown, sums, totals = scope.months, {}, {}
-    rows = scope.observations().filter(rubric_version__rubric=scope.rubric)
-    for key, month, mean, n in rows.fidelity_by_month(group):
+    for key, month, mean, n in _monthly_means(scope, group):
         sums[(key, month)] = (float(mean), n)
         totals[key] = totals.get(key, 0) + n
         everyone = sums.get(("all", month), (0.0, 0))
@@ -372,6 +435,21 @@ def trend(scope, version):
     }
 
 
+def _monthly_means(scope, group):
+    """(group, month, mean, observations) of the scope's observations on its rubric,
+    by month and group."""
+
+    def read(each):
+        rows = each.observations().filter(rubric_version__rubric=each.rubric)
+        return rows.fidelity_by_month(group)
+
+    if not scope.compares:
+        return read(scope)
+    parts = each_organization(scope, "trend", lambda each: _grouped(read(each), 0))
+    # In the order the database reads them whole: a month's mean sums them in this order.
+    return sorted((row for rows in parts.values() if rows for row in rows), key=lambda r: r[1::-1])
+
+
 def _trend_cells(scope, shown, values):
     """A partial month's mean greyed and in italics, as its chart point is hollow."""
     return [
@@ -391,9 +469,22 @@ def _keyed(series, names):
 
 def bands(scope, version):
     """How each practitioner's latest observation in the range was banded."""
-    people = scope.people().with_role("practitioner")
-    people = people.with_last_observation(scope.rubric.pk, ["last_observed_on", "last_band"])
-    counted = people.filter(last_observed_on__range=(scope.start, scope.end)).counts_by("last_band")
+
+    def read(each):
+        people = each.people().with_role("practitioner")
+        people = people.with_last_observation(each.rubric.pk, ["last_observed_on", "last_band"])
+        people = people.filter(last_observed_on__range=(each.start, each.end))
+        found = {}
+        for org, band, n in (
+            people.order_by().values_list("organization_id", "last_band").annotate(n=Count("pk"))
+        ):
+            found.setdefault(org, {})[band] = n
+        return found
+
+    counted = {}
+    for part in each_organization(scope, "bands", read).values():
+        for band, n in (part or {}).items():
+            counted[band] = counted.get(band, 0) + n
     order = list(version.bands) if version else []
     order += sorted(band for band in counted if band and band not in order)
     rows = [(band, counted.get(band, 0)) for band in order]
@@ -419,23 +510,14 @@ def bands(scope, version):
 
 
 def alerts(scope):
-    found = DriftAlert.objects.active().filter(organization__in=scope.organizations)
-    if scope.team:
-        found = found.filter(Q(practitioner__team=scope.team) | Q(team=scope.team))
-    # Only what the rows name: for_list's momentum and acknowledger are not shown here.
-    found = found.filter(rubric=scope.rubric).select_related("practitioner", "team", "organization")
-    found = found.order_by("-raised_on", "-pk")
-    total = found.count()
-    rows = [
-        [
-            Cell(alert.raised_on, href=alert.get_absolute_url()),
-            _about(alert),
-            alert.organization.name if scope.compares else alert.get_scope_display(),
-            "; ".join(alert.rule_names()),
-            alert.status_label(),
-        ]
-        for alert in scope.shown("alerts", found)
-    ]
+    if scope.compares:
+        parts = each_organization(scope, "alerts", lambda each: _alert_rows(each, True))
+        # Newest first: each part's rows lead with the (raised on, id) they are sorted by.
+        shown, total = _merged(scope, "alerts", parts, lambda row: _newest_first(row[0]))
+        rows = [row for _, row in shown]
+    else:
+        total, shown = _alert_rows(scope, False).get(scope.organization_ids[0], (0, []))
+        rows = [row for _, row in shown]
     return Table(
         "alerts",
         f"Drift alerts not yet closed on {scope.rubric.name}, newest first",
@@ -444,6 +526,38 @@ def alerts(scope):
         total=total,
         empty="No drift alerts are waiting to close.",
     )
+
+
+def _alert_rows(scope, compares):
+    """{organization id: (alerts, [((raised on, id), row)] of those shown, newest
+    first)} of the scope's alerts not yet closed."""
+    found = DriftAlert.objects.active().filter(organization__in=scope.organizations)
+    if scope.team:
+        found = found.filter(Q(practitioner__team=scope.team) | Q(team=scope.team))
+    # Only what the rows name: for_list's momentum and acknowledger are not shown here.
+    found = found.filter(rubric=scope.rubric).select_related("practitioner", "team", "organization")
+    counted = dict(found.order_by().values_list("organization_id").annotate(n=Count("pk")))
+    newest = [F("raised_on").desc(), F("pk").desc()]
+    if scope.export != "alerts":  # each organization's newest SHOWN, in one statement
+        rank = Window(RowNumber(), partition_by=F("organization_id"), order_by=newest)
+        found = found.annotate(rank=rank).filter(rank__lte=SHOWN)
+    listed = {org: (n, []) for org, n in counted.items()}
+    for alert in found.order_by("organization_id", *newest):
+        row = [
+            Cell(alert.raised_on, href=alert.get_absolute_url()),
+            _about(alert),
+            alert.organization.name if compares else alert.get_scope_display(),
+            "; ".join(alert.rule_names()),
+            alert.status_label(),
+        ]
+        listed[alert.organization_id][1].append(((alert.raised_on, alert.pk), row))
+    return listed
+
+
+def _newest_first(raised):
+    """A sort key that puts the latest (date, id) first."""
+    day, pk = raised
+    return (-day.toordinal(), -pk)
 
 
 def _about(alert):
@@ -575,25 +689,15 @@ def coach_activity(scope, program):
     never shaded short: its days are not yet a month's."""
     every = program.observe_every_days if program else 30
     shown = scope.months
-    coaches = scope_coaches(scope)
-    found = list(coaches.values_list("pk", "organization_id", "first_name", "last_name"))
-    # Their ids as a list: the counts below probe each coach's rows by index.
-    ids = [pk for pk, *_ in found]
-    # Whole months from the monthly counts kept on write; the months cut by the range from
-    # the observations (observations.summaries).
-    counted = {}
-    group = {pk: org for pk, org, *_ in found} if scope.compares else {pk: pk for pk in ids}
-    for (coach, month), (n, _) in summaries.coach_counts(ids, scope.start, scope.end).items():
-        counted[(group[coach], month)] = counted.get((group[coach], month), 0) + n
-    sizes = CoachAssignment.objects.filter(coach__in=ids).caseload_sizes()
     if scope.compares:
         names = {org.pk: org.name for org in scope.organizations}
-        caseloads = {}
-        for pk, org, *_ in found:
-            caseloads[org] = caseloads.get(org, 0) + sizes.get(pk, 0)
+        parts = each_organization(scope, "coach_activity", _activity_by_organization)
     else:
-        names = {pk: f"{first} {last}".strip() for pk, _, first, last in found}
-        caseloads = {pk: sizes.get(pk, 0) for pk in names}
+        found = list(scope_coaches(scope).values_list("pk", "first_name", "last_name"))
+        names = {pk: f"{first} {last}".strip() for pk, first, last in found}
+        parts = _activity(list(names), {pk: pk for pk in names}, scope)
+    counted = {(key, m): n for key, part in parts.items() if part for m, n in part[0].items()}
+    caseloads = {key: part[1] for key, part in parts.items() if part}
     rows = []
     for key, name in names.items():
         expected = caseloads.get(key, 0) * DAYS_A_MONTH / every
@@ -620,6 +724,28 @@ def coach_activity(scope, program):
     return {"coaches": table, "every_days": every}
 
 
+def _activity_by_organization(scope):
+    """{organization id: ({month: observations}, caseload)} of each one's coaches."""
+    found = dict(scope_coaches(scope).values_list("pk", "organization_id"))
+    return _activity(list(found), found, scope)
+
+
+def _activity(ids, group, scope):
+    """{group: ({month: observations}, caseload)} of these coaches (`group`: {coach id:
+    group}): whole months from the monthly counts kept on write, the months the range
+    cuts from the observations (observations.summaries)."""
+    found = {key: ({}, 0) for key in group.values()}
+    # Their ids as a list: the counts probe each coach's rows by index.
+    for (coach, month), (n, _) in summaries.coach_counts(ids, scope.start, scope.end).items():
+        counts = found[group[coach]][0]
+        counts[month] = counts.get(month, 0) + n
+    sizes = CoachAssignment.objects.filter(coach__in=ids).caseload_sizes()
+    for coach, n in sizes.items():
+        counts, caseload = found[group[coach]]
+        found[group[coach]] = (counts, caseload + n)
+    return found
+
+
 def _activity_cell(scope, month, n, expected):
     if scope.is_partial(month):
         return Cell(n, css="text-body-secondary fst-italic")
@@ -634,11 +760,18 @@ def coach_sessions(scope, program):
     the month the program began to expect sessions (a partial month by its share). With
     the goals met on the plans that list the coach."""
     program = program or Program()  # unsaved: the defaults, nobody certified
-    # All of them, in one query: an organization has tens of coaches, not thousands.
-    coaches = scope_coaches(scope).with_session_activity(
-        program if program.pk else None, scope.start, scope.end
-    )
-    totals = _session_totals(scope, list(coaches))
+
+    def read(each, by_organization=True):
+        # All of them, in one query: an organization has tens of coaches, not thousands.
+        coaches = scope_coaches(each).with_session_activity(
+            program if program.pk else None, each.start, each.end
+        )
+        return _session_totals(each, list(coaches), by_organization)
+
+    if scope.compares:
+        totals = each_organization(scope, "sessions", read)
+    else:
+        totals = read(scope, by_organization=False)
     owed = _months_owed(scope, program.sessions_expected_from)
     rows = []
     for key, (name, caseload, certified, held, goals, met) in totals.items():
@@ -686,15 +819,15 @@ def _months_owed(scope, since):
 SESSION_COUNTS = ["caseload", "certified", "sessions_held", "goals", "goals_met"]
 
 
-def _session_totals(scope, coaches):
+def _session_totals(scope, coaches, by_organization):
     """{key: [name, *SESSION_COUNTS]} by coach, or summed by organization (each listed,
     as coach activity lists them)."""
-    if scope.compares:
+    if by_organization:
         totals = {org.pk: [org.name, *[0] * len(SESSION_COUNTS)] for org in scope.organizations}
     else:
         totals = {c.pk: [c.full_name, *[0] * len(SESSION_COUNTS)] for c in coaches}
     for coach in coaches:
-        counted = totals[coach.organization_id if scope.compares else coach.pk]
+        counted = totals[coach.organization_id if by_organization else coach.pk]
         for n, field in enumerate(SESSION_COUNTS, 1):
             counted[n] += getattr(coach, field)
     return totals
@@ -715,7 +848,36 @@ def scope_coaches(scope):
 
 
 def feedback_quality(scope):
-    """Each coach's feedback quality in the range, with their coaching rubric scores."""
+    """Each coach's feedback quality in the range, with their coaching rubric scores;
+    compared across organizations, every organization's coaches by name."""
+
+    def read(each):
+        found = {}
+        for coach in _with_feedback(each):
+            # What the table shows of them: a hundred parts of model rows cost more to
+            # take out of the cache than to read.
+            light = feedback.Coach(*(getattr(coach, name) for name in feedback.Coach._fields))
+            found.setdefault(coach.organization_id, []).append(light)
+        return {
+            org: _listed(sorted(coaches, key=_by_name), each, "feedback")
+            for org, coaches in found.items()
+        }
+
+    if scope.compares:
+        parts = each_organization(scope, "feedback", read)
+        shown, total = _merged(scope, "feedback", parts, _by_name)
+    else:
+        coaches = _with_feedback(scope)
+        shown, total = scope.shown("feedback", coaches), len(coaches)
+    return feedback.table(shown, scope.start, scope.end, total=total)
+
+
+def _by_name(coach):
+    return (coach.last_name, coach.first_name, coach.pk)
+
+
+def _with_feedback(scope):
+    """The scope's coaches by name, annotated with their feedback quality."""
     # All of them, in one query: an organization has tens of coaches, not thousands. What
     # they observed is counted from the monthly counts kept on write, as coach_activity's.
     coaches = list(scope_coaches(scope).with_coaching_scores(scope.start, scope.end))
@@ -726,24 +888,41 @@ def feedback_quality(scope):
     for (pk, _), (observed, tied) in counted.items():
         by_pk[pk].observed += observed
         by_pk[pk].tied += tied
-    shown = scope.shown("feedback", coaches)
-    return feedback.table(shown, scope.start, scope.end, total=len(coaches))
+    return coaches
 
 
 def overdue(scope, program):
     """Practitioners not observed within the cadence, longest waiting first."""
     every = program.observe_every_days if program else 30
-    people = (
-        scope.people().with_role("practitioner").with_last_observation(only=["last_observed_on"])
-    )
-    where = "organization__name" if scope.compares else "team__name"
-    # Plain values, all of them (at most everyone in view): the count is their number.
-    due = list(
-        people.due_for_observation(every, scope.todays).values_list(
-            "pk", "first_name", "last_name", where, "last_observed_on", "due_from"
+
+    def read(each, where):
+        people = each.people().with_role("practitioner")
+        people = people.with_last_observation(only=["last_observed_on"])
+        # Plain values, all of them (at most everyone in view): the count is their number.
+        return list(
+            people.due_for_observation(every, each.todays).values_list(
+                "pk",
+                "first_name",
+                "last_name",
+                where,
+                "last_observed_on",
+                "due_from",
+                "organization_id",
+            )
         )
-    )
-    shown = scope.shown("overdue", due)
+
+    def parts(each):
+        return {
+            org: _listed(rows, each, "overdue")
+            for org, rows in _grouped(read(each, "organization__name"), -1).items()
+        }
+
+    if scope.compares:
+        found = each_organization(scope, "overdue", parts)
+        shown, total = _merged(scope, "overdue", found, lambda row: (row[5], row[0]))
+    else:
+        due = read(scope, "team__name")
+        shown, total = scope.shown("overdue", due), len(due)
     coaches = coach_names([row[0] for row in shown])
     today = scope.today
     rows = [
@@ -755,7 +934,7 @@ def overdue(scope, program):
             (today - due_from).days - every,
             people_cell(coaches.get(pk, ()), "coach"),
         ]
-        for pk, first, last, place, last_observed_on, due_from in shown
+        for pk, first, last, place, last_observed_on, due_from, _ in shown
     ]
     return Table(
         "overdue",
@@ -769,7 +948,7 @@ def overdue(scope, program):
             "Coach",
         ],
         rows,
-        total=len(due),
+        total=total,
         empty="Everyone has been observed within the cadence.",
     )
 

@@ -265,10 +265,6 @@ class PersonQuerySet(models.QuerySet):
             goals_met=_counted(goals.filter(status="met"), "plan__coaches"),
         )
 
-    def counts_by(self, field):
-        """{value of `field`: people} counted in the database."""
-        return dict(self.order_by().values_list(field).annotate(n=Count("pk")))
-
     def due_for_observation(self, every_days, todays, within_days=0):
         """Those whose latest observation (or hire, if never observed) is `every_days` or
         more before their today, or will be within `within_days`; annotated with

@@ -1,7 +1,8 @@
 """Every kept dashboard section equals the section computed from scratch, after each kind
 of write that feeds it (miiwrap/generations.py, miiwrap/dashboards/inputs.py).
 
-For each kind of write, the test reads the leader's and the coach's dashboards (which keeps
+For each kind of write, the test reads the leader's (of one organization, and comparing them
+all, each organization's part kept apart) and the coach's dashboards (which keeps
 their sections), makes the write the way the app makes it, reads them again, and compares
 with the same dashboards computed with nothing kept, and the summaries kept on write
 (observations.summaries) with the same figures read afresh. It also checks that the write changed
@@ -21,7 +22,7 @@ from coaching.models import CoachAssignment, DriftAlert
 from miiwrap import generations
 from miiwrap.dashboards import coach, leader
 from miiwrap.dashboards.forms import LeaderFilterForm
-from miiwrap.people.models import Person, RoleGrant
+from miiwrap.people.models import Organization, Person, RoleGrant
 from observations import services as observation_services
 from observations import summaries
 from observations.models import Metric, Observation, Rubric
@@ -32,9 +33,10 @@ from tests.factories import make_assignment, make_observation, make_period, make
 pytestmark = pytest.mark.usefixtures("shipped_programs")
 
 
-def leader_sections(world):
-    """The leader dashboard's sections with the filters a leader lands on."""
-    organizations = [world.home]
+def leader_sections(world, organizations=None):
+    """The leader dashboard's sections with the filters a leader lands on: of their
+    organization, or comparing these organizations (each one's part kept apart)."""
+    organizations = organizations or [world.home]
     form = LeaderFilterForm(
         {},
         organizations=organizations,
@@ -47,13 +49,18 @@ def leader_sections(world):
 
 def dashboards(world):
     fresh_coach = Person.objects.select_related("organization").get(pk=world.coach.pk)
-    return {"leader": leader_sections(world), "coach": coach.build(fresh_coach)}
+    return {
+        "leader": leader_sections(world),
+        "compared": leader_sections(world, list(Organization.objects.order_by("name"))),
+        "coach": coach.build(fresh_coach),
+    }
 
 
 # The rendered parts of pages kept per viewer (miiwrap.pages): whose page, where, and the
 # context entry holding what was kept.
 PAGES = [
     ("leader", "/dashboards/", "body"),
+    ("purveyor_admin", "/dashboards/", "body"),
     ("coach", "/dashboards/coach/", "body"),
     ("leader", "/observations/", "listing"),
     ("coach", "/observations/", "listing"),

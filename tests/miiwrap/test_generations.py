@@ -48,6 +48,29 @@ def test_other_parts_are_other_sections():
     assert compute.calls == 2
 
 
+def test_each_organizations_part_is_kept_until_that_organization_is_touched():
+    asked = []
+
+    def compute(ids):
+        asked.append(list(ids))
+        return {pk: f"part of {pk}, read {len(asked)}" for pk in ids if pk != 3}
+
+    def parts():
+        return generations.Kept([1, 2, 3], ("2026-12-04",)).each("test.parts", compute)
+
+    assert parts() == {1: "part of 1, read 1", 2: "part of 2, read 1", 3: None}
+    assert parts() == {1: "part of 1, read 1", 2: "part of 2, read 1", 3: None}
+    generations.bump([2])
+    assert parts() == {1: "part of 1, read 1", 2: "part of 2, read 2", 3: None}
+    generations.bump(everyone=True)
+    assert parts() == {1: "part of 1, read 3", 2: "part of 2, read 3", 3: None}
+    # Read in one pass while missing together; the part left out was kept as None.
+    assert asked == [[1, 2, 3], [2], [1, 2, 3]]
+    with generations.uncached():
+        parts()
+    assert asked[-1] == [1, 2, 3]
+
+
 def test_uncached_computes_every_time():
     compute = Counting()
     with generations.uncached():

@@ -10,8 +10,13 @@ import pytest
 from django.urls import reverse
 
 from certification.models import Program
+from miiwrap import generations
+from miiwrap.dashboards import leader, views
+from miiwrap.dashboards.forms import LeaderFilterForm
 from miiwrap.people import demo
 from miiwrap.people.models import Organization
+from observations.models import Rubric
+from tests.factories import DEMO_TODAY
 from tests.people.test_person_links import PERSON_LINK
 from tests.people.test_seed_demo import logins
 
@@ -75,3 +80,38 @@ def test_no_person_link_on_a_roles_pages_answers_404(signed_in, label):
 def test_a_leader_reaches_their_coaches_dashboards_from_their_own(signed_in):
     body = signed_in("Leader").get(reverse("dashboards:leader")).content.decode()
     assert re.search(r'href="/dashboards/coach/\d+/"', body)
+
+
+@pytest.mark.parametrize("table", ["expiring", "alerts", "feedback", "overdue"])
+def test_a_comparison_lists_the_first_rows_of_every_organizations_part_merged(
+    demo_output, monkeypatch, table
+):
+    """Compared across organizations, each one's part of a list keeps its first rows
+    (miiwrap.generations.Kept.each); merged, they are the first rows of the whole list,
+    in its order, as the table's download (read whole) lists them."""
+    monkeypatch.setattr(leader, "SHOWN", 3)
+    whole = _compared(table, export=table)
+    assert len({row[1].value for row in whole.rows}) > 1, "one organization: nothing merged"
+    shown = _compared(table)
+    assert shown.rows == whole.rows[:3]
+    # The lists that say how many there are in all (who expires soon does not).
+    assert shown.total == (None if table == "expiring" else len(whole.rows))
+    assert _compared(table).rows == shown.rows  # its parts kept
+    with generations.uncached():
+        assert _compared(table).rows == shown.rows
+
+
+def _compared(key, export=""):
+    """The table `key` of the leader dashboard comparing every demo organization."""
+    organizations = list(Organization.objects.all())
+    form = LeaderFilterForm(
+        {}, organizations=organizations, today=DEMO_TODAY, default_rubric=_practice_rubric()
+    )
+    assert form.is_valid(), form.errors
+    sections = leader.build(leader.scope_from(form.cleaned_data, organizations, export))
+    (found,) = [table for table in views._tables(sections) if table.key == key]
+    return found
+
+
+def _practice_rubric():
+    return Rubric.objects.for_dashboards().first()
