@@ -14,6 +14,7 @@ from functools import cached_property
 
 from django.db.models import Count, F, Q, Window
 from django.db.models.functions import RowNumber
+from django.utils import timezone
 
 from certification import dates
 from certification import pipeline as pipeline_sql
@@ -23,10 +24,11 @@ from coaching.levels import METRIC
 from coaching.models import CoachAssignment, DriftAlert, ItemMonth, OrganizationItemMonth
 from miiwrap import charts, generations, months
 from miiwrap.dashboards import feedback
+from miiwrap.dashboards.forms import LeaderFilterForm
 from miiwrap.dashboards.tables import Cell, Table, people_cell, person_cell
-from miiwrap.people.models import Person, Team, todays_by_zone
+from miiwrap.people.models import Organization, Person, Team, todays_by_zone
 from observations import summaries
-from observations.models import Dispute, Metric, Observation, RubricVersion
+from observations.models import Dispute, Metric, Observation, Rubric, RubricVersion
 
 # Rows a list shows on the page; its CSV has them all.
 SHOWN = 25
@@ -140,6 +142,31 @@ def scope_from(cleaned, organizations, export=""):
         end=cleaned["end"],
         export=export,
     )
+
+
+def landing_scopes():
+    """The scopes leaders land on, as the dashboard's view makes them from no filters:
+    every organization compared (a purveyor admin's), and each organization's own."""
+    rubric = Rubric.objects.for_dashboards().first()
+    everyone = list(Organization.objects.all())
+    for organizations in [everyone, *([org] for org in everyone)] if everyone else []:
+        one = len(organizations) == 1
+        today = organizations[0].local_today() if one else timezone.localdate()
+        form = LeaderFilterForm({}, organizations=organizations, today=today, default_rubric=rubric)
+        if form.is_valid():
+            yield scope_from(form.cleaned_data, organizations)
+
+
+def warm():
+    """Compute and keep the sections of every scope leaders land on: the night's jobs
+    have just made them all stale, and the morning's first readers would each wait for
+    their organization's (the comparison of all of them, seconds at a state's scale).
+    Returns how many scopes it kept."""
+    kept_scopes = 0
+    for scope in landing_scopes():
+        build(scope)
+        kept_scopes += 1
+    return kept_scopes
 
 
 def groups_of(scope):

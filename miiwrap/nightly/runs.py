@@ -8,7 +8,9 @@ Each job's night runs in three steps:
    fails for good is marked with its error, so the others still move the night on);
 3. once the last part is done, a system-wide closing step (the drift job tells of its
    alerts; the certification job makes the leaders' digests and sends), which starts the
-   next job's night.
+   next job's night; after the last, the dashboard sections leaders land on are computed
+   and kept (miiwrap.dashboards.leader.warm), so that the morning's first readers do not
+   wait for them.
 
 So the digests wait for the drift job by this chaining, not by the clock. The steps are
 the very functions the single-process entry points call in turn (coaching.services
@@ -196,7 +198,10 @@ def close(run_id):
     finished = NightlyRun.objects.filter(pk=run_id, state=State.CLOSING).update(
         state=State.DONE, finished_at=timezone.now()
     )
-    if finished:
+    if finished and steps.then is None:
+        # The night is over, and its writes left every dashboard section stale.
+        _queue("nightly_warm")
+    elif finished:
         _queue_next(run)
     return bool(finished)
 

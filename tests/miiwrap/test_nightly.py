@@ -24,6 +24,7 @@ from coaching.models import (
     PooledSpread,
 )
 from miiwrap.celery import app as celery_app
+from miiwrap.dashboards import leader
 from miiwrap.nightly import runs, tasks
 from miiwrap.nightly.models import NightlyPart, NightlyRun
 from miiwrap.notifications import delivery
@@ -230,6 +231,37 @@ def test_the_digests_wait_for_the_last_organization(world, broker):
     broker[:] = [("nightly_close", (drift.pk,))]
     deliver_all(broker)
     assert Notification.objects.filter(kind=Notification.Kind.DIGEST).exists()
+
+
+def test_after_the_night_the_sections_leaders_land_on_are_kept(world, broker, monkeypatch):
+    night_world(world)
+    run_the_night(broker)
+
+    def computed_again(*args, **kwargs):
+        raise AssertionError("a section the night kept was computed again")
+
+    for section in SECTIONS:
+        monkeypatch.setattr(leader, section, computed_again)
+    scopes = list(leader.landing_scopes())
+    # Every organization compared (the purveyor, home and away), then each one's own.
+    assert [len(scope.organizations) for scope in scopes] == [3, 1, 1, 1]
+    for scope in scopes:
+        leader.build(scope)  # read from the cache, or computed_again says which
+
+
+# What leader.build computes, section by section.
+SECTIONS = (
+    "pipeline",
+    "trend",
+    "bands",
+    "alerts",
+    "open_disputes",
+    "heat_map",
+    "coach_activity",
+    "coach_sessions",
+    "feedback_quality",
+    "overdue",
+)
 
 
 @pytest.fixture
