@@ -667,7 +667,15 @@ def _item_shares(scope, last, measured):
     if scope.team:
         chosen["team_id"] = scope.team.pk
     if scope.compares and not scope.team:
-        sums = OrganizationItemMonth.objects.filter(**chosen).sums_by_organization()
+
+        def read(each):
+            found = OrganizationItemMonth.objects.filter(
+                **{**chosen, "organization__in": each.organizations}
+            )
+            return _grouped(found.sums_by_organization(), 0)
+
+        parts = each_organization(scope, "heat_map", read)
+        sums = [row for rows in parts.values() if rows for row in rows]
     else:
         group = "organization_id" if scope.compares else "team_id"
         sums = ItemMonth.objects.filter(**chosen).sums_by(group)
