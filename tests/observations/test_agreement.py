@@ -54,6 +54,15 @@ SKIN_CONDITION = [
     [0, 2, 6, 13],
 ]
 
+# Kundel & Polansky (2003), Radiology 228:303-308, Table A1: two readers grade 110
+# mammograms absent, minimal, moderate or severe. Reader 2 by row, reader 1 by column.
+MAMMOGRAMS = [
+    [34, 10, 2, 0],
+    [6, 8, 8, 2],
+    [2, 5, 4, 12],
+    [0, 1, 2, 14],
+]
+
 # PMC7222679, Table 1 (a hypothetical example of the kappa paradox): two spine surgeons
 # say whether a finding is present on 200 MRIs. Assessor 2 by row, assessor 1 by column.
 SPINE_MRI = [
@@ -194,6 +203,15 @@ def test_radiologists_linear_weighted_kappa_matches_the_published_figure():
 def test_radiologists_quadratic_weighted_kappa_matches_the_libraries():
     pairs = pairs_from_table(RADIOLOGISTS, [1, 2, 3, 4])
     assert cohen_kappa(pairs, [1, 2, 3, 4], "quadratic") == pytest.approx(0.671371, abs=5e-7)
+
+
+def test_mammogram_kappas_match_the_published_vcd_output():
+    # R's vcdExtra documents its Mammograms data with vcd::Kappa's printed output:
+    # unweighted 0.3713, weighted 0.5964 with "Equal-Spacing" weights, 1 − |i − j|/(k − 1).
+    scale = ["absent", "minimal", "moderate", "severe"]
+    pairs = pairs_from_table(MAMMOGRAMS, scale)
+    assert cohen_kappa(pairs, scale) == pytest.approx(0.3713, abs=0.00005)
+    assert cohen_kappa(pairs, scale, "linear") == pytest.approx(0.5964, abs=0.00005)
 
 
 def test_skin_condition_kappas_match_the_sas_example():
