@@ -78,6 +78,8 @@ def roster(request, code):
         everyone = read_everyone()
         page = Paginator(matching(everyone), 50).get_page(request.GET.get("page"))
         standings.with_momentum(standings.with_people(page.object_list))
+        # The names the page links are its rows' people: only those are read.
+        reach_for(request.user).prime(row.person_id for row in page.object_list)
         query = request.GET.copy()
         query.pop("page", None)
         query.pop("format", None)
