@@ -202,10 +202,11 @@ class Kept:
         }
         found = cache.get_many(list(keys.values()))
         missing = [pk for pk in ids if keys[pk] not in found]
-        computed = compute(missing) if missing else {}
+        computed = {}
         if missing:
+            computed = compute(missing)
             cache.set_many({keys[pk]: (computed.get(pk),) for pk in missing}, KEPT_SECONDS)
-        return {pk: computed.get(pk) if pk in missing else found[keys[pk]][0] for pk in ids}
+        return {pk: found[keys[pk]][0] if keys[pk] in found else computed.get(pk) for pk in ids}
 
 
 def _section_key(section, tokens, parts):

@@ -541,15 +541,13 @@ def alerts(scope):
         parts = each_organization(scope, "alerts", lambda each: _alert_rows(each, True))
         # Newest first: each part's rows lead with the (raised on, id) they are sorted by.
         shown, total = _merged(scope, "alerts", parts, lambda row: _newest_first(row[0]))
-        rows = [row for _, row in shown]
     else:
         total, shown = _alert_rows(scope, False).get(scope.organization_ids[0], (0, []))
-        rows = [row for _, row in shown]
     return Table(
         "alerts",
         f"Drift alerts not yet closed on {scope.rubric.name}, newest first",
         ["Raised", "About", "Organization" if scope.compares else "Level", "Rules", "Status"],
-        rows,
+        [row for _, row in shown],
         total=total,
         empty="No drift alerts are waiting to close.",
     )

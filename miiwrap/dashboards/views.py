@@ -10,7 +10,7 @@ from miiwrap.dashboards.forms import LeaderFilterForm
 from miiwrap.dashboards.tables import Table, as_csv
 from miiwrap.parsing import reads
 from miiwrap.people.access import viewer_for
-from miiwrap.people.links import link_cells, reach_for
+from miiwrap.people.links import link_cells
 from miiwrap.people.models import Organization, Person
 from observations.models import Rubric
 
@@ -74,10 +74,8 @@ def _download(sections, key, stem):
 
 
 def _link_people(sections, user):
-    """Link the names in every table for this viewer (miiwrap.people.links), reading
-    only the people named: a purveyor's page names a few hundred, not the state's staff."""
-    named = [c for table in _tables(sections) for row in table.rows for c in row if c.people]
-    reach_for(user).prime(pk for c in named for pk, _ in c.people)
+    """Link the names in every table for this viewer (miiwrap.people.links)."""
+    named = (c for table in _tables(sections) for row in table.rows for c in row if c.people)
     link_cells(named, user)
 
 

@@ -117,7 +117,11 @@ def reach_for(user):
 
 
 def link_cells(cells, user):
-    """Give each dashboard Cell naming people (`Cell.people`) its links for this user."""
+    """Give each dashboard Cell naming people (`Cell.people`) its links for this user,
+    reading only the people the cells name: a purveyor's page names a few hundred, not
+    the state's staff."""
+    cells = list(cells)
     reach = reach_for(user)
+    reach.prime(pk for cell in cells for pk, _ in cell.people)
     for cell in cells:
         cell.hrefs = [reach.url(pk, cell.prefer) for pk, _ in cell.people]
