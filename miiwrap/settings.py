@@ -203,6 +203,10 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+# Uploaded files (calibration transcripts) are never served from here: only through
+# views that check who asks (observations.views.calibration_transcript). The history of
+# a record with a file keeps its name as a CharField, not a TextField.
+SIMPLE_HISTORY_FILEFIELD_TO_CHARFIELD = True
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

@@ -44,7 +44,35 @@ class ThisVersion(forms.ModelChoiceField):
         return self.version
 
 
-class ObservationForm(OnceForm, forms.ModelForm):
+class ItemScores:
+    """One field per item of `self.version` (named item__<code>), for the forms that score
+    a rubric: an observation, a calibration case, its master code."""
+
+    def add_items(self, scores):
+        self.definition = self.version.definition()
+        for item in self.version.items.all():
+            self.fields[ITEM_PREFIX + item.code] = item_field(item)
+            self.initial.setdefault(ITEM_PREFIX + item.code, scores.get(item.code))
+
+    def scores(self):
+        """The item scores entered so far, as stored: ints, "na", unscored items left out."""
+        found = {}
+        for item in self.definition.items:
+            value = self.cleaned_data.get(ITEM_PREFIX + item.code)
+            if value not in (None, ""):
+                found[item.code] = value if value == scoring.NA else int(value)
+        return found
+
+    def item_fields(self):
+        """Bound item fields grouped by domain, for the template."""
+        groups = {}
+        for item in self.version.items.all():
+            domain = item.domain.name if item.domain_id else "Items"
+            groups.setdefault(domain, []).append((item, self[ITEM_PREFIX + item.code]))
+        return groups.items()
+
+
+class ObservationForm(ItemScores, OnceForm, forms.ModelForm):
     """The coach's form: the visit, one field per rubric item, and the feedback.
 
     Item fields are named item__<code>. Fields only check their own value here; whether
@@ -83,15 +111,12 @@ class ObservationForm(OnceForm, forms.ModelForm):
     def __init__(self, *args, coach, version, **kwargs):
         super().__init__(*args, **kwargs)
         self.coach, self.version = coach, version
-        self.definition = version.definition()
         self.fields["practitioner"].queryset = caseload_for(coach, version.rubric)
         if version.rubric.observes_coaching:
             self.fields["practitioner"].label = "Coach observed"
         self.fields["rubric_version"] = ThisVersion(version)
         self.fields["activity"].queryset = ActivityType.objects.filter(is_active=True)
-        for item in version.items.all():
-            self.fields[ITEM_PREFIX + item.code] = item_field(item)
-            self.initial.setdefault(ITEM_PREFIX + item.code, self.instance.scores.get(item.code))
+        self.add_items(self.instance.scores)
         for name in ("strengths", "growth_areas", "next_steps"):
             self.fields[f"{name}_items"] = forms.MultipleChoiceField(
                 choices=[(i.code, i.label) for i in self.definition.items],
@@ -111,15 +136,6 @@ class ObservationForm(OnceForm, forms.ModelForm):
         excluded = super()._get_validation_exclusions()
         return excluded | {name for name in self.SETTLED if name in self.cleaned_data}
 
-    def scores(self):
-        """The item scores entered so far, as stored: ints, "na", unscored items left out."""
-        found = {}
-        for item in self.definition.items:
-            value = self.cleaned_data.get(ITEM_PREFIX + item.code)
-            if value not in (None, ""):
-                found[item.code] = value if value == scoring.NA else int(value)
-        return found
-
     def save(self, commit=False):
         observation = super().save(commit=False)
         observation.coach = self.coach
@@ -127,14 +143,6 @@ class ObservationForm(OnceForm, forms.ModelForm):
         for name in ("strengths", "growth_areas", "next_steps"):
             setattr(observation, f"{name}_items", self.cleaned_data.get(f"{name}_items", []))
         return observation
-
-    def item_fields(self):
-        """Bound item fields grouped by domain, for the template."""
-        groups = {}
-        for item in self.version.items.all():
-            domain = item.domain.name if item.domain_id else "Items"
-            groups.setdefault(domain, []).append((item, self[ITEM_PREFIX + item.code]))
-        return groups.items()
 
 
 def item_field(item):

@@ -1,4 +1,6 @@
+import uuid
 from contextlib import contextmanager
+from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -754,6 +756,235 @@ class Dispute(models.Model):
     @property
     def is_open(self):
         return self.status == self.Status.OPEN
+
+
+# Observer reliability: calibration against master codes ------------------------------------
+
+
+def calibration_file_path(case, filename):
+    """Where an uploaded transcript is stored: under a random folder, never served as media
+    (observations.views.calibration_transcript checks who asks before sending it)."""
+    return f"calibration/{uuid.uuid4().hex}/{Path(filename).name}"
+
+
+class CalibrationCaseQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Every case to the purveyor; to others, the cases of the rounds they see."""
+        if viewer_for(user).sees_everything:
+            return self.all()
+        rounds = CalibrationRound.objects.visible_to(user).values("pk")
+        return self.filter(rounds__in=rounds).distinct()
+
+
+class CalibrationCase(models.Model):
+    """A recorded session scored once by an expert (the master code), for calibrating
+    observers. The family's recording is held elsewhere and only linked, or a transcript
+    is uploaded; either is kept until `retain_until`, then deleted (services
+    .calibration_material_expire). The rationale stays hidden from a coach until they
+    have submitted their own scores of the case."""
+
+    title = models.CharField(max_length=200)
+    description = ProseField(max_length=NOTE, blank=True)
+    rubric_version = models.ForeignKey(RubricVersion, models.PROTECT, related_name="+")
+    recording_url = models.URLField(
+        "recording link",
+        max_length=500,
+        blank=True,
+        help_text="Where the recording is held; it is never uploaded here.",
+    )
+    transcript = models.FileField(
+        upload_to=calibration_file_path,
+        max_length=300,
+        blank=True,
+        help_text="Served only to the purveyor and to coaches the case is assigned to.",
+    )
+    consent_on = models.DateField(
+        "consent given on", help_text="The day the family consented to this use of the session."
+    )
+    consent_note = models.CharField(
+        max_length=300, help_text="Who consented, and where the signed consent is kept."
+    )
+    retain_until = models.DateField(
+        help_text="After this day the transcript is deleted and the recording link removed."
+    )
+    material_removed_on = models.DateField(null=True, blank=True, editable=False)
+    master_scores = models.JSONField(default=dict, blank=True)
+    rationale = models.JSONField(
+        default=dict, blank=True, help_text="{item code: why the master code is what it is}."
+    )
+    master_coder = models.ForeignKey(
+        Person, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    master_coded_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(
+        default=True, help_text="Retired cases stay in past rounds but join no new one."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The day the material went is the job's claim; the history records the removal itself.
+    history = HistoricalRecords(excluded_fields=["material_removed_on"])
+
+    objects = CalibrationCaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["title", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(retain_until__gte=models.F("consent_on")),
+                name="calibration_case_kept_after_consent",
+                violation_error_message="Keep the case until a day on or after the consent.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("observations:calibration_case", args=[self.pk])
+
+    @property
+    def is_master_coded(self):
+        return self.master_coded_at is not None
+
+    def material_kept_on(self, day):
+        """Whether the recording link and transcript may still be used on `day`."""
+        return self.material_removed_on is None and day <= self.retain_until
+
+
+class CalibrationRoundQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Every round to the purveyor; to others, those assigning someone they see."""
+        if viewer_for(user).sees_everything:
+            return self.all()
+        people = Person.objects.visible_to(user).values("pk")
+        return self.filter(
+            pk__in=CalibrationAssignment.objects.filter(coach__in=people).values("round_id")
+        )
+
+
+class CalibrationRound(models.Model):
+    """Cases a set of coaches each score on their own, between two days."""
+
+    name = models.CharField(max_length=200)
+    cases = models.ManyToManyField(CalibrationCase, related_name="rounds")
+    opens_on = models.DateField()
+    due_on = models.DateField()
+    created_by = models.ForeignKey(Person, models.PROTECT, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    objects = CalibrationRoundQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-opens_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(due_on__gte=models.F("opens_on")),
+                name="calibration_round_due_after_it_opens",
+                violation_error_message="The round must be due on or after the day it opens.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("observations:calibration")
+
+
+class CalibrationAssignment(models.Model):
+    """A coach asked to score every case of a round."""
+
+    round = models.ForeignKey(CalibrationRound, models.CASCADE, related_name="assignments")
+    coach = models.ForeignKey(Person, models.PROTECT, related_name="calibration_assignments")
+    assigned_by = models.ForeignKey(Person, models.PROTECT, null=True, blank=True, related_name="+")
+    assigned_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["round", "coach"]
+        constraints = [
+            models.UniqueConstraint(fields=["round", "coach"], name="one_assignment_per_round"),
+        ]
+
+    def __str__(self):
+        return f"{self.coach} in {self.round}"
+
+
+class CalibrationAttemptQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """A coach's own attempts; the submitted attempts of coaches the user sees."""
+        viewer = viewer_for(user)
+        submitted = Q(status=CalibrationAttempt.Status.SUBMITTED)
+        if viewer.sees_everything:
+            return self.filter(submitted | Q(coach_id=viewer.person_id))
+        if viewer.person_id is None:
+            return self.none()
+        people = Person.objects.visible_to(user).values("pk")
+        return self.filter((Q(coach__in=people) & submitted) | Q(coach_id=viewer.person_id))
+
+    def submitted(self):
+        return self.filter(status=CalibrationAttempt.Status.SUBMITTED)
+
+
+class CalibrationAttempt(models.Model):
+    """One coach's scores of one case in one round, compared with the master code on submit.
+
+    Never an observation: these scores reach no evidence, drift, summary, heat map,
+    trend or export of observations, which all read Observation alone."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Submitted"
+
+    round = models.ForeignKey(CalibrationRound, models.PROTECT, related_name="attempts")
+    case = models.ForeignKey(CalibrationCase, models.PROTECT, related_name="attempts")
+    coach = models.ForeignKey(Person, models.PROTECT, related_name="calibration_attempts")
+    scores = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    # Set on submit, and again whenever the master code changes (observations.calibration):
+    # items scored by both, how many the same and how many within one point, and the mean
+    # signed and absolute difference from the master on rated items (positive: lenient).
+    items_compared = models.PositiveSmallIntegerField(null=True, blank=True)
+    items_exact = models.PositiveSmallIntegerField(null=True, blank=True)
+    items_within_one = models.PositiveSmallIntegerField(null=True, blank=True)
+    signed_difference = models.DecimalField(max_digits=6, decimal_places=3, null=True, blank=True)
+    absolute_difference = models.DecimalField(max_digits=6, decimal_places=3, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    objects = CalibrationAttemptQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-submitted_at", "-pk"]
+        indexes = [models.Index(fields=["coach", "submitted_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "case", "coach"], name="one_attempt_per_case_per_round"
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="draft") & Q(submitted_at=None))
+                | (Q(status="submitted") & Q(submitted_at__isnull=False)),
+                name="calibration_submitted_has_a_time",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.coach} on {self.case}"
+
+    def get_absolute_url(self):
+        return reverse("observations:calibration_score", args=[self.round_id, self.case_id])
+
+    @property
+    def is_submitted(self):
+        return self.status == self.Status.SUBMITTED
+
+    @property
+    def within_one_share(self):
+        """The share of compared items within one point of the master; None if none."""
+        if not self.items_compared:
+            return None
+        return self.items_within_one / self.items_compared
 
 
 # Summaries kept on write (observations.summaries) ------------------------------------------

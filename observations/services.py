@@ -17,7 +17,7 @@ from miiwrap.audit import update_with_history
 from miiwrap.notifications.delivery import notify
 from miiwrap.notifications.models import Notification, absolute_url
 from miiwrap.people.models import Role
-from observations import changes, rubric_io, scoring
+from observations import calibration, changes, rubric_io, scoring
 from observations import models as observation_models
 from observations.dispute_window import Window
 from observations.models import Amendment, Dispute, Observation, RubricVersion
@@ -527,3 +527,110 @@ def rubric_version_import(*, data):
         raise rubric_io.RubricFormatError(
             f"The file could not be loaded ({type(error).__name__}: {error})."
         ) from error
+
+
+# Calibration against master codes ---------------------------------------------------------
+
+
+def calibration_case_code(*, case, scores, rationale, by, definition):
+    """Store the expert's master code and rationale; every submitted attempt at the case is
+    compared again, so what coaches were told matches the code now kept (the old code
+    stays in the case's history)."""
+    problems = scoring.problems(definition, scores, complete=True)
+    if problems:
+        raise ValidationError({f"item__{code}": message for code, message in problems.items()})
+    with transaction.atomic():
+        case.master_scores = scores
+        case.rationale = {code: text for code, text in rationale.items() if text}
+        case.master_coder = by
+        case.master_coded_at = timezone.now()
+        case.save()
+        for attempt in case.attempts.submitted().select_for_update():
+            _compare_attempt(attempt, case, definition)
+            attempt.save()
+    return case
+
+
+def _compare_attempt(attempt, case, definition):
+    figures = calibration.compare(definition, case.master_scores, attempt.scores).as_fields()
+    for name, value in figures.items():
+        setattr(attempt, name, value)
+
+
+def calibration_round_assign(*, round, coaches, by=None):
+    """Assign each coach to score the round's cases; those already assigned are left as
+    they are, so assigning twice (or an organization, then one of its coaches) stores one."""
+    made = []
+    for coach in coaches:
+        if not coach.has_role(Role.COACH):
+            raise ValidationError(f"{coach} is not a coach: only coaches are calibrated.")
+        assignment, created = observation_models.CalibrationAssignment.objects.get_or_create(
+            round=round, coach=coach, defaults={"assigned_by": by}
+        )
+        if created:
+            made.append(assignment)
+    return made
+
+
+def calibration_problem(*, round, case, coach, today):
+    """Why `coach` may not score `case` in `round` on `today`; None when they may."""
+    if not round.assignments.filter(coach=coach).exists():
+        return "You are not assigned to this calibration round."
+    if not round.cases.filter(pk=case.pk).exists():
+        return "This case is not part of the round."
+    if today < round.opens_on:
+        return f"The round opens on {round.opens_on:%Y-%m-%d}."
+    if not case.is_master_coded:
+        return "The case has no master code yet; the purveyor is still scoring it."
+    return None
+
+
+@transaction.atomic
+def calibration_attempt_save(*, attempt, definition, submit):
+    """Save a coach's scores of a case as a draft, or submit them (every required item
+    scored) and compare them with the master code. A submitted attempt is final."""
+    stored = _attempt_as_stored(attempt)
+    if stored is not None and stored.is_submitted:
+        raise ValidationError("You have already submitted this case; your scores are final.")
+    problems = scoring.problems(definition, attempt.scores, complete=submit)
+    if problems:
+        raise ValidationError({f"item__{code}": message for code, message in problems.items()})
+    if submit:
+        attempt.status = attempt.Status.SUBMITTED
+        attempt.submitted_at = timezone.now()
+        _compare_attempt(attempt, attempt.case, definition)
+    try:
+        with transaction.atomic():
+            attempt.save()
+    except IntegrityError:
+        # Saved meanwhile from another tab or a post sent twice: one attempt, the first.
+        raise ValidationError("These scores were saved from another page; reload it.") from None
+    return attempt
+
+
+def _attempt_as_stored(attempt):
+    if attempt.pk is None:
+        return None
+    return type(attempt).objects.select_for_update().filter(pk=attempt.pk).first()
+
+
+def calibration_material_expire(today):
+    """Delete the transcripts of cases kept past their retention day, and remove their
+    recording links; each case is claimed with a conditional UPDATE first, so two runs at
+    once delete each file once. Returns how many cases were cleared."""
+    Case = observation_models.CalibrationCase
+    due = Case.objects.filter(retain_until__lt=today, material_removed_on=None)
+    cleared = 0
+    for case in due.order_by("pk"):
+        # In one transaction: a run that dies between the claim and the file leaves the
+        # case to the next run (deleting a file already gone is no error).
+        with transaction.atomic():
+            claimed = Case.objects.filter(pk=case.pk, material_removed_on=None)
+            if not claimed.update(material_removed_on=today):
+                continue
+            if case.transcript:
+                case.transcript.delete(save=False)
+            case.recording_url = ""
+            case.save(update_fields=["transcript", "recording_url"])
+        cleared += 1
+    return cleared

@@ -1,0 +1,117 @@
+"""A coach's scores of a calibration case beside the master code, item by item.
+
+Plain functions over a RubricDef and two score mappings, as observations.scoring keeps
+them ({item code: int, or scoring.NA}), tested without a database.
+
+Which items count: rated and present/absent items the master scored. Behaviour counts
+are shown but not counted: one point apart on a count of questions is a different
+thing from one level apart on a rating. An item the master marked not applicable agrees
+only with "not applicable"; a number against NA, or NA against a number, is a miss.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+from observations import scoring
+
+COMPARED_KINDS = (scoring.RATING, scoring.YES_NO)
+PLACES = Decimal("0.001")
+
+
+@dataclass(frozen=True)
+class ItemComparison:
+    item: scoring.ItemDef
+    mine: int | str | None
+    master: int | str | None
+    counted: bool  # whether the item takes part in the figures below
+
+    @property
+    def difference(self):
+        """Mine minus the master's (positive: more lenient); None unless both are numbers."""
+        if isinstance(self.mine, int) and isinstance(self.master, int):
+            return self.mine - self.master
+        return None
+
+    @property
+    def exact(self):
+        return self.mine == self.master
+
+    @property
+    def within_one(self):
+        """Within one point (a rating one level off); present/absent items must match."""
+        if self.item.kind != scoring.RATING or self.difference is None:
+            return self.exact
+        return abs(self.difference) <= 1
+
+
+@dataclass(frozen=True)
+class Comparison:
+    items: tuple
+
+    @property
+    def counted(self):
+        return [row for row in self.items if row.counted]
+
+    @property
+    def compared(self):
+        return len(self.counted)
+
+    @property
+    def exact(self):
+        return sum(row.exact for row in self.counted)
+
+    @property
+    def within_one(self):
+        return sum(row.within_one for row in self.counted)
+
+    @property
+    def signed_difference(self):
+        """Mean of mine − master's over rated items both scored; None if there are none."""
+        return _mean([row.difference for row in self._rated()])
+
+    @property
+    def absolute_difference(self):
+        return _mean([abs(row.difference) for row in self._rated()])
+
+    def _rated(self):
+        return [
+            row
+            for row in self.counted
+            if row.item.kind == scoring.RATING and row.difference is not None
+        ]
+
+    def as_fields(self):
+        """The figures CalibrationAttempt keeps."""
+        return {
+            "items_compared": self.compared,
+            "items_exact": self.exact,
+            "items_within_one": self.within_one,
+            "signed_difference": _decimal(self.signed_difference),
+            "absolute_difference": _decimal(self.absolute_difference),
+        }
+
+
+def compare(definition, master, mine):
+    """Every item of the rubric, in its order, with both scores."""
+    return Comparison(
+        tuple(
+            ItemComparison(
+                item=item,
+                mine=mine.get(item.code),
+                master=master.get(item.code),
+                counted=item.kind in COMPARED_KINDS and master.get(item.code) is not None,
+            )
+            for item in definition.items
+        )
+    )
+
+
+def _mean(values):
+    return Fraction(sum(values), len(values)) if values else None
+
+
+def _decimal(value):
+    if value is None:
+        return None
+    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(PLACES)
