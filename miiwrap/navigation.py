@@ -85,6 +85,7 @@ def _entries(viewer):
                 (anyone, "Observations", "observations:list"),
                 (viewer.is_coach, "New observation", "observations:new"),
                 (viewer.uses_directory, "Disputes", "observations:disputes"),
+                (viewer.is_coach or leads, "Calibration", "observations:calibration"),
             ],
         ),
         (
@@ -110,6 +111,8 @@ def _active(view, app, route):
     """The URL names of the links that lead to (the section of) the page being shown."""
     if app == "coaching":
         return {"coaching:alerts" if "alerts/" in route else "coaching:plans"}
+    if app == "observations" and "calibration/" in route:
+        return {"observations:calibration"}
     if app == "certification":
         own_link = view in ("certification:queue", "certification:reminders")
         return {view if own_link else "certification:index"}

@@ -66,6 +66,14 @@ class Comparison:
         return sum(row.within_one for row in self.counted)
 
     @property
+    def within_one_percent(self):
+        return percent(self.within_one, self.compared)
+
+    @property
+    def exact_percent(self):
+        return percent(self.exact, self.compared)
+
+    @property
     def signed_difference(self):
         """Mean of mine − master's over rated items both scored; None if there are none."""
         return _mean([row.difference for row in self._rated()])
@@ -73,6 +81,10 @@ class Comparison:
     @property
     def absolute_difference(self):
         return _mean([abs(row.difference) for row in self._rated()])
+
+    @property
+    def lean(self):
+        return lean(self.signed_difference)
 
     def _rated(self):
         return [
@@ -105,6 +117,25 @@ def compare(definition, master, mine):
             for item in definition.items
         )
     )
+
+
+def lean(signed):
+    """The mean signed difference in words: "0.4 points lenient", "0.25 points severe"."""
+    if signed is None:
+        return "—"
+    points = abs(Fraction(signed))
+    if points == 0:
+        return "on the master code"
+    amount = f"{float(points):.2f}".rstrip("0").rstrip(".")
+    unit = "point" if points == 1 else "points"
+    return f"{amount} {unit} {'lenient' if signed > 0 else 'severe'}"
+
+
+def percent(part, whole):
+    """`part` of `whole` as a whole percentage, rounded half up; None with no whole."""
+    if not whole:
+        return None
+    return int(Fraction(100 * part, whole) + Fraction(1, 2))
 
 
 def _mean(values):

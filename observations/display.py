@@ -207,3 +207,22 @@ def earlier_responses(records, current):
         if record.response and (not replies or replies[-1][0] != record.response):
             replies.append((record.response, record))
     return [(text, record) for text, record in replies if text != current]
+
+
+def calibration_rows(version, rationale, master, comparison=None):
+    """[(domain name, [row])]: each item's master score in words and its rationale, and,
+    given a coach's `comparison` (observations.calibration), their score beside it."""
+    compared = {row.item.code: row for row in comparison.items} if comparison else {}
+    groups = {}
+    for item in sorted(version.items.all(), key=lambda i: (i.position, i.pk)):
+        row = SimpleNamespace(
+            item=item,
+            master=_scored_item(item, master.get(item.code)),
+            why=rationale.get(item.code, ""),
+            compared=compared.get(item.code),
+        )
+        if row.compared is not None:
+            row.mine = _scored_item(item, row.compared.mine)
+        domain = item.domain.name if item.domain_id else "Items"
+        groups.setdefault(domain, []).append(row)
+    return list(groups.items())

@@ -209,3 +209,43 @@ class DisputeListForm(forms.Form):
         required=False,
         label="Show",
     )
+
+
+# Calibration against master codes ---------------------------------------------------------
+
+WHY_PREFIX = "why__"
+
+
+class CalibrationForm(ItemScores, OnceForm):
+    """A coach's scores of a calibration case: the item widgets of a live observation, with
+    no practitioner, visit or feedback."""
+
+    def __init__(self, *args, version, scores, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.version = version
+        self.add_items(scores)
+
+
+class MasterCodeForm(ItemScores, forms.Form):
+    """The expert's code of a case: a score and a written rationale for every item scored
+    (a behaviour count explains itself; its rationale is optional)."""
+
+    def __init__(self, *args, version, scores, rationale, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.version = version
+        self.add_items(scores)
+        for item in self.definition.items:
+            self.fields[WHY_PREFIX + item.code] = text.prose(
+                text.NOTE,
+                rows=2,
+                required=item.kind != scoring.COUNT,
+                label=f"Why: {item.label}",
+                help_text="Shown to each coach once they have submitted their own scores.",
+            )
+            self.initial.setdefault(WHY_PREFIX + item.code, rationale.get(item.code, ""))
+
+    def rationale(self):
+        return {
+            item.code: self.cleaned_data.get(WHY_PREFIX + item.code, "")
+            for item in self.definition.items
+        }

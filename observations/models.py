@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
-from django.db.models import Avg, Count, Exists, OuterRef, Q
+from django.db.models import Avg, Count, Exists, OuterRef, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
 from django.utils import timezone
@@ -14,7 +14,7 @@ from simple_history.models import HistoricalRecords
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Organization, Person, Role
 from miiwrap.text import DOCUMENT, DURATION_MAX, DURATION_MIN, FEEDBACK, NOTE, ProseField
-from observations import scoring, summaries
+from observations import calibration, scoring, summaries
 
 # Rubrics -----------------------------------------------------------------------------------
 
@@ -845,6 +845,14 @@ class CalibrationCase(models.Model):
     def is_master_coded(self):
         return self.master_coded_at is not None
 
+    def master_shown_to(self, viewer):
+        """Whether `viewer` may read the master code and its rationale: the purveyor, and
+        coaches who have submitted their own scores of the case."""
+        if viewer.sees_everything:
+            return True
+        mine = self.attempts.submitted().filter(coach_id=viewer.person_id or 0)
+        return viewer.person_id is not None and mine.exists()
+
     def material_kept_on(self, day):
         """Whether the recording link and transcript may still be used on `day`."""
         return self.material_removed_on is None and day <= self.retain_until
@@ -891,6 +899,27 @@ class CalibrationRound(models.Model):
         return reverse("observations:calibration")
 
 
+class CalibrationAssignmentQuerySet(models.QuerySet):
+    def to_score(self, coach_id):
+        """The coach's rounds, newest first, each with `cases`: [(case, the coach's attempt
+        or None)]. Three queries, whatever the number of rounds and cases."""
+        cases = CalibrationCase.objects.select_related("rubric_version__rubric")
+        assignments = list(
+            self.filter(coach_id=coach_id)
+            .select_related("round")
+            .prefetch_related(models.Prefetch("round__cases", queryset=cases))
+            .order_by("-round__opens_on", "-round_id")
+        )
+        attempts = CalibrationAttempt.objects.filter(coach_id=coach_id).defer("scores")
+        by_case = {(a.round_id, a.case_id): a for a in attempts}
+        for assignment in assignments:
+            assignment.cases = [
+                (case, by_case.get((assignment.round_id, case.pk)))
+                for case in assignment.round.cases.all()
+            ]
+        return assignments
+
+
 class CalibrationAssignment(models.Model):
     """A coach asked to score every case of a round."""
 
@@ -898,6 +927,8 @@ class CalibrationAssignment(models.Model):
     coach = models.ForeignKey(Person, models.PROTECT, related_name="calibration_assignments")
     assigned_by = models.ForeignKey(Person, models.PROTECT, null=True, blank=True, related_name="+")
     assigned_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CalibrationAssignmentQuerySet.as_manager()
 
     class Meta:
         ordering = ["round", "coach"]
@@ -923,6 +954,31 @@ class CalibrationAttemptQuerySet(models.QuerySet):
 
     def submitted(self):
         return self.filter(status=CalibrationAttempt.Status.SUBMITTED)
+
+    def results(self):
+        """Per coach and round, of the submitted: cases, items compared, within one point
+        and the same as the master code (pooled over the cases), the mean signed
+        difference; each row with its `coach` and `round`. Three queries."""
+        rows = list(
+            self.submitted()
+            .order_by()
+            .values("coach_id", "round_id")
+            .annotate(
+                cases=Count("pk"),
+                compared=Sum("items_compared"),
+                within=Sum("items_within_one"),
+                exact=Sum("items_exact"),
+                signed=Avg("signed_difference"),
+            )
+        )
+        coaches = Person.objects.in_bulk({row["coach_id"] for row in rows})
+        rounds = CalibrationRound.objects.in_bulk({row["round_id"] for row in rows})
+        for row in rows:
+            row["coach"], row["round"] = coaches[row["coach_id"]], rounds[row["round_id"]]
+            row["within_percent"] = calibration.percent(row["within"], row["compared"])
+            row["exact_percent"] = calibration.percent(row["exact"], row["compared"])
+            row["lean"] = calibration.lean(row["signed"])
+        return sorted(rows, key=lambda r: (-r["round"].opens_on.toordinal(), r["coach"].full_name))
 
 
 class CalibrationAttempt(models.Model):
@@ -980,11 +1036,17 @@ class CalibrationAttempt(models.Model):
         return self.status == self.Status.SUBMITTED
 
     @property
-    def within_one_share(self):
-        """The share of compared items within one point of the master; None if none."""
-        if not self.items_compared:
-            return None
-        return self.items_within_one / self.items_compared
+    def within_one_percent(self):
+        """Items within one point of the master, in percent of those compared; None if none."""
+        return calibration.percent(self.items_within_one or 0, self.items_compared)
+
+    @property
+    def exact_percent(self):
+        return calibration.percent(self.items_exact or 0, self.items_compared)
+
+    @property
+    def lean(self):
+        return calibration.lean(self.signed_difference)
 
 
 # Summaries kept on write (observations.summaries) ------------------------------------------

@@ -15,4 +15,18 @@ urlpatterns = [
     path("<int:pk>/amend/", views.observation_amend, name="amend"),
     path("<int:pk>/dispute/", views.observation_dispute, name="dispute"),
     path("<int:pk>/dispute/answer/", views.dispute_answer, name="dispute_answer"),
+    path("calibration/", views.calibration_list, name="calibration"),
+    path(
+        "calibration/rounds/<int:round_pk>/cases/<int:case_pk>/",
+        views.calibration_score,
+        name="calibration_score",
+    ),
+    path("calibration/attempts/<int:pk>/", views.calibration_attempt, name="calibration_attempt"),
+    path("calibration/cases/<int:pk>/", views.calibration_case, name="calibration_case"),
+    path("calibration/cases/<int:pk>/master/", views.calibration_master, name="calibration_master"),
+    path(
+        "calibration/cases/<int:pk>/transcript/",
+        views.calibration_transcript,
+        name="calibration_transcript",
+    ),
 ]

@@ -1,12 +1,15 @@
+from pathlib import Path
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from coaching.models import CoachAssignment, with_momentum
@@ -17,18 +20,29 @@ from miiwrap.once.shortcuts import repeated, shown_again
 from miiwrap.parsing import as_id, reads
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Person
-from observations import display, exports, scoring, services
+from observations import calibration, display, exports, scoring, services
 from observations.filters import ObservationFilter
 from observations.forms import (
     ITEM_PREFIX,
+    WHY_PREFIX,
     AcknowledgeForm,
     AmendForm,
+    CalibrationForm,
     DisputeAnswerForm,
     DisputeForm,
     DisputeListForm,
+    MasterCodeForm,
     ObservationForm,
 )
-from observations.models import Dispute, Observation, RubricVersion
+from observations.models import (
+    CalibrationAssignment,
+    CalibrationAttempt,
+    CalibrationCase,
+    CalibrationRound,
+    Dispute,
+    Observation,
+    RubricVersion,
+)
 
 
 @reads("format", "page", forms=[ObservationFilter])
@@ -515,3 +529,189 @@ def _amend_observation_form(data, observation, version):
         Q(pk__in=caseload) | Q(pk=observation.practitioner_id)
     ).order_by("last_name", "first_name")
     return form
+
+
+# Calibration against master codes ---------------------------------------------------------
+
+
+def _calibration_viewer(user):
+    """Coaches (their rounds), leaders (their coaches' results) and the purveyor; 404 else."""
+    viewer = viewer_for(user)
+    if not (viewer.is_coach or viewer.sees_everything or viewer.sees_organization):
+        raise Http404("Calibration is for coaches and those who lead them.")
+    return viewer
+
+
+@login_required
+def calibration_list(request):
+    """A coach's rounds with each case to score; the results of the coaches one sees."""
+    viewer = _calibration_viewer(request.user)
+    ctx = {"viewer": viewer}
+    if viewer.is_coach:
+        ctx["mine"] = CalibrationAssignment.objects.to_score(viewer.person_id)
+    if viewer.sees_everything or viewer.sees_organization:
+        ctx["results"] = CalibrationAttempt.objects.visible_to(request.user).results()
+    if viewer.sees_everything:
+        ctx["cases"] = CalibrationCase.objects.select_related("rubric_version__rubric")
+    return render(request, "observations/calibration/list.html", ctx)
+
+
+def _assigned_case(coach, round_pk, case_pk):
+    """The round (one `coach` is assigned to) and its case; 404 otherwise."""
+    rounds = CalibrationRound.objects.filter(assignments__coach=coach)
+    round = get_object_or_404(rounds, pk=as_id(round_pk) or 0)
+    cases = round.cases.select_related("rubric_version")
+    return round, get_object_or_404(cases, pk=as_id(case_pk) or 0)
+
+
+@login_required
+def calibration_score(request, round_pk, case_pk):
+    """The coach scores the case with the item widgets of a live observation; once they
+    submit, the same address shows their scores beside the master code, item by item."""
+    coach = _coach_for(request.user)
+    round, case = _assigned_case(coach, round_pk, case_pk)
+    attempt = CalibrationAttempt.objects.filter(round=round, case=case, coach=coach).first()
+    attempt = attempt or CalibrationAttempt(round=round, case=case, coach=coach)
+    version = _version(case.rubric_version_id)
+    if attempt.is_submitted:
+        if request.method == "POST":  # sent again: the scores are in, and final
+            return redirect(attempt)
+        return _calibration_result(request, attempt, version)
+    today = services.local_today(coach)
+    problem = services.calibration_problem(round=round, case=case, coach=coach, today=today)
+    data = request.POST if request.method == "POST" and not problem else None
+    form = CalibrationForm(data, version=version, scores=attempt.scores)
+    if form.is_bound and (saved := _save_attempt(request, form, attempt)):
+        return saved
+    ctx = {"round": round, "case": case, "attempt": attempt, "form": form, "problem": problem}
+    ctx.update(version=version, groups=display.item_groups(form), today=today)
+    ctx["summary"] = display.preview_summary(form.definition, form.data or _initial_scores(form))
+    failed = form.errors or (problem and request.method == "POST")
+    return render(
+        request, "observations/calibration/score.html", ctx, status=400 if failed else 200
+    )
+
+
+def _save_attempt(request, form, attempt):
+    submit = request.POST.get("action") == "submit"
+    if not form.is_valid():
+        if submit:
+            _flag_unscored(form)
+        return None
+    attempt.scores = form.scores()
+    try:
+        services.calibration_attempt_save(
+            attempt=attempt, definition=form.definition, submit=submit
+        )
+    except ValidationError as error:
+        add_service_errors([form], error)
+        return None
+    if submit:
+        messages.success(
+            request, "Submitted. Here is how your scores compare with the master code."
+        )
+    else:
+        messages.success(request, "Draft saved.")
+    return redirect(attempt)
+
+
+def _calibration_result(request, attempt, version, **ctx):
+    definition = version.definition()
+    case = attempt.case
+    comparison = calibration.compare(definition, case.master_scores, attempt.scores)
+    ctx.update(attempt=attempt, case=case, version=version, comparison=comparison)
+    ctx["rows"] = display.calibration_rows(version, case.rationale, case.master_scores, comparison)
+    return render(request, "observations/calibration/result.html", ctx)
+
+
+@login_required
+def calibration_attempt(request, pk):
+    """A coach's submitted attempt, as those who see the coach read it. Their scores item by
+    item only to whoever may see the master code (its figures tell it): the purveyor, and
+    a coach who has submitted the same case themselves."""
+    viewer = _calibration_viewer(request.user)
+    attempts = CalibrationAttempt.objects.visible_to(request.user).submitted()
+    attempts = attempts.select_related("case", "round", "coach")
+    attempt = get_object_or_404(attempts, pk=as_id(pk) or 0)
+    if attempt.coach_id == viewer.person_id:
+        return redirect(attempt)
+    version = _version(attempt.case.rubric_version_id)
+    if attempt.case.master_shown_to(viewer):
+        return _calibration_result(request, attempt, version, by_other=True)
+    ctx = {"attempt": attempt, "case": attempt.case, "version": version}
+    return render(request, "observations/calibration/attempt.html", ctx)
+
+
+def _purveyor_case(user, pk):
+    if not viewer_for(user).sees_everything:
+        raise Http404("Only the purveyor manages calibration cases.")
+    cases = CalibrationCase.objects.select_related("rubric_version__rubric", "master_coder")
+    return get_object_or_404(cases, pk=as_id(pk) or 0)
+
+
+@login_required
+def calibration_case(request, pk):
+    """The purveyor's page of a case: its material, master code and rationale, attempts."""
+    case = _purveyor_case(request.user, pk)
+    version = _version(case.rubric_version_id)
+    rows = display.calibration_rows(version, case.rationale, case.master_scores)
+    attempts = case.attempts.submitted().select_related("coach", "round")
+    ctx = {"case": case, "version": version, "rows": rows, "attempts": attempts}
+    ctx["kept"] = case.material_kept_on(timezone.localdate())
+    return render(request, "observations/calibration/case.html", ctx)
+
+
+@login_required
+def calibration_master(request, pk):
+    """The expert's code of a case: a score and a reason for each item."""
+    case = _purveyor_case(request.user, pk)
+    version = _version(case.rubric_version_id)
+    data = request.POST if request.method == "POST" else None
+    form = MasterCodeForm(
+        data, version=version, scores=case.master_scores, rationale=case.rationale
+    )
+    if form.is_bound and form.is_valid():
+        by = Person.objects.filter(pk=viewer_for(request.user).person_id).first()
+        try:
+            services.calibration_case_code(
+                case=case,
+                scores=form.scores(),
+                rationale=form.rationale(),
+                by=by,
+                definition=form.definition,
+            )
+        except ValidationError as error:
+            add_service_errors([form], error)
+        else:
+            messages.success(request, "Master code saved.")
+            return redirect(case)
+    elif form.is_bound:
+        _flag_unscored(form)
+    groups = display.item_groups(form)
+    for group in groups:
+        for row in group.rows:
+            row.why = form[WHY_PREFIX + row.item.code]
+    ctx = {"case": case, "version": version, "form": form, "groups": groups}
+    return render(
+        request, "observations/calibration/master.html", ctx, status=400 if form.errors else 200
+    )
+
+
+@login_required
+def calibration_transcript(request, pk):
+    """A case's transcript, to the purveyor and to coaches assigned a round that holds it,
+    while the case's retention lasts; never served as public media."""
+    viewer = viewer_for(request.user)
+    cases = CalibrationCase.objects.all()
+    if not viewer.sees_everything:
+        assigned = CalibrationAssignment.objects.filter(coach_id=viewer.person_id or 0)
+        cases = cases.filter(rounds__in=assigned.values("round_id")).distinct()
+    case = get_object_or_404(cases, pk=as_id(pk) or 0)
+    if not case.transcript or not case.material_kept_on(timezone.localdate()):
+        raise Http404("The transcript is no longer kept.")
+    try:
+        handle = case.transcript.open("rb")
+    except FileNotFoundError:
+        raise Http404("The transcript is no longer kept.") from None
+    name = Path(case.transcript.name).name
+    return FileResponse(handle, as_attachment=True, filename=name)

@@ -1,4 +1,5 @@
-// The observation form: a live summary and count steppers, without any framework.
+// The rubric forms (an observation, a calibration case, its master code): a live summary
+// and count steppers, without any framework.
 // Scores are computed on the server (observations:preview); no formula lives here.
 (function () {
   "use strict";
@@ -41,6 +42,9 @@
   }
 
   function schedule() {
+    if (!summary) {
+      return; // a form with no summary panel (a master code): the steppers only
+    }
     window.clearTimeout(timer);
     summary.dataset.state = "pending";
     timer = window.setTimeout(refresh, 250);

@@ -28,7 +28,7 @@ def test_an_organization_admin_finds_the_reminder_log_under_certification():
     assert shown(ORG_ADMIN) == {
         "Dashboards": ["Dashboard"],
         "People": ["People"],
-        "Observations": ["Observations", "Disputes"],
+        "Observations": ["Observations", "Disputes", "Calibration"],
         "Coaching": ["Plans", "Alerts"],
         "Certification": ["Rosters", "Reminder log"],
         "Admin": ["Admin"],
@@ -47,7 +47,7 @@ def test_the_purveyor_admin_sees_every_certification_page():
 def test_a_coach_who_also_practises_has_both_dashboards_in_one_menu():
     found = shown(COACH)
     assert found["Dashboards"] == ["Caseload", "Where I stand"]
-    assert found["Observations"] == ["Observations", "New observation", "Disputes"]
+    assert found["Observations"] == ["Observations", "New observation", "Disputes", "Calibration"]
     assert found["Certification"] == ["Decisions"]
 
 
