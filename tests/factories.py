@@ -152,8 +152,19 @@ def wipe_world():
     from coaching.models import CoachingPlan, CoachingSession, ItemMonthsCounted, PooledSpread
     from miiwrap import generations
     from observations import summaries
-    from observations.models import Amendment, Dispute, Observation
+    from observations.models import (
+        Amendment,
+        CalibrationAttempt,
+        CalibrationCase,
+        CalibrationRound,
+        Dispute,
+        Observation,
+    )
 
+    # Calibration: the attempts and rounds name coaches; the cases name their coder.
+    CalibrationAttempt.objects.all().delete()
+    CalibrationRound.objects.all().delete()  # its assignments with it
+    CalibrationCase.objects.all().delete()
     # What the drift job keeps about everyone rather than about one organization.
     ItemMonthsCounted.objects.all().delete()
     PooledSpread.objects.all().delete()

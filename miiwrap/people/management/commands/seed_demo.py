@@ -13,6 +13,7 @@ from coaching import services as drift_services
 from miiwrap import generations
 from miiwrap.people import demo
 from observations import demo as demo_observations
+from observations import demo_calibration
 
 
 def iso_date(text):
@@ -66,6 +67,7 @@ class Command(BaseCommand):
             certified = demo_certification.add_certifications(
                 plans, seed=seed, today=today, years=scale.observation_years
             )
+            calibrated = demo_calibration.add_calibration(plans, seed=seed, today=today)
             # Written in bulk, past the signals that tell the dashboards' cache.
             generations.touched(everyone=True)
         if plans:
@@ -76,6 +78,7 @@ class Command(BaseCommand):
         self.report(plans, wanted, built - started)
         self.report_observations(plans, observed, observed_at - built)
         self.report_certifications(plans, certified, time.monotonic() - observed_at)
+        self.report_calibration(plans, calibrated)
         if plans and certified is not None:
             self.run_drift_detection(today)
             self.add_coaching_plans(plans, seed, today, scale.observation_years)
@@ -114,6 +117,17 @@ class Command(BaseCommand):
             f"Added {made['periods']:,} certification periods ({made['overrides']:,} carried "
             f"over or renewed by the purveyor's panel) and {made['visits']:,} certification "
             f"visits in {seconds:.1f} s."
+        )
+
+    def report_calibration(self, plans, made):
+        if not plans:
+            return
+        if made is None:
+            self.stdout.write("No calibration: the shipped fidelity tool is missing.")
+            return
+        self.stdout.write(
+            f"Calibration: {made['cases']} master-coded cases, {made['rounds']} rounds and "
+            f"{made['attempts']:,} coaches' scored cases."
         )
 
     def run_drift_detection(self, today):
