@@ -127,13 +127,15 @@ def _setting(today):
     )
     if version is None:
         return None
-    cases = [_case(version, title, about, today, n) for n, (title, about) in enumerate(CASES)]
+    coder = Person.objects.with_role(Role.PURVEYOR_ADMIN).order_by("pk").first()
+    cases = [_case(version, coder, n, today) for n in range(len(CASES))]
     rounds = [_round(cases, today, number) for number in range(ROUNDS)]
     return Setting(today, version, cases, rounds)
 
 
-def _case(version, title, about, today, n):
-    """A case coded by the purveyor's first admin, its rationale drawn from the levels."""
+def _case(version, coder, n, today):
+    """Case `n`, coded by the purveyor's first admin, its rationale drawn from the levels."""
+    title, about = CASES[n]
     consent = today - dt.timedelta(days=CONSENT_DAYS_AGO + 7 * n)
     case, created = CalibrationCase.objects.get_or_create(
         title=title,
@@ -149,7 +151,7 @@ def _case(version, title, about, today, n):
     if created:
         rng = random.Random(f"calibration-case:{title}")
         case.master_scores, case.rationale = _master_code(rng, version)
-        case.master_coder = Person.objects.with_role(Role.PURVEYOR_ADMIN).order_by("pk").first()
+        case.master_coder = coder
         case.master_coded_at = timezone.now()
         case.save()
     return case

@@ -124,6 +124,9 @@ def test_it_inserts_in_bulk_rather_than_row_by_row(db, monkeypatch):
     monkeypatch.setattr(seed_demo_command.certification_jobs, "run", _no_job)
     monkeypatch.setattr(seed_demo_command.drift_services, "drift_detect", _no_drift)
     monkeypatch.setattr(seed_demo_command.demo_coaching, "add_plans", lambda *a, **k: Counter())
+    # So is calibration: a few cases and rounds found by name, then attempts in bulk
+    # (tests/observations/test_demo_calibration.py).
+    monkeypatch.setattr(seed_demo_command.demo_calibration, "add_calibration", lambda *a, **k: None)
     with CaptureQueriesContext(connection) as queries:
         seed()
     # Observations have their own batches (tests/observations/test_seed_observations.py).
