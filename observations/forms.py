@@ -5,7 +5,7 @@ from miiwrap import text
 from miiwrap.once.forms import OnceForm
 from miiwrap.people.models import Person
 from observations import scoring
-from observations.models import ActivityType, Observation, RubricVersion
+from observations.models import ActivityType, CoObservation, Observation, RubricVersion
 
 ITEM_PREFIX = "item__"
 NA_CHOICE = (scoring.NA, "Not applicable")
@@ -216,9 +216,9 @@ class DisputeListForm(forms.Form):
 WHY_PREFIX = "why__"
 
 
-class CalibrationForm(ItemScores, OnceForm):
-    """A coach's scores of a calibration case: the item widgets of a live observation, with
-    no practitioner, visit or feedback."""
+class ScoresForm(ItemScores, OnceForm):
+    """Scores alone, with the item widgets of a live observation and no practitioner, visit
+    or feedback: a coach's scores of a calibration case, a second observer's of a visit."""
 
     def __init__(self, *args, version, scores, **kwargs):
         super().__init__(*args, **kwargs)
@@ -249,3 +249,17 @@ class MasterCodeForm(ItemScores, forms.Form):
             item.code: self.cleaned_data.get(WHY_PREFIX + item.code, "")
             for item in self.definition.items
         }
+
+
+class CoObserverForm(forms.Form):
+    second_observer = forms.ModelChoiceField(
+        queryset=None,
+        label="Second observer",
+        widget=forms.Select(attrs={"class": "form-select"}),
+        help_text="A coach who was at the visit too. They score it on their own; neither of "
+        "you sees the other's scores until both have scored.",
+    )
+
+    def __init__(self, *args, observation, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["second_observer"].queryset = CoObservation.candidates(observation)

@@ -1049,6 +1049,106 @@ class CalibrationAttempt(models.Model):
         return calibration.lean(self.signed_difference)
 
 
+# Co-observation: a second observer at the same visit ---------------------------------------
+
+
+class CoObservationQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The second observer's own; the others' only once both observers have scored,
+        to those who see the observation (its observer among them): until then neither
+        may read the other's scores anywhere."""
+        viewer = viewer_for(user)
+        if viewer.person_id is None and not viewer.sees_everything:
+            return self.none()
+        seen = Observation.objects.visible_to(user).values("pk")
+        both = Q(status=CoObservation.Status.SUBMITTED, observation__in=seen)
+        return self.filter(both | Q(second_observer_id=viewer.person_id or 0))
+
+    def pending(self):
+        return self.filter(status=CoObservation.Status.INVITED)
+
+    def asked_of(self, person_id):
+        """The visits a coach is asked to score as second observer and has not yet."""
+        asked = self.pending().filter(second_observer_id=person_id, submitted_at=None)
+        return asked.select_related("observation__practitioner", "invited_by")
+
+
+class CoObservation(models.Model):
+    """A second observer scores the same visit on their own, for reliability only.
+
+    The observation stays a draft, which only its observer sees, until both have scored
+    (observations.services.co_observation_submit): so the second observer cannot read
+    the record's scores on any page, export or admin, and the second scores, kept here
+    and never in an Observation, reach no evidence, drift, summary, trend or export."""
+
+    class Status(models.TextChoices):
+        INVITED = "invited", "Waiting for the second observer"
+        SUBMITTED = "submitted", "Both scored"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    observation = models.OneToOneField(Observation, models.CASCADE, related_name="co_observation")
+    second_observer = models.ForeignKey(Person, models.PROTECT, related_name="co_observations")
+    invited_by = models.ForeignKey(Person, models.PROTECT, related_name="+")
+    invited_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.INVITED)
+    scores = models.JSONField(default=dict, blank=True)
+    # When the record's observer finished scoring; the observation is submitted once the
+    # second observer has too.
+    primary_done_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # Set once both have scored (observations.calibration, the record's scores as the
+    # reference): items both scored, the same, within one point; second minus first.
+    items_compared = models.PositiveSmallIntegerField(null=True, blank=True)
+    items_exact = models.PositiveSmallIntegerField(null=True, blank=True)
+    items_within_one = models.PositiveSmallIntegerField(null=True, blank=True)
+    signed_difference = models.DecimalField(max_digits=6, decimal_places=3, null=True, blank=True)
+    second_overall = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    history = HistoricalRecords()
+
+    objects = CoObservationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-invited_at", "-pk"]
+        indexes = [models.Index(fields=["second_observer", "status"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(status="submitted") & Q(submitted_at__isnull=False))
+                | ~Q(status="submitted"),
+                name="co_observation_submitted_has_a_time",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Second observer {self.second_observer} on {self.observation}"
+
+    def get_absolute_url(self):
+        return reverse("observations:co_observation", args=[self.pk])
+
+    @staticmethod
+    def candidates(observation):
+        """Who may be asked to co-observe: coaches still working in the practitioner's
+        organization or on the purveyor's staff, but the observer and the observed."""
+        practitioner = observation.practitioner
+        here = Q(organization_id=practitioner.organization_id) | Q(organization__is_purveyor=True)
+        coaches = Person.objects.with_role(Role.COACH).filter(here)
+        coaches = coaches.active_on(practitioner.organization.local_today())
+        coaches = coaches.exclude(pk__in=[observation.coach_id, practitioner.pk])
+        return coaches.order_by("last_name", "first_name")
+
+    @property
+    def is_pending(self):
+        return self.status == self.Status.INVITED
+
+    @property
+    def both_scored(self):
+        return self.status == self.Status.SUBMITTED
+
+    @property
+    def within_one_percent(self):
+        return calibration.percent(self.items_within_one or 0, self.items_compared)
+
+
 # Summaries kept on write (observations.summaries) ------------------------------------------
 
 

@@ -130,8 +130,17 @@ def observation_save_draft(*, observation, definition):
 
 @transaction.atomic
 def observation_submit(*, observation, definition):
-    """Submit: every required item scored, scores computed and stored."""
+    """Submit: every required item scored, scores computed and stored. A visit with a
+    second observer still scoring stays a draft, which only its observer sees, until they
+    have (co_observation_submit submits it then)."""
     check_observation(observation, definition, complete=True)
+    co = _pending_co_observation(observation)
+    if co is not None and co.submitted_at is None:
+        observation_save_draft(observation=observation, definition=definition)
+        if co.primary_done_at is None:
+            co.primary_done_at = timezone.now()
+            co.save(update_fields=["primary_done_at"])
+        return observation
     now = timezone.now()
     apply_scores(observation, definition, now)
     observation.status = Observation.Status.SUBMITTED
@@ -139,6 +148,8 @@ def observation_submit(*, observation, definition):
     observation.save()
     _tell_practitioner(observation)
     drift_check_soon([observation.practitioner_id])
+    if co is not None:
+        _co_observation_close(co, observation, definition)
     return observation
 
 
@@ -634,3 +645,127 @@ def calibration_material_expire(today):
             case.save(update_fields=["transcript", "recording_url"])
         cleared += 1
     return cleared
+
+
+# Co-observation: a second observer at the same visit --------------------------------------
+
+
+def _pending_co_observation(observation):
+    if observation.pk is None:
+        return None
+    pending = observation_models.CoObservation.objects.pending().select_for_update()
+    return pending.filter(observation=observation).first()
+
+
+def co_observer_problem(observation, second, by):
+    """Why `by` may not ask `second` to co-observe `observation`; None when they may."""
+    if by.pk != observation.coach_id:
+        return "Only the visit's observer invites a second observer."
+    if not observation.is_draft:
+        return "Invite a second observer before you submit the observation."
+    if second.pk in (observation.coach_id, observation.practitioner_id):
+        return "The second observer must be someone other than the observer and the observed."
+    if not observation_models.CoObservation.candidates(observation).filter(pk=second.pk).exists():
+        return f"{second} cannot co-observe here: pick a coach of the organization or the purveyor."
+    return None
+
+
+@transaction.atomic
+def co_observation_invite(*, observation, second, by):
+    """Ask `second` to score the visit too. Asking again for the same person returns the
+    invitation already made; another person is refused while one is waiting."""
+    current = _pending_co_observation(observation) or (
+        observation_models.CoObservation.objects.filter(observation=observation).first()
+    )
+    if current is not None and current.status != current.Status.WITHDRAWN:
+        if current.second_observer_id == second.pk:
+            return current
+        raise ValidationError(f"{current.second_observer} is already the second observer.")
+    if problem := co_observer_problem(observation, second, by):
+        raise ValidationError(problem)
+    if current is not None:  # withdrawn before: asked again, perhaps someone else
+        current.delete()
+    co = observation_models.CoObservation.objects.create(
+        observation=observation, second_observer=second, invited_by=by
+    )
+    link = co.get_absolute_url()
+    _tell(
+        second,
+        by,
+        Notification.Kind.CO_OBSERVATION,
+        f"{by} asks you to co-observe a visit",
+        f"{by} asked you to score the visit with {observation.practitioner} on "
+        f"{observation.observed_on:%Y-%m-%d} on your own. Neither of you sees the other's "
+        f"scores until both have scored: {absolute_url(link)}",
+        link=link,
+        key=f"co-observation:{co.pk}:invited",
+    )
+    return co
+
+
+@transaction.atomic
+def co_observation_save(*, co, scores, definition, submit):
+    """The second observer's scores, as a draft or submitted (every required item); once
+    both have scored, the observation is submitted and the two compared."""
+    co = observation_models.CoObservation.objects.select_for_update().get(pk=co.pk)
+    if not co.is_pending or co.submitted_at is not None:
+        raise ValidationError("Your scores of this visit are already in; they cannot change.")
+    problems = scoring.problems(definition, scores, complete=submit)
+    if problems:
+        raise ValidationError({f"item__{code}": message for code, message in problems.items()})
+    co.scores = scores
+    if not submit:
+        co.save(update_fields=["scores"])
+        return co
+    co.submitted_at = timezone.now()
+    co.save(update_fields=["scores", "submitted_at"])
+    if co.primary_done_at is not None:
+        observation = Observation.objects.select_related("practitioner").get(pk=co.observation_id)
+        observation_submit(observation=observation, definition=definition)
+        co.refresh_from_db()
+    return co
+
+
+def _co_observation_close(co, observation, definition):
+    """Both have scored: the comparison (the record's scores as the reference) is kept."""
+    figures = calibration.compare(definition, observation.scores, co.scores).as_fields()
+    del figures["absolute_difference"]
+    for name, value in figures.items():
+        setattr(co, name, value)
+    overall = scoring.compute(definition, co.scores).overall
+    co.second_overall = None if overall is None else Decimal(str(overall))
+    co.status, co.closed_at = co.Status.SUBMITTED, timezone.now()
+    co.save()
+    link = co.get_absolute_url()
+    for person in (observation.coach, co.second_observer):
+        _tell(
+            person,
+            None,
+            Notification.Kind.CO_OBSERVATION,
+            f"Both scores are in for the visit with {observation.practitioner}",
+            f"You and your co-observer have both scored the visit on "
+            f"{observation.observed_on:%Y-%m-%d}. Compare your scores: {absolute_url(link)}",
+            link=link,
+            key=f"co-observation:{co.pk}:closed:{person.pk}",
+        )
+
+
+@transaction.atomic
+def co_observation_withdraw(*, co, by):
+    """The observer withdraws the invitation, or the second observer declines it, while
+    they have not scored: the observation goes ahead alone (submitted now if its
+    observer had finished)."""
+    co = observation_models.CoObservation.objects.select_for_update().get(pk=co.pk)
+    if not co.is_pending or co.submitted_at is not None:
+        raise ValidationError("The second observer has scored the visit already.")
+    if by.pk not in (co.invited_by_id, co.second_observer_id):
+        raise ValidationError("Only the observer or the second observer withdraws it.")
+    co.status, co.closed_at = co.Status.WITHDRAWN, timezone.now()
+    co.save(update_fields=["status", "closed_at"])
+    if co.primary_done_at is not None:
+        observation = Observation.objects.select_related("practitioner", "rubric_version").get(
+            pk=co.observation_id
+        )
+        definition = observation.rubric_version.definition()
+        observation_submit(observation=observation, definition=definition)
+    return co

@@ -15,6 +15,9 @@ urlpatterns = [
     path("<int:pk>/amend/", views.observation_amend, name="amend"),
     path("<int:pk>/dispute/", views.observation_dispute, name="dispute"),
     path("<int:pk>/dispute/answer/", views.dispute_answer, name="dispute_answer"),
+    path("<int:pk>/co-observer/", views.co_observation_invite, name="co_invite"),
+    path("co-observations/<int:pk>/", views.co_observation, name="co_observation"),
+    path("co-observations/<int:pk>/withdraw/", views.co_observation_withdraw, name="co_withdraw"),
     path("calibration/", views.calibration_list, name="calibration"),
     path(
         "calibration/rounds/<int:round_pk>/cases/<int:case_pk>/",

@@ -27,18 +27,20 @@ from observations.forms import (
     WHY_PREFIX,
     AcknowledgeForm,
     AmendForm,
-    CalibrationForm,
+    CoObserverForm,
     DisputeAnswerForm,
     DisputeForm,
     DisputeListForm,
     MasterCodeForm,
     ObservationForm,
+    ScoresForm,
 )
 from observations.models import (
     CalibrationAssignment,
     CalibrationAttempt,
     CalibrationCase,
     CalibrationRound,
+    CoObservation,
     Dispute,
     Observation,
     RubricVersion,
@@ -182,6 +184,10 @@ def _form_page(request, form, template="observations/form.html", **ctx):
     ctx.update(form=form, version=form.version, groups=display.item_groups(form))
     ctx["versions"] = RubricVersion.objects.published().select_related("rubric")
     ctx["summary"] = display.preview_summary(form.definition, form.data or _initial_scores(form))
+    if (observation := ctx.get("observation")) and observation.is_draft:
+        ctx["co"] = CoObservation.objects.filter(observation=observation).first()
+        if ctx["co"] is None or ctx["co"].status == CoObservation.Status.WITHDRAWN:
+            ctx["co_form"] = CoObserverForm(observation=observation)
     failed = form.errors or (ctx.get("reason_form") and ctx["reason_form"].errors)
     return render(request, template, ctx, status=400 if failed else 200)
 
@@ -210,6 +216,14 @@ def _save(request, form):
     except ValidationError as error:
         add_service_errors([form], error)
         return None
+    if submit and observation.is_draft:  # a second observer is still scoring the visit
+        second = observation.co_observation.second_observer
+        messages.success(
+            request,
+            f"Your scores are in. The practitioner reads them once {second} has scored the "
+            "visit too; until then neither of you sees the other's scores.",
+        )
+        return redirect("observations:edit", pk=observation.pk)
     if submit:
         messages.success(request, "Observation submitted. The practitioner can now read it.")
         return redirect(observation)
@@ -549,6 +563,7 @@ def calibration_list(request):
     ctx = {"viewer": viewer}
     if viewer.is_coach:
         ctx["mine"] = CalibrationAssignment.objects.to_score(viewer.person_id)
+        ctx["to_co_observe"] = CoObservation.objects.asked_of(viewer.person_id)
     if viewer.sees_everything or viewer.sees_organization:
         ctx["results"] = CalibrationAttempt.objects.visible_to(request.user).results()
     if viewer.sees_everything:
@@ -580,7 +595,7 @@ def calibration_score(request, round_pk, case_pk):
     today = services.local_today(coach)
     problem = services.calibration_problem(round=round, case=case, coach=coach, today=today)
     data = request.POST if request.method == "POST" and not problem else None
-    form = CalibrationForm(data, version=version, scores=attempt.scores)
+    form = ScoresForm(data, version=version, scores=attempt.scores)
     if form.is_bound and (saved := _save_attempt(request, form, attempt)):
         return saved
     ctx = {"round": round, "case": case, "attempt": attempt, "form": form, "problem": problem}
@@ -715,3 +730,105 @@ def calibration_transcript(request, pk):
         raise Http404("The transcript is no longer kept.") from None
     name = Path(case.transcript.name).name
     return FileResponse(handle, as_attachment=True, filename=name)
+
+
+# Co-observation: a second observer at the same visit --------------------------------------
+
+
+@login_required
+@require_POST
+def co_observation_invite(request, pk):
+    """The observer asks a second observer to score the visit (their draft's page)."""
+    coach = _coach_for(request.user)
+    drafts = Observation.objects.filter(coach=coach, status=Observation.Status.DRAFT)
+    observation = get_object_or_404(drafts.select_related("practitioner__organization"), pk=pk)
+    form = CoObserverForm(request.POST, observation=observation)
+    if not form.is_valid():
+        messages.error(request, f"Not invited: {' '.join(form.errors['second_observer'])}")
+        return redirect("observations:edit", pk=pk)
+    second = form.cleaned_data["second_observer"]
+    try:
+        services.co_observation_invite(observation=observation, second=second, by=coach)
+    except ValidationError as error:
+        messages.error(request, f"Not invited: {' '.join(error.messages)}")
+    else:
+        messages.success(request, f"{second} is asked to score this visit on their own.")
+    return redirect("observations:edit", pk=pk)
+
+
+@login_required
+@require_POST
+def co_observation_withdraw(request, pk):
+    """The observer withdraws the invitation, or the second observer declines it."""
+    me = viewer_for(request.user).person_id or 0
+    mine = CoObservation.objects.filter(Q(invited_by_id=me) | Q(second_observer_id=me))
+    co = get_object_or_404(mine.select_related("observation"), pk=as_id(pk) or 0)
+    try:
+        services.co_observation_withdraw(co=co, by=Person.objects.get(pk=me))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Withdrawn: the visit is scored by its observer alone.")
+    if co.invited_by_id == me:
+        observation = Observation.objects.get(pk=co.observation_id)
+        return redirect(_page_of(observation))
+    return redirect("observations:calibration")
+
+
+@login_required
+def co_observation(request, pk):
+    """To the second observer, the visit to score on their own; to them and whoever sees
+    the observation, once both have scored, the two side by side."""
+    co = get_object_or_404(_co_observations(request.user), pk=as_id(pk) or 0)
+    version = _version(co.observation.rubric_version_id)
+    if co.both_scored:
+        return _co_comparison(request, co, version)
+    ctx = {"co": co, "observation": co.observation, "version": version}
+    if not co.is_pending or co.submitted_at is not None:
+        ctx["domains"] = display.scored_domains(version, co.scores)
+        return render(request, "observations/co_observation/waiting.html", ctx)
+    data = request.POST if request.method == "POST" else None
+    form = ScoresForm(data, version=version, scores=co.scores)
+    if form.is_bound and (saved := _save_co_scores(request, form, co)):
+        return saved
+    ctx.update(form=form, groups=display.item_groups(form))
+    ctx["summary"] = display.preview_summary(form.definition, form.data or _initial_scores(form))
+    return render(
+        request, "observations/co_observation/score.html", ctx, status=400 if form.errors else 200
+    )
+
+
+def _co_observations(user):
+    rows = CoObservation.objects.visible_to(user)
+    return rows.select_related(
+        "observation__practitioner",
+        "observation__coach",
+        "observation__activity",
+        "second_observer",
+    )
+
+
+def _save_co_scores(request, form, co):
+    submit = request.POST.get("action") == "submit"
+    if not form.is_valid():
+        if submit:
+            _flag_unscored(form)
+        return None
+    try:
+        services.co_observation_save(
+            co=co, scores=form.scores(), definition=form.definition, submit=submit
+        )
+    except ValidationError as error:
+        add_service_errors([form], error)
+        return None
+    messages.success(request, "Submitted." if submit else "Draft saved.")
+    return redirect(co)
+
+
+def _co_comparison(request, co, version):
+    observation = co.observation
+    comparison = calibration.compare(version.definition(), observation.scores, co.scores)
+    rows = display.calibration_rows(version, {}, observation.scores, comparison)
+    ctx = {"co": co, "observation": observation, "version": version, "rows": rows}
+    ctx["comparison"] = comparison
+    return render(request, "observations/co_observation/comparison.html", ctx)

@@ -50,6 +50,7 @@ class Notification(models.Model):
         RESPONSE = "response", "Reply to feedback"
         AMENDMENT = "amendment", "Observation amended"
         DISPUTE = "dispute", "Dispute"
+        CO_OBSERVATION = "co_observation", "Co-observation"
 
     class Delivery(models.TextChoices):
         EMAIL = "email", "Email"
