@@ -2,6 +2,7 @@
 recomputation; and to rubric versions: publishing, retiring, copying, importing."""
 
 import hashlib
+import logging
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -21,6 +22,8 @@ from observations import calibration, changes, rubric_io, scoring
 from observations import models as observation_models
 from observations.dispute_window import Window
 from observations.models import Amendment, Dispute, Observation, RubricVersion
+
+logger = logging.getLogger(__name__)
 
 FEEDBACK_FIELDS = [
     "strengths",
@@ -622,15 +625,25 @@ def calibration_material_expire(today):
     due = Case.objects.filter(retain_until__lt=today, material_removed_on=None)
     cleared = 0
     for case in due.order_by("pk"):
-        # In one transaction: a run that dies between the claim and the file leaves the
-        # case to the next run (deleting a file already gone is no error).
-        with transaction.atomic():
-            claimed = Case.objects.filter(pk=case.pk, material_removed_on=None)
-            if not claimed.update(material_removed_on=today):
-                continue
-            if case.transcript:
-                case.transcript.delete(save=False)
-            case.recording_url = ""
-            case.save(update_fields=["transcript", "recording_url"])
-        cleared += 1
+        try:
+            cleared += _calibration_material_remove(case, today)
+        except OSError:
+            # A file the storage cannot delete now (a permission, a disk away) is logged
+            # and left, unclaimed, to the next run; the other cases go on.
+            logger.exception("The material of calibration case %s was not removed.", case.pk)
     return cleared
+
+
+def _calibration_material_remove(case, today):
+    # In one transaction: a run that dies between the claim and the file leaves the case
+    # to the next run (deleting a file already gone is no error).
+    Case = type(case)
+    with transaction.atomic():
+        claimed = Case.objects.filter(pk=case.pk, material_removed_on=None)
+        if not claimed.update(material_removed_on=today):
+            return 0
+        if case.transcript:
+            case.transcript.delete(save=False)
+        case.recording_url = ""
+        case.save(update_fields=["transcript", "recording_url"])
+    return 1

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage
 
 from observations import services
 from observations.models import CalibrationAssignment, CalibrationAttempt, CalibrationCase
@@ -274,3 +275,30 @@ def test_the_removal_keeps_the_master_code_and_the_case(version, world, media):
     case.refresh_from_db()
     assert case.master_scores == full_scores(version, rating=2)
     assert CalibrationCase.objects.filter(pk=case.pk, is_active=True).exists()
+
+
+def test_a_file_that_cannot_be_deleted_is_logged_and_left_for_the_next_run(
+    version, media, monkeypatch, caplog
+):
+    stuck = with_material(make_case(version, title="Stuck", retain_until=dt.date(2027, 1, 5)))
+    other = with_material(make_case(version, title="Other", retain_until=dt.date(2027, 1, 5)))
+    refused = {stuck.transcript.name}
+    delete = FileSystemStorage.delete
+
+    def refuse_some(storage, name):
+        if name in refused:
+            raise PermissionError(13, "Permission denied")
+        return delete(storage, name)
+
+    monkeypatch.setattr(FileSystemStorage, "delete", refuse_some)
+    assert services.calibration_material_expire(dt.date(2027, 1, 6)) == 1
+    assert f"calibration case {stuck.pk} was not removed" in caplog.text
+    stuck.refresh_from_db()
+    other.refresh_from_db()
+    # The stuck case is not claimed, so the next run tries it again.
+    assert (stuck.material_removed_on, stuck.recording_url != "") == (None, True)
+    assert Path(stuck.transcript.path).exists()
+    assert (other.material_removed_on, other.transcript.name) == (dt.date(2027, 1, 6), "")
+    refused.clear()
+    assert services.calibration_material_expire(dt.date(2027, 1, 7)) == 1
+    assert not Path(stuck.transcript.path).exists()
