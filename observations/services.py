@@ -4,6 +4,7 @@ recomputation; and to rubric versions: publishing, retiring, copying, importing.
 import hashlib
 import logging
 from decimal import Decimal
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
@@ -615,6 +616,14 @@ def _attempt_as_stored(attempt):
     if attempt.pk is None:
         return None
     return type(attempt).objects.select_for_update().filter(pk=attempt.pk).first()
+
+
+def calibration_transcripts_forget(*, names):
+    """Delete transcript files no case names any more (replaced, cleared, or their case
+    deleted) once the change is committed: left behind, no retention day would reach them."""
+    storage = observation_models.CalibrationCase._meta.get_field("transcript").storage
+    for name in filter(None, names):
+        transaction.on_commit(partial(storage.delete, name))
 
 
 def calibration_material_expire(today):
