@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -19,7 +20,7 @@ from observations.models import (
     CalibrationCase,
     CalibrationRound,
 )
-from tests.factories import full_scores, make_person
+from tests.factories import full_scores, make_person, rubric_version
 from tests.observations.calibration_data import attempt_save, make_case, make_round, master_code
 
 CASE_ADD = reverse("admin:observations_calibrationcase_add")
@@ -365,15 +366,24 @@ def test_attempts_are_read_only(world, purveyor, case):
     assert CalibrationAttempt.objects.filter(pk=attempt.pk).exists()
 
 
-def test_the_attempt_list_takes_as_many_queries_for_three_as_for_one(world, purveyor, case):
-    changelist = url("calibrationattempt", "changelist")
+def queries_for(client, page):
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(page).status_code == 200
+    return len(queries)
+
+
+def test_each_calibration_list_takes_as_many_queries_for_three_rows_as_for_one(
+    world, purveyor, case, version
+):
+    lists = [url(model, "changelist") for model in MODELS]
     submitted_attempts(world, case, 1)
-    with CaptureQueriesContext(connection) as one:
-        purveyor.get(changelist)
+    one = [queries_for(purveyor, page) for page in lists]
+    for title in ("Second", "Third"):
+        make_round(make_case(version, title=title), coaches=[world.coach])
     submitted_attempts(world, case, 2)
-    with CaptureQueriesContext(connection) as three:
-        assert len(purveyor.get(changelist).context["cl"].result_list) == 3
-    assert len(three) == len(one)
+    assert CalibrationCase.objects.count() == CalibrationAttempt.objects.count() == 3
+    assert CalibrationRound.objects.count() == 4
+    assert [queries_for(purveyor, page) for page in lists] == one
 
 
 # Organization admins see none of it ---------------------------------------------------------------
@@ -400,6 +410,14 @@ def test_an_organization_admin_gets_no_calibration_admin_page(world, login, ever
         assert client.post(page, {"title": "Changed", "post": "yes"}).status_code in (403, 404)
     assert CalibrationCase.objects.get().title == "Home visit, week 3"
     assert CalibrationRound.objects.exists()
+
+
+@pytest.mark.parametrize("persona", ["org_admin", "outsider"])
+def test_an_organization_admin_cannot_reach_a_case_through_view_on_site(world, login, persona):
+    case = make_case(rubric_version())
+    content_type = ContentType.objects.get_for_model(CalibrationCase)
+    page = reverse("admin:view_on_site", args=[content_type.pk, case.pk])
+    assert login(getattr(world, persona)).get(page).status_code == 404
 
 
 @pytest.mark.parametrize("persona", ["org_admin", "outsider"])
