@@ -438,3 +438,12 @@ def test_a_recording_link_typed_without_its_scheme_is_read_as_https(purveyor, ve
     data = case_fields(version, recording_url="recordings.example.org/visit-3")
     purveyor.post(CASE_ADD, {**data, "form_token": token(purveyor, CASE_ADD)})
     assert CalibrationCase.objects.get().recording_url == "https://recordings.example.org/visit-3"
+
+
+def test_the_purveyor_reads_the_history_of_each_calibration_record(world, purveyor, case):
+    made = make_round(case, coaches=[world.coach])
+    attempt = attempt_save(made, case, world.coach, full_scores(case.rubric_version))
+    for record in (case, made, attempt):
+        response = purveyor.get(url(record._meta.model_name, "history", record.pk))
+        assert response.status_code == 200, record
+        assert b'id="change-history"' in response.content
