@@ -30,6 +30,13 @@ app.conf.beat_schedule = {
         "task": "miiwrap.people.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Calibration cases' transcripts and recording links go the day after the retention
+    # day the family consented to (observations.services.calibration_material_expire).
+    # Early, and apart from the night at 05:00.
+    "expire-calibration-material": {
+        "task": "observations.tasks.expire_calibration_material",
+        "schedule": crontab(hour=4, minute=10),
+    },
     # The night, chained rather than timed: the drift job (pooled spreads and the team and
     # item levels, then each organization's practitioners, then the telling of new
     # alerts), then the certification job (each organization's transitions and

@@ -5,6 +5,9 @@ them, purveyor admins manage them. A published or retired rubric version never c
 because observations were scored on it: its page is read-only, and the actions publish,
 retire, copy it as a new draft, or export it. Observations are read here and changed
 through the amend page, which keeps the reason and the old values.
+
+Calibration cases, rounds and attempts are the purveyor's alone: a master code must stay
+hidden from coaches, and an organization admin may be a coach.
 """
 
 import io
@@ -13,16 +16,23 @@ import zipfile
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
+from django.db.models import Count
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
+from django.utils.html import format_html
 
 from miiwrap.admin import AuditedAdmin, ReadOnlyAdmin, ScopedAdmin
 from miiwrap.once.services import AlreadySent, form_token_once
 from miiwrap.once.shortcuts import shown_again
+from miiwrap.parsing import SaneDateField
 from miiwrap.people.access import viewer_for
+from miiwrap.people.models import Person
 from observations import import_guide, imports, rubric_io, services
 from observations.admin_forms import (
+    CalibrationCaseForm,
+    CalibrationRoundForm,
     MetricForm,
     ObservationImportForm,
     RubricImportForm,
@@ -31,6 +41,10 @@ from observations.admin_forms import (
 from observations.models import (
     ActivityType,
     Amendment,
+    CalibrationAssignment,
+    CalibrationAttempt,
+    CalibrationCase,
+    CalibrationRound,
     Dispute,
     Domain,
     Item,
@@ -450,3 +464,212 @@ class DisputeAdmin(ReadOnlyAdmin, ScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in Dispute._meta.fields]
+
+
+# Calibration ------------------------------------------------------------------------------
+
+SANE_DATES = {models.DateField: {"form_class": SaneDateField}}
+
+
+@admin.register(CalibrationCase)
+class CalibrationCaseAdmin(AuditedAdmin, ScopedAdmin):
+    """A recorded session, its consent and retention, and its master code, which is
+    scored on its own page (linked from here) and only read here."""
+
+    org_admin_can = frozenset()  # master codes are secret from coaches
+    form = CalibrationCaseForm
+    # A link typed without its scheme is read as https, as Django 6 will.
+    formfield_overrides = {**SANE_DATES, models.URLField: {"assume_scheme": "https"}}
+    list_display = [
+        "title",
+        "rubric_version",
+        "master_coded",
+        "consent_on",
+        "retain_until",
+        "material_removed_on",
+        "is_active",
+    ]
+    list_filter = ["is_active", ("rubric_version", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["rubric_version__rubric"]
+    search_fields = ["title", "description", "consent_note"]
+    fieldsets = [
+        (None, {"fields": ["title", "description", "rubric_version", "is_active"]}),
+        (
+            "Material and consent",
+            {
+                "fields": [
+                    "recording_url",
+                    "transcript",
+                    "consent_on",
+                    "consent_note",
+                    "retain_until",
+                    "material_removed_on",
+                ]
+            },
+        ),
+        (
+            "Master code",
+            {
+                "fields": [
+                    "master_code_page",
+                    "master_coder",
+                    "master_coded_at",
+                    "master_scores",
+                    "rationale",
+                ]
+            },
+        ),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The master code is written on its own page, which checks it item by item.
+        fields = [
+            "material_removed_on",
+            "master_code_page",
+            "master_coder",
+            "master_coded_at",
+            "master_scores",
+            "rationale",
+        ]
+        if obj is not None and obj.is_master_coded:
+            fields.append("rubric_version")  # the master code scores this version's items
+        if obj is not None and obj.material_removed_on:
+            # Gone for good after the retention day; new material is a new consent and case.
+            fields += ["recording_url", "transcript", "retain_until"]
+        return fields
+
+    def get_actions(self, request):
+        # Deleting in bulk would skip deleting each case's transcript.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def save_model(self, request, obj, form, change):
+        replaced = form.initial.get("transcript") if "transcript" in form.changed_data else None
+        super().save_model(request, obj, form, change)
+        if replaced:
+            services.calibration_transcripts_forget(names=[replaced.name])
+
+    def delete_model(self, request, obj):
+        name = obj.transcript.name
+        super().delete_model(request, obj)
+        services.calibration_transcripts_forget(names=[name])
+
+    @admin.display(description="Master coded", boolean=True)
+    def master_coded(self, case):
+        return case.is_master_coded
+
+    @admin.display(description="Master-coding page")
+    def master_code_page(self, case):
+        if case.pk is None:
+            return "Save the case first, then score its master code on its own page."
+        label = "Change the master code" if case.is_master_coded else "Score the master code"
+        return format_html('<a href="{}">{}</a>', master_code_url(case), label)
+
+
+def master_code_url(case):
+    try:
+        return reverse("observations:calibration_master", args=[case.pk])
+    except NoReverseMatch:  # before the master-coding page is installed
+        return f"/observations/calibration/cases/{case.pk}/master/"
+
+
+class CalibrationAssignmentInline(admin.TabularInline):
+    model = CalibrationAssignment
+    fields = ["coach", "organization", "assigned_by", "assigned_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "coaches assigned"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("coach__organization", "assigned_by")
+
+    def has_add_permission(self, request, obj=None):
+        return False  # assigned through the form's coaches and organizations
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return True  # on the round's page, which decides who may see it
+
+    @admin.display(description="Organization")
+    def organization(self, assignment):
+        return assignment.coach.organization
+
+
+@admin.register(CalibrationRound)
+class CalibrationRoundAdmin(AuditedAdmin, ScopedAdmin):
+    """Cases a set of coaches score on their own; coaches are assigned by name or by
+    organization (every current coach of it), once each however often the form is sent."""
+
+    org_admin_can = frozenset()
+    form = CalibrationRoundForm
+    formfield_overrides = SANE_DATES
+    list_display = ["name", "opens_on", "due_on", "case_count", "coach_count"]
+    search_fields = ["name"]
+    date_hierarchy = "opens_on"
+    fields = ["name", "opens_on", "due_on", "cases", "coaches", "organizations"]
+    filter_horizontal = ["cases"]
+    inlines = [CalibrationAssignmentInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                case_count=Count("cases", distinct=True),
+                coach_count=Count("assignments", distinct=True),
+            )
+        )
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = Person.objects.signed_in_as(request.user)
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        services.calibration_round_assign(
+            round=form.instance,
+            coaches=form.coaches_to_assign(),
+            by=Person.objects.signed_in_as(request.user),
+        )
+
+    @admin.display(description="Cases", ordering="case_count")
+    def case_count(self, calibration_round):
+        return calibration_round.case_count
+
+    @admin.display(description="Coaches", ordering="coach_count")
+    def coach_count(self, calibration_round):
+        return calibration_round.coach_count
+
+
+@admin.register(CalibrationAttempt)
+class CalibrationAttemptAdmin(ReadOnlyAdmin, AuditedAdmin, ScopedAdmin):
+    """Coaches' scores of cases, compared with the master code: read here, scored and
+    submitted by each coach on their own page."""
+
+    org_admin_can = frozenset()
+    list_display = ["coach", "case", "round", "status", "within_one", "submitted_at"]
+    list_filter = [
+        "status",
+        ("round", admin.RelatedOnlyFieldListFilter),
+        ("case", admin.RelatedOnlyFieldListFilter),
+    ]
+    list_select_related = ["coach", "case", "round"]
+    search_fields = ["coach__first_name", "coach__last_name", "case__title", "round__name"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in CalibrationAttempt._meta.fields]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Within one of the master")
+    def within_one(self, attempt):
+        share = attempt.within_one_share
+        if share is None:
+            return "—"
+        return f"{share:.0%} ({attempt.items_within_one} of {attempt.items_compared})"

@@ -2,7 +2,9 @@
 recomputation; and to rubric versions: publishing, retiring, copying, importing."""
 
 import hashlib
+import logging
 from decimal import Decimal
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
@@ -21,6 +23,8 @@ from observations import calibration, changes, rubric_io, scoring
 from observations import models as observation_models
 from observations.dispute_window import Window
 from observations.models import Amendment, Dispute, Observation, RubricVersion
+
+logger = logging.getLogger(__name__)
 
 FEEDBACK_FIELDS = [
     "strengths",
@@ -625,6 +629,14 @@ def _attempt_as_stored(attempt):
     return type(attempt).objects.select_for_update().filter(pk=attempt.pk).first()
 
 
+def calibration_transcripts_forget(*, names):
+    """Delete transcript files no case names any more (replaced, cleared, or their case
+    deleted) once the change is committed: left behind, no retention day would reach them."""
+    storage = observation_models.CalibrationCase._meta.get_field("transcript").storage
+    for name in filter(None, names):
+        transaction.on_commit(partial(storage.delete, name))
+
+
 def calibration_material_expire(today):
     """Delete the transcripts of cases kept past their retention day, and remove their
     recording links; each case is claimed with a conditional UPDATE first, so two runs at
@@ -633,18 +645,28 @@ def calibration_material_expire(today):
     due = Case.objects.filter(retain_until__lt=today, material_removed_on=None)
     cleared = 0
     for case in due.order_by("pk"):
-        # In one transaction: a run that dies between the claim and the file leaves the
-        # case to the next run (deleting a file already gone is no error).
-        with transaction.atomic():
-            claimed = Case.objects.filter(pk=case.pk, material_removed_on=None)
-            if not claimed.update(material_removed_on=today):
-                continue
-            if case.transcript:
-                case.transcript.delete(save=False)
-            case.recording_url = ""
-            case.save(update_fields=["transcript", "recording_url"])
-        cleared += 1
+        try:
+            cleared += _calibration_material_remove(case, today)
+        except OSError:
+            # A file the storage cannot delete now (a permission, a disk away) is logged
+            # and left, unclaimed, to the next run; the other cases go on.
+            logger.exception("The material of calibration case %s was not removed.", case.pk)
     return cleared
+
+
+def _calibration_material_remove(case, today):
+    # In one transaction: a run that dies between the claim and the file leaves the case
+    # to the next run (deleting a file already gone is no error).
+    Case = type(case)
+    with transaction.atomic():
+        claimed = Case.objects.filter(pk=case.pk, material_removed_on=None)
+        if not claimed.update(material_removed_on=today):
+            return 0
+        if case.transcript:
+            case.transcript.delete(save=False)
+        case.recording_url = ""
+        case.save(update_fields=["transcript", "recording_url"])
+    return 1
 
 
 # Co-observation: a second observer at the same visit --------------------------------------
