@@ -669,7 +669,7 @@ class CalibrationAttemptAdmin(ReadOnlyAdmin, AuditedAdmin, ScopedAdmin):
 
     @admin.display(description="Within one of the master")
     def within_one(self, attempt):
-        share = attempt.within_one_share
-        if share is None:
+        percent = attempt.within_one_percent
+        if percent is None:
             return "—"
-        return f"{share:.0%} ({attempt.items_within_one} of {attempt.items_compared})"
+        return f"{percent}% ({attempt.items_within_one} of {attempt.items_compared})"

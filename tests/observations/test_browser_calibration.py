@@ -5,10 +5,10 @@ import datetime as dt
 import pytest
 from playwright.sync_api import expect
 
-from observations import services
-from observations.models import CalibrationAttempt, CalibrationCase, CalibrationRound
+from observations.models import CalibrationAttempt
 from tests.browser import page, screenshot  # noqa: F401  (fixture)
 from tests.factories import full_scores, rubric_version
+from tests.observations import calibration_data
 from tests.observations.test_browser_observation import CHOICES, choose, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -19,25 +19,18 @@ def assigned(world):
     """A case master-coded at 2 on every rating and yes on every indicator, in a round the
     coach is assigned to."""
     version = rubric_version()
-    case = CalibrationCase.objects.create(
+    case = calibration_data.make_case(
+        version,
         title="Home visit: natural supports",
         description="The facilitator and a family map who could help after services.",
-        rubric_version=version,
         recording_url="https://recordings.example/cases/6",
-        consent_on=dt.date(2024, 1, 10),
-        consent_note="Signed release, file 24-117",
         retain_until=dt.date(2099, 1, 1),
     )
     scores = full_scores(version, rating=2)
     rationale = {code: f"Master's reason for {code}." for code in scores}
-    services.calibration_case_code(
-        case=case, scores=scores, rationale=rationale, by=None, definition=version.definition()
-    )
-    round = CalibrationRound.objects.create(
-        name="Spring calibration", opens_on=dt.date(2024, 1, 1), due_on=dt.date(2099, 1, 1)
-    )
-    round.cases.set([case])
-    services.calibration_round_assign(round=round, coaches=[world.coach])
+    calibration_data.master_code(case, None, scores=scores, rationale=rationale)
+    far = {"opens_on": dt.date(2024, 1, 1), "due_on": dt.date(2099, 1, 1)}
+    calibration_data.make_round(case, coaches=[world.coach], **far)
     return case
 
 

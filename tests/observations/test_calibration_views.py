@@ -10,35 +10,29 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from observations import services
-from observations.models import CalibrationAttempt, CalibrationCase, CalibrationRound
+from observations.models import CalibrationAttempt, CalibrationCase
 from tests.factories import full_scores, make_person, rubric_version
+from tests.observations import calibration_data
 
 WHY = "Uses the words of the family before any plan is offered"
 
 
 def make_case(title="Home visit, week 3", coded=True, **fields):
+    """A case kept for years, master coded at 2 on every rating with a reason for each."""
     version = rubric_version()
-    fields.setdefault("consent_on", dt.date(2024, 1, 10))
-    fields.setdefault("consent_note", "Signed release, file 24-117")
     fields.setdefault("retain_until", dt.date(2099, 1, 1))
-    case = CalibrationCase.objects.create(title=title, rubric_version=version, **fields)
+    case = calibration_data.make_case(version, title=title, **fields)
     if coded:
         scores = full_scores(version, rating=2)
         rationale = {code: f"{WHY} ({code})" for code in scores}
-        services.calibration_case_code(
-            case=case, scores=scores, rationale=rationale, by=None, definition=version.definition()
-        )
+        calibration_data.master_code(case, None, scores=scores, rationale=rationale)
     return case
 
 
 def make_round(*cases, coaches=(), opens_on=dt.date(2024, 1, 1), name="Spring calibration"):
-    round = CalibrationRound.objects.create(
-        name=name, opens_on=opens_on, due_on=dt.date(2099, 1, 1)
+    return calibration_data.make_round(
+        *cases, coaches=coaches, opens_on=opens_on, due_on=dt.date(2099, 1, 1), name=name
     )
-    round.cases.set(cases)
-    services.calibration_round_assign(round=round, coaches=coaches)
-    return round
 
 
 def score_url(round, case):
