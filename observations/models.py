@@ -1062,6 +1062,9 @@ class CoObservationQuerySet(models.QuerySet):
             return self.none()
         seen = Observation.objects.visible_to(user).values("pk")
         both = Q(status=CoObservation.Status.SUBMITTED, observation__in=seen)
+        # Not to the practitioner observed: a second opinion of their visit is the
+        # observers' check on themselves, not feedback.
+        both &= ~Q(observation__practitioner_id=viewer.person_id or 0)
         return self.filter(both | Q(second_observer_id=viewer.person_id or 0))
 
     def pending(self):
