@@ -32,6 +32,7 @@ from observations.models import (
     CalibrationRound,
     RubricVersion,
 )
+from observations.services import overall_of
 
 FIDELITY_TOOL = "miiwrap-fidelity"
 DAY = dt.timedelta(days=1)
@@ -241,6 +242,7 @@ def _attempts(rng, setting, round, coach, lean):
                 scores=scores,
                 status=CalibrationAttempt.Status.SUBMITTED,
                 submitted_at=submitted,
+                overall_score=overall_of(setting.version.definition(), scores),
                 **figures.as_fields(),
             )
         )

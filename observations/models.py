@@ -1005,6 +1005,9 @@ class CalibrationAttempt(models.Model):
     items_within_one = models.PositiveSmallIntegerField(null=True, blank=True)
     signed_difference = models.DecimalField(max_digits=6, decimal_places=3, null=True, blank=True)
     absolute_difference = models.DecimalField(max_digits=6, decimal_places=3, null=True, blank=True)
+    # The coach's own overall score of the case (observations.scoring), set on submit: the
+    # reliability report's intraclass correlations read it.
+    overall_score = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()

@@ -112,11 +112,20 @@ def check_observation(observation, definition, *, complete):
         raise ValidationError(errors)
 
 
+def overall_of(definition, scores):
+    """The overall score of these scores as stored (a Decimal), or None when undefined."""
+    return _stored(scoring.compute(definition, scores).overall)
+
+
+def _stored(overall):
+    return None if overall is None else Decimal(str(overall))
+
+
 def apply_scores(observation, definition, now=None):
     """Store the computed metrics on the observation (it is not saved here)."""
     result = scoring.compute(definition, observation.scores)
     observation.metrics = result.as_json()
-    observation.overall_score = None if result.overall is None else Decimal(str(result.overall))
+    observation.overall_score = _stored(result.overall)
     observation.band = result.band or ""
     observation.computed_at = now or timezone.now()
     return result
@@ -613,6 +622,7 @@ def calibration_attempt_save(*, attempt, definition, submit):
     if submit:
         attempt.status = attempt.Status.SUBMITTED
         attempt.submitted_at = timezone.now()
+        attempt.overall_score = overall_of(definition, attempt.scores)
         _compare_attempt(attempt, attempt.case, definition)
     try:
         with transaction.atomic():
@@ -754,8 +764,7 @@ def _co_observation_close(co, observation, definition):
     del figures["absolute_difference"]
     for name, value in figures.items():
         setattr(co, name, value)
-    overall = scoring.compute(definition, co.scores).overall
-    co.second_overall = None if overall is None else Decimal(str(overall))
+    co.second_overall = overall_of(definition, co.scores)
     co.status, co.closed_at = co.Status.SUBMITTED, timezone.now()
     co.save()
     link = co.get_absolute_url()
