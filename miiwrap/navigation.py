@@ -86,6 +86,7 @@ def _entries(viewer):
                 (viewer.is_coach, "New observation", "observations:new"),
                 (viewer.uses_directory, "Disputes", "observations:disputes"),
                 (viewer.is_coach or leads, "Calibration", "observations:calibration"),
+                (leads, "Reliability", "observations:reliability"),
             ],
         ),
         (
@@ -111,7 +112,7 @@ def _active(view, app, route):
     """The URL names of the links that lead to (the section of) the page being shown."""
     if app == "coaching":
         return {"coaching:alerts" if "alerts/" in route else "coaching:plans"}
-    if app == "observations" and "calibration/" in route:
+    if app == "observations" and ("calibration/" in route or "co-observations/" in route):
         return {"observations:calibration"}
     if app == "certification":
         own_link = view in ("certification:queue", "certification:reminders")

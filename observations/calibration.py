@@ -120,15 +120,15 @@ def compare(definition, master, mine):
 
 
 def lean(signed):
-    """The mean signed difference in words: "0.4 points lenient", "0.25 points severe"."""
+    """The mean signed difference in words: "0.4 points lenient", "0.25 points severe",
+    "no lean" when it rounds to nothing at two places."""
     if signed is None:
         return "—"
-    points = abs(Fraction(signed))
-    if points == 0:
-        return "on the master code"
-    amount = f"{float(points):.2f}".rstrip("0").rstrip(".")
-    unit = "point" if points == 1 else "points"
-    return f"{amount} {unit} {'lenient' if signed > 0 else 'severe'}"
+    points = f"{abs(float(signed)):.2f}".rstrip("0").rstrip(".")
+    if points == "0":
+        return "no lean"
+    unit = "point" if points == "1" else "points"
+    return f"{points} {unit} {'lenient' if signed > 0 else 'severe'}"
 
 
 def percent(part, whole):

@@ -12,13 +12,17 @@ reliability pages exist for:
 - one drifts lenient: each round they score higher than the master, by about a fifth of
   a point at first and a full point by the last they scored.
 
-Figures stored on each attempt come from observations.calibration, as on submit. Cases
-and rounds are found by name, so running the demo again adds only the new coaches'
-assignments and attempts.
+About 15 % of each client organization's visits in the last six months on the fidelity
+tool were co-observed by a second coach of the organization, partners rotating.
+
+Figures stored on each attempt and co-observation come from observations.calibration, as
+on submit. Cases and rounds are found by name, so running the demo again adds only the
+new coaches' assignments, attempts and co-observations.
 """
 
 import datetime as dt
 import random
+from collections import Counter
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -30,6 +34,8 @@ from observations.models import (
     CalibrationAttempt,
     CalibrationCase,
     CalibrationRound,
+    CoObservation,
+    Observation,
     RubricVersion,
 )
 from observations.services import overall_of
@@ -42,6 +48,7 @@ ROUND_EVERY_DAYS = 91
 ROUND_OPEN_DAYS = 45
 CONSENT_DAYS_AGO, KEPT_YEARS = 420, 3
 DRIFT_BY_ROUND = (0.2, 0.6, 1.0)  # the lenient coach's lean in each round they scored
+CO_OBSERVED_SHARE, CO_OBSERVED_DAYS = 0.15, 180
 
 CASES = [
     (
@@ -115,7 +122,56 @@ def add_calibration(plans, *, seed, today):
     )
     CalibrationAttempt.objects.bulk_create(attempts, batch_size=BATCH_SIZE, ignore_conflicts=True)
     made["attempts"] = len(attempts)
+    visits = [row for plan in plans for row in _co_observed(plan, seed, setting, coaches)]
+    CoObservation.objects.bulk_create(visits, batch_size=BATCH_SIZE, ignore_conflicts=True)
+    made["co-observed"] = len(visits)
     return made
+
+
+def _co_observed(plan, seed, setting, coaches):
+    """About CO_OBSERVED_SHARE of the organization's recent visits on the fidelity tool,
+    each with a second coach of the organization, partners rotating: each time, the
+    colleague the observer has co-observed with least."""
+    here = [coach for p, coach in coaches if p is plan]
+    if len(here) < 2 or plan.identity.is_purveyor:
+        return []
+    rng = random.Random(f"{seed}:{plan.identity.slug}:co-observation")
+    since = setting.today - dt.timedelta(days=CO_OBSERVED_DAYS)
+    visits = Observation.objects.filter(
+        organization=plan.row, rubric_version=setting.version, observed_on__gte=since
+    ).exclude(status=Observation.Status.DRAFT)
+    together = Counter()
+    made = []
+    definition = setting.version.definition()
+    for visit in visits.filter(coach__in=here).order_by("observed_on", "pk"):
+        if rng.random() >= CO_OBSERVED_SHARE:
+            continue
+        others = [c for c in here if c.pk not in (visit.coach_id, visit.practitioner_id)]
+        if not others:
+            continue
+        second = min(others, key=lambda c: (together[frozenset((c.pk, visit.coach_id))], c.pk))
+        together[frozenset((second.pk, visit.coach_id))] += 1
+        made.append(_co_observation(rng, visit, second, definition, setting.version))
+    return made
+
+
+def _co_observation(rng, visit, second, definition, version):
+    scores = _scores(rng, version, visit.scores, rng.uniform(-0.1, 0.1))
+    figures = calibration.compare(definition, visit.scores, scores).as_fields()
+    del figures["absolute_difference"]
+    done = visit.submitted_at or timezone.now()
+    return CoObservation(
+        observation=visit,
+        second_observer=second,
+        invited_by_id=visit.coach_id,
+        status=CoObservation.Status.SUBMITTED,
+        scores=scores,
+        primary_done_at=done,
+        submitted_at=done,
+        closed_at=done,
+        second_overall=overall_of(definition, scores),
+        **figures,
+    )
 
 
 def _setting(today):
@@ -253,8 +309,10 @@ def _scores(rng, version, master, lean):
     """The master code moved by `lean` points on ratings (None: scattered two points)."""
     scores = {}
     for item in version.items.all():
-        value = master[item.code]
-        if item.kind == scoring.RATING:
+        value = master.get(item.code)
+        if value in (None, scoring.NA):
+            pass  # not scored, or not applicable: seen the same way
+        elif item.kind == scoring.RATING:
             if lean is None:
                 moved = value + rng.choice([-2, -1, 0, 2])
             else:
@@ -264,5 +322,6 @@ def _scores(rng, version, master, lean):
             value = 1 - value
         elif item.kind == scoring.COUNT:
             value = max(0, value + rng.randint(-1, 1))
-        scores[item.code] = value
+        if value is not None:
+            scores[item.code] = value
     return scores

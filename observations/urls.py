@@ -19,6 +19,7 @@ urlpatterns = [
     path("co-observations/<int:pk>/", views.co_observation, name="co_observation"),
     path("co-observations/<int:pk>/withdraw/", views.co_observation_withdraw, name="co_withdraw"),
     path("calibration/", views.calibration_list, name="calibration"),
+    path("reliability/", views.reliability_report, name="reliability"),
     path(
         "calibration/rounds/<int:round_pk>/cases/<int:case_pk>/",
         views.calibration_score,

@@ -19,8 +19,8 @@ from miiwrap.once.services import AlreadySent, form_token_once
 from miiwrap.once.shortcuts import repeated, shown_again
 from miiwrap.parsing import as_id, reads
 from miiwrap.people.access import viewer_for
-from miiwrap.people.models import Person
-from observations import calibration, display, exports, scoring, services
+from miiwrap.people.models import Organization, Person
+from observations import calibration, display, exports, reliability, scoring, services
 from observations.filters import ObservationFilter
 from observations.forms import (
     ITEM_PREFIX,
@@ -832,3 +832,28 @@ def _co_comparison(request, co, version):
     ctx = {"co": co, "observation": observation, "version": version, "rows": rows}
     ctx["comparison"] = comparison
     return render(request, "observations/co_observation/comparison.html", ctx)
+
+
+# The reliability report -------------------------------------------------------------------
+
+
+@reads("organization")
+@login_required
+def reliability_report(request):
+    """Agreement of the coaches one sees with the master codes and with each other: the
+    purveyor's across every organization or one, a leader's of their organization."""
+    viewer = viewer_for(request.user)
+    if not (viewer.sees_everything or viewer.sees_organization):
+        raise Http404("The reliability report is for leaders and the purveyor.")
+    organizations = Organization.objects.visible_to(request.user)
+    chosen = None
+    if viewer.sees_everything and (slug := request.GET.get("organization")):
+        chosen = get_object_or_404(organizations, slug=slug[:80])
+    coaches = Person.objects.visible_to(request.user)
+    if chosen is not None:
+        coaches = coaches.filter(organization=chosen)
+    today = timezone.localdate()
+    ctx = {"report": reliability.build(coaches, today), "chosen": chosen, "viewer": viewer}
+    ctx["organizations"] = organizations.order_by("name") if viewer.sees_everything else ()
+    ctx["pass_percent"], ctx["pass_cases"] = reliability.PASS_PERCENT, reliability.PASS_CASES
+    return render(request, "observations/reliability.html", ctx)

@@ -157,6 +157,7 @@ def wipe_world():
         CalibrationAttempt,
         CalibrationCase,
         CalibrationRound,
+        CoObservation,
         Dispute,
         Observation,
     )
@@ -176,6 +177,7 @@ def wipe_world():
     # one by one, each with its signals (summaries, history, generations), took 20 s.
     Amendment.objects.all().delete()
     Dispute.objects.all().delete()
+    CoObservation.objects.all().delete()
     summaries.raw_delete(Observation.objects.all())
     generations.touched(everyone=True)  # the raw delete sends no signal
     # Their history rows too: a later module's "nothing left" would see them.

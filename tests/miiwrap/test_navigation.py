@@ -28,7 +28,7 @@ def test_an_organization_admin_finds_the_reminder_log_under_certification():
     assert shown(ORG_ADMIN) == {
         "Dashboards": ["Dashboard"],
         "People": ["People"],
-        "Observations": ["Observations", "Disputes", "Calibration"],
+        "Observations": ["Observations", "Disputes", "Calibration", "Reliability"],
         "Coaching": ["Plans", "Alerts"],
         "Certification": ["Rosters", "Reminder log"],
         "Admin": ["Admin"],

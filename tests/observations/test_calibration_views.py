@@ -310,7 +310,7 @@ def test_a_master_code_saved_compares_every_submitted_attempt_again(world, login
     response = login(world.purveyor_admin).post(case_url(attempt.case, "calibration_master"), data)
     assert response.status_code == 302
     attempt.refresh_from_db()
-    assert attempt.items_exact == attempt.items_compared and attempt.lean == "on the master code"
+    assert attempt.items_exact == attempt.items_compared and attempt.lean == "no lean"
     case = CalibrationCase.objects.get(pk=attempt.case_id)
     assert case.master_coder == world.purveyor_admin
     assert case.history.count() == 3  # created, first code, this one: the old code is kept

@@ -1,6 +1,8 @@
 """The demo world's calibration: master-coded cases, rounds over the last year, a coach
 who failed and passed a re-test, a coach drifting lenient, and a round open now."""
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
 
@@ -11,6 +13,8 @@ from observations.models import (
     CalibrationAttempt,
     CalibrationCase,
     CalibrationRound,
+    CoObservation,
+    Observation,
 )
 from tests.factories import DEMO_NOW, rubric_version, seed_demo
 
@@ -86,3 +90,26 @@ def test_seeding_again_adds_no_calibration(demo_output):
     assert counts == [
         m.objects.count() for m in (CalibrationCase, CalibrationRound, CalibrationAttempt)
     ]
+
+
+def test_about_one_visit_in_seven_was_co_observed_with_partners_rotating(demo_output):
+    visits = list(CoObservation.objects.select_related("observation"))
+    recent = Observation.objects.filter(
+        rubric_version=rubric_version(), observed_on__gte=TODAY - dt.timedelta(days=180)
+    ).exclude(status="draft")
+    assert 0.08 < len(visits) / recent.count() < 0.22
+    partners = {}
+    for visit in visits:
+        assert visit.both_scored and visit.second_observer_id != visit.observation.coach_id
+        assert visit.second_observer.organization_id == visit.observation.organization_id
+        partners.setdefault(visit.observation.coach_id, set()).add(visit.second_observer_id)
+    assert max(len(found) for found in partners.values()) >= 3
+
+
+def test_co_observed_figures_equal_the_comparison_computed_again(demo_output):
+    definition = rubric_version().definition()
+    for visit in CoObservation.objects.select_related("observation"):
+        again = calibration.compare(definition, visit.observation.scores, visit.scores)
+        fields = again.as_fields()
+        del fields["absolute_difference"]
+        assert {name: getattr(visit, name) for name in fields} == fields

@@ -127,7 +127,8 @@ class Command(BaseCommand):
             return
         self.stdout.write(
             f"Calibration: {made['cases']} master-coded cases, {made['rounds']} rounds and "
-            f"{made['attempts']:,} coaches' scored cases."
+            f"{made['attempts']:,} coaches' scored cases; {made['co-observed']:,} visits "
+            "co-observed."
         )
 
     def run_drift_detection(self, today):
