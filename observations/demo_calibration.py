@@ -95,50 +95,72 @@ class Setting:
 def add_calibration(plans, *, seed, today):
     """Cases, rounds and attempts for the coaches of the organizations just planned;
     returns {what: how many}, or None when the fidelity tool is missing."""
+    organizations = [
+        (
+            plan.row,
+            [
+                person.row
+                for person in plan.people
+                if Role.COACH in person.roles and person.row and person.leave_date is None
+            ],
+        )
+        for plan in plans
+    ]
+    return calibrate(organizations, seed=seed, today=today)
+
+
+def calibrate(organizations, *, seed, today):
+    """The same for [(organization, its working coaches)], in order: the first client
+    organization's second and third coaches get the stories (the benchmark's dataset,
+    built without the demo's plans, calls this directly)."""
     setting = _setting(today)
     if setting is None:
         return None
-    coaches = [
-        (plan, person.row)
-        for plan in plans
-        for person in plan.people
-        if Role.COACH in person.roles and person.row is not None and person.leave_date is None
-    ]
-    made = {"cases": len(setting.cases), "rounds": len(setting.rounds), "attempts": 0}
+    clients = [org for org, _ in organizations if not org.is_purveyor]
+    stories = {}
+    if clients:
+        first = dict(organizations)[clients[0]]
+        stories = dict(zip([c.pk for c in first[1:3]], ("retested", "lenient"), strict=False))
+    made = {"cases": len(setting.cases), "rounds": len(setting.rounds)}
     assignments, attempts = [], []
-    for plan, coach in coaches:
-        rng = random.Random(f"{seed}:{plan.identity.slug}:calibration:{coach.pk}")
-        story = _story(plans, plan, coach)
-        for number, round in enumerate(setting.rounds):
-            assignments.append(CalibrationAssignment(round=round, coach=coach))
-            if round is not setting.rounds[-1]:
-                attempts += _attempts(rng, setting, round, coach, _lean(story, number, rng))
-        if story == "retested":
-            retest = _retest(setting)
-            assignments.append(CalibrationAssignment(round=retest, coach=coach))
-            attempts += _attempts(rng, setting, retest, coach, 0.0)
+    for org, coaches in organizations:
+        for coach in coaches:
+            rng = random.Random(f"{seed}:{org.slug}:calibration:{coach.pk}")
+            _calibrate_coach(rng, setting, coach, stories.get(coach.pk, ""), assignments, attempts)
     CalibrationAssignment.objects.bulk_create(
         assignments, batch_size=BATCH_SIZE, ignore_conflicts=True
     )
     CalibrationAttempt.objects.bulk_create(attempts, batch_size=BATCH_SIZE, ignore_conflicts=True)
     made["attempts"] = len(attempts)
-    visits = [row for plan in plans for row in _co_observed(plan, seed, setting, coaches)]
+    visits = [
+        row for org, coaches in organizations for row in _co_observed(org, coaches, seed, setting)
+    ]
     CoObservation.objects.bulk_create(visits, batch_size=BATCH_SIZE, ignore_conflicts=True)
     made["co-observed"] = len(visits)
     return made
 
 
-def _co_observed(plan, seed, setting, coaches):
+def _calibrate_coach(rng, setting, coach, story, assignments, attempts):
+    for number, round in enumerate(setting.rounds):
+        assignments.append(CalibrationAssignment(round=round, coach=coach))
+        if round is not setting.rounds[-1]:
+            attempts += _attempts(rng, setting, round, coach, _lean(story, number, rng))
+    if story == "retested":
+        retest = _retest(setting)
+        assignments.append(CalibrationAssignment(round=retest, coach=coach))
+        attempts += _attempts(rng, setting, retest, coach, 0.0)
+
+
+def _co_observed(org, here, seed, setting):
     """About CO_OBSERVED_SHARE of the organization's recent visits on the fidelity tool,
     each with a second coach of the organization, partners rotating: each time, the
     colleague the observer has co-observed with least."""
-    here = [coach for p, coach in coaches if p is plan]
-    if len(here) < 2 or plan.identity.is_purveyor:
+    if len(here) < 2 or org.is_purveyor:
         return []
-    rng = random.Random(f"{seed}:{plan.identity.slug}:co-observation")
+    rng = random.Random(f"{seed}:{org.slug}:co-observation")
     since = setting.today - dt.timedelta(days=CO_OBSERVED_DAYS)
     visits = Observation.objects.filter(
-        organization=plan.row, rubric_version=setting.version, observed_on__gte=since
+        organization=org, rubric_version=setting.version, observed_on__gte=since
     ).exclude(status=Observation.Status.DRAFT)
     together = Counter()
     made = []
@@ -260,18 +282,6 @@ def _retest(setting):
         used = set(failed.cases.values_list("pk", flat=True))
         round.cases.set([case for case in setting.cases if case.pk not in used][:3])
     return round
-
-
-def _story(plans, plan, coach):
-    """The two coaches of the first client organization with a story to tell."""
-    clients = [p for p in plans if not p.identity.is_purveyor]
-    if not clients or plan is not clients[0]:
-        return ""
-    coaches = [
-        p.row.pk for p in plan.people if Role.COACH in p.roles and p.row and p.leave_date is None
-    ]
-    stories = dict(zip(coaches[1:3], ("retested", "lenient"), strict=False))
-    return stories.get(coach.pk, "")
 
 
 def _lean(story, number, rng):
