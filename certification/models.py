@@ -159,6 +159,13 @@ class Program(models.Model):
         "starting to log sessions does not make everyone overdue at once. Empty: from their "
         "hire or first coach.",
     )
+    co_observed_percent = models.PositiveSmallIntegerField(
+        "co-observed share (%)",
+        default=15,
+        help_text="The share of each coach's observations in this program (over the last "
+        "90 days) that a second observer should score too, for reliability; the coach "
+        "dashboard says who is due. 0: none asked.",
+    )
     position = models.PositiveSmallIntegerField(default=0)
     history = HistoricalRecords()
 
@@ -190,6 +197,11 @@ class Program(models.Model):
                 name="program_sessions_every_day_or_more",
                 violation_error_message="Until certified, hold a coaching session once every "
                 "1 day or more.",
+            ),
+            models.CheckConstraint(
+                condition=Q(co_observed_percent__lte=100),
+                name="program_co_observed_share_a_percent",
+                violation_error_message="The co-observed share is a percent: 0 to 100.",
             ),
             models.CheckConstraint(
                 condition=Q(session_every_days_certified__gte=1),

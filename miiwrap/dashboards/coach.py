@@ -2,8 +2,9 @@
 
 import datetime as dt
 import zoneinfo
+from dataclasses import dataclass
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.urls import reverse
 
 from certification import dates
@@ -19,13 +20,16 @@ from coaching.models import (
 from miiwrap import generations
 from miiwrap.dashboards import feedback
 from miiwrap.dashboards.tables import Cell, Table, person_cell
-from miiwrap.people.models import Person
-from observations.models import Observation
+from miiwrap.people.models import Person, Role
+from observations.models import CoObservation, Observation
 
 # Who is due within this many days is listed with the overdue.
 DUE_SOON_DAYS = 14
 # The coach's own feedback quality is read over the last year.
 FEEDBACK_DAYS = 365
+# The share of a coach's observations with a second observer is of the last 90 days, and
+# the colleagues to ask next are the few they have co-observed with least recently.
+CO_OBSERVED_DAYS, PARTNERS_SHOWN = 90, 5
 
 
 def practitioner_program():
@@ -76,6 +80,7 @@ def build(coach, acting=True, found=None, keep=None):
         "every_days": every,
         "today": today,
         "drafts": section("drafts", lambda: drafts(coach)) if acting else None,
+        "co_observed": section("co_observed", lambda: co_observed(coach, program, today)),
     }
 
 
@@ -245,3 +250,69 @@ def feedback_quality(coach, today):
     start = today - dt.timedelta(days=FEEDBACK_DAYS)
     rows = Person.objects.filter(pk=coach.pk).with_feedback_quality(start, today)
     return feedback.table(rows, start, today)
+
+
+@dataclass
+class CoObserved:
+    """How many of the coach's recent observations a second observer scored too, against
+    the program's share, and the colleagues to ask next."""
+
+    observed: int
+    co_observed: int
+    wanted_percent: int
+    partners: Table
+
+    @property
+    def percent(self):
+        return round(100 * self.co_observed / self.observed) if self.observed else None
+
+    @property
+    def is_due(self):
+        """Below the program's share (and observing at all)."""
+        wanted = self.wanted_percent * self.observed
+        return bool(self.observed and self.wanted_percent and 100 * self.co_observed < wanted)
+
+
+def co_observed(coach, program, today):
+    since = today - dt.timedelta(days=CO_OBSERVED_DAYS)
+    mine = Observation.objects.submitted().of_practice().filter(coach=coach)
+    mine = mine.filter(observed_on__gte=since, observed_on__lte=today)
+    both = CoObservation.objects.filter(status=CoObservation.Status.SUBMITTED)
+    counts = mine.aggregate(
+        observed=Count("pk"),
+        co_observed=Count("pk", filter=Q(pk__in=both.values("observation_id"))),
+    )
+    wanted = program.co_observed_percent if program else Program().co_observed_percent
+    return CoObserved(counts["observed"], counts["co_observed"], wanted, _partners(coach, today))
+
+
+def _partners(coach, today):
+    """Colleagues who may co-observe with the coach (their organization's working coaches),
+    those they have co-observed with least recently first: partners rotate."""
+    together = CoObservation.objects.exclude(status=CoObservation.Status.WITHDRAWN)
+    last = {}
+    pairs = together.filter(Q(observation__coach=coach) | Q(second_observer=coach)).values_list(
+        "observation__coach_id", "second_observer_id", "invited_at"
+    )
+    for first, second, when in pairs:
+        other = second if first == coach.pk else first
+        last[other] = max(last.get(other, when), when)
+    colleagues = Person.objects.with_role(Role.COACH).filter(organization_id=coach.organization_id)
+    colleagues = (
+        colleagues.active_on(today).exclude(pk=coach.pk).order_by("last_name", "first_name")
+    )
+    never = dt.datetime.min.replace(tzinfo=dt.UTC)
+    ranked = sorted(colleagues, key=lambda c: last.get(c.pk, never))[:PARTNERS_SHOWN]
+    return Table(
+        "co_observed",
+        "Colleagues to ask to co-observe, the one you have co-observed with least recently first",
+        ["Colleague", "Last co-observed together"],
+        [
+            [
+                person_cell(c.pk, c.full_name, "coach"),
+                last[c.pk].date() if c.pk in last else "never",
+            ]
+            for c in ranked
+        ],
+        empty="No other coach in your organization to co-observe with.",
+    )

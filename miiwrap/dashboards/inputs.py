@@ -42,6 +42,7 @@ def register():
     from observations.models import (
         ActivityType,
         Amendment,
+        CoObservation,
         Dispute,
         Domain,
         Item,
@@ -75,6 +76,14 @@ def register():
     feeds(Observation, lambda row: (row.organization_id, row.coach.organization_id))
     feeds(Amendment, "observation.practitioner.organization_id")
     feeds(Dispute, "observation.practitioner.organization_id")
+    feeds(
+        CoObservation,
+        lambda row: (
+            row.observation.organization_id,
+            row.observation.coach.organization_id,
+            row.second_observer.organization_id,
+        ),
+    )
     feeds(CertificationPeriod, "person.organization_id")
     feeds(CoachAssignment, _both("practitioner", "coach"))
     feeds(TrainerAssignment, _both("coach", "trainer"))

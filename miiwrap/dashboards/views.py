@@ -1,3 +1,5 @@
+import dataclasses
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
@@ -89,6 +91,8 @@ def _tables(found):
     elif isinstance(found, list | tuple):
         for value in found:
             yield from _tables(value)
+    elif dataclasses.is_dataclass(found) and not isinstance(found, type):
+        yield from _tables(vars(found))  # a section holding a table among its figures
 
 
 def _coach_for_user(user, pk):

@@ -47,10 +47,12 @@ PAGES = [
     "  after a write to one",
     "Coach dashboard",
     "Practitioner view",
+    "Reliability, one org.",
+    "  the largest org.",
 ]
 PAGE_ROW = re.compile(
     r"^  (Leader dashboard|Leader, all organizations|  after a write to one|Coach dashboard"
-    r"|Practitioner view)\s+"
+    r"|Practitioner view|Reliability, one org\.|  the largest org\.)\s+"
     r"(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)x  (.+)$",
     re.MULTILINE,
 )

@@ -28,7 +28,14 @@ from observations import summaries
 from observations.models import Metric, Observation, Rubric
 from tests.coaching.test_alert_views import make_alert
 from tests.dashboards.test_browser_dashboards import history  # noqa: F401  (fixture)
-from tests.factories import make_assignment, make_observation, make_period, make_session
+from tests.dashboards.test_coach_co_observation import co_observed_visit
+from tests.factories import (
+    make_assignment,
+    make_observation,
+    make_period,
+    make_person,
+    make_session,
+)
 
 pytestmark = pytest.mark.usefixtures("shipped_programs")
 
@@ -193,6 +200,14 @@ def alert_raised(world, past):
     make_alert(world.practitioner, raised_on=day - dt.timedelta(3), checked_on=day)
 
 
+def co_observed(world, past):
+    # Someone still working: an earlier write has the practitioner leave.
+    visited = make_person(world.home, "practitioner", team=world.team_a, first_name="Vic")
+    make_assignment(world.coach, visited, starts_on=today(world))
+    second = make_person(world.home, "coach", first_name="Sol")
+    co_observed_visit(world.coach, visited, second, today(world))
+
+
 def alert_dismissed(world, past):
     alert = DriftAlert.objects.active().get(practitioner=world.practitioner, rule="ewma")
     coaching_services.alert_dismiss(alert=alert, by=world.coach, reason="A bad week.")
@@ -218,6 +233,7 @@ WRITES = [
     session_logged,
     alert_raised,
     alert_dismissed,
+    co_observed,
 ]
 
 

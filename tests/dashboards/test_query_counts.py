@@ -23,10 +23,12 @@ from tests.factories import make_session
 # Each page reads once which pages its person links may open for the viewer
 # (miiwrap.people.links.Reach), however many names it shows. The coach's caseload reads
 # its certification states in a query of their own: certification.decider's statement,
-# which every reader of the current period shares.
+# which every reader of the current period shares. The coach's co-observation section
+# reads three: the share of their visits a second observer scored, whom they co-observed
+# with, and their colleagues.
 LEADER_QUERIES = 31
 ALL_ORGANIZATIONS_QUERIES = 30
-COACH_QUERIES = 20
+COACH_QUERIES = 23
 PRACTITIONER_QUERIES = 24  # + the coach check, active plan and sessions; their id before alerts
 
 
