@@ -6,8 +6,9 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from certification import dates, progress, services
+from certification import dates, decider, progress, services
 from certification.models import CertificationPeriod, EvidenceRule, Program
+from miiwrap.people.models import Person
 from observations.models import CalibrationAttempt
 from tests.certification.conftest import (
     D,
@@ -248,3 +249,40 @@ def test_the_queue_follows_the_observer_rule(
     assert (world.practitioner.pk in listed(response)) is listed_in_queue
     held = CertificationPeriod.objects.filter(person=certified_coach, program__code="observer")
     assert held.exists() is listed_in_queue
+
+
+# One decider: the SQL standing and the cards agree -----------------------------------------
+
+
+@pytest.mark.parametrize("code", ["observer", "coach", "practitioner"])
+def test_the_sql_standing_and_the_cards_agree_on_calibrated_coaches(world, frozen, code):
+    """Calibration makes nobody "in progress", in SQL or in Python; nor do observations of
+    a coach's practice make them "in progress" as an observer."""
+    trainer = make_person(world.purveyor, "coach", first_name="Tia")
+    make_period(trainer, world.purveyor_admin, "coach", D(2025, 1, 2))
+    attempts_only = make_person(world.home, "coach", first_name="Ada")
+    calibrated(attempts_only, DAYS)
+    observed_only = make_person(world.home, "coach", "practitioner", first_name="Obi")
+    evidence(trainer, observed_only)
+    certified = make_person(world.home, "coach", first_name="Cid")
+    make_period(certified, world.purveyor_admin, "observer", D(2026, 1, 5))
+    calibrated(certified, DAYS[:1])
+    people = [attempts_only, observed_only, certified, world.coach]
+    program = Program.objects.with_rules().get(code=code)
+    rows = decider.read(
+        Person.objects.filter(pk__in=[p.pk for p in people]),
+        [program],
+        {world.home.time_zone: D(2026, 6, 30)},
+        members=decider.Members.GIVEN,
+    )
+    cards = progress.cards(people, program)
+    assert {row.person_id: row.state for row in rows} == {
+        pk: card.state.value for pk, card in cards.items()
+    }
+    if code == "observer":
+        assert cards[attempts_only.pk].state == dates.State.NOT_CERTIFIED
+        assert cards[observed_only.pk].state == dates.State.NOT_CERTIFIED
+        assert cards[certified.pk].state == dates.State.CERTIFIED
+    elif code == "practitioner":  # the coach program reads the coaching rubric
+        assert cards[observed_only.pk].state == dates.State.IN_PROGRESS
+    assert cards[attempts_only.pk].state == dates.State.NOT_CERTIFIED
