@@ -710,16 +710,24 @@ def _calibrated(rule, since, high, versions):
         coach=OuterRef("pk"),
         case__rubric_version__in=[pk for pk, _ in versions[rule.rubric_id]],
         items_compared__gt=0,
-        submitted_at__lt=_utc_midnight(high + 2 * dates.DAY),
     )
-    if since is not None:
-        attempts = attempts.filter(submitted_at__gte=_utc_midnight(since - dates.DAY))
+    attempts = submitted_in_days(attempts, since, high)
     cases = attempts.values("coach").annotate(n=Count("case", distinct=True))
     return Exists(cases.filter(n__gte=rule.min_cases))
 
 
-def _utc_midnight(day):
-    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+def submitted_in_days(attempts, first, last):
+    """Those of `attempts` submitted on a day from `first` (None: ever) to `last` in some
+    zone: from a day before `first` to the end of the day after `last`, in UTC, which holds
+    every zone's days (a person's own are picked in Python, certification.evidence)."""
+
+    def midnight(day):
+        return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+    attempts = attempts.filter(submitted_at__lt=midnight(last + 2 * dates.DAY))
+    if first is None or first <= dt.date.min + dates.DAY:
+        return attempts
+    return attempts.filter(submitted_at__gte=midnight(first - dates.DAY))
 
 
 def _enough(rule, person, counted_days, versions):

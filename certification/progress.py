@@ -15,7 +15,12 @@ from dataclasses import dataclass, field
 from django.db.models import Exists, OuterRef
 
 from certification import dates, evidence
-from certification.models import CertificationPeriod, EvidenceRule, Program
+from certification.models import (
+    CertificationPeriod,
+    EvidenceRule,
+    Program,
+    submitted_in_days,
+)
 from observations.models import CalibrationAttempt, Dispute, Observation, RubricVersion
 
 RENEWING = {dates.State.CERTIFIED, dates.State.WINDOW_OPEN, dates.State.GRACE}
@@ -44,7 +49,6 @@ ATTEMPT_FIELDS = [
     "items_compared",
     "items_within_one",
 ]
-UTC = zoneinfo.ZoneInfo("UTC")
 
 
 @dataclass
@@ -174,12 +178,15 @@ def _hire_deadline(card):
 def _evaluate(all_cards, program, holds_required):
     ruled = [c for c in all_cards if c.rule is not None and not c.rule.from_calibration]
     calibrated = [c for c in all_cards if c.rule is not None and c.rule.from_calibration]
-    rows = _observations(ruled) if ruled else {}
-    rows.update(_attempts(calibrated) if calibrated else {})
-    observer_holds = _observer_periods(rows, program) if ruled else {}
-    for card in ruled + calibrated:
+    observed = _observations(ruled) if ruled else {}
+    observer_holds = _observer_periods(observed, program) if observed else {}
+    for card in ruled:
         pk = card.person.pk
-        assess(card, rows.get(pk, []), observer_holds, holds_required.get(pk, False))
+        assess(card, observed.get(pk, []), observer_holds, holds_required.get(pk, False))
+    attempts = _attempts(calibrated) if calibrated else {}
+    for card in calibrated:
+        pk = card.person.pk
+        assess(card, attempts.get(pk, []), {}, holds_required.get(pk, False))
 
 
 def assess(card, rows, observer_holds, holds_required):
@@ -235,24 +242,17 @@ def _observations(ruled):
 
 def _attempts(calibrated):
     """{person id: attempt rows} of the cards' people on their rules' rubrics, submitted
-    (in UTC) from the day before the earliest first day that counts to the day after the
-    latest today: every zone's days fall inside; evidence.counted_cases picks by their own."""
+    from the earliest first day that counts to the latest today (evidence.counted_cases
+    then reads each person's own days)."""
     attempts = CalibrationAttempt.objects.submitted().filter(
         coach__in=[c.person.pk for c in calibrated],
         case__rubric_version__rubric_id__in={c.rule.rubric_id for c in calibrated},
-        submitted_at__lt=_utc_midnight(max(c.today for c in calibrated) + 2 * dates.DAY),
     )
-    first = min(c.first_day for c in calibrated)
-    if first > dt.date.min:
-        attempts = attempts.filter(submitted_at__gte=_utc_midnight(first - dates.DAY))
+    first, last = min(c.first_day for c in calibrated), max(c.today for c in calibrated)
     found = {}
-    for row in attempts.order_by().values(*ATTEMPT_FIELDS):
+    for row in submitted_in_days(attempts, first, last).order_by().values(*ATTEMPT_FIELDS):
         found.setdefault(row["coach_id"], []).append(row)
     return found
-
-
-def _utc_midnight(day):
-    return dt.datetime.combine(day, dt.time(), tzinfo=UTC)
 
 
 def _as_attempt(row, zone):
