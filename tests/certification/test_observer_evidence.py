@@ -4,19 +4,23 @@ observers who hold MiiWrap Observer."""
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from certification import dates, decider, progress, services
 from certification.models import CertificationPeriod, EvidenceRule, Program
+from miiwrap import generations
 from miiwrap.people.models import Person
-from observations.models import CalibrationAttempt
+from observations.models import CalibrationAttempt, CalibrationRound
+from observations.services import calibration_attempt_save
 from tests.certification.conftest import (
     D,
     calibrated,
     calibration_case,
     evidence,
 )
-from tests.factories import make_period, make_person, rubric_version
+from tests.factories import full_scores, make_period, make_person, rubric_version
 
 QUEUE = reverse("certification:queue")
 DAYS = (D(2026, 2, 2), D(2026, 3, 2), D(2026, 4, 6))
@@ -286,3 +290,86 @@ def test_the_sql_standing_and_the_cards_agree_on_calibrated_coaches(world, froze
     elif code == "practitioner":  # the coach program reads the coaching rubric
         assert cards[observed_only.pk].state == dates.State.IN_PROGRESS
     assert cards[attempts_only.pk].state == dates.State.NOT_CERTIFIED
+
+
+# Through the services, and the pages' costs ---------------------------------------------------
+
+
+def test_attempts_submitted_through_the_services_certify_on_their_comparison(world, frozen):
+    """Master codes at the top of every item; Cora scores every rating one level lower on
+    two cases (within one point) and matches the third: 100 % within one point."""
+    version = rubric_version("miiwrap-fidelity")
+    definition = version.definition()
+    master = full_scores(version)
+    lower = {
+        item.code: master[item.code] - 1 if item.kind == "rating" else master[item.code]
+        for item in version.items.all()
+    }
+    for n, mine in enumerate([lower, lower, master]):
+        case = calibration_case(version, f"Case {n}")
+        case.master_scores = master
+        case.save()
+        round_ = CalibrationRound.objects.create(
+            name=f"R{n}", opens_on=D(2026, 6, 1), due_on=D(2026, 6, 30)
+        )
+        round_.cases.add(case)
+        attempt = CalibrationAttempt(round=round_, case=case, coach=world.coach, scores=mine)
+        calibration_attempt_save(attempt=attempt, definition=definition, submit=True)
+    card = card_of(world.coach, "observer")
+    assert card.progress.meets
+    assert [a.submitted_on for a in card.progress.qualifying] == [D(2026, 6, 30)] * 3
+    (first, *_) = card.progress.qualifying
+    assert first.items_within_one == first.items_compared > 0
+
+
+def test_the_decision_page_says_when_no_case_counts_yet(world, frozen, login):
+    page = login(world.purveyor_admin).get(
+        reverse("certification:decide", args=[world.coach.pk, "observer"])
+    )
+    assert "No calibration case counts toward the rule yet." in page.content.decode()
+
+
+def test_the_coachs_page_takes_the_same_queries_however_many_attempts(world, frozen, login):
+    client = login(world.leader)
+
+    def count_queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(world.coach.get_absolute_url()).status_code == 200
+        return len(captured)
+
+    calibrated(world.coach, DAYS[:1])
+    few = count_queries()
+    calibrated(world.coach, (D(2026, 5, 1), D(2026, 5, 2), D(2026, 5, 3), D(2026, 5, 4)))
+    assert count_queries() == few
+
+
+def test_the_observer_queue_takes_the_same_queries_for_one_coach_and_for_many(world, frozen, login):
+    client = login(world.purveyor_admin)
+
+    def count_queries():
+        generations.touched(everyone=True)  # nothing kept from the last read
+        with CaptureQueriesContext(connection) as captured:
+            observer_queue(client)
+        return len(captured)
+
+    calibrated(world.coach, DAYS)
+    one = count_queries()
+    for n in range(3):
+        calibrated(make_person(world.home, "coach", first_name=f"C{n}"), DAYS)
+    assert listed(observer_queue(client)) != []
+    assert count_queries() == one
+
+
+def test_the_kept_observer_queue_follows_a_submitted_attempt(
+    world, frozen, login, django_capture_on_commit_callbacks
+):
+    """Who is ready is kept (miiwrap.generations) until a write changes it: submitting a
+    third case is one."""
+    client = login(world.purveyor_admin)
+    calibrated(world.coach, DAYS[:2])
+    assert listed(observer_queue(client)) == []
+    with django_capture_on_commit_callbacks(execute=True):
+        calibrated(world.coach, DAYS[2:])
+    assert listed(observer_queue(client)) == [world.coach.pk]
+    with generations.uncached():
+        assert listed(observer_queue(client)) == [world.coach.pk]
