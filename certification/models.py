@@ -357,12 +357,15 @@ class EvidenceRule(models.Model):
                 condition=Q(min_observations__gte=1), name="rule_needs_an_observation"
             ),
             models.CheckConstraint(
-                condition=Q(min_cases__gte=1), name="rule_needs_a_calibration_case"
+                condition=Q(min_cases__gte=1),
+                name="rule_needs_a_calibration_case",
+                violation_error_message="Ask for at least 1 calibration case.",
             ),
             models.CheckConstraint(
                 condition=Q(min_within_one_percent__gte=1, min_within_one_percent__lte=100),
                 name="rule_percent_within_one_to_a_hundred",
-                violation_error_message="The share within one point is 1 to 100 %.",
+                # Django fills the name in with %: a percent sign is written twice.
+                violation_error_message="The share within one point is 1 to 100 %%.",
             ),
             # Calibration reads no observation: nothing about observations may seem to apply.
             models.CheckConstraint(

@@ -136,7 +136,9 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name="evidencerule",
             constraint=models.CheckConstraint(
-                condition=models.Q(("min_cases__gte", 1)), name="rule_needs_a_calibration_case"
+                condition=models.Q(("min_cases__gte", 1)),
+                name="rule_needs_a_calibration_case",
+                violation_error_message="Ask for at least 1 calibration case.",
             ),
         ),
         migrations.AddConstraint(
@@ -146,7 +148,7 @@ class Migration(migrations.Migration):
                     ("min_within_one_percent__gte", 1), ("min_within_one_percent__lte", 100)
                 ),
                 name="rule_percent_within_one_to_a_hundred",
-                violation_error_message="The share within one point is 1 to 100 %.",
+                violation_error_message="The share within one point is 1 to 100 %%.",
             ),
         ),
         migrations.AddConstraint(

@@ -8,6 +8,7 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from certification import evidence
 from certification.models import CertificationPeriod, EvidenceRule, Program, ReminderRule
 from observations.models import Rubric
 from tests.certification.test_admin import PROGRAMS, rule_form_data
@@ -181,3 +182,24 @@ def test_a_calibration_rule_that_cannot_be_met_is_refused_with_a_reason(
     assert response.status_code == 200
     assert error in response.content.decode()
     assert observer_rule().min_within_one_percent == 80
+
+
+def test_a_rule_hands_its_source_and_settings_to_the_pure_rule(db):
+    rule = observer_rule().as_rule()
+    assert rule.from_calibration
+    assert (rule.source, rule.min_cases, rule.min_within_one_percent) == (
+        evidence.CALIBRATION,
+        3,
+        80,
+    )
+    practice = EvidenceRule.objects.get(program__code="practitioner", kind="initial").as_rule()
+    assert (practice.source, practice.from_calibration) == (evidence.OBSERVATIONS, False)
+
+
+def test_an_observation_rule_with_an_impossible_share_is_refused_not_an_error(world, login):
+    """The calibration settings are constraints on every rule: the form says so."""
+    program = Program.objects.get(code="practitioner")
+    data = rule_form_data(program, min_within_one_percent=101)
+    response = login(world.purveyor_admin).post(f"{PROGRAMS}{program.pk}/change/", data)
+    assert response.status_code == 200
+    assert "The share within one point is 1 to 100 %." in response.content.decode()
