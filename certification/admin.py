@@ -46,6 +46,26 @@ class EvidenceRuleInline(PurveyorManaged, admin.StackedInline):
     fk_name = "program"
     extra = 0
     max_num = 2
+    # What every rule sets, then what only one source of evidence reads.
+    fieldsets = [
+        (None, {"fields": ["kind", "source", "rubric", "within_days"]}),
+        (
+            "From observations of the person",
+            {
+                "fields": [
+                    "min_observations",
+                    ("min_overall", "min_band"),
+                    "observer_certified_in",
+                    "min_activity_types",
+                    ("companion_rubric", "companion_min_band"),
+                ]
+            },
+        ),
+        (
+            "From calibration against master codes (an observer certification)",
+            {"fields": [("min_cases", "min_within_one_percent")]},
+        ),
+    ]
 
 
 @admin.register(Program)

@@ -82,7 +82,7 @@ def _history_problems(period, earlier):
 
 def _evidence_problems(period, observations):
     ids = period.evidence_ids()
-    if not ids and not period.override_reason.strip():
+    if not period.evidence and not period.override_reason.strip():
         yield "certifies without evidence and without an override reason"
     missing = [pk for pk in ids if pk not in observations]
     drafts = [pk for pk in ids if observations.get(pk) == "draft"]

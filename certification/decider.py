@@ -187,9 +187,11 @@ def standing_of(row):
 
 def _first_rule(program, today):
     """(rubric id, first day counted) of the program's first-certification rule: what
-    makes someone never certified "in progress"; (0, the first day) when it has none."""
+    makes someone never certified "in progress"; (0, the first day) when it has none, or
+    when it reads calibration, not observations of the person (certification.progress
+    agrees: its _accumulating)."""
     rule = program.evidence_rule(EvidenceRule.Kind.INITIAL)
-    if rule is None:
+    if rule is None or rule.source == EvidenceRule.Source.CALIBRATION:
         return 0, dt.date.min
     if rule.within_days is None:
         return rule.rubric_id, dt.date.min

@@ -10,11 +10,21 @@ certification first (coaches are certified practitioners).
 Every bound is inclusive: an observation on the first day counts, one the day before
 does not; a score of exactly T counts. An observation the observed person disputes does
 not count until the dispute is settled.
+
+A rule may instead read calibration (an observer certification): the person's latest C
+cases on rubric R submitted from the first day that counts, the latest attempt at each
+case, with at least P % of their items, pooled, within one point of the master code.
+Exactly P % counts (the share is an exact fraction).
 """
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
+
+OBSERVATIONS = "observations"
+CALIBRATION = "calibration"
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,13 @@ class Rule:
     companion_rubric_id: int | None = None
     companion_name: str = ""
     companion_min_band: str = ""
+    source: str = OBSERVATIONS  # or CALIBRATION: the fields below, not those above
+    min_cases: int = 3
+    min_within_one_percent: int = 80
+
+    @property
+    def from_calibration(self):
+        return self.source == CALIBRATION
 
 
 @dataclass(frozen=True)
@@ -57,6 +74,34 @@ class Seen:
             "band": self.band,
             "activity": self.activity,
             "observer": self.observer,
+        }
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One submitted calibration attempt, as a calibration rule reads it."""
+
+    id: int
+    case_id: int
+    case: str
+    rubric_id: int
+    submitted_on: dt.date  # in the person's own organization's zone
+    items_compared: int
+    items_within_one: int
+
+    @property
+    def percent_within_one(self):
+        """Its own share within one point, in whole percent rounded down."""
+        return math.floor(100 * within_one_share([self])) if self.items_compared else None
+
+    def as_json(self):
+        """What a certification keeps of it: no "id", which names an observation there."""
+        return {
+            "calibration_attempt": self.id,
+            "case": self.case,
+            "submitted_on": self.submitted_on.isoformat(),
+            "items_compared": self.items_compared,
+            "items_within_one": self.items_within_one,
         }
 
 
@@ -112,10 +157,13 @@ def scores_enough(rule, seen):
 def evaluate(rule, seen, *, as_of, first, deadline=None, requires=None):
     """Progress toward `rule` on `as_of`, counting observations from `first`.
 
-    `seen` is the person's submitted observations (any order, any rubric); `deadline` a
-    date the evidence is due by (expiry, or the deadline after hire); `requires` is
-    (program name, held) for a certification the person must already hold.
+    `seen` is the person's submitted observations (any order, any rubric), or for a
+    calibration rule their submitted Attempts; `deadline` a date the evidence is due by
+    (expiry, or the deadline after hire); `requires` is (program name, held) for a
+    certification the person must already hold.
     """
+    if rule.from_calibration:
+        return _calibration(rule, seen, as_of, first, deadline, requires)
     dated = sorted(
         (s for s in seen if first <= s.observed_on <= as_of), key=lambda s: (s.observed_on, s.id)
     )
@@ -153,7 +201,8 @@ def _count_requirement(rule, first, qualifying, scored, as_of, deadline, dispute
     if have > need:  # never "4 of 3"
         detail = f"{have} qualifying observations, {need} needed"
     if have < need:
-        detail += f"; {need - have} more {_due(rule, qualifying, as_of, deadline)}".rstrip()
+        oldest = qualifying[0].observed_on if qualifying else None
+        detail += f"; {need - have} more {_due(rule, oldest, as_of, deadline)}".rstrip()
     if uncounted := len(scored) - have:
         detail += f" ({uncounted} more scored high enough, but the observer was not certified)"
     if held_back := sum(1 for s in disputed if s.rubric_id == rule.rubric_id):
@@ -161,12 +210,12 @@ def _count_requirement(rule, first, qualifying, scored, as_of, deadline, dispute
     return Requirement(text, have >= need, detail)
 
 
-def _due(rule, qualifying, as_of, deadline):
-    """When the missing observations are due: before the oldest qualifying one stops
-    counting, and by the deadline, whichever comes first."""
+def _due(rule, oldest, as_of, deadline):
+    """When the missing evidence is due: before the `oldest` that counts (a date, or None)
+    stops counting, and by the deadline, whichever comes first."""
     dates = [deadline] if deadline else []
-    if qualifying and rule.within_days is not None:
-        dates.append(qualifying[0].observed_on + dt.timedelta(days=rule.within_days))
+    if oldest is not None and rule.within_days is not None:
+        dates.append(oldest + dt.timedelta(days=rule.within_days))
     if not dates:
         return ""
     due = min(dates)
@@ -232,3 +281,63 @@ def _ladder_requirement(requires):
     name, held = requires
     detail = f"Holds {name}" if held else f"Does not hold a current {name} certification"
     return [Requirement(f"A current {name} certification", held, detail)]
+
+
+# Calibration --------------------------------------------------------------------------------
+
+
+def counted_cases(rule, attempts, *, as_of, first):
+    """The attempts a calibration rule pools, oldest first: of those on its rubric
+    submitted from `first` to `as_of` with items compared, the latest at each case (a
+    case scored again in a later round counts once), and of those the latest `min_cases`."""
+    dated = sorted(
+        (
+            a
+            for a in attempts
+            if a.rubric_id == rule.rubric_id
+            and a.items_compared
+            and first <= a.submitted_on <= as_of
+        ),
+        key=lambda a: (a.submitted_on, a.id),
+    )
+    latest = {}
+    for attempt in dated:  # a case's later attempt takes its place, at the end
+        latest.pop(attempt.case_id, None)
+        latest[attempt.case_id] = attempt
+    return tuple(latest.values())[-rule.min_cases :]
+
+
+def within_one_share(attempts):
+    """Items within one point of the master over items compared, pooled; None if none."""
+    compared = sum(a.items_compared for a in attempts)
+    return Fraction(sum(a.items_within_one for a in attempts), compared) if compared else None
+
+
+def _calibration(rule, attempts, as_of, first, deadline, requires):
+    counted = counted_cases(rule, attempts, as_of=as_of, first=first)
+    requirements = [
+        _calibration_requirement(rule, first, counted, as_of, deadline),
+        *_ladder_requirement(requires),
+    ]
+    return Progress(rule, first, tuple(requirements), counted, counted)
+
+
+def _calibration_requirement(rule, first, counted, as_of, deadline):
+    need, have, percent = rule.min_cases, len(counted), rule.min_within_one_percent
+    since = "" if first == dt.date.min else f" since {first:%Y-%m-%d}"
+    text = (
+        f"{_counted(need, 'calibration case')} on the {rule.rubric_name}{since} with at "
+        f"least {percent} % of items within one point of the master code"
+    )
+    share = within_one_share(counted)
+    close = share is not None and share >= Fraction(percent, 100)
+    detail = f"{have} of {need} cases so far" if have < need else _counted(have, "case")
+    if share is not None:
+        # Rounded down, so a share short of the standard never reads as meeting it.
+        detail += f", {math.floor(share * 100)} % of their items within one point"
+    if have < need:
+        oldest = counted[0].submitted_on if counted else None
+        detail += f"; {need - have} more {_due(rule, oldest, as_of, deadline)}".rstrip()
+    elif not close:
+        detail += f"; {percent} % needed"
+    return Requirement(text, have >= need and close, detail)

@@ -20,10 +20,19 @@ from certification import dates, evidence
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Person, Role, RoleGrant
 from miiwrap.text import DOCUMENT, NOTE, ProseField
-from observations.models import Dispute, Observation, Rubric, RubricVersion
+from observations.models import (
+    CalibrationAttempt,
+    Dispute,
+    Observation,
+    Rubric,
+    RubricVersion,
+)
 
 # Days to dispute an observation when no program applies to it.
 DEFAULT_DISPUTE_WINDOW_DAYS = 14
+# How far back calibration counts when a first certification's rule leaves it empty:
+# observers are re-tested every 12 months.
+CALIBRATION_LOOK_BACK_DAYS = 365
 
 
 class ProgramQuerySet(models.QuerySet):
@@ -63,7 +72,8 @@ class ProgramQuerySet(models.QuerySet):
         programs on their path (for_person) whose evidence reads the rubric, the longest
         if several (the observation counts in each); the default when none does."""
         reading = EvidenceRule.objects.filter(
-            Q(rubric_id=rubric_id) | Q(companion_rubric_id=rubric_id)
+            Q(rubric_id=rubric_id) | Q(companion_rubric_id=rubric_id),
+            source=EvidenceRule.Source.OBSERVATIONS,
         )
         programs = self.for_person(person).filter(pk__in=reading.values("program_id"))
         days = programs.aggregate(days=models.Max("dispute_window_days"))["days"]
@@ -274,24 +284,58 @@ class Program(models.Model):
 class EvidenceRule(models.Model):
     """What observed practice must show for a first certification, or for a renewal.
 
-    "At least N submitted observations on rubric R in the last D days (or, for a
-    renewal, inside the window) with overall score >= T, observed by a certified coach,
-    in at least K activity types; and the companion rubric's latest observation at band
-    B or better." The arithmetic is in certification.evidence.
+    From observations of the person: "At least N submitted observations on rubric R in
+    the last D days (or, for a renewal, inside the window) with overall score >= T,
+    observed by a certified coach, in at least K activity types; and the companion
+    rubric's latest observation at band B or better."
+
+    From calibration (observer certification): "The person's latest C calibration cases
+    on rubric R submitted in the last D days, with at least P % of their items within one
+    point of the master code." The arithmetic of both is in certification.evidence.
     """
 
     class Kind(models.TextChoices):
         INITIAL = "initial", "First certification"
         RENEWAL = "renewal", "Recertification"
 
+    class Source(models.TextChoices):
+        OBSERVATIONS = "observations", "Observations of the person"
+        CALIBRATION = "calibration", "Calibration against master codes"
+
     program = models.ForeignKey(Program, models.CASCADE, related_name="evidence_rules")
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    rubric = models.ForeignKey(Rubric, models.PROTECT, related_name="+")
+    source = models.CharField(
+        "evidence from",
+        max_length=20,
+        choices=Source.choices,
+        default=Source.OBSERVATIONS,
+        help_text="Observations of the person's practice, or the person's own scores of "
+        "calibration cases beside the master code (an observer certification).",
+    )
+    rubric = models.ForeignKey(
+        Rubric,
+        models.PROTECT,
+        related_name="+",
+        help_text="The rubric the observations are scored on, or whose calibration cases count.",
+    )
     min_observations = models.PositiveSmallIntegerField(default=3)
     within_days = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
-        help_text="Look back this many days; empty for a renewal means within the window.",
+        help_text="Look back this many days; empty for a renewal means within the window. "
+        f"A first certification from calibration looks back {CALIBRATION_LOOK_BACK_DAYS} "
+        "days when left empty.",
+    )
+    min_cases = models.PositiveSmallIntegerField(
+        "calibration cases",
+        default=3,
+        help_text="Calibration only: how many cases (the latest attempt at each) are pooled.",
+    )
+    min_within_one_percent = models.PositiveSmallIntegerField(
+        "% of items within one point",
+        default=80,
+        help_text="Calibration only: of the pooled cases' items, the share at most one point "
+        "from the master code.",
     )
     min_overall = models.DecimalField(
         max_digits=6, decimal_places=2, null=True, blank=True, help_text="Overall score ≥."
@@ -317,19 +361,68 @@ class EvidenceRule(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["program", "kind"], name="one_rule_per_kind"),
             models.CheckConstraint(
-                condition=~Q(min_overall=None) | ~Q(min_band=""),
+                condition=Q(source="calibration") | ~Q(min_overall=None) | ~Q(min_band=""),
                 name="rule_sets_a_standard",
                 violation_error_message="Set a minimum overall score or a minimum band.",
             ),
             models.CheckConstraint(
                 condition=Q(min_observations__gte=1), name="rule_needs_an_observation"
             ),
+            models.CheckConstraint(
+                condition=Q(min_cases__gte=1),
+                name="rule_needs_a_calibration_case",
+                violation_error_message="Ask for at least 1 calibration case.",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_within_one_percent__gte=1, min_within_one_percent__lte=100),
+                name="rule_percent_within_one_to_a_hundred",
+                # Django fills the name in with %: a percent sign is written twice.
+                violation_error_message="The share within one point is 1 to 100 %%.",
+            ),
+            # Calibration reads no observation: nothing about observations may seem to apply.
+            models.CheckConstraint(
+                condition=Q(source="observations")
+                | Q(
+                    min_overall=None,
+                    min_band="",
+                    observer_certified_in=None,
+                    companion_rubric=None,
+                    companion_min_band="",
+                ),
+                name="calibration_rule_reads_no_observations",
+                violation_error_message="A calibration rule sets no observation standard.",
+            ),
         ]
 
     def __str__(self):
         return f"{self.program}: {self.get_kind_display().lower()}"
 
+    @property
+    def from_calibration(self):
+        return self.source == self.Source.CALIBRATION
+
     def clean(self):
+        if self.from_calibration:
+            self._clean_calibration()
+        else:
+            self._clean_observations()
+
+    def _clean_calibration(self):
+        errors = {
+            name.removesuffix("_id"): "Calibration evidence reads no observations: leave empty."
+            for name in OBSERVATION_STANDARD
+            if getattr(self, name) not in (None, "")
+        }
+        if self.min_within_one_percent is not None and not 1 <= self.min_within_one_percent <= 100:
+            errors["min_within_one_percent"] = "Give a share from 1 to 100 %."
+        if self.min_cases is not None and self.min_cases < 1:
+            errors["min_cases"] = "Ask for at least 1 calibration case."
+        if errors:
+            raise ValidationError(errors)
+        if self.within_days is None and self.kind == self.Kind.INITIAL:
+            self.within_days = CALIBRATION_LOOK_BACK_DAYS
+
+    def _clean_observations(self):
         errors = {}
         if self.min_band and self.rubric_id and not _has_band(self.rubric_id, self.min_band):
             errors["min_band"] = f"“{self.min_band}” is not a band of {self.rubric}."
@@ -351,6 +444,9 @@ class EvidenceRule(models.Model):
     def as_rule(self):
         return evidence.Rule(
             kind=self.kind,
+            source=self.source,
+            min_cases=self.min_cases,
+            min_within_one_percent=self.min_within_one_percent,
             rubric_id=self.rubric_id,
             rubric_name=self.rubric.name,
             min_observations=self.min_observations,
@@ -363,6 +459,16 @@ class EvidenceRule(models.Model):
             companion_name=self.companion_rubric.name if self.companion_rubric else "",
             companion_min_band=self.companion_min_band,
         )
+
+
+# The fields only an observation rule reads (a calibration rule leaves them empty).
+OBSERVATION_STANDARD = [
+    "min_overall",
+    "min_band",
+    "observer_certified_in_id",
+    "companion_rubric_id",
+    "companion_min_band",
+]
 
 
 def _has_band(rubric_id, band):
@@ -495,7 +601,8 @@ class CertificationPeriod(models.Model):
         return dates.state_on(self.as_period(), today, self.revoked_on)
 
     def evidence_ids(self):
-        return [entry["id"] for entry in self.evidence if isinstance(entry, dict)]
+        """The observations kept as evidence (calibration attempts are kept without an id)."""
+        return [entry["id"] for entry in self.evidence if isinstance(entry, dict) and "id" in entry]
 
 
 class CertificationEvent(models.Model):
@@ -552,8 +659,9 @@ def could_be_ready(people, program, todays):
     could meet one of the program's rules. Each requirement of certification.evidence is
     read so that it keeps everyone the rule accepts: enough qualifying observations in
     enough activity types (by observers certified on the day, none disputed), the latest
-    companion observation at its band, the certification the program requires; a renewal
-    only in an open window or grace, counted from the window. certification.progress then
+    companion observation at its band, or for a calibration rule attempts at enough
+    cases; the certification the program requires; a renewal only in an open window or
+    grace, counted from the window. certification.progress then
     decides; tests hold this cut to it.
 
     It errs toward keeping people: with several zones (`todays`: {zone: today}), a day
@@ -586,8 +694,12 @@ def _could_meet(rule, program, days, versions):
     """Whether the person (OuterRef "pk") could meet `rule` on one of `days` (first, last)."""
     low, high = days
     since = None if rule.within_days is None else low - dt.timedelta(days=rule.within_days)
+    if rule.from_calibration:
+        enough = _calibrated(rule, since, high, versions)
+    else:
+        enough = _enough(rule, OuterRef("pk"), (since, days), versions)
     if rule.kind != EvidenceRule.Kind.RENEWAL:
-        return _enough(rule, OuterRef("pk"), (since, days), versions)
+        return enough
     # A renewal is decided in the window or grace of the period the person stands on.
     open_periods = CertificationPeriod.objects.filter(
         Q(revoked_on=None) | Q(revoked_on__gt=low),
@@ -596,10 +708,41 @@ def _could_meet(rule, program, days, versions):
         window_opens__lte=high,
         grace_ends__gte=low,
     )
-    if since is None:  # counted from the window's first day
+    if since is None and not rule.from_calibration:  # counted from the window's first day
         enough = _enough(rule, OuterRef("person_id"), (OuterRef("window_opens"), days), versions)
         return Exists(open_periods.filter(enough))
-    return Exists(open_periods) & _enough(rule, OuterRef("pk"), (since, days), versions)
+    return Exists(open_periods) & enough
+
+
+def _calibrated(rule, since, high, versions):
+    """The person (OuterRef "pk") submitted attempts at `min_cases` cases or more on the
+    rule's rubric, with items compared, from `since` (None: ever, which for a renewal
+    counted from its window keeps more than the rule counts, as a cut may) to `high`.
+    Submitted is a moment and the days are local: from a day early to a day late in UTC
+    holds every zone's days. How well they scored is left to certification.progress (the
+    latest attempt at each of the latest cases, pooled, is no count)."""
+    attempts = CalibrationAttempt.objects.submitted().filter(
+        coach=OuterRef("pk"),
+        case__rubric_version__in=[pk for pk, _ in versions[rule.rubric_id]],
+        items_compared__gt=0,
+    )
+    attempts = submitted_in_days(attempts, since, high)
+    cases = attempts.values("coach").annotate(n=Count("case", distinct=True))
+    return Exists(cases.filter(n__gte=rule.min_cases))
+
+
+def submitted_in_days(attempts, first, last):
+    """Those of `attempts` submitted on a day from `first` (None: ever) to `last` in some
+    zone: from a day before `first` to the end of the day after `last`, in UTC, which holds
+    every zone's days (a person's own are picked in Python, certification.evidence)."""
+
+    def midnight(day):
+        return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+    attempts = attempts.filter(submitted_at__lt=midnight(last + 2 * dates.DAY))
+    if first is None or first <= dt.date.min + dates.DAY:
+        return attempts
+    return attempts.filter(submitted_at__gte=midnight(first - dates.DAY))
 
 
 def _enough(rule, person, counted_days, versions):

@@ -2,18 +2,26 @@
 
 `cards(people, program)` answers for any number of people with the same five queries:
 their periods, the certification the program requires first, their observations in the
-days that count, and the certifications of whoever observed them. The rules themselves
-are certification.dates (standing) and certification.evidence (progress).
+days that count, and the certifications of whoever observed them; for a program whose
+rules read calibration (an observer certification), their submitted calibration
+attempts instead of the last two. The rules themselves are certification.dates
+(standing) and certification.evidence (progress).
 """
 
 import datetime as dt
+import zoneinfo
 from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef
 
 from certification import dates, evidence
-from certification.models import CertificationPeriod, EvidenceRule, Program
-from observations.models import Dispute, Observation, RubricVersion
+from certification.models import (
+    CertificationPeriod,
+    EvidenceRule,
+    Program,
+    submitted_in_days,
+)
+from observations.models import CalibrationAttempt, Dispute, Observation, RubricVersion
 
 RENEWING = {dates.State.CERTIFIED, dates.State.WINDOW_OPEN, dates.State.GRACE}
 # What the evidence rule reads of each observation: the rows `assess` takes.
@@ -29,6 +37,17 @@ OBSERVATION_FIELDS = [
     "activity__name",
     "coach__first_name",
     "coach__last_name",
+]
+# What a calibration rule reads of each submitted attempt.
+ATTEMPT_FIELDS = [
+    "pk",
+    "coach_id",
+    "case_id",
+    "case__title",
+    "case__rubric_version__rubric_id",
+    "submitted_at",
+    "items_compared",
+    "items_within_one",
 ]
 
 
@@ -157,21 +176,29 @@ def _hire_deadline(card):
 
 
 def _evaluate(all_cards, program, holds_required):
-    ruled = [c for c in all_cards if c.rule is not None]
-    if not ruled:
-        return
-    rows = _observations(ruled)
-    observer_holds = _observer_periods(rows, program)
+    ruled = [c for c in all_cards if c.rule is not None and not c.rule.from_calibration]
+    calibrated = [c for c in all_cards if c.rule is not None and c.rule.from_calibration]
+    observed = _observations(ruled) if ruled else {}
+    observer_holds = _observer_periods(observed, program) if observed else {}
     for card in ruled:
         pk = card.person.pk
-        assess(card, rows.get(pk, []), observer_holds, holds_required.get(pk, False))
+        assess(card, observed.get(pk, []), observer_holds, holds_required.get(pk, False))
+    attempts = _attempts(calibrated) if calibrated else {}
+    for card in calibrated:
+        pk = card.person.pk
+        assess(card, attempts.get(pk, []), {}, holds_required.get(pk, False))
 
 
 def assess(card, rows, observer_holds, holds_required):
     """Progress toward the card's rule from the person's observation rows (as
-    _observations reads them) and {(person id, program id): [Held]} of their observers."""
-    observer_program = card.rule.observer_certified_in_id
-    seen = [_as_seen(row, observer_holds, observer_program) for row in rows]
+    _observations reads them) and {(person id, program id): [Held]} of their observers;
+    for a calibration rule, from their attempt rows (as _attempts reads them)."""
+    if card.rule.from_calibration:
+        zone = zoneinfo.ZoneInfo(card.person.organization.time_zone)
+        seen = [_as_attempt(row, zone) for row in rows]
+    else:
+        observer_program = card.rule.observer_certified_in_id
+        seen = [_as_seen(row, observer_holds, observer_program) for row in rows]
     requires = None
     if card.program.requires_id is not None:
         requires = (card.program.requires.name, holds_required)
@@ -188,6 +215,10 @@ def assess(card, rows, observer_holds, holds_required):
 
 
 def _accumulating(card, seen):
+    """Observations on the first rule's rubric in its days; calibration never makes
+    anyone "in progress" (certification.decider reads only observations for it)."""
+    if card.rule.from_calibration:
+        return False
     return any(
         s.rubric_id == card.rule.rubric_id and card.first_day <= s.observed_on <= card.today
         for s in seen
@@ -206,6 +237,33 @@ def _observations(ruled):
             observed_on__gte=min(c.first_day for c in ruled),
             observed_on__lte=max(c.today for c in ruled),
         )
+    )
+
+
+def _attempts(calibrated):
+    """{person id: attempt rows} of the cards' people on their rules' rubrics, submitted
+    from the earliest first day that counts to the latest today (evidence.counted_cases
+    then reads each person's own days)."""
+    attempts = CalibrationAttempt.objects.submitted().filter(
+        coach__in=[c.person.pk for c in calibrated],
+        case__rubric_version__rubric_id__in={c.rule.rubric_id for c in calibrated},
+    )
+    first, last = min(c.first_day for c in calibrated), max(c.today for c in calibrated)
+    found = {}
+    for row in submitted_in_days(attempts, first, last).order_by().values(*ATTEMPT_FIELDS):
+        found.setdefault(row["coach_id"], []).append(row)
+    return found
+
+
+def _as_attempt(row, zone):
+    return evidence.Attempt(
+        id=row["pk"],
+        case_id=row["case_id"],
+        case=row["case__title"],
+        rubric_id=row["case__rubric_version__rubric_id"],
+        submitted_on=row["submitted_at"].astimezone(zone).date(),
+        items_compared=row["items_compared"] or 0,
+        items_within_one=row["items_within_one"] or 0,
     )
 
 

@@ -155,6 +155,7 @@ def load_shipped_programs():
         "0003_rosters_decisions_verification",
         "0006_ship_reminder_rules",
         "0013_coach_evidence_on_coaching_rubric",
+        "0017_ship_observer_program",
     ):
         migration = importlib.import_module(f"certification.migrations.{name}")
         for step in ("load", "ship_certifiers", "move"):

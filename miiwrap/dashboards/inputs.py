@@ -42,6 +42,7 @@ def register():
     from observations.models import (
         ActivityType,
         Amendment,
+        CalibrationAttempt,
         CoObservation,
         Dispute,
         Domain,
@@ -85,6 +86,8 @@ def register():
         ),
     )
     feeds(CertificationPeriod, "person.organization_id")
+    # The observer certification's evidence: the coach's card, roster and the queue read it.
+    feeds(CalibrationAttempt, "coach.organization_id")
     feeds(CoachAssignment, _both("practitioner", "coach"))
     feeds(TrainerAssignment, _both("coach", "trainer"))
     feeds(DriftAlert, "organization_id")

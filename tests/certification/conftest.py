@@ -6,7 +6,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from certification.models import Program
-from observations.models import ActivityType
+from observations.models import (
+    ActivityType,
+    CalibrationAttempt,
+    CalibrationCase,
+    CalibrationRound,
+)
 from tests.factories import full_scores, make_observation, make_period, rubric_version
 
 D = dt.date
@@ -75,3 +80,44 @@ def coaching_evidence(trainer, coach, days=EVIDENCE_DAYS):
     made = [observe(trainer, coach, day, activity=activity, rubric=COACHING) for day in days]
     made.append(observe(trainer, coach, days[-1], rubric="mi-coding"))
     return made
+
+
+def calibrated(coach, days, within=None, compared=10, rubric="miiwrap-fidelity", cases=None):
+    """Submitted calibration attempts by `coach`, one a day at noon in New York, each at a
+    case of its own (or at `cases`, in turn) with `within` (8 each by default) of
+    `compared` items within one point of the master code. Returns the attempts."""
+    version = rubric_version(rubric)
+    within = within or [8] * len(days)
+    made = []
+    for n, (day, near) in enumerate(zip(days, within, strict=True)):
+        case = cases[n] if cases else calibration_case(version, f"Case {n + 1}")
+        round_ = CalibrationRound.objects.create(name=f"Round {day}", opens_on=day, due_on=day)
+        round_.cases.add(case)
+        at = dt.datetime.combine(day, dt.time(12), ZoneInfo("America/New_York"))
+        made.append(
+            CalibrationAttempt.objects.create(
+                round=round_,
+                case=case,
+                coach=coach,
+                scores={"note": "scored"},
+                status="submitted",
+                submitted_at=at,
+                items_compared=compared,
+                items_exact=near,
+                items_within_one=near,
+            )
+        )
+    return made
+
+
+def calibration_case(version=None, title="Case"):
+    """A master-coded case on the fidelity tool (or `version`)."""
+    return CalibrationCase.objects.create(
+        title=title,
+        rubric_version=version or rubric_version("miiwrap-fidelity"),
+        consent_on=D(2025, 1, 1),
+        consent_note="Signed; kept by the purveyor.",
+        retain_until=D(2030, 1, 1),
+        master_scores={"note": "master"},
+        master_coded_at=dt.datetime(2025, 1, 2, tzinfo=ZoneInfo("UTC")),
+    )

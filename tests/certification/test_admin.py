@@ -84,6 +84,9 @@ def rule_form_data(program, **rule):
             "min_activity_types": existing.min_activity_types,
             "companion_rubric": existing.companion_rubric_id or "",
             "companion_min_band": existing.companion_min_band,
+            "source": existing.source,
+            "min_cases": existing.min_cases,
+            "min_within_one_percent": existing.min_within_one_percent,
         }
         if existing.kind == "initial":
             values.update(rule)

@@ -13,13 +13,15 @@ from tests.factories import make_period
 D = dt.date
 
 
-def test_the_three_programs_ship_as_a_ladder(db):
+def test_the_three_programs_ship_as_a_ladder_with_the_observer_beside_it(db):
     programs = {p.code: p for p in Program.objects.select_related("requires")}
     assert [p.name for p in Program.objects.all()] == [
         "MiiWrap Practitioner",
         "MiiWrap Coach",
         "MiiWrap Trainer",
+        "MiiWrap Observer",
     ]
+    assert programs["observer"].requires is None
     assert programs["coach"].requires == programs["practitioner"]
     assert programs["trainer"].requires == programs["coach"]
     assert not programs["practitioner"].certified_by_purveyor

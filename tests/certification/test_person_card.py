@@ -31,11 +31,14 @@ def test_everyone_who_sees_the_person_sees_one_state_and_one_date(
     assert "Toward recertification: 0 of 2 qualifying observations; 2 more by 2026-08-31" in section
 
 
-def test_a_coach_holding_two_programs_has_two_cards(world, certified_coach, login):
+def test_a_coach_holding_two_programs_has_their_cards_and_the_observers(
+    world, certified_coach, login
+):
     section = certification_section(login(world.leader).get(world.coach.get_absolute_url()))
     assert re.findall(r'data-program="(\w+)" data-state="(\w+)"', section) == [
         ("practitioner", "certified"),
         ("coach", "certified"),
+        ("observer", "not_certified"),  # every coach is on its path
     ]
     assert "Expires <strong>2027-01-01</strong>" in section
     assert "Recertification window opens 2026-10-03" in section

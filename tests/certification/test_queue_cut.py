@@ -1,7 +1,8 @@
 """The decision queue's SQL cut (certification.models.could_be_ready) drops nobody the
 Python rules would put in the queue: on generated worlds, under several rules, on days
 when the zones agree and when they do not, the queue read through the cut equals the
-plain evaluation of every person on the roster."""
+plain evaluation of every person on the roster; for the observer certification, on
+generated calibration attempts."""
 
 import datetime as dt
 import random
@@ -14,8 +15,15 @@ from django.db.models import Q
 from certification import dates, progress
 from certification.models import EvidenceRule, Program, could_be_ready, on_roster
 from miiwrap.people.models import Organization, Person, todays_by_zone
-from observations.models import ActivityType, Dispute, Observation, RubricVersion
-from tests.certification.conftest import evidence
+from observations.models import (
+    ActivityType,
+    CalibrationAttempt,
+    CalibrationRound,
+    Dispute,
+    Observation,
+    RubricVersion,
+)
+from tests.certification.conftest import calibrated, calibration_case, evidence
 from tests.factories import make_org, make_period, make_person
 
 D = dt.date
@@ -284,3 +292,122 @@ def test_a_renewal_counts_from_the_day_the_window_opens(world, certified_coach, 
     make_period(world.practitioner, world.purveyor_admin, valid_from=D(2024, 9, 1))
     evidence(certified_coach, world.practitioner, days=(first, D(2026, 6, 20)))
     assert (world.practitioner.pk in queue_today(world)) is listed
+
+
+# The observer certification: calibration, not observations -----------------------------------
+
+
+def attempts(rng, coach, around, cases, other):
+    """Calibration attempts of `coach` before `around`: about half of the coaches at enough
+    cases, near 80 % within one point; some at the same case twice, some drafts, some on
+    another rubric's case, some submitted near midnight, when zones disagree on the day."""
+    made = []
+    for _ in range(rng.randrange(0, 3) + (3 if rng.random() < 0.5 else 0)):
+        day = around - dt.timedelta(days=rng.randrange(-3, 420))
+        moment = dt.datetime.combine(day, dt.time(rng.choice([0, 3, 9, 12, 20, 23])), UTC)
+        compared = rng.choice([10, 100])
+        within = rng.choice([7, 8, 9, 10]) if compared == 10 else rng.choice([78, 79, 80, 81])
+        submitted = rng.random() < 0.9
+        made.append(
+            CalibrationAttempt(
+                case=other if rng.random() < 0.1 else rng.choice(cases),
+                coach=coach,
+                status="submitted" if submitted else "draft",
+                submitted_at=moment if submitted else None,
+                items_compared=compared,
+                items_exact=within,
+                items_within_one=within,
+            )
+        )
+    return made
+
+
+@pytest.fixture
+def calibrating(world):
+    """Thirty-nine coaches in three zones, some certified observers (in the window, in
+    grace, lapsed, revoked, renewed ahead), with calibration attempts near each moment."""
+    rng = random.Random(20261205)
+    orgs = [world.home, make_org(time_zone=LA), make_org(time_zone=HONOLULU)]
+    fidelity = RubricVersion.objects.get(rubric__code="miiwrap-fidelity", number=1)
+    cases = [calibration_case(fidelity, f"Case {n}") for n in range(6)]
+    other = calibration_case(RubricVersion.objects.get(rubric__code="mi-coding"), "MI case")
+    coaches = [world.coach, *(make_person(rng.choice(orgs), "coach") for _ in range(29))]
+    for moment in MOMENTS * 3:  # in the window or grace on a moment
+        coach = make_person(rng.choice(orgs), "coach")
+        expires = moment.date() + dt.timedelta(days=rng.randrange(-25, 80))
+        valid_from = dates.add_months(expires + dates.DAY, -12)
+        make_period(coach, world.purveyor_admin, "observer", valid_from)
+        coaches.append(coach)
+    made = []
+    for coach in coaches:
+        if rng.random() < 0.4:
+            recent_history(rng, coach, world.purveyor_admin, "observer", rng.choice(MOMENTS).date())
+        for moment in MOMENTS:
+            made += attempts(rng, coach, moment.date(), cases, other)
+    for attempt in made:  # each in a round of its own: one attempt per case and round
+        day = (attempt.submitted_at or MOMENTS[0]).date()
+        attempt.round = CalibrationRound.objects.create(name="R", opens_on=day, due_on=day)
+    CalibrationAttempt.objects.bulk_create(made)
+    return coaches
+
+
+def strict_calibration():
+    EvidenceRule.objects.filter(program__code="observer").update(
+        min_cases=2, min_within_one_percent=90
+    )
+
+
+def calibration_renewals_from_the_window():
+    """One case since the window opened renews (the cut keeps those with cases ever)."""
+    renewal = EvidenceRule.objects.filter(program__code="observer", kind="renewal")
+    renewal.update(within_days=None, min_cases=1)
+
+
+@pytest.mark.parametrize(
+    "change", [shipped, strict_calibration, calibration_renewals_from_the_window]
+)
+def test_the_cut_keeps_every_calibrated_coach_the_rules_put_in_the_queue(
+    calibrating, time_machine, change
+):
+    change()
+    program = Program.objects.with_rules().get(code="observer")
+    zones = set(Organization.objects.values_list("time_zone", flat=True))
+    judged, renewals = 0, 0
+    for moment in MOMENTS:
+        time_machine.move_to(moment, tick=False)
+        todays = todays_by_zone(zones)
+        expected = everyone_judged(program, todays)
+        assert shown(through_the_cut(program, todays)) == shown(expected), moment
+        judged += len(expected)
+        renewals += sum(card.is_renewal for card in expected)
+    assert judged > renewals > 0  # first certifications and renewals, or it proves nothing
+
+
+def test_the_calibration_cut_leaves_out_most_of_those_who_are_not_ready(calibrating, time_machine):
+    program = Program.objects.with_rules().get(code="observer")
+    time_machine.move_to(MOMENTS[0], tick=False)
+    todays = todays_by_zone(set(Organization.objects.values_list("time_zone", flat=True)))
+    kept = could_be_ready(staff(program, todays), program, todays)
+    ready = {card.person.pk for card in everyone_judged(program, todays)}
+    assert ready <= {person.pk for person in kept}
+    assert kept.count() < staff(program, todays).count()
+
+
+@pytest.mark.parametrize(
+    "submitted, listed",
+    [
+        # 2025-06-30 is the first day of the 365: in New York it began at 04:00 UTC.
+        (dt.datetime(2025, 6, 30, 4, tzinfo=UTC), True),
+        (dt.datetime(2025, 6, 30, 3, 59, tzinfo=UTC), False),
+    ],
+)
+def test_a_case_submitted_on_the_first_local_day_of_the_year_counts(
+    world, frozen, submitted, listed
+):
+    calibrated(world.coach, (D(2026, 3, 2), D(2026, 4, 6), D(2026, 5, 4)))
+    CalibrationAttempt.objects.filter(case__title="Case 1").update(submitted_at=submitted)
+    program = Program.objects.with_rules().get(code="observer")
+    todays = {world.home.time_zone: D(2026, 6, 30)}
+    cut = [card.person.pk for card in through_the_cut(program, todays)]
+    assert cut == [card.person.pk for card in everyone_judged(program, todays)]
+    assert (world.coach.pk in cut) is listed

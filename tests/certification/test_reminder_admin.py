@@ -87,7 +87,8 @@ def outside_frames(response):
 
 
 def test_the_shipped_defaults_are_six_a_program(db):
-    assert ReminderRule.objects.filter(organization=None).count() == 18
+    # Practitioner, Coach, Trainer and Observer.
+    assert ReminderRule.objects.filter(organization=None).count() == 24
 
 
 def test_purveyor_admin_lists_every_rule(world, login):
@@ -95,7 +96,7 @@ def test_purveyor_admin_lists_every_rule(world, login):
     rules = listed(login(world.purveyor_admin))
     assert default() in rules
     assert {home, away} <= rules
-    assert len(rules) == 20
+    assert len(rules) == 26
 
 
 def test_purveyor_admin_changes_a_default(world, login):
@@ -112,7 +113,7 @@ def test_org_admin_sees_the_defaults_and_their_own_rules_only(world, login):
     rules = listed(login(world.org_admin))
     assert home in rules
     assert away not in rules
-    assert len(rules) == 19
+    assert len(rules) == 25
 
 
 def test_org_admin_cannot_open_another_organizations_rule(world, login):
@@ -127,18 +128,18 @@ def test_org_admin_cannot_open_another_organizations_rule(world, login):
 def test_the_whose_filter_separates_defaults_from_an_organizations_rules(world, login):
     home = org_rule(world.home)
     client = login(world.purveyor_admin)
-    assert len(listed(client, "?whose=default")) == 18
+    assert len(listed(client, "?whose=default")) == 24
     assert listed(client, f"?whose={world.home.pk}") == {home}
-    assert len(listed(client, "?whose=nonsense")) == 19
+    assert len(listed(client, "?whose=nonsense")) == 25
 
 
 @pytest.mark.parametrize(
     "query, count",
     [
-        ("?timing__exact=after_grace", 3),
+        ("?timing__exact=after_grace", 4),
         ("?is_active__exact=0", 1),
-        ("?q=has+lapsed", 3),
-        ("?whose=default&timing__exact=before_expiry", 12),
+        ("?q=has+lapsed", 4),
+        ("?whose=default&timing__exact=before_expiry", 16),
     ],
 )
 def test_the_list_filters_and_searches(world, login, query, count):
@@ -244,7 +245,7 @@ def test_org_admin_posting_no_organization_cannot_create_a_default(world, login)
     response = login(world.org_admin).post(ADD, form_data(organization=""))
     assert response.status_code == 302
     assert ReminderRule.objects.get(days=45).organization == world.home
-    assert ReminderRule.objects.filter(organization=None).count() == 18
+    assert ReminderRule.objects.filter(organization=None).count() == 24
 
 
 def test_org_admin_replaces_a_default(world, login):

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("certification", "0015_sessions_expected_from"),
+        ("certification", "0017_ship_observer_program"),
     ]
 
     operations = [
