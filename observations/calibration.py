@@ -132,10 +132,11 @@ def lean(signed):
 
 
 def percent(part, whole):
-    """`part` of `whole` as a whole percentage, rounded half up; None with no whole."""
+    """`part` of `whole` as a whole percentage, rounded down (79.6 % reads "79 %": a share
+    shown is never above the bar it misses); None with no whole."""
     if not whole:
         return None
-    return int(Fraction(100 * part, whole) + Fraction(1, 2))
+    return 100 * part // whole
 
 
 def _mean(values):

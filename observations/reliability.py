@@ -19,9 +19,28 @@ from observations import agreement, calibration, scoring
 from observations.models import CalibrationAttempt, CoObservation, RubricVersion
 
 LOOK_BACK_DAYS = 365
-PASS_PERCENT = 80  # of items within one point of the master code (DOMAIN: observers)
-PASS_CASES = 3  # ...across the latest this many cases
 QUARTERS = 4
+OBSERVER_PROGRAM = "observer"
+
+
+@dataclass(frozen=True)
+class Standard:
+    """The bar a coach's latest cases must reach: the observer certification's own
+    settings (its first-certification rule), or DOMAIN's defaults without it."""
+
+    cases: int = 3
+    percent: int = 80
+
+    @classmethod
+    def of_program(cls):
+        from certification.models import EvidenceRule
+
+        rule = EvidenceRule.objects.filter(
+            program__code=OBSERVER_PROGRAM,
+            kind=EvidenceRule.Kind.INITIAL,
+            source=EvidenceRule.Source.CALIBRATION,
+        ).first()
+        return cls(rule.min_cases, rule.min_within_one_percent) if rule else cls()
 
 
 @dataclass
@@ -64,21 +83,26 @@ class CoachRow:
     coach: Person
     calibration: Tally
     co_observation: Tally
-    latest: list = field(default_factory=list)  # comparisons of their latest cases
+    standard: Standard
+    latest: list = field(default_factory=list)  # comparisons of their cases, oldest first
 
     @property
     def standing(self):
-        """Their latest PASS_CASES cases pooled: a year's average would hide a failed round."""
+        """Their latest cases pooled, as many as the standard asks: a year's average would
+        hide a failed round."""
         tally = Tally()
-        for comparison in self.latest[-PASS_CASES:]:
+        for comparison in self.latest[-self.standard.cases :]:
             tally.add(comparison)
         return tally
 
     @property
     def passes(self):
-        """Whether the latest cases reach the bar; None before any case."""
-        percent = self.standing.within_one_percent
-        return None if percent is None else percent >= PASS_PERCENT
+        """Whether the latest cases reach the bar (exactly, not as rounded for showing);
+        None before any case."""
+        tally = self.standing
+        if not tally.compared:
+            return None
+        return 100 * tally.within_one >= self.standard.percent * tally.compared
 
 
 @dataclass
@@ -103,6 +127,7 @@ class ItemRow:
 
 @dataclass
 class Report:
+    standard: Standard
     since: dt.date
     coaches: list
     items: list  # the weakest first
@@ -111,8 +136,9 @@ class Report:
     trend: list  # (quarter start, calibration Tally, co-observation Tally)
 
 
-def build(coaches, today, look_back=LOOK_BACK_DAYS):
+def build(coaches, today, look_back=LOOK_BACK_DAYS, standard=None):
     """The report for these coaches (a Person QuerySet) over the `look_back` days to today."""
+    standard = standard or Standard.of_program()
     since = today - dt.timedelta(days=look_back)
     coaches = list(coaches.with_role(Role.COACH).order_by("last_name", "first_name"))
     ids = [coach.pk for coach in coaches]
@@ -120,7 +146,7 @@ def build(coaches, today, look_back=LOOK_BACK_DAYS):
     visits = _co_observations(ids, since)
     versions = _versions({a.case.rubric_version_id for a in attempts}, visits)
     definitions = {pk: version.definition() for pk, version in versions.items()}
-    rows = {pk: CoachRow(coach, Tally(), Tally()) for pk, coach in zip(ids, coaches, strict=True)}
+    rows = {coach.pk: CoachRow(coach, Tally(), Tally(), standard) for coach in coaches}
     items, quarters = {}, _quarters(today)
     for attempt in attempts:
         definition = definitions[attempt.case.rubric_version_id]
@@ -138,6 +164,7 @@ def build(coaches, today, look_back=LOOK_BACK_DAYS):
                 rows[pk].co_observation.add(comparison, sign)
         _quarter_of(quarters, visit.closed_at)[2].add(comparison)
     return Report(
+        standard=standard,
         since=since,
         coaches=list(rows.values()),
         items=sorted(items.values(), key=_weakest_first),

@@ -855,5 +855,4 @@ def reliability_report(request):
     today = timezone.localdate()
     ctx = {"report": reliability.build(coaches, today), "chosen": chosen, "viewer": viewer}
     ctx["organizations"] = organizations.order_by("name") if viewer.sees_everything else ()
-    ctx["pass_percent"], ctx["pass_cases"] = reliability.PASS_PERCENT, reliability.PASS_CASES
     return render(request, "observations/reliability.html", ctx)

@@ -63,8 +63,8 @@ def test_each_coach_is_measured_against_the_master_code_by_hand(world, small):
     report = reliability.build(Person.objects.filter(organization=world.home), TODAY)
     cora, sol = row_of(report, world.coach), row_of(report, small)
     assert (cora.calibration.sessions, cora.calibration.within_one_percent) == (2, 100)
-    # Exact: the 4 yes/no items of 17, twice: 8 of 34.
-    assert cora.calibration.exact_percent == 24 and cora.calibration.lean == "1 point lenient"
+    # Exact: the 4 yes/no items of 17, twice: 8 of 34, 23.5 % shown rounded down.
+    assert cora.calibration.exact_percent == 23 and cora.calibration.lean == "1 point lenient"
     # Sol: 15 of 17 within one and the same; the two zeros pull the lean to -4/13.
     assert (sol.calibration.within_one_percent, sol.calibration.exact_percent) == (88, 88)
     assert sol.calibration.lean == "0.31 points severe"
@@ -207,3 +207,28 @@ def test_the_report_reads_a_constant_number_of_queries(world, login, small):
     with CaptureQueriesContext(connection) as many:
         assert client.get(URL).status_code == 200
     assert len(many) == len(few)
+
+
+def test_the_bar_is_the_observer_programs_and_is_met_exactly_not_as_rounded(world, small):
+    """Sol has 15 of 17 items within one point on each case: 88.2 %. At a bar of 88 % he
+    passes; at 89 % he does not, though both would read "88 %" rounded."""
+    coaches = Person.objects.filter(organization=world.home)
+    passing = reliability.build(coaches, TODAY, standard=reliability.Standard(3, 88))
+    failing = reliability.build(coaches, TODAY, standard=reliability.Standard(3, 89))
+    assert row_of(passing, small).passes and not row_of(failing, small).passes
+    assert reliability.Standard.of_program() == reliability.Standard(3, 80)  # as shipped
+
+
+def test_standing_reads_only_the_latest_cases(world, small):
+    coaches = Person.objects.filter(organization=world.home)
+    report = reliability.build(coaches, TODAY, standard=reliability.Standard(1, 80))
+    assert row_of(report, small).standing.sessions == 1
+
+
+def test_the_bar_follows_the_programs_settings(shipped_programs):
+    from certification.models import EvidenceRule
+
+    rule = EvidenceRule.objects.get(program__code="observer", kind="initial")
+    rule.min_cases, rule.min_within_one_percent = 4, 90
+    rule.save()
+    assert reliability.Standard.of_program() == reliability.Standard(4, 90)
