@@ -12,6 +12,7 @@ only with "not applicable"; a number against NA, or NA against a number, is a mi
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from functools import cached_property
 
 from observations import scoring
 
@@ -49,40 +50,41 @@ class ItemComparison:
 class Comparison:
     items: tuple
 
-    @property
+    # Each figure is worked out once: the report reads them for every case of a year.
+    @cached_property
     def counted(self):
         return [row for row in self.items if row.counted]
 
-    @property
+    @cached_property
     def compared(self):
         return len(self.counted)
 
-    @property
+    @cached_property
     def exact(self):
         return sum(row.exact for row in self.counted)
 
-    @property
+    @cached_property
     def within_one(self):
         return sum(row.within_one for row in self.counted)
 
-    @property
+    @cached_property
     def within_one_percent(self):
         return percent(self.within_one, self.compared)
 
-    @property
+    @cached_property
     def exact_percent(self):
         return percent(self.exact, self.compared)
 
-    @property
+    @cached_property
     def signed_difference(self):
         """Mean of mine − master's over rated items both scored; None if there are none."""
         return _mean([row.difference for row in self._rated()])
 
-    @property
+    @cached_property
     def absolute_difference(self):
         return _mean([abs(row.difference) for row in self._rated()])
 
-    @property
+    @cached_property
     def lean(self):
         return lean(self.signed_difference)
 

@@ -178,13 +178,38 @@ def _attempts(coach_ids, since):
     found = CalibrationAttempt.objects.submitted().filter(
         coach_id__in=coach_ids, submitted_at__date__gte=since
     )
-    return list(found.select_related("case", "round").order_by("submitted_at", "pk"))
+    found = found.select_related("case", "round").only(
+        "coach_id",
+        "scores",
+        "submitted_at",
+        "overall_score",
+        "case__rubric_version_id",
+        "case__master_scores",
+        "round__name",
+        "round__opens_on",
+    )
+    return list(found.order_by("submitted_at", "pk"))
 
 
 def _co_observations(coach_ids, since):
-    either = Q(second_observer_id__in=coach_ids) | Q(observation__coach_id__in=coach_ids)
+    # The observer of record is the one who invited the second: both sides are columns of
+    # the row, so each is an index scan rather than a join through every observation.
+    either = Q(second_observer_id__in=coach_ids) | Q(invited_by_id__in=coach_ids)
     found = CoObservation.objects.filter(either, status=CoObservation.Status.SUBMITTED)
-    found = found.filter(closed_at__date__gte=since).select_related("observation")
+    found = (
+        found.filter(closed_at__date__gte=since)
+        .select_related("observation")
+        .only(
+            "second_observer_id",
+            "scores",
+            "closed_at",
+            "second_overall",
+            "observation__coach_id",
+            "observation__scores",
+            "observation__overall_score",
+            "observation__rubric_version_id",
+        )
+    )
     return list(found.order_by("closed_at", "pk"))
 
 
