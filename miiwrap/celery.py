@@ -37,6 +37,13 @@ app.conf.beat_schedule = {
         "task": "observations.tasks.expire_calibration_material",
         "schedule": crontab(hour=4, minute=10),
     },
+    # Coaches whose calibration scores drift lenient or severe get an alert the purveyor
+    # and their leaders read on the reliability report (observations.services
+    # .rater_drift_detect); those back on the master codes have theirs closed.
+    "detect-rater-drift": {
+        "task": "observations.tasks.detect_rater_drift",
+        "schedule": crontab(hour=4, minute=20),
+    },
     # The night, chained rather than timed: the drift job (pooled spreads and the team and
     # item levels, then each organization's practitioners, then the telling of new
     # alerts), then the certification job (each organization's transitions and

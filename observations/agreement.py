@@ -274,6 +274,9 @@ def _one_way_mean_squares(groups, sizes):
 
 def _absolute_agreement_interval(icc, msr, msc, mse, n, k, confidence):
     """McGraw & Wong (1996) Table 7, ICC(A,1): F quantiles on Satterthwaite's df."""
+    if msr <= 0:
+        # The subjects do not differ at all: the limits' F ratios are 0/0, no interval.
+        return None, None
     tail = 1 - (1 - confidence) / 2
     a = k * icc / (n * (1 - icc))
     b = 1 + k * icc * (n - 1) / (n * (1 - icc))

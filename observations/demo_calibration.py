@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from miiwrap.people.models import Person, Role
-from observations import calibration, scoring
+from observations import calibration, scoring, services
 from observations.models import (
     CalibrationAssignment,
     CalibrationAttempt,
@@ -137,6 +137,8 @@ def calibrate(organizations, *, seed, today):
     ]
     CoObservation.objects.bulk_create(visits, batch_size=BATCH_SIZE, ignore_conflicts=True)
     made["co-observed"] = len(visits)
+    # What the daily job would have found by today: the lenient coach's drift.
+    made["rater alerts"] = services.rater_drift_detect(today)["raised"]
     return made
 
 

@@ -1155,6 +1155,66 @@ class CoObservation(models.Model):
         return calibration.percent(self.items_within_one or 0, self.items_compared)
 
 
+# Rater drift: a coach's scoring moving away from the master codes --------------------------
+
+
+class RaterAlertQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Alerts about coaches the user sees, never their own: to leaders and the purveyor."""
+        viewer = viewer_for(user)
+        if viewer.sees_everything:
+            return self.all()
+        if not viewer.sees_organization:
+            return self.none()
+        people = Person.objects.visible_to(user).exclude(pk=viewer.person_id or 0)
+        return self.filter(coach__in=people.values("pk"))
+
+    def open(self):
+        return self.filter(closed_on=None)
+
+
+class RaterAlert(models.Model):
+    """A coach's calibration scores drifting lenient or severe (observations.rater_drift),
+    raised by the daily job while their latest case is in an episode, closed once it is
+    not. One open alert per coach and direction."""
+
+    class Direction(models.TextChoices):
+        LENIENT = "lenient", "Lenient: scoring above the master codes"
+        SEVERE = "severe", "Severe: scoring below the master codes"
+
+    coach = models.ForeignKey(Person, models.PROTECT, related_name="rater_alerts")
+    direction = models.CharField(max_length=10, choices=Direction.choices)
+    raised_on = models.DateField()
+    rules = models.JSONField(default=list)
+    # The mean signed difference from the master code over the cases since it began, and
+    # [(item code, label, mean difference)] of the items leaning most that way.
+    level = models.DecimalField(max_digits=6, decimal_places=3)
+    cases = models.PositiveSmallIntegerField(help_text="Cases since the drift began.")
+    items = models.JSONField(default=list)
+    checked_on = models.DateField()
+    closed_on = models.DateField(null=True, blank=True)
+    history = HistoricalRecords(excluded_fields=["checked_on"])
+
+    objects = RaterAlertQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-raised_on", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["coach", "direction"],
+                condition=Q(closed_on=None),
+                name="one_open_rater_alert_per_direction",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.coach} scoring {self.direction} since {self.raised_on}"
+
+    @property
+    def lean(self):
+        return calibration.lean(self.level)
+
+
 # Summaries kept on write (observations.summaries) ------------------------------------------
 
 

@@ -19,7 +19,7 @@ from miiwrap.audit import update_with_history
 from miiwrap.notifications.delivery import notify
 from miiwrap.notifications.models import Notification, absolute_url
 from miiwrap.people.models import Role
-from observations import calibration, changes, rubric_io, scoring
+from observations import calibration, changes, rater_drift, rubric_io, scoring
 from observations import models as observation_models
 from observations.dispute_window import Window
 from observations.models import Amendment, Dispute, Observation, RubricVersion
@@ -800,3 +800,91 @@ def co_observation_withdraw(*, co, by):
         definition = observation.rubric_version.definition()
         observation_submit(observation=observation, definition=definition)
     return co
+
+
+# Rater drift ------------------------------------------------------------------------------
+
+
+def rater_drift_detect(today):
+    """Raise an alert for each coach whose calibration scores drift lenient or severe
+    (observations.rater_drift), and close those whose latest case no longer does. Run
+    twice, it raises nothing twice: one open alert per coach and direction. Returns
+    {"raised": n, "closed": n, "open": n}."""
+    Alert = observation_models.RaterAlert
+    attempts = list(
+        observation_models.CalibrationAttempt.objects.submitted()
+        .exclude(signed_difference=None)
+        .select_related("case")
+        .only(
+            "coach_id",
+            "signed_difference",
+            "scores",
+            "case__master_scores",
+            "case__rubric_version_id",
+        )
+        .order_by("coach_id", "submitted_at", "pk")
+    )
+    by_coach = {}
+    for attempt in attempts:
+        by_coach.setdefault(attempt.coach_id, []).append(attempt)
+    coaches = list(by_coach)
+    series = [[float(a.signed_difference) for a in by_coach[pk]] for pk in coaches]
+    found = rater_drift.check(series, rater_drift.sigma_of(series))
+    drifting = {
+        (coaches[i], d.direction): (by_coach[coaches[i]][d.began :], d) for i, d in found.items()
+    }
+    opened = {(a.coach_id, a.direction): a for a in Alert.objects.open()}
+    raised = 0
+    for (coach_id, direction), (since, drift) in drifting.items():
+        alert = opened.get((coach_id, direction))
+        if alert is None:
+            raised += _raise_rater_alert(coach_id, direction, since, drift, today)
+        else:
+            alert.level, alert.cases, alert.checked_on = (
+                Decimal(f"{drift.level:.3f}"),
+                len(since),
+                today,
+            )
+            alert.save(update_fields=["level", "cases", "checked_on"])
+    closed = [alert for key, alert in opened.items() if key not in drifting]
+    for alert in closed:
+        alert.closed_on = alert.checked_on = today
+        alert.save(update_fields=["closed_on", "checked_on"])
+    return {"raised": raised, "closed": len(closed), "open": len(drifting)}
+
+
+def _raise_rater_alert(coach_id, direction, since, drift, today):
+    try:
+        with transaction.atomic():
+            observation_models.RaterAlert.objects.create(
+                coach_id=coach_id,
+                direction=direction,
+                raised_on=today,
+                checked_on=today,
+                rules=list(drift.rules),
+                level=Decimal(f"{drift.level:.3f}"),
+                cases=len(since),
+                items=_items_apart(since, direction),
+            )
+    except IntegrityError:  # raised meanwhile by another run
+        return 0
+    return 1
+
+
+def _items_apart(attempts, direction):
+    """[(code, label, mean difference)] of the rated items leaning most the drift's way."""
+    versions = RubricVersion.objects.with_structure().in_bulk(
+        {a.case.rubric_version_id for a in attempts}
+    )
+    differences, labels = {}, {}
+    for attempt in attempts:
+        definition = versions[attempt.case.rubric_version_id].definition()
+        compared = calibration.compare(definition, attempt.case.master_scores, attempt.scores)
+        for row in compared.counted:
+            if row.item.kind == scoring.RATING and row.difference is not None:
+                differences.setdefault(row.item.code, []).append(row.difference)
+                labels[row.item.code] = row.item.label
+    return [
+        [code, labels[code], round(mean, 2)]
+        for code, mean in rater_drift.items_apart(differences, direction)
+    ]

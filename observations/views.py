@@ -43,6 +43,7 @@ from observations.models import (
     CoObservation,
     Dispute,
     Observation,
+    RaterAlert,
     RubricVersion,
 )
 
@@ -854,5 +855,7 @@ def reliability_report(request):
         coaches = coaches.filter(organization=chosen)
     today = timezone.localdate()
     ctx = {"report": reliability.build(coaches, today), "chosen": chosen, "viewer": viewer}
+    alerts = RaterAlert.objects.visible_to(request.user).open().filter(coach__in=coaches)
+    ctx["rater_alerts"] = alerts.select_related("coach")
     ctx["organizations"] = organizations.order_by("name") if viewer.sees_everything else ()
     return render(request, "observations/reliability.html", ctx)

@@ -160,9 +160,11 @@ def wipe_world():
         CoObservation,
         Dispute,
         Observation,
+        RaterAlert,
     )
 
     # Calibration: the attempts and rounds name coaches; the cases name their coder.
+    RaterAlert.objects.all().delete()
     CalibrationAttempt.objects.all().delete()
     CalibrationRound.objects.all().delete()  # its assignments with it
     CalibrationCase.objects.all().delete()

@@ -32,6 +32,8 @@ AUDITED = {
     "observations.CalibrationCase",
     "observations.CalibrationRound",
     "observations.CalibrationAttempt",
+    "observations.CoObservation",
+    "observations.RaterAlert",
     "certification.Program",
     "certification.EvidenceRule",
     "certification.CertificationPeriod",

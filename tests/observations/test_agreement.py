@@ -430,3 +430,10 @@ def test_one_way_icc_needs_a_subject_scored_twice():
 def test_confidence_must_be_a_share(confidence):
     with pytest.raises(ValueError, match="between 0 and 1"):
         icc_2_1(SHROUT_FLEISS, confidence=confidence)
+
+
+def test_subjects_that_do_not_differ_have_a_value_but_no_interval():
+    # Each rater scores both subjects alike; the raters differ: no between-subject variance.
+    icc = icc_2_1([[1, 2, 2], [1, 2, 2]])
+    assert icc.value is not None and icc.value <= 0
+    assert (icc.lower, icc.upper) == (None, None)

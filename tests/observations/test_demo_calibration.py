@@ -15,6 +15,7 @@ from observations.models import (
     CalibrationRound,
     CoObservation,
     Observation,
+    RaterAlert,
 )
 from tests.factories import DEMO_NOW, rubric_version, seed_demo
 
@@ -113,3 +114,10 @@ def test_co_observed_figures_equal_the_comparison_computed_again(demo_output):
         fields = again.as_fields()
         del fields["absolute_difference"]
         assert {name: getattr(visit, name) for name in fields} == fields
+
+
+def test_the_lenient_coach_and_only_they_have_a_rater_drift_alert(demo_output):
+    (alert,) = RaterAlert.objects.open()
+    assert alert.direction == "lenient" and alert.level > 0.5
+    leans = [signed for _, _, signed in by_round(alert.coach)]
+    assert leans == sorted(leans) and leans[-1] > 0.5

@@ -128,7 +128,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Calibration: {made['cases']} master-coded cases, {made['rounds']} rounds and "
             f"{made['attempts']:,} coaches' scored cases; {made['co-observed']:,} visits "
-            "co-observed."
+            f"co-observed; {made['rater alerts']} coach(es) drifting from the master codes."
         )
 
     def run_drift_detection(self, today):
