@@ -25,6 +25,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass
 
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from miiwrap.people.models import Person, Role
@@ -82,6 +83,15 @@ CASES = [
         "after services: a neighbour, an uncle, a coach; 22 minutes.",
     ),
 ]
+
+# The first case's transcript: a few lines of a made-up meeting, enough to download.
+TRANSCRIPT = """Facilitator: Thank you for having us here. Before we plan anything, what would
+you like this meeting to be about?
+Grandmother: Marcus getting to school. And him not being so angry all the time.
+Facilitator: School, and Marcus feeling less angry. Marcus, what would you add?
+Marcus: That nobody decides stuff for me without asking.
+Facilitator: So a plan you have a say in. That matters to all of us.
+"""
 
 
 @dataclass(frozen=True)
@@ -229,6 +239,8 @@ def _case(version, coder, n, today):
             "retain_until": consent.replace(year=consent.year + KEPT_YEARS),
         },
     )
+    if created and n == 0:
+        case.transcript.save("transcript.txt", ContentFile(TRANSCRIPT.encode()), save=False)
     if created:
         rng = random.Random(f"calibration-case:{title}")
         case.master_scores, case.rationale = _master_code(rng, version)

@@ -312,10 +312,19 @@ def _detail_page(request, observation, acknowledge_form=None, **forms):
         "may_amend": _may_amend(viewer, observation),
         **_dispute_part(viewer, observation, forms),
         "may_plan": _may_plan(viewer, observation),
+        "co_observation": _co_observed(request.user, observation),
     }
     ctx.update(_history(observation, ctx["disputes"]))
     failed = [f for f in [acknowledge_form, *forms.values()] if f is not None and f.errors]
     return render(request, "observations/detail.html", ctx, status=400 if failed else 200)
+
+
+def _co_observed(user, observation):
+    """The second observer's side of the visit, once both scored, for those it shows to."""
+    if observation.is_draft:
+        return None
+    found = CoObservation.objects.visible_to(user).filter(observation=observation)
+    return found.select_related("second_observer").first()
 
 
 def _dispute_part(viewer, observation, forms):

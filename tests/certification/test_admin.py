@@ -64,6 +64,7 @@ def rule_form_data(program, **rule):
         "session_every_days_certified": program.session_every_days_certified,
         "goal_held_observations": program.goal_held_observations,
         "dispute_window_days": program.dispute_window_days,
+        "co_observed_percent": program.co_observed_percent,
         "position": program.position,
         "evidence_rules-TOTAL_FORMS": 2,
         "evidence_rules-INITIAL_FORMS": 2,
@@ -136,6 +137,22 @@ def test_the_purveyor_sets_how_often_a_program_observes(world, login):
     assert response.status_code == 302
     program.refresh_from_db()
     assert program.observe_every_days == 45
+
+
+def test_the_purveyor_sets_the_co_observed_share_and_over_100_is_refused(world, login):
+    from certification.models import Program
+
+    program = Program.objects.get(code="practitioner")
+    client = login(world.purveyor_admin)
+    data = rule_form_data(program)
+    data["co_observed_percent"] = 101
+    refused = client.post(f"{PROGRAMS}{program.pk}/change/", data)
+    assert refused.status_code == 200 and "0 to 100" in refused.content.decode()
+    data["co_observed_percent"] = 20
+    assert client.post(f"{PROGRAMS}{program.pk}/change/", data).status_code == 302
+    program.refresh_from_db()
+    assert program.co_observed_percent == 20
+    assert program.history.first().co_observed_percent == 20
 
 
 def test_the_purveyor_sets_how_long_a_goal_s_target_must_hold(world, login):

@@ -332,3 +332,10 @@ def test_the_second_observer_may_decline_and_then_cannot_score(
 
 def test_someone_else_cannot_withdraw_it(world, login, invited):
     assert login(world.leader).post(co_url(invited, "co_withdraw")).status_code == 404
+
+
+def test_the_observation_links_to_the_comparison_for_those_who_read_it(world, login, both, draft):
+    url = reverse("observations:detail", args=[draft.pk])
+    link = co_url(both)
+    assert link in login(world.leader).get(url).content.decode()
+    assert link not in login(world.practitioner).get(url).content.decode()
