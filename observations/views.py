@@ -570,7 +570,7 @@ def _calibration_viewer(user):
 def calibration_list(request):
     """A coach's rounds with each case to score; the results of the coaches one sees."""
     viewer = _calibration_viewer(request.user)
-    ctx = {"viewer": viewer}
+    ctx = {"viewer": viewer, "compared": _recently_compared(request.user)}
     if viewer.is_coach:
         ctx["mine"] = CalibrationAssignment.objects.to_score(viewer.person_id)
         ctx["to_co_observe"] = CoObservation.objects.asked_of(viewer.person_id)
@@ -579,6 +579,13 @@ def calibration_list(request):
     if viewer.sees_everything:
         ctx["cases"] = CalibrationCase.objects.select_related("rubric_version__rubric")
     return render(request, "observations/calibration/list.html", ctx)
+
+
+def _recently_compared(user, shown=10):
+    """The latest co-observed visits whose two sides the user may compare."""
+    both = CoObservation.objects.visible_to(user).filter(status=CoObservation.Status.SUBMITTED)
+    both = both.select_related("observation__practitioner", "observation__coach", "second_observer")
+    return list(both.order_by("-closed_at", "-pk")[:shown])
 
 
 def _assigned_case(coach, round_pk, case_pk):

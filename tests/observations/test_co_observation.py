@@ -339,3 +339,24 @@ def test_the_observation_links_to_the_comparison_for_those_who_read_it(world, lo
     link = co_url(both)
     assert link in login(world.leader).get(url).content.decode()
     assert link not in login(world.practitioner).get(url).content.decode()
+
+
+def test_the_calibration_page_lists_the_latest_co_observed_visits_one_may_compare(
+    world, login, both, second
+):
+    calibration = reverse("observations:calibration")
+    for person in (world.coach, second, world.leader):
+        assert co_url(both) in login(person).get(calibration).content.decode()
+    assert co_url(both) not in login(world.outsider).get(calibration).content.decode()
+
+
+def test_before_both_scored_the_visit_is_listed_to_no_one_but_as_one_to_score(
+    world, login, invited, second
+):
+    calibration = reverse("observations:calibration")
+    assert (
+        "Co-observed visits, the latest"
+        not in login(world.leader).get(calibration).content.decode()
+    )
+    page = login(second).get(calibration).content.decode()
+    assert "Visits to co-observe" in page and co_url(invited) in page
