@@ -277,11 +277,8 @@ def co_observed(coach, program, today):
     since = today - dt.timedelta(days=CO_OBSERVED_DAYS)
     mine = Observation.objects.submitted().of_practice().filter(coach=coach)
     mine = mine.filter(observed_on__gte=since, observed_on__lte=today)
-    both = CoObservation.objects.filter(status=CoObservation.Status.SUBMITTED)
-    counts = mine.aggregate(
-        observed=Count("pk"),
-        co_observed=Count("pk", filter=Q(pk__in=both.values("observation_id"))),
-    )
+    both = Q(co_observation__status=CoObservation.Status.SUBMITTED)
+    counts = mine.aggregate(observed=Count("pk"), co_observed=Count("pk", filter=both))
     wanted = program.co_observed_percent if program else Program().co_observed_percent
     return CoObserved(counts["observed"], counts["co_observed"], wanted, _partners(coach, today))
 
@@ -291,8 +288,10 @@ def _partners(coach, today):
     those they have co-observed with least recently first: partners rotate."""
     together = CoObservation.objects.exclude(status=CoObservation.Status.WITHDRAWN)
     last = {}
-    pairs = together.filter(Q(observation__coach=coach) | Q(second_observer=coach)).values_list(
-        "observation__coach_id", "second_observer_id", "invited_at"
+    # The observer of record is the one who invited: both sides are the row's own columns,
+    # each an index scan (through the observations, it read every co-observation).
+    pairs = together.filter(Q(invited_by=coach) | Q(second_observer=coach)).values_list(
+        "invited_by_id", "second_observer_id", "invited_at"
     )
     for first, second, when in pairs:
         other = second if first == coach.pk else first
