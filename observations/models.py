@@ -1063,8 +1063,9 @@ class CoObservationQuerySet(models.QuerySet):
         viewer = viewer_for(user)
         if viewer.person_id is None and not viewer.sees_everything:
             return self.none()
-        seen = Observation.objects.visible_to(user).values("pk")
-        both = Q(status=CoObservation.Status.SUBMITTED, observation__in=seen)
+        both = Q(status=CoObservation.Status.SUBMITTED)
+        if not viewer.sees_everything:  # the purveyor sees every submitted observation
+            both &= Q(observation__in=Observation.objects.visible_to(user).values("pk"))
         # Not to the practitioner observed: a second opinion of their visit is the
         # observers' check on themselves, not feedback.
         both &= ~Q(observation__practitioner_id=viewer.person_id or 0)
@@ -1116,7 +1117,15 @@ class CoObservation(models.Model):
 
     class Meta:
         ordering = ["-invited_at", "-pk"]
-        indexes = [models.Index(fields=["second_observer", "status"])]
+        indexes = [
+            models.Index(fields=["second_observer", "status"]),
+            # The latest both scored, first (the calibration page's list): read off in order.
+            models.Index(
+                fields=["-closed_at", "-id"],
+                condition=Q(status="submitted"),
+                name="co_observation_latest",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=(Q(status="submitted") & Q(submitted_at__isnull=False))

@@ -12,11 +12,11 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import Avg, Count, Q, Sum
 
 from miiwrap.people.models import Person, Role
 from observations import agreement, calibration, scoring
-from observations.models import CalibrationAttempt, CoObservation, RubricVersion
+from observations.models import CalibrationAttempt, CoObservation, RaterAlert, RubricVersion
 
 LOOK_BACK_DAYS = 365
 QUARTERS = 4
@@ -288,3 +288,67 @@ def _quarter_of(quarters, moment):
         if day >= quarter[0]:
             return quarter
     return (None, Tally(), Tally())  # before the first quarter shown: counted nowhere
+
+
+@dataclass
+class OrganizationRow:
+    organization: object
+    coaches: int
+    calibration: Tally
+    co_observation: Tally
+    alerts: int
+
+
+def by_organization(organizations, today, look_back=LOOK_BACK_DAYS):
+    """Each organization's figures from what each attempt and co-observation keeps (no
+    item is read again): the purveyor's first view, comparing them all in three queries."""
+    since = today - dt.timedelta(days=look_back)
+    attempts = CalibrationAttempt.objects.submitted().filter(submitted_at__date__gte=since)
+    visits = CoObservation.objects.filter(
+        status=CoObservation.Status.SUBMITTED, closed_at__date__gte=since
+    )
+    calibrated = _sums(attempts, "coach__organization_id", coaches=Count("coach_id", distinct=True))
+    observed = _sums(visits, "observation__organization_id")
+    alerts = dict(
+        RaterAlert.objects.open()
+        .order_by()
+        .values_list("coach__organization_id")
+        .annotate(n=Count("pk"))
+    )
+    rows = []
+    for org in organizations:
+        cal, co = calibrated.get(org.pk, {}), observed.get(org.pk, {})
+        rows.append(
+            OrganizationRow(
+                org, cal.get("coaches", 0), _tally(cal), _tally(co), alerts.get(org.pk, 0)
+            )
+        )
+    return rows
+
+
+def _sums(rows, by, **more):
+    found = (
+        rows.order_by()
+        .values(by)
+        .annotate(
+            sessions=Count("pk"),
+            compared=Sum("items_compared"),
+            exact=Sum("items_exact"),
+            within_one=Sum("items_within_one"),
+            signed=Avg("signed_difference"),
+            **more,
+        )
+    )
+    return {row[by]: row for row in found}
+
+
+def _tally(row):
+    tally = Tally(
+        compared=row.get("compared") or 0,
+        exact=row.get("exact") or 0,
+        within_one=row.get("within_one") or 0,
+        sessions=row.get("sessions", 0),
+    )
+    if row.get("signed") is not None:
+        tally.differences.append(row["signed"])
+    return tally

@@ -1,3 +1,4 @@
+import datetime as dt
 from pathlib import Path
 
 from django.contrib import messages
@@ -574,7 +575,8 @@ def calibration_list(request):
     if viewer.is_coach:
         ctx["mine"] = CalibrationAssignment.objects.to_score(viewer.person_id)
         ctx["to_co_observe"] = CoObservation.objects.asked_of(viewer.person_id)
-    if viewer.sees_everything or viewer.sees_organization:
+    if viewer.sees_organization and not viewer.sees_everything:
+        # The purveyor's are every coach's rounds: the reliability report sums them up.
         ctx["results"] = CalibrationAttempt.objects.visible_to(request.user).results()
     if viewer.sees_everything:
         ctx["cases"] = CalibrationCase.objects.select_related("rubric_version__rubric")
@@ -870,8 +872,18 @@ def reliability_report(request):
     if chosen is not None:
         coaches = coaches.filter(organization=chosen)
     today = timezone.localdate()
-    ctx = {"report": reliability.build(coaches, today), "chosen": chosen, "viewer": viewer}
+    ctx = {"chosen": chosen, "viewer": viewer}
     alerts = RaterAlert.objects.visible_to(request.user).open().filter(coach__in=coaches)
     ctx["rater_alerts"] = alerts.select_related("coach")
+    if viewer.sees_everything and chosen is None:
+        # Every organization's coaches, case by case, is a state's worth of work for one
+        # page: the purveyor compares organizations, then opens one.
+        ctx["organizations_compared"] = reliability.by_organization(
+            organizations.order_by("name"), today
+        )
+        ctx["since"] = today - dt.timedelta(days=reliability.LOOK_BACK_DAYS)
+    else:
+        ctx["report"] = reliability.build(coaches, today)
+        ctx["since"] = ctx["report"].since
     ctx["organizations"] = organizations.order_by("name") if viewer.sees_everything else ()
     return render(request, "observations/reliability.html", ctx)

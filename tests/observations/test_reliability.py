@@ -232,3 +232,38 @@ def test_the_bar_follows_the_programs_settings(shipped_programs):
     rule.min_cases, rule.min_within_one_percent = 4, 90
     rule.save()
     assert reliability.Standard.of_program() == reliability.Standard(4, 90)
+
+
+def test_the_purveyor_first_compares_organizations_from_the_kept_figures(world, login, small):
+    rows = {
+        r.organization.pk: r for r in reliability.by_organization([world.home, world.away], TODAY)
+    }
+    home, away = rows[world.home.pk], rows[world.away.pk]
+    # Cora 34 of 34 within one point, Sol 30 of 34: 64 of 68.
+    assert (home.coaches, home.calibration.sessions, home.calibration.within_one_percent) == (
+        2,
+        4,
+        94,
+    )
+    assert (away.coaches, away.calibration.sessions, away.calibration.within_one_percent) == (
+        0,
+        0,
+        None,
+    )
+    page = login(world.purveyor_admin).get(URL).content.decode()
+    assert 'id="by-organization"' in page and 'id="by-coach"' not in page
+    assert f"?organization={world.home.slug}" in page
+
+
+def test_the_organizations_compared_read_a_constant_number_of_queries(world, login, small):
+    client = login(world.purveyor_admin)
+    client.get(URL)
+    with CaptureQueriesContext(connection) as few:
+        client.get(URL)
+    from tests.factories import make_org
+
+    for n in range(3):
+        make_org(f"Another {n}")
+    with CaptureQueriesContext(connection) as many:
+        client.get(URL)
+    assert len(many) == len(few)

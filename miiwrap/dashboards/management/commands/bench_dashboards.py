@@ -76,7 +76,7 @@ from miiwrap.people.models import Organization, Person, Role, RoleGrant, Team
 from observations import demo_calibration
 from observations.management.commands import bench_observations as dataset
 from observations.management.commands.bench_observations import positive
-from observations.models import CalibrationAttempt, Observation
+from observations.models import CalibrationAttempt, CoObservation, Observation
 
 DEFAULT_RUNS, WARMUPS = 20, 2
 LEADER_GOAL_MS, LEADER_GOAL_RATIO, COACH_GOAL_MS, ALL_GOAL_MS = 150, 1.5, 100, 300
@@ -105,6 +105,8 @@ SETTLED = (
     Person,
     Team,
     Organization,
+    CalibrationAttempt,
+    CoObservation,
 )
 CERTIFIED = (dates.State.CERTIFIED, dates.State.WINDOW_OPEN)
 EXPIRING_DAYS = 90
