@@ -1058,13 +1058,19 @@ class CalibrationAttempt(models.Model):
 class CoObservationQuerySet(models.QuerySet):
     def visible_to(self, user):
         """The second observer's own; the others' only once both observers have scored,
-        to those who see the observation (its observer among them): until then neither
-        may read the other's scores anywhere."""
+        to those who see the observation (its observer among them; for a leader, their
+        organization's and their own): until then neither may read the other's scores
+        anywhere."""
         viewer = viewer_for(user)
         if viewer.person_id is None and not viewer.sees_everything:
             return self.none()
         both = Q(status=CoObservation.Status.SUBMITTED)
-        if not viewer.sees_everything:  # the purveyor sees every submitted observation
+        if viewer.sees_organization and not viewer.sees_everything:
+            # A leader's: their organization's visits, and those they observed themselves
+            # (as a subquery of every observation they see, the planner read them all).
+            mine = Q(invited_by_id=viewer.person_id)
+            both &= Q(observation__organization_id=viewer.organization_id) | mine
+        elif not viewer.sees_everything:  # the purveyor sees every submitted observation
             both &= Q(observation__in=Observation.objects.visible_to(user).values("pk"))
         # Not to the practitioner observed: a second opinion of their visit is the
         # observers' check on themselves, not feedback.

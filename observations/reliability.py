@@ -308,7 +308,8 @@ def by_organization(organizations, today, look_back=LOOK_BACK_DAYS):
         status=CoObservation.Status.SUBMITTED, closed_at__date__gte=since
     )
     calibrated = _sums(attempts, "coach__organization_id", coaches=Count("coach_id", distinct=True))
-    observed = _sums(visits, "observation__organization_id")
+    # A visit counts for its observer of record's organization, as a case for its coach's.
+    observed = _sums(visits, "invited_by__organization_id")
     alerts = dict(
         RaterAlert.objects.open()
         .order_by()

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('observations', '0017_rater_alerts'),
-        ('people', '0002_history'),
+        ("observations", "0017_rater_alerts"),
+        ("people", "0002_history"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='coobservation',
-            index=models.Index(condition=models.Q(('status', 'submitted')), fields=['-closed_at', '-id'], name='co_observation_latest'),
+            model_name="coobservation",
+            index=models.Index(
+                condition=models.Q(("status", "submitted")),
+                fields=["-closed_at", "-id"],
+                name="co_observation_latest",
+            ),
         ),
     ]
