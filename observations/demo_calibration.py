@@ -29,7 +29,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from miiwrap.people.models import Person, Role
-from observations import calibration, scoring, services
+from observations import scoring, services
 from observations.models import (
     CalibrationAssignment,
     CalibrationAttempt,
@@ -39,7 +39,6 @@ from observations.models import (
     Observation,
     RubricVersion,
 )
-from observations.services import overall_of
 
 FIDELITY_TOOL = "miiwrap-fidelity"
 DAY = dt.timedelta(days=1)
@@ -190,22 +189,19 @@ def _co_observed(org, here, seed, setting):
 
 
 def _co_observation(rng, visit, second, definition, version):
-    scores = _scores(rng, version, visit.scores, rng.uniform(-0.1, 0.1))
-    figures = calibration.compare(definition, visit.scores, scores).as_fields()
-    del figures["absolute_difference"]
     done = visit.submitted_at or timezone.now()
-    return CoObservation(
+    co = CoObservation(
         observation=visit,
         second_observer=second,
         invited_by_id=visit.coach_id,
         status=CoObservation.Status.SUBMITTED,
-        scores=scores,
+        scores=_scores(rng, version, visit.scores, rng.uniform(-0.1, 0.1)),
         primary_done_at=done,
         submitted_at=done,
         closed_at=done,
-        second_overall=overall_of(definition, scores),
-        **figures,
     )
+    services.co_observation_compare(co, visit.scores, definition)
+    return co
 
 
 def _setting(today):
@@ -311,21 +307,20 @@ def _attempts(rng, setting, round, coach, lean):
     submitted = timezone.make_aware(
         dt.datetime.combine(round.opens_on + dt.timedelta(days=rng.randint(3, 30)), dt.time(14))
     )
+    definition = setting.version.definition()
     for case in round.cases.all():
         scores = _scores(rng, setting.version, case.master_scores, lean)
-        figures = calibration.compare(setting.version.definition(), case.master_scores, scores)
-        made.append(
-            CalibrationAttempt(
-                round=round,
-                case=case,
-                coach=coach,
-                scores=scores,
-                status=CalibrationAttempt.Status.SUBMITTED,
-                submitted_at=submitted,
-                overall_score=overall_of(setting.version.definition(), scores),
-                **figures.as_fields(),
-            )
+        attempt = CalibrationAttempt(
+            round=round,
+            case=case,
+            coach=coach,
+            scores=scores,
+            status=CalibrationAttempt.Status.SUBMITTED,
+            submitted_at=submitted,
+            overall_score=services.overall_of(definition, scores),
         )
+        services.calibration_attempt_compare(attempt, definition)
+        made.append(attempt)
     return made
 
 

@@ -22,6 +22,7 @@ from miiwrap.people.models import Role
 from observations import calibration, changes, rater_drift, rubric_io, scoring
 from observations import models as observation_models
 from observations.dispute_window import Window
+from observations.forms import ITEM_PREFIX
 from observations.models import Amendment, Dispute, Observation, RubricVersion
 
 logger = logging.getLogger(__name__)
@@ -104,12 +105,22 @@ def check_observation(observation, definition, *, complete):
         observation.is_draft or observation._state.adding
     ):
         errors["rubric_version"] = "Pick a published rubric version."
-    for code, message in scoring.problems(
-        definition, observation.scores, complete=complete
-    ).items():
-        errors[f"item__{code}"] = message
+    errors.update(item_problems(definition, observation.scores, complete=complete))
     if errors:
         raise ValidationError(errors)
+
+
+def item_problems(definition, scores, *, complete):
+    """{form field: message} for the item scores that are wrong, or missing when `complete`
+    (observations.scoring.problems, named as the forms name their item fields)."""
+    found = scoring.problems(definition, scores, complete=complete)
+    return {f"{ITEM_PREFIX}{code}": message for code, message in found.items()}
+
+
+def check_scores(definition, scores, *, complete):
+    """Refuse scores an item would not take (or, `complete`, one left unscored)."""
+    if problems := item_problems(definition, scores, complete=complete):
+        raise ValidationError(problems)
 
 
 def overall_of(definition, scores):
@@ -560,9 +571,7 @@ def calibration_case_code(*, case, scores, rationale, by, definition):
     """Store the expert's master code and rationale; every submitted attempt at the case is
     compared again, so what coaches were told matches the code now kept (the old code
     stays in the case's history)."""
-    problems = scoring.problems(definition, scores, complete=True)
-    if problems:
-        raise ValidationError({f"item__{code}": message for code, message in problems.items()})
+    check_scores(definition, scores, complete=True)
     with transaction.atomic():
         case.master_scores = scores
         case.rationale = {code: text for code, text in rationale.items() if text}
@@ -570,14 +579,15 @@ def calibration_case_code(*, case, scores, rationale, by, definition):
         case.master_coded_at = timezone.now()
         case.save()
         for attempt in case.attempts.submitted().select_for_update():
-            _compare_attempt(attempt, case, definition)
+            calibration_attempt_compare(attempt, definition)
             attempt.save()
     return case
 
 
-def _compare_attempt(attempt, case, definition):
-    figures = calibration.compare(definition, case.master_scores, attempt.scores).as_fields()
-    for name, value in figures.items():
+def calibration_attempt_compare(attempt, definition):
+    """Set the attempt's figures from its case's master code (not saved here)."""
+    figures = calibration.compare(definition, attempt.case.master_scores, attempt.scores)
+    for name, value in figures.as_fields().items():
         setattr(attempt, name, value)
 
 
@@ -616,14 +626,12 @@ def calibration_attempt_save(*, attempt, definition, submit):
     stored = _attempt_as_stored(attempt)
     if stored is not None and stored.is_submitted:
         raise ValidationError("You have already submitted this case; your scores are final.")
-    problems = scoring.problems(definition, attempt.scores, complete=submit)
-    if problems:
-        raise ValidationError({f"item__{code}": message for code, message in problems.items()})
+    check_scores(definition, attempt.scores, complete=submit)
     if submit:
         attempt.status = attempt.Status.SUBMITTED
         attempt.submitted_at = timezone.now()
         attempt.overall_score = overall_of(definition, attempt.scores)
-        _compare_attempt(attempt, attempt.case, definition)
+        calibration_attempt_compare(attempt, definition)
     try:
         with transaction.atomic():
             attempt.save()
@@ -742,9 +750,7 @@ def co_observation_save(*, co, scores, definition, submit):
     co = observation_models.CoObservation.objects.select_for_update().get(pk=co.pk)
     if not co.is_pending or co.submitted_at is not None:
         raise ValidationError("Your scores of this visit are already in; they cannot change.")
-    problems = scoring.problems(definition, scores, complete=submit)
-    if problems:
-        raise ValidationError({f"item__{code}": message for code, message in problems.items()})
+    check_scores(definition, scores, complete=submit)
     co.scores = scores
     if not submit:
         co.save(update_fields=["scores"])
@@ -758,13 +764,19 @@ def co_observation_save(*, co, scores, definition, submit):
     return co
 
 
-def _co_observation_close(co, observation, definition):
-    """Both have scored: the comparison (the record's scores as the reference) is kept."""
-    figures = calibration.compare(definition, observation.scores, co.scores).as_fields()
+def co_observation_compare(co, reference, definition):
+    """Set the co-observation's figures, the observation of record's scores `reference`
+    (not saved here); it keeps no absolute difference."""
+    figures = calibration.compare(definition, reference, co.scores).as_fields()
     del figures["absolute_difference"]
     for name, value in figures.items():
         setattr(co, name, value)
     co.second_overall = overall_of(definition, co.scores)
+
+
+def _co_observation_close(co, observation, definition):
+    """Both have scored: the comparison (the record's scores as the reference) is kept."""
+    co_observation_compare(co, observation.scores, definition)
     co.status, co.closed_at = co.Status.SUBMITTED, timezone.now()
     co.save()
     link = co.get_absolute_url()

@@ -615,7 +615,16 @@ def calibration_score(request, round_pk, case_pk):
     problem = services.calibration_problem(round=round, case=case, coach=coach, today=today)
     data = request.POST if request.method == "POST" and not problem else None
     form = ScoresForm(data, version=version, scores=attempt.scores)
-    if form.is_bound and (saved := _save_attempt(request, form, attempt)):
+
+    def save(scores, submit):
+        attempt.scores = scores
+        services.calibration_attempt_save(
+            attempt=attempt, definition=form.definition, submit=submit
+        )
+        return attempt
+
+    submitted = "Submitted. Here is how your scores compare with the master code."
+    if form.is_bound and (saved := _scores_saved(request, form, save, submitted)):
         return saved
     ctx = {"round": round, "case": case, "attempt": attempt, "form": form, "problem": problem}
     ctx.update(version=version, groups=display.item_groups(form), today=today)
@@ -626,27 +635,21 @@ def calibration_score(request, round_pk, case_pk):
     )
 
 
-def _save_attempt(request, form, attempt):
+def _scores_saved(request, form, save, submitted):
+    """A scores-only form (ScoresForm) saved as a draft or submitted: `save(scores, submit)`
+    calls the service and returns the record; None, with every problem on the form."""
     submit = request.POST.get("action") == "submit"
     if not form.is_valid():
         if submit:
             _flag_unscored(form)
         return None
-    attempt.scores = form.scores()
     try:
-        services.calibration_attempt_save(
-            attempt=attempt, definition=form.definition, submit=submit
-        )
+        record = save(form.scores(), submit)
     except ValidationError as error:
         add_service_errors([form], error)
         return None
-    if submit:
-        messages.success(
-            request, "Submitted. Here is how your scores compare with the master code."
-        )
-    else:
-        messages.success(request, "Draft saved.")
-    return redirect(attempt)
+    messages.success(request, submitted if submit else "Draft saved.")
+    return redirect(record)
 
 
 def _calibration_result(request, attempt, version, **ctx):
@@ -808,7 +811,14 @@ def co_observation(request, pk):
         return render(request, "observations/co_observation/waiting.html", ctx)
     data = request.POST if request.method == "POST" else None
     form = ScoresForm(data, version=version, scores=co.scores)
-    if form.is_bound and (saved := _save_co_scores(request, form, co)):
+
+    def save(scores, submit):
+        services.co_observation_save(
+            co=co, scores=scores, definition=form.definition, submit=submit
+        )
+        return co
+
+    if form.is_bound and (saved := _scores_saved(request, form, save, "Submitted.")):
         return saved
     ctx.update(form=form, groups=display.item_groups(form))
     ctx["summary"] = display.preview_summary(form.definition, form.data or _initial_scores(form))
@@ -825,23 +835,6 @@ def _co_observations(user):
         "observation__activity",
         "second_observer",
     )
-
-
-def _save_co_scores(request, form, co):
-    submit = request.POST.get("action") == "submit"
-    if not form.is_valid():
-        if submit:
-            _flag_unscored(form)
-        return None
-    try:
-        services.co_observation_save(
-            co=co, scores=form.scores(), definition=form.definition, submit=submit
-        )
-    except ValidationError as error:
-        add_service_errors([form], error)
-        return None
-    messages.success(request, "Submitted." if submit else "Draft saved.")
-    return redirect(co)
 
 
 def _co_comparison(request, co, version):
