@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 
 from coaching.models import CoachAssignment, TrainerAssignment
 from miiwrap.people.models import Organization, Person, RoleGrant, Team
+from miiwrap.people.services import person_periods_sync
 
 PASSWORD = "correct horse battery"
 _seq = itertools.count(1)
@@ -39,7 +40,26 @@ def make_person(org, *roles, team=None, login=True, **fields):
         )
     person = Person.objects.create(organization=org, team=team, user=user, **fields)
     RoleGrant.objects.bulk_create(RoleGrant(person=person, role=role) for role in roles)
+    person_periods_sync(person=person, on=person.hire_date)
     return person
+
+
+def move_team(person, team, on):
+    """The person moved to `team` (None: no team) from `on`, as the admin records it."""
+    person.team = team
+    person.save(update_fields=["team"])
+    person_periods_sync(person=person, on=on)
+
+
+def remove_role(person, role, on):
+    """The person no longer holds `role` from `on`."""
+    RoleGrant.objects.filter(person=person, role=role).delete()
+    person_periods_sync(person=person, on=on)
+
+
+def grant_role(person, role, on):
+    RoleGrant.objects.get_or_create(person=person, role=role)
+    person_periods_sync(person=person, on=on)
 
 
 def make_assignment(coach, practitioner, starts_on=dt.date(2020, 2, 1), ends_on=None):

@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group
 from miiwrap.admin import AuditedAdmin, PurveyorOnlyAdmin, ScopedAdmin, SentOnceAdmin
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Organization, Person, Role, RoleGrant, Team
+from miiwrap.people.services import person_periods_sync
 
 
 @admin.register(Organization)
@@ -92,6 +93,18 @@ class PersonAdmin(AuditedAdmin, ScopedAdmin):
     def get_autocomplete_fields(self, request):
         return ["user"] if viewer_for(request.user).sees_everything else []
 
+    def save_related(self, request, form, formsets, change):
+        # After the role inline is saved: the periods follow the team and roles as saved.
+        super().save_related(request, form, formsets, change)
+        _sync_periods(form.instance, new=not change)
+
+
+def _sync_periods(person, new=False):
+    """A new person's team and roles held from their hire; a change holds from today
+    where they work."""
+    on = person.hire_date if new else person.organization.local_today()
+    person_periods_sync(person=person, on=on)
+
 
 @admin.register(RoleGrant)
 class RoleGrantAdmin(AuditedAdmin, ScopedAdmin):
@@ -99,6 +112,20 @@ class RoleGrantAdmin(AuditedAdmin, ScopedAdmin):
     list_filter = ["role", ("person__organization", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["person__first_name", "person__last_name", "person__email"]
     list_select_related = ["person"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        _sync_periods(obj.person)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        _sync_periods(obj.person)
+
+    def delete_queryset(self, request, queryset):
+        people = list(Person.objects.filter(roles__in=queryset).distinct())
+        super().delete_queryset(request, queryset)
+        for person in people:
+            _sync_periods(person)
 
 
 User = get_user_model()

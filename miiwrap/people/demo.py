@@ -20,7 +20,15 @@ from django.utils.text import slugify
 
 from coaching.models import CoachAssignment, TrainerAssignment
 from miiwrap import generations
-from miiwrap.people.models import Organization, Person, Role, RoleGrant, Team
+from miiwrap.people.models import (
+    Organization,
+    Person,
+    Role,
+    RoleGrant,
+    RolePeriod,
+    Team,
+    TeamMembership,
+)
 
 PASSWORD = "miiwrap-demo"
 BATCH_SIZE = 2000
@@ -415,6 +423,7 @@ def insert_plans(plans, password_hash):
     _insert_users(people, password_hash)
     _insert_people(plans)
     _bulk(RoleGrant, [RoleGrant(person=p.row, role=role) for p in people for role in p.roles])
+    _insert_periods(people)
     _insert_assignments(plans)
     generations.touched(*(plan.row for plan in plans))
 
@@ -471,6 +480,22 @@ def _insert_people(plans):
                 leave_date=p.leave_date,
             )
     _bulk(Person, [p.row for plan in plans for p in plan.people])
+
+
+def _insert_periods(people):
+    """Each person's team and roles, as held since their hire."""
+    _bulk(
+        TeamMembership,
+        [
+            TeamMembership(person=p.row, team=p.team.row, starts_on=p.hire_date)
+            for p in people
+            if p.team
+        ],
+    )
+    _bulk(
+        RolePeriod,
+        [RolePeriod(person=p.row, role=r, starts_on=p.hire_date) for p in people for r in p.roles],
+    )
 
 
 def _insert_assignments(plans):

@@ -441,3 +441,74 @@ class RoleGrant(models.Model):
 
     def __str__(self):
         return f"{self.person}: {self.get_role_display()}"
+
+
+class DatedPeriodQuerySet(models.QuerySet):
+    """Periods that hold from `starts_on` through `ends_on` (None: still going)."""
+
+    def visible_to(self, user):
+        return self.filter(person__in=Person.objects.visible_to(user))
+
+    def on(self, day):
+        return self.filter(Q(ends_on=None) | Q(ends_on__gte=day), starts_on__lte=day)
+
+    def overlapping(self, first, last):
+        """Those holding on some day from `first` to `last`."""
+        return self.filter(Q(ends_on=None) | Q(ends_on__gte=first), starts_on__lte=last)
+
+
+def _period_constraints(prefix, *open_fields):
+    return [
+        models.UniqueConstraint(
+            fields=open_fields, condition=Q(ends_on=None), name=f"{prefix}_one_open"
+        ),
+        models.CheckConstraint(
+            condition=Q(ends_on=None) | Q(ends_on__gte=models.F("starts_on")),
+            name=f"{prefix}_ends_after_start",
+            violation_error_message="A period cannot end before it starts.",
+        ),
+    ]
+
+
+class TeamMembership(models.Model):
+    """Which team a person was on, from when to when: Person.team is only today's, and
+    figures as of a past month follow the team the person was on then. Kept in step with
+    Person.team by services.person_periods_sync."""
+
+    person = models.ForeignKey(Person, models.CASCADE, related_name="team_memberships")
+    team = models.ForeignKey(Team, models.CASCADE, related_name="memberships")
+    starts_on = models.DateField()
+    ends_on = models.DateField(null=True, blank=True, help_text="Empty while still on the team.")
+    history = HistoricalRecords()
+
+    objects = DatedPeriodQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["person", "starts_on", "pk"]
+        constraints = _period_constraints("team_membership", "person")
+        indexes = [models.Index(fields=["team", "starts_on"])]
+
+    def __str__(self):
+        return f"{self.person} on {self.team} from {self.starts_on} to {self.ends_on or 'now'}"
+
+
+class RolePeriod(models.Model):
+    """When a person held a role: RoleGrant is only today's, and a removed grant leaves no
+    row. Kept in step with RoleGrant by services.person_periods_sync."""
+
+    person = models.ForeignKey(Person, models.CASCADE, related_name="role_periods")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    starts_on = models.DateField()
+    ends_on = models.DateField(null=True, blank=True, help_text="Empty while still held.")
+    history = HistoricalRecords()
+
+    objects = DatedPeriodQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["person", "role", "starts_on", "pk"]
+        constraints = _period_constraints("role_period", "person", "role")
+        indexes = [models.Index(fields=["role", "starts_on"])]
+
+    def __str__(self):
+        held = f"{self.starts_on} to {self.ends_on or 'now'}"
+        return f"{self.person}: {self.get_role_display()} from {held}"

@@ -42,6 +42,8 @@ AUDITED = {
     "people.Team",
     "people.Person",
     "people.RoleGrant",
+    "people.TeamMembership",
+    "people.RolePeriod",
     "coaching.CoachAssignment",
     "coaching.TrainerAssignment",
     "coaching.DriftSettings",
