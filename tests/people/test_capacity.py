@@ -1,0 +1,187 @@
+"""Internal capacity figures, hand-counted on small worlds without the database."""
+
+import datetime as dt
+from decimal import Decimal
+
+from certification import dates
+from miiwrap.people import capacity
+from miiwrap.people.capacity import Member, Span, World
+
+D = dt.date
+TODAY = D(2026, 7, 10)
+HIRED = D(2020, 1, 6)
+LONG_AGO, FAR_AHEAD = D(2024, 1, 1), D(2027, 12, 31)
+
+
+def held(valid_from=LONG_AGO, valid_until=FAR_AHEAD, revoked_on=None):
+    period = dates.Period(valid_from, valid_until, valid_until, valid_until)
+    return [dates.Held(period, revoked_on)]
+
+
+def person(pk, hired=HIRED, left=None, org=1):
+    return Member(pk, org, f"Person {pk}", hired, left)
+
+
+def roles(pk, *names, starts_on=HIRED, ends_on=None):
+    return [Span(pk, name, starts_on, ends_on) for name in names]
+
+
+def small_world(**changes):
+    """Four practitioners (1-4); coaches 11 and 12, certified; 13 a coach and trainer."""
+    people = {pk: person(pk) for pk in (1, 2, 3, 4, 11, 12, 13)}
+    spans = [span for pk in (1, 2, 3, 4) for span in roles(pk, "practitioner")]
+    spans += [span for pk in (11, 12, 13) for span in roles(pk, "coach", "practitioner")]
+    certified = {(pk, "coach"): held() for pk in (11, 12, 13)}
+    certified[(13, "trainer")] = held()
+    world = World(people, spans, certified)
+    for name, value in changes.items():
+        setattr(world, name, value)
+    return world
+
+
+def ratio_on(world, day):
+    return capacity.point(world, day)
+
+
+def test_month_ends_are_the_last_days_of_eleven_months_then_today():
+    ends = capacity.month_ends(TODAY)
+    assert ends[0] == D(2025, 8, 31) and ends[-2:] == [D(2026, 6, 30), TODAY]
+    assert len(ends) == 12 and D(2026, 2, 28) in ends
+
+
+def test_the_ratio_counts_certified_coaches_and_trainers_once_each_per_front_line_practitioner():
+    got = ratio_on(small_world(), TODAY)
+    assert (got.practitioners, got.coaches, got.trainers, got.experts) == (4, 3, 1, 3)
+    assert got.per_practitioner == Decimal("0.75")
+
+
+def test_a_coach_leaving_mid_year_lowers_the_ratio_from_that_month():
+    world = small_world()
+    world.people[11] = person(11, left=D(2026, 3, 15))
+    trend = {p.day: p.per_practitioner for p in capacity.trend(world, TODAY)}
+    assert trend[D(2026, 2, 28)] == Decimal("0.75")
+    assert trend[D(2026, 3, 31)] == Decimal("0.50")
+    assert trend[TODAY] == Decimal("0.50")
+
+
+def test_a_coach_leaving_counts_in_coach_turnover_over_the_mean_headcount():
+    world = small_world()
+    world.people[11] = person(11, left=D(2026, 3, 15))
+    got = capacity.turnover(world, _coaching, "coach", TODAY)
+    # Three coaches at the seven month ends Aug-Feb, two at the five from March: 31/12.
+    assert got.leavers == 1 and got.mean_headcount == Decimal("2.58")
+    assert got.percent == Decimal("39")
+
+
+def _coaching(world, day):
+    return world.employed(day) & world.holding("coach", day)
+
+
+def test_a_leaver_before_the_twelve_months_is_not_turnover():
+    world = small_world()
+    world.people[1] = person(1, left=D(2025, 7, 31))
+    got = capacity.turnover(world, capacity.practitioners_on, "practitioner", TODAY)
+    assert got.leavers == 0 and got.mean_headcount == Decimal("3.00")
+
+
+def test_a_practitioner_leaving_counts_in_practitioner_turnover_not_coach_turnover():
+    world = small_world()
+    world.people[2] = person(2, left=D(2025, 12, 1))
+    assert capacity.turnover(world, capacity.practitioners_on, "practitioner", TODAY).leavers == 1
+    assert capacity.turnover(world, _coaching, "coach", TODAY).leavers == 0
+
+
+def test_an_uncertified_or_lapsed_coach_is_not_counted():
+    world = small_world()
+    world.certified[(12, "coach")] = held(valid_until=D(2026, 4, 30))
+    assert ratio_on(world, D(2026, 4, 30)).coaches == 3
+    assert ratio_on(world, D(2026, 5, 31)).coaches == 2
+
+
+def test_a_removed_role_is_not_counted_after_its_end_date():
+    world = small_world()
+    world.roles = [s for s in world.roles if (s.person_id, s.key) != (12, "coach")]
+    world.roles += roles(12, "coach", ends_on=D(2026, 5, 31))
+    may, june = ratio_on(world, D(2026, 5, 31)), ratio_on(world, D(2026, 6, 30))
+    assert (may.coaches, may.practitioners) == (3, 4)
+    # No longer coaching, the person is a front-line practitioner again.
+    assert (june.coaches, june.practitioners) == (2, 5)
+
+
+def test_a_practitioner_moving_team_is_counted_where_they_were_each_month():
+    north, south = 100, 200
+    memberships = [Span(pk, north, HIRED) for pk in (2, 3, 11)]
+    memberships += [Span(1, north, HIRED, D(2026, 4, 30)), Span(1, south, D(2026, 5, 1))]
+    north_world = small_world(teams=memberships, team_id=north)
+    south_world = small_world(teams=memberships, team_id=south)
+    assert ratio_on(north_world, D(2026, 4, 30)).practitioners == 3
+    assert ratio_on(north_world, D(2026, 5, 31)).practitioners == 2
+    assert ratio_on(south_world, D(2026, 4, 30)).practitioners == 0
+    assert ratio_on(south_world, D(2026, 5, 31)).practitioners == 1
+    assert ratio_on(north_world, TODAY).per_practitioner == Decimal("0.50")
+
+
+def test_a_team_with_no_practitioners_has_no_ratio():
+    world = small_world(teams=[], team_id=100)
+    assert ratio_on(world, TODAY).per_practitioner is None
+
+
+def test_new_hires_are_judged_against_the_deadline_after_hire():
+    world = small_world()
+    for pk, hired in [(21, D(2026, 5, 1)), (22, D(2026, 6, 20)), (23, D(2026, 6, 1))]:
+        world.people[pk] = person(pk, hired=hired)
+        world.roles += roles(pk, "practitioner", starts_on=hired)
+    found = {h.person.id: (h.days_since_hire, h.days_left, h.status) for h in _hires(world)}
+    assert found == {
+        21: (70, -25, "Past deadline"),
+        23: (39, 6, "At risk"),
+        22: (20, 25, "On track"),
+    }
+    assert [h.person.id for h in _hires(world)] == [21, 23, 22]
+
+
+def _hires(world, deadline=45):
+    return capacity.new_hires(world, TODAY, deadline)
+
+
+def test_a_certified_or_long_standing_hire_is_not_on_the_new_hire_list():
+    world = small_world()
+    world.people[24] = person(24, hired=D(2026, 6, 1))
+    world.people[25] = person(25, hired=D(2026, 1, 1))
+    world.roles += roles(24, "practitioner", starts_on=D(2026, 6, 1))
+    world.roles += roles(25, "practitioner", starts_on=D(2026, 1, 1))
+    world.certified[(24, "practitioner")] = held(D(2026, 7, 1))
+    assert _hires(world) == []
+
+
+def test_without_a_deadline_a_new_hire_is_listed_but_not_at_risk():
+    world = small_world()
+    world.people[21] = person(21, hired=D(2026, 4, 15))
+    world.roles += roles(21, "practitioner", starts_on=D(2026, 4, 15))
+    (hire,) = _hires(world, deadline=None)
+    assert (hire.days_left, hire.status, hire.at_risk) == (None, "No deadline", False)
+
+
+def test_dependence_counts_practitioners_with_one_coach_none_and_the_busiest_caseload():
+    world = small_world()
+    assignments = [(11, 1), (11, 2), (12, 2), (11, 3), (11, 3), (12, 13)]
+    got = capacity.dependence(world, TODAY, assignments)
+    # 1 and 3 rest on coach 11 alone, 2 has two coaches, 4 has none; 13 is a coach.
+    assert got == capacity.Dependence(4, 2, 1, 3)
+
+
+def test_evidence_share_splits_own_purveyor_and_other_observers():
+    observers = [(1, False)] * 3 + [(9, True)] * 6 + [(5, False)]
+    got = capacity.evidence_share(1, observers)
+    assert (got.own, got.purveyor, got.other, got.total) == (3, 6, 1, 10)
+    assert (got.percent("own"), got.percent("purveyor")) == (Decimal("30"), Decimal("60"))
+
+
+def test_no_evidence_has_no_share():
+    assert capacity.evidence_share(1, []).percent("own") is None
+
+
+def test_turnover_with_nobody_has_no_percent():
+    world = World({}, [])
+    got = capacity.turnover(world, capacity.practitioners_on, "practitioner", TODAY)
+    assert (got.leavers, got.percent) == (0, None)
