@@ -38,7 +38,14 @@ def register():
         PooledSpread,
         TrainerAssignment,
     )
-    from miiwrap.people.models import Organization, Person, RoleGrant, Team
+    from miiwrap.people.models import (
+        Organization,
+        Person,
+        RoleGrant,
+        RolePeriod,
+        Team,
+        TeamMembership,
+    )
     from observations.models import (
         ActivityType,
         Amendment,
@@ -73,6 +80,9 @@ def register():
     feeds(Team, "organization_id", moves=True)
     feeds(Person, "organization_id", moves=True)
     feeds(RoleGrant, "person.organization_id")
+    # Internal capacity reads who held which team and role at each month end.
+    feeds(TeamMembership, "person.organization_id")
+    feeds(RolePeriod, "person.organization_id")
     # An observation keeps its practitioner's organization: only the coach is read.
     feeds(Observation, lambda row: (row.organization_id, row.coach.organization_id))
     feeds(Amendment, "observation.practitioner.organization_id")

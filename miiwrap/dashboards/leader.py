@@ -23,7 +23,7 @@ from certification.pipeline import EXPIRING_WITHIN
 from coaching.levels import METRIC
 from coaching.models import CoachAssignment, DriftAlert, ItemMonth, OrganizationItemMonth
 from miiwrap import charts, generations, months
-from miiwrap.dashboards import feedback
+from miiwrap.dashboards import capacity, feedback
 from miiwrap.dashboards.forms import LeaderFilterForm
 from miiwrap.dashboards.tables import Cell, Table, people_cell, person_cell
 from miiwrap.people.models import Organization, Person, Team, todays_by_zone
@@ -254,6 +254,9 @@ def build(scope, keep=None):
         "sessions": section("sessions", lambda: coach_sessions(scope, cadence)),
         "feedback": section("feedback", lambda: feedback_quality(scope)),
         "overdue": section("overdue", lambda: overdue(scope, cadence)),
+        **section(
+            "capacity", lambda: capacity.section(scope.organizations, scope.today, scope.team)
+        ),
     }
 
 

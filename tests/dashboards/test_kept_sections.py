@@ -22,7 +22,7 @@ from coaching.models import CoachAssignment, DriftAlert
 from miiwrap import generations
 from miiwrap.dashboards import coach, leader
 from miiwrap.dashboards.forms import LeaderFilterForm
-from miiwrap.people.models import Organization, Person, RoleGrant
+from miiwrap.people.models import Organization, Person, RolePeriod
 from observations import services as observation_services
 from observations import summaries
 from observations.models import Metric, Observation, Rubric
@@ -30,11 +30,14 @@ from tests.coaching.test_alert_views import make_alert
 from tests.dashboards.test_browser_dashboards import history  # noqa: F401  (fixture)
 from tests.dashboards.test_coach_co_observation import co_observed_visit
 from tests.factories import (
+    grant_role,
     make_assignment,
     make_observation,
     make_period,
     make_person,
     make_session,
+    move_team,
+    remove_role,
 )
 
 pytestmark = pytest.mark.usefixtures("shipped_programs")
@@ -149,8 +152,7 @@ def assignment_ended(world, past):
 
 
 def moved_team(world, past):
-    world.practitioner.team = world.team_b
-    world.practitioner.save()
+    move_team(world.practitioner, world.team_b, today(world))
 
 
 def left(world, past):
@@ -159,7 +161,19 @@ def left(world, past):
 
 
 def role_granted(world, past):
-    RoleGrant.objects.create(person=world.unassigned, role="coach")
+    grant_role(world.unassigned, "coach", today(world))
+
+
+def role_removed(world, past):
+    remove_role(world.unassigned, "coach", today(world) + dt.timedelta(1))
+
+
+def role_period_corrected(world, past):
+    """A period's start put right (the admin's history of it says who did): internal
+    capacity counts the person only from then."""
+    period = RolePeriod.objects.get(person=world.unassigned, role="practitioner")
+    period.starts_on = today(world) - dt.timedelta(days=20)
+    period.save()
 
 
 def team_renamed(world, past):
@@ -225,6 +239,8 @@ WRITES = [
     moved_team,
     left,
     role_granted,
+    role_removed,
+    role_period_corrected,
     team_renamed,
     program_changed,
     evidence_rule_changed,
