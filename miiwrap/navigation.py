@@ -74,6 +74,7 @@ def _entries(viewer):
             "Dashboards",
             [
                 (leads, "Dashboard", "dashboards:leader"),
+                (viewer.sees_everything, "Internal capacity", "dashboards:capacity"),
                 (viewer.is_coach, "Caseload", "dashboards:coach"),
                 (viewer.is_practitioner, "Where I stand", "dashboards:practitioner"),
             ],

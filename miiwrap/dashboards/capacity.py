@@ -141,10 +141,8 @@ def _figures(org, rows, observers, today, team, deadline):
         organization=org,
         trend=capacity.trend(world, today),
         dependence=capacity.dependence(world, today, rows.assignments),
-        coach_turnover=capacity.turnover(world, _coaching, capacity.COACH, today),
-        practitioner_turnover=capacity.turnover(
-            world, capacity.practitioners_on, capacity.PRACTITIONER, today
-        ),
+        coach_turnover=capacity.turnover(world, _coaching, today),
+        practitioner_turnover=capacity.turnover(world, capacity.practitioners_on, today),
         new_hires=capacity.new_hires(world, today, deadline),
         evidence=capacity.evidence_share(org.pk, observers),
         deadline_days=deadline,
@@ -285,7 +283,7 @@ def section(organizations, today, team=None):
     return {
         "capacity": comparison(figures),
         "capacity_chart": ratio_chart(figures),
-        "capacity_trend": None if compares else trend_table(figures),
+        "capacity_trend": trend_table(figures) if len(figures) == 1 else None,
         "new_hires": new_hires_table(figures, compares),
         "capacity_today": today,
         "capacity_at_risk_days": capacity.AT_RISK_DAYS,

@@ -6,6 +6,7 @@ app_name = "dashboards"
 
 urlpatterns = [
     path("", views.leader_dashboard, name="leader"),
+    path("capacity/", views.capacity_comparison, name="capacity"),
     path("coach/", views.coach_dashboard, name="coach"),
     path("coach/<int:pk>/", views.coach_dashboard, name="coach"),
     path("practitioner/", views.practitioner_dashboard, name="practitioner"),

@@ -7,7 +7,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from miiwrap import pages
-from miiwrap.dashboards import coach, leader, practitioner
+from miiwrap.dashboards import capacity, coach, leader, practitioner
 from miiwrap.dashboards.forms import LeaderFilterForm
 from miiwrap.dashboards.tables import Table, as_csv
 from miiwrap.parsing import reads
@@ -57,6 +57,26 @@ def leader_dashboard(request):
 
     ctx = {"filters": filters, "scope": scope, "body": kept_page(request, keep, body)}
     return render(request, "dashboards/leader.html", ctx)
+
+
+def _purveyor_organizations(user):
+    """The client organizations the purveyor compares; 404 for anyone else (a leader
+    reads their own organization's capacity on their dashboard)."""
+    if not viewer_for(user).sees_everything:
+        raise Http404("The capacity comparison is the purveyor's.")
+    return list(Organization.objects.filter(is_purveyor=False))
+
+
+@reads("export")
+@login_required
+def capacity_comparison(request):
+    organizations = _purveyor_organizations(request.user)
+    today = timezone.localdate()
+    sections = capacity.section(organizations, today)
+    if export := request.GET.get("export"):
+        return _download(sections, export, "capacity")
+    _link_people(sections, request.user)
+    return render(request, "dashboards/capacity.html", sections)
 
 
 def kept_page(request, keep, render_body):

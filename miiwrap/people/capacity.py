@@ -12,7 +12,8 @@ Who counts on a day (every figure reads the periods, not today's Person.team/Rol
 
 The ratio is certified coaches and trainers (each person once) per front-line
 practitioner. Turnover over a span is the leavers whose last day fell in it, holding the
-role on that day, over the mean headcount of the month ends. A new hire is a front-line
+counted (a front-line practitioner, a coach) on that day, over the mean headcount of the
+month ends. A new hire is a front-line
 practitioner hired within NEW_HIRE_DAYS with no certification begun in the practitioner
 program; they are at risk from AT_RISK_DAYS before the program's deadline after hire.
 """
@@ -152,10 +153,11 @@ class Turnover:
         return _two_places(100 * self.leavers / self.mean_headcount).quantize(Decimal("1"))
 
 
-def turnover(world, counted, role, today, count=MONTHS_SHOWN):
-    """Leavers of `role` over the `count` months to today: whose leave date falls after the
-    first month end's month began, and who held the role (on the team) on their last day;
-    over the mean of `counted(world, day)` at each month end."""
+def turnover(world, counted, today, count=MONTHS_SHOWN):
+    """Leavers over the `count` months to today, each counted by `counted(world, day)` on
+    their last day (a coach's leaving is not a front-line practitioner's): whose leave
+    date falls after the first month end's month began; over the mean of `counted` at
+    each month end."""
     days = month_ends(today, count)
     first = months.first_day(days[0])
     leavers = [
@@ -163,8 +165,7 @@ def turnover(world, counted, role, today, count=MONTHS_SHOWN):
         for person in world.people.values()
         if person.leave_date is not None
         and first <= person.leave_date <= today
-        and person.id in world.employed(person.leave_date)
-        and person.id in world.holding(role, person.leave_date)
+        and person.id in counted(world, person.leave_date)
     ]
     mean = Decimal(sum(len(counted(world, day)) for day in days)) / len(days)
     return Turnover(len(leavers), _two_places(mean))

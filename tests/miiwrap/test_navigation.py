@@ -44,6 +44,15 @@ def test_the_purveyor_admin_sees_every_certification_page():
     assert shown(PURVEYOR)["Certification"] == ["Rosters", "Decisions", "Reminder log"]
 
 
+def test_the_purveyor_admin_finds_the_capacity_comparison_beside_the_dashboard():
+    assert shown(PURVEYOR)["Dashboards"] == ["Dashboard", "Internal capacity"]
+
+
+def test_a_leader_reads_capacity_on_their_dashboard_not_in_the_comparison():
+    assert shown(LEADER)["Dashboards"] == ["Dashboard"]
+    assert shown(ORG_ADMIN)["Dashboards"] == ["Dashboard"]
+
+
 def test_a_coach_who_also_practises_has_both_dashboards_in_one_menu():
     found = shown(COACH)
     assert found["Dashboards"] == ["Caseload", "Where I stand"]
@@ -70,6 +79,7 @@ def test_a_practitioner_has_only_plain_links():
         ("/coaching/plans/", "Plans"),
         ("/observations/new/", "New observation"),
         ("/dashboards/", "Dashboard"),
+        ("/dashboards/capacity/", "Internal capacity"),
     ],
 )
 def test_the_page_shown_marks_its_link_and_its_menu(path, active):

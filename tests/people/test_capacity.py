@@ -67,7 +67,7 @@ def test_a_coach_leaving_mid_year_lowers_the_ratio_from_that_month():
 def test_a_coach_leaving_counts_in_coach_turnover_over_the_mean_headcount():
     world = small_world()
     world.people[11] = person(11, left=D(2026, 3, 15))
-    got = capacity.turnover(world, _coaching, "coach", TODAY)
+    got = capacity.turnover(world, _coaching, TODAY)
     # Three coaches at the seven month ends Aug-Feb, two at the five from March: 31/12.
     assert got.leavers == 1 and got.mean_headcount == Decimal("2.58")
     assert got.percent == Decimal("39")
@@ -80,15 +80,15 @@ def _coaching(world, day):
 def test_a_leaver_before_the_twelve_months_is_not_turnover():
     world = small_world()
     world.people[1] = person(1, left=D(2025, 7, 31))
-    got = capacity.turnover(world, capacity.practitioners_on, "practitioner", TODAY)
+    got = capacity.turnover(world, capacity.practitioners_on, TODAY)
     assert got.leavers == 0 and got.mean_headcount == Decimal("3.00")
 
 
 def test_a_practitioner_leaving_counts_in_practitioner_turnover_not_coach_turnover():
     world = small_world()
     world.people[2] = person(2, left=D(2025, 12, 1))
-    assert capacity.turnover(world, capacity.practitioners_on, "practitioner", TODAY).leavers == 1
-    assert capacity.turnover(world, _coaching, "coach", TODAY).leavers == 0
+    assert capacity.turnover(world, capacity.practitioners_on, TODAY).leavers == 1
+    assert capacity.turnover(world, _coaching, TODAY).leavers == 0
 
 
 def test_an_uncertified_or_lapsed_coach_is_not_counted():
@@ -183,5 +183,12 @@ def test_no_evidence_has_no_share():
 
 def test_turnover_with_nobody_has_no_percent():
     world = World({}, [])
-    got = capacity.turnover(world, capacity.practitioners_on, "practitioner", TODAY)
+    got = capacity.turnover(world, capacity.practitioners_on, TODAY)
     assert (got.leavers, got.percent) == (0, None)
+
+
+def test_a_coach_leaving_is_not_front_line_practitioner_turnover():
+    world = small_world()
+    world.people[11] = person(11, left=D(2026, 3, 15))
+    assert capacity.turnover(world, capacity.practitioners_on, TODAY).leavers == 0
+    assert capacity.turnover(world, _coaching, TODAY).leavers == 1
