@@ -97,6 +97,7 @@ def add_certifications(plans, *, seed, today, years):
     world = _world(seed, today, years)
     if world is None:
         return None
+    _deadline_after_hire(world.programs["practitioner"])
     if any(plan.identity.is_purveyor for plan in plans):
         _panel_certifications(world)
     for key, held in _purveyor_holds().items():
@@ -107,6 +108,17 @@ def add_certifications(plans, *, seed, today, years):
     _insert(world)
     generations.touched(everyone=True)
     return world.made
+
+
+# New hires certified within this many days of hire: one published wraparound rule,
+# set on the demo's practitioner program so novices nearing it are flagged.
+DEADLINE_DAYS = 45
+
+
+def _deadline_after_hire(program):
+    if program.deadline_days_after_hire is None:
+        program.deadline_days_after_hire = DEADLINE_DAYS
+        program.save(update_fields=["deadline_days_after_hire"])
 
 
 def _world(seed, today, years):
@@ -207,8 +219,12 @@ def _routine_rows(plan):
 
 
 def _begin(world, org, person):
-    """Where each person starts: carried over if experienced, otherwise on the path."""
+    """Where each person starts: carried over if experienced, otherwise on the path. An
+    organization leaning on the purveyor has not yet had its coaches certified as coaches;
+    one that built its own has its most senior coach certified to train."""
     codes = ["practitioner", "coach"] if Role.COACH in person.roles else ["practitioner"]
+    if _leans_on_purveyor(org):
+        codes = ["practitioner"]
     for code in codes:
         program = world.programs[code]
         experienced = person.hire_date <= world.start - dt.timedelta(days=180)
@@ -222,6 +238,33 @@ def _begin(world, org, person):
             org.later(max(period.window_opens, world.start), "window", person, program)
         else:
             org.later(max(person.hire_date + 45 * DAY, world.start), "ready", person, program)
+    if person is _senior_coach(org):
+        _carry_over_trainer(world, org, person)
+
+
+def _leans_on_purveyor(org):
+    return org.plan.identity.support == "purveyor"
+
+
+def _senior_coach(org):
+    """The current coach hired first, in an organization that built its own coaches."""
+    current = org.plan.coaches()
+    if _leans_on_purveyor(org) or not current:
+        return None
+    return min(current, key=lambda coach: coach.hire_date)
+
+
+def _carry_over_trainer(world, org, person):
+    """A trainer certification carried over from before the records, renewed by the path
+    from then on; drawn from a stream of its own, so the rest of the replay is unchanged."""
+    rng = random.Random(f"{world.seed}:{org.plan.identity.slug}:trainer")
+    program = world.programs["trainer"]
+    earliest = max(person.hire_date + 365 * DAY, world.start - 700 * DAY)
+    if earliest >= world.start:
+        return
+    day = earliest + dt.timedelta(days=rng.randint(0, (world.start - earliest).days))
+    period = _record(world, org.periods, person.row, program, day, override=CARRIED_OVER)
+    org.later(max(period.window_opens, world.start), "window", person, program)
 
 
 def _card(world, org, person, program, day):
@@ -288,8 +331,11 @@ def _observer(world, org, person, program, day):
     practitioner program the assigned coach, else a colleague; for coaches a trainer."""
     rule = program.evidence_rule("initial")
     needed = rule.observer_certified_in_id if rule else None
+    trainers = [SimpleNamespace(row=trainer) for trainer in world.trainers]
     if program.code != "practitioner":
-        candidates = [SimpleNamespace(row=trainer) for trainer in world.trainers]
+        candidates = trainers
+    elif _leans_on_purveyor(org):
+        candidates = trainers  # the purveyor's staff make its certification visits
     else:
         assigned = demo_observations.coach_on(org.assignments.get(person, ()), day)
         colleagues = sorted(org.coaches, key=lambda c: (c.team is not person.team, c.row.pk))

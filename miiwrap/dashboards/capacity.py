@@ -161,7 +161,7 @@ COMPARISON_HEADINGS = [
     "Front-line practitioners",
     "Certified coaches",
     "Trainers",
-    "Coaches and trainers per practitioner",
+    "Coaches and trainers per 10 practitioners",
     "12 months ago",
     "Practitioners with one coach only",
     "Practitioners with no coach",
@@ -181,8 +181,8 @@ def comparison(figures, key="capacity"):
             f.now.practitioners,
             f.now.coaches,
             f.now.trainers,
-            f.now.per_practitioner,
-            f.year_ago.per_practitioner,
+            f.now.per_ten,
+            f.year_ago.per_ten,
             f.dependence.one_coach,
             f.dependence.no_coach,
             f.coach_turnover.percent,
@@ -209,11 +209,9 @@ def ratio_chart(figures):
         return None
     days = [point.day for point in figures[0].trend]
     return charts.line_chart(
-        title="Certified coaches and trainers per front-line practitioner, by month end",
+        title="Certified coaches and trainers per 10 front-line practitioners, by month end",
         labels=[_month_end_label(day, days[-1]) for day in days],
-        series=[
-            (f.organization.name, [_float(p.per_practitioner) for p in f.trend]) for f in figures
-        ],
+        series=[(f.organization.name, [_float(p.per_ten) for p in f.trend]) for f in figures],
         low=0,
         partial=[len(days) - 1],
     )
@@ -234,14 +232,20 @@ def trend_table(figures, key="capacity_trend"):
     return Table(
         key,
         f"{f.organization.name}: counted at each month end (the last, today)",
-        ["Month end", "Front-line practitioners", "Certified coaches", "Trainers", "Ratio"],
+        [
+            "Month end",
+            "Front-line practitioners",
+            "Certified coaches",
+            "Trainers",
+            "Coaches and trainers per 10 practitioners",
+        ],
         [
             [
                 _month_end_label(p.day, last),
                 p.practitioners,
                 p.coaches,
                 p.trainers,
-                p.per_practitioner,
+                p.per_ten,
             ]
             for p in f.trend
         ],

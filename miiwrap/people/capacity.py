@@ -101,6 +101,14 @@ class Point:
             return None
         return _two_places(Decimal(self.experts) / self.practitioners)
 
+    @property
+    def per_ten(self):
+        """The same per ten front-line practitioners, to one place: what the pages show."""
+        if not self.practitioners:
+            return None
+        exact = Decimal(10 * self.experts) / self.practitioners
+        return exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
 
 def _two_places(value):
     return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

@@ -157,8 +157,14 @@ class Identity:
     slug: str
     time_zone: str
     is_purveyor: bool = False
+    # Whose observers certify its practitioners: "own" (its certified coaches, as the
+    # model intends) or "purveyor" (the purveyor's trainers: it has not yet built its own).
+    support: str = "own"
 
 
+# One client organization in this many (the second, sixth, ...) still leans on the
+# purveyor's observers, so the capacity comparison has both kinds to show.
+SUPPORT_CYCLE = 4
 PURVEYOR = Identity("MiiWrap Institute", "miiwrap-institute", "America/Chicago", is_purveyor=True)
 
 
@@ -172,7 +178,10 @@ def identities(seed, count):
         if not names[zone]:
             raise ValueError(f"The demo has names for at most {index} client organizations.")
         place, (kind, short) = names[zone].pop()
-        clients.append(Identity(f"{place} {kind}", f"{slugify(place)}-{short}", zone))
+        support = "purveyor" if index % SUPPORT_CYCLE == 1 else "own"
+        clients.append(
+            Identity(f"{place} {kind}", f"{slugify(place)}-{short}", zone, support=support)
+        )
     return [PURVEYOR, *clients]
 
 
@@ -204,6 +213,11 @@ class PersonPlan:
     staff_id: str = ""
     user: object = None  # the login, once inserted
     row: Person | None = None
+    # History before today's team and roles: the team they were on until `moved_on`,
+    # and roles they no longer hold, as (role, starts_on, ends_on).
+    earlier_team: TeamPlan | None = None
+    moved_on: dt.date | None = None
+    former_roles: tuple = ()
 
 
 @dataclass(eq=False)
@@ -240,6 +254,8 @@ def plan_organization(identity, *, seed, today, scale):
         _plan_client_staff(rng, org, today, scale)
         _plan_leavers(rng, org, today)
         _plan_assignments(rng, org, today)
+        # A stream of its own, so the rest of the organization comes out as before.
+        _plan_moves(random.Random(f"{seed}:{identity.slug}:moves"), org, today)
     _give_emails_and_staff_ids(rng, org)
     return org
 
@@ -285,6 +301,32 @@ def _plan_leavers(rng, org, today):
             hired = _leaver_hire(rng, today)
             person = _hire(rng, org, (Role.PRACTITIONER,), _practitioner_title(rng), hired, team)
         person.leave_date = _leave_date(rng, hired, today)
+
+
+MOVES = 3  # team moves in the last year, an organization
+MOVE_DAYS = (30, YEAR_DAYS)
+
+
+def _plan_moves(rng, org, today):
+    """Some practitioners came from another team in the last year; one person stepped
+    back from coaching in it (a coach role that ended), and is a practitioner again."""
+    settled = [
+        p
+        for p in org.people
+        if p.roles == (Role.PRACTITIONER,)
+        and p.leave_date is None
+        and p.team is not None
+        and (today - p.hire_date).days > 2 * YEAR_DAYS
+    ]
+    if len(org.teams) < 2 or not settled:
+        return
+    for person in rng.sample(settled, min(MOVES, len(settled))):
+        person.earlier_team = rng.choice([t for t in org.teams if t is not person.team])
+        person.moved_on = today - dt.timedelta(days=rng.randint(*MOVE_DAYS))
+    stepped_back = rng.choice([p for p in settled if p.earlier_team is None] or settled)
+    ended = today - dt.timedelta(days=rng.randint(*MOVE_DAYS))
+    coached_from = stepped_back.hire_date + dt.timedelta(days=YEAR_DAYS)
+    stepped_back.former_roles = ((Role.COACH, coached_from, ended),)
 
 
 def _hire(rng, org, roles, job_title, hire_date, team=None):
@@ -483,19 +525,30 @@ def _insert_people(plans):
 
 
 def _insert_periods(people):
-    """Each person's team and roles, as held since their hire."""
-    _bulk(
-        TeamMembership,
-        [
-            TeamMembership(person=p.row, team=p.team.row, starts_on=p.hire_date)
-            for p in people
-            if p.team
-        ],
-    )
-    _bulk(
-        RolePeriod,
-        [RolePeriod(person=p.row, role=r, starts_on=p.hire_date) for p in people for r in p.roles],
-    )
+    """Each person's team and roles, as held since their hire or their move."""
+    _bulk(TeamMembership, [m for p in people for m in _memberships(p)])
+    roles = [
+        RolePeriod(person=p.row, role=r, starts_on=p.hire_date) for p in people for r in p.roles
+    ]
+    former = [
+        RolePeriod(person=p.row, role=role, starts_on=starts_on, ends_on=ends_on)
+        for p in people
+        for role, starts_on, ends_on in p.former_roles
+    ]
+    _bulk(RolePeriod, roles + former)
+
+
+def _memberships(p):
+    if p.team is None:
+        return []
+    if p.earlier_team is None:
+        return [TeamMembership(person=p.row, team=p.team.row, starts_on=p.hire_date)]
+    return [
+        TeamMembership(
+            person=p.row, team=p.earlier_team.row, starts_on=p.hire_date, ends_on=p.moved_on - DAY
+        ),
+        TeamMembership(person=p.row, team=p.team.row, starts_on=p.moved_on),
+    ]
 
 
 def _insert_assignments(plans):

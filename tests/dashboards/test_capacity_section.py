@@ -141,7 +141,7 @@ def test_the_purveyor_compares_every_client_organization(counted, login):
     names = [row[0].value for row in response.context["capacity"].rows]
     assert names == ["Elsewhere County", "Riverbend Family Services"]
     riverbend = response.context["capacity"].rows[1]
-    assert [c.value for c in riverbend[1:5]] == [4, 1, 0, Decimal("0.25")]
+    assert [c.value for c in riverbend[1:5]] == [4, 1, 0, Decimal("2.5")]
     assert counted.nia.full_name in response.content.decode()
 
 

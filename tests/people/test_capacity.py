@@ -53,6 +53,7 @@ def test_the_ratio_counts_certified_coaches_and_trainers_once_each_per_front_lin
     got = ratio_on(small_world(), TODAY)
     assert (got.practitioners, got.coaches, got.trainers, got.experts) == (4, 3, 1, 3)
     assert got.per_practitioner == Decimal("0.75")
+    assert got.per_ten == Decimal("7.5")
 
 
 def test_a_coach_leaving_mid_year_lowers_the_ratio_from_that_month():
@@ -124,6 +125,12 @@ def test_a_practitioner_moving_team_is_counted_where_they_were_each_month():
 def test_a_team_with_no_practitioners_has_no_ratio():
     world = small_world(teams=[], team_id=100)
     assert ratio_on(world, TODAY).per_practitioner is None
+    assert ratio_on(world, TODAY).per_ten is None
+
+
+def test_per_ten_rounds_half_up_to_one_place():
+    assert capacity.Point(TODAY, 12, 2, 0, 2).per_ten == Decimal("1.7")  # 1.666...
+    assert capacity.Point(TODAY, 8, 1, 0, 1).per_ten == Decimal("1.3")  # 1.25
 
 
 def test_new_hires_are_judged_against_the_deadline_after_hire():
