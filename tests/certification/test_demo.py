@@ -163,10 +163,49 @@ def test_the_demo_shows_every_common_state(demo_output):
     assert states["certified"] > states["in_progress"]
 
 
-def test_client_coaches_hold_coach_certifications(demo_output):
-    coaches = Person.objects.filter(organization__is_purveyor=False).with_role("coach")
+def leaning_on_purveyor():
+    """The slugs of the demo's client organizations still certified by the purveyor."""
+    identities = demo.identities(1, demo.SCALES["demo"].organizations)
+    return {i.slug for i in identities if i.support == "purveyor"}
+
+
+def certified_coaches(coaches):
     holding = CertificationPeriod.objects.filter(program__code="coach", person__in=coaches)
-    assert holding.values("person").distinct().count() == coaches.count()
+    return holding.values("person").distinct().count()
+
+
+def test_client_coaches_hold_coach_certifications_where_the_organization_built_its_own(
+    demo_output,
+):
+    clients = Person.objects.filter(organization__is_purveyor=False)
+    coaches = clients.exclude(organization__slug__in=leaning_on_purveyor()).with_role("coach")
+    assert certified_coaches(coaches) == coaches.count() > 0
+
+
+def test_an_organization_leaning_on_the_purveyor_has_no_certified_coach_of_its_own(
+    demo_output,
+):
+    leaning = leaning_on_purveyor()
+    assert len(leaning) == 1
+    coaches = Person.objects.filter(organization__slug__in=leaning).with_role("coach")
+    assert coaches.exists() and certified_coaches(coaches) == 0
+
+
+def test_the_purveyors_trainers_observe_the_leaning_organizations_certification_visits(
+    demo_output,
+):
+    visits = Observation.objects.filter(import_key__startswith=VISIT_KEY)
+    leaning = visits.filter(practitioner__organization__slug__in=leaning_on_purveyor())
+    assert leaning.exists()
+    assert set(leaning.values_list("coach__organization__is_purveyor", flat=True)) == {True}
+
+
+def test_each_organization_that_built_its_own_coaches_has_a_trainer(demo_output):
+    clients = Person.objects.filter(organization__is_purveyor=False)
+    trainers = CertificationPeriod.objects.filter(program__code="trainer", person__in=clients)
+    organizations = set(trainers.values_list("person__organization__slug", flat=True))
+    built = set(clients.values_list("organization__slug", flat=True)) - leaning_on_purveyor()
+    assert organizations == built
 
 
 def test_running_again_adds_no_certification(demo_output):
