@@ -48,7 +48,15 @@ from certification.models import (
 from coaching.models import CoachAssignment
 from miiwrap import generations
 from miiwrap.notifications.models import Notification
-from miiwrap.people.models import Organization, Person, Role, RoleGrant, Team
+from miiwrap.people.models import (
+    Organization,
+    Person,
+    Role,
+    RoleGrant,
+    RolePeriod,
+    Team,
+    TeamMembership,
+)
 from miiwrap.planner import analyze
 from observations import demo as demo_observations
 from observations import scoring, summaries
@@ -356,6 +364,8 @@ def remove_dataset():
         Observation.objects.filter(practitioner__in=people),
         CoachAssignment.objects.filter(practitioner__in=people),
         RoleGrant.objects.filter(person__in=people),
+        RolePeriod.objects.filter(person__in=people),
+        TeamMembership.objects.filter(person__in=people),
         Person.objects.filter(pk__in=people),
         Team.objects.filter(organization__slug__startswith=PREFIX),
         Organization.objects.filter(slug__startswith=PREFIX),
@@ -533,6 +543,22 @@ def insert_world(world, today):
         RoleGrant(person=people[p.number], role=role) for p in world.people for role in p.roles
     ]
     RoleGrant.objects.bulk_create(grants, batch_size=BATCH)
+    # Held since hire, as the people services keep them (miiwrap.people.services).
+    RolePeriod.objects.bulk_create(
+        (
+            RolePeriod(person_id=g.person.pk, role=g.role, starts_on=g.person.hire_date)
+            for g in grants
+        ),
+        batch_size=BATCH,
+    )
+    TeamMembership.objects.bulk_create(
+        (
+            TeamMembership(person=person, team_id=person.team_id, starts_on=person.hire_date)
+            for person in people
+            if person.team_id
+        ),
+        batch_size=BATCH,
+    )
     CoachAssignment.objects.bulk_create(
         (
             CoachAssignment(

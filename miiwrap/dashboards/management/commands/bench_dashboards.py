@@ -72,7 +72,16 @@ from coaching.models import (
 from miiwrap import generations
 from miiwrap.notifications.models import Notification
 from miiwrap.people import demo
-from miiwrap.people.models import Organization, Person, Role, RoleGrant, Team
+from miiwrap.people.models import (
+    Organization,
+    Person,
+    Role,
+    RoleGrant,
+    RolePeriod,
+    Team,
+    TeamMembership,
+)
+from miiwrap.people.services import person_periods_sync
 from observations import demo_calibration
 from observations.management.commands import bench_observations as dataset
 from observations.management.commands.bench_observations import positive
@@ -102,6 +111,8 @@ SETTLED = (
     CertificationEvent,
     CoachAssignment,
     RoleGrant,
+    RolePeriod,
+    TeamMembership,
     Person,
     Team,
     Organization,
@@ -569,6 +580,7 @@ def make_leader(org, today, added):
         hire_date=today - dt.timedelta(days=365),
     )
     RoleGrant.objects.create(person=leader, role=Role.LEADER)
+    person_periods_sync(person=leader, on=leader.hire_date)
     added.leader = leader.pk
     return leader
 
