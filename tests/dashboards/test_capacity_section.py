@@ -195,3 +195,50 @@ def test_capacity_reads_seven_queries_whatever_the_rows(counted, more):
     with CaptureQueriesContext(connection) as captured:
         capacity.read([counted.home, counted.away], TODAY)
     assert len(captured) == 7
+
+
+def test_an_organization_admin_reads_capacity_on_the_dashboard(counted, login):
+    content = login(counted.org_admin).get(reverse("dashboards:leader")).content.decode()
+    assert "Internal capacity" in content and counted.nia.full_name in content
+
+
+def test_the_purveyors_dashboard_of_all_organizations_compares_them_without_a_trend(counted):
+    found = capacity.section([counted.away, counted.home], TODAY)
+    assert [row[0].value for row in found["capacity"].rows] == [
+        "Elsewhere County",
+        "Riverbend Family Services",
+    ]
+    assert found["capacity_trend"] is None
+    assert found["new_hires"].headings[1] == "Organization"
+
+
+def test_one_organizations_section_has_its_month_ends_in_a_table(counted):
+    found = capacity.section([counted.home], TODAY)
+    rows = found["capacity_trend"].rows
+    assert len(rows) == 12
+    assert [c.value for c in rows[7]] == ["Feb 2026", 3, 2, 0, Decimal("6.7")]
+    assert rows[-1][0].value == "Jun 2026"  # today is its last day: a whole month
+
+
+def test_a_team_chosen_on_the_dashboard_narrows_capacity_to_it(counted, login):
+    url = reverse("dashboards:leader") + f"?team={counted.team_b.pk}"
+    response = login(counted.leader).get(url)
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Internal capacity" in content
+    assert counted.nia.full_name not in content  # Nia is on North
+
+
+@pytest.mark.parametrize("more", [1, 6])
+def test_a_team_dashboards_queries_do_not_grow_with_capacity_rows(counted, login, more):
+    grow_capacity(counted, more)
+    url = reverse("dashboards:leader") + f"?team={counted.team_a.pk}"
+    client = login(counted.leader)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    assert len(captured) == TEAM_DASHBOARD_QUERIES
+
+
+# The leader's 37 (tests/dashboards/test_query_counts.py), the observers of the evidence
+# kept here (1), the team's memberships (1), and the chosen team the filter form reads (1).
+TEAM_DASHBOARD_QUERIES = 40
