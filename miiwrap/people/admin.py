@@ -5,7 +5,15 @@ from django.contrib.auth.models import Group
 
 from miiwrap.admin import AuditedAdmin, PurveyorOnlyAdmin, ScopedAdmin, SentOnceAdmin
 from miiwrap.people.access import viewer_for
-from miiwrap.people.models import Organization, Person, Role, RoleGrant, Team
+from miiwrap.people.models import (
+    Organization,
+    Person,
+    Role,
+    RoleGrant,
+    RolePeriod,
+    Team,
+    TeamMembership,
+)
 from miiwrap.people.services import person_periods_sync
 
 
@@ -48,6 +56,35 @@ class RoleGrantInline(admin.TabularInline):
         return self.admin_site._registry[Person].has_view_permission(request, obj)
 
 
+class PeriodInline(admin.TabularInline):
+    """Who held which team or role when: kept by miiwrap.people.services from the team
+    and roles above, so shown, never edited here."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return self.admin_site._registry[Person].has_view_permission(request, obj)
+
+
+class TeamMembershipInline(PeriodInline):
+    model = TeamMembership
+    fields = readonly_fields = ["team", "starts_on", "ends_on"]
+    verbose_name_plural = "team history"
+
+
+class RolePeriodInline(PeriodInline):
+    model = RolePeriod
+    fields = readonly_fields = ["role", "starts_on", "ends_on"]
+    verbose_name_plural = "role history"
+
+
 class RoleFilter(admin.SimpleListFilter):
     title = "role"
     parameter_name = "role"
@@ -80,7 +117,12 @@ class PersonAdmin(AuditedAdmin, ScopedAdmin):
     ]
     search_fields = ["first_name", "last_name", "email", "staff_id"]
     list_select_related = ["organization", "team"]
-    inlines = [RoleGrantInline]
+    inlines = [RoleGrantInline, TeamMembershipInline, RolePeriodInline]
+
+    def get_inlines(self, request, obj):
+        # A person being added has no history yet.
+        return self.inlines if obj is not None else [RoleGrantInline]
+
     date_hierarchy = "hire_date"
 
     def get_readonly_fields(self, request, obj=None):

@@ -170,3 +170,11 @@ def test_periods_are_seen_as_their_people_are(world):
     assert not TeamMembership.objects.visible_to(world.outsider.user).filter(
         person__organization=world.home
     )
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_person_page_in_the_admin_shows_the_team_and_role_history(world, login):
+    move_team(world.unassigned, world.team_a, dt.date(2026, 3, 1))
+    content = login(world.org_admin).get(change_url(world.unassigned)).content.decode()
+    assert "Team history" in content and "Role history" in content
+    assert "Feb. 28, 2026" in content and "South" in content
