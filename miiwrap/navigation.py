@@ -74,7 +74,6 @@ def _entries(viewer):
             "Dashboards",
             [
                 (leads, "Dashboard", "dashboards:leader"),
-                (viewer.sees_everything, "Internal capacity", "dashboards:capacity"),
                 (viewer.is_coach, "Caseload", "dashboards:coach"),
                 (viewer.is_practitioner, "Where I stand", "dashboards:practitioner"),
             ],
@@ -103,6 +102,8 @@ def _entries(viewer):
                 (leads, "Rosters", "certification:index"),
                 (viewer.sees_everything or viewer.is_coach, "Decisions", "certification:queue"),
                 (viewer.uses_admin, "Reminder log", "certification:reminders"),
+                # Whose certified coaches observe: each organization's against the others.
+                (viewer.sees_everything, "Internal capacity", "dashboards:capacity"),
             ],
         ),
         ("Admin", [(viewer.uses_admin, "Admin", "admin:index")]),
