@@ -49,6 +49,8 @@ AUDITED = {
     "coaching.CoachingPlan",
     "coaching.Goal",
     "coaching.CoachingSession",
+    "community.Event",
+    "community.Attendance",
 }
 
 
