@@ -5,6 +5,7 @@ On CI it runs a sample (one hostile value per page and person, rotating so every
 used); `manage.py sweep_hostile_input` runs the full matrix.
 """
 
+import re
 import time
 
 import pytest
@@ -72,6 +73,7 @@ def test_the_sweep_reaches_pages_with_real_arguments(swept):
         ("admin/certification/reminderrule/", "whose"),  # an admin filter, from its links
         ("admin/observations/observation/", "q"),  # the admin's search
         ("admin/autocomplete/", "term"),  # asked as the coach assignment's widgets ask
+        ("events/", "kind"),  # declared by the events list
     ],
 )
 def test_declared_and_linked_parameters_get_hostile_values(swept, route, name):
@@ -87,6 +89,20 @@ def test_the_admin_autocomplete_is_asked_as_its_widgets_ask(swept):
 def test_the_import_upload_page_gets_hostile_files(swept):
     _, result, _ = swept
     assert ("/admin/observations/observation/import/", "dry_run") in result.form_fields
+    assert ("/admin/community/attendance/import/", "dry_run") in result.form_fields
+
+
+@pytest.mark.parametrize(
+    ("action", "name"),
+    [
+        (r"/events/new/", "title"),  # an event's form
+        (r"/events/\d+/register/", "person"),  # reached through a real event's page
+        (r"/events/\d+/attendance/", "add"),
+    ],
+)
+def test_the_events_forms_get_hostile_values(swept, action, name):
+    _, result, _ = swept
+    assert any(re.fullmatch(action, a) and n == name for a, n in result.form_fields)
 
 
 def test_the_sweep_catches_each_kind_of_crash(db, settings):
