@@ -299,3 +299,13 @@ def test_a_new_event_is_listed_as_upcoming(login, world, events):
     upcoming = login(world.practitioner).get(reverse("community:list")).context["upcoming"]
     assert "Partnering with families" in [e.title for e in upcoming]
     assert make_event(world.home, held_on=dt.date(2027, 1, 1)).held_on.year == 2027
+
+
+@pytest.mark.parametrize("value", ["²", str(2**63), "9" * 40, "abc", "", "\x00"])
+def test_a_person_that_is_no_id_is_refused_with_a_message_not_a_500(login, world, events, value):
+    client = login(world.leader)
+    client.raise_request_exception = False
+    url = reverse("community:register", args=[events.shared.pk])
+    response = client.post(url, {"person": value})
+    assert response.status_code in {302, 400}
+    assert not Attendance.objects.exists()

@@ -96,7 +96,7 @@ def test_the_import_upload_page_gets_hostile_files(swept):
     ("action", "name"),
     [
         (r"/events/new/", "title"),  # an event's form
-        (r"/events/\d+/register/", "person"),  # reached through a real event's page
+        (r"/events/\d+/edit/", "title"),  # reached through a real event's page
         (r"/events/\d+/attendance/", "add"),
     ],
 )
@@ -112,6 +112,14 @@ def test_the_sweep_catches_each_kind_of_crash(db, settings):
     assert {("GET", "/number/"), ("GET", "/code/%C2%B2/"), ("POST", "/form/")} <= crashed
     assert all(status == 500 for *_, status, _ in result.failures)
     assert all("ValueError" in cause for *_, cause in result.failures)
+
+
+def test_an_int_argument_is_matched_by_digits_only():
+    """Else "/events/new/" would be taken for the event page of an event called "new",
+    and the pages under a real event never reached."""
+    page = sweep.Page("events/<int:pk>/", "event", None)
+    assert page.matches("/events/12/") and not page.matches("/events/new/")
+    assert sweep.Page("code/<str:code>/", "code", None).matches("/code/new/")
 
 
 def test_a_sample_rotates_through_every_hostile_value():
