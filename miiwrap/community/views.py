@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from miiwrap import audit
 from miiwrap.community import services
 from miiwrap.community.forms import AttendanceForm, EventForm, EventListForm, RegisterForm
 from miiwrap.community.models import Attendance, Event, people_to_mark
@@ -171,5 +172,13 @@ def event_attendance(request, pk):
         )
         messages.success(request, f"Attendance saved ({changed} changed).")
         return redirect(event)
-    ctx = {"event": event, "form": form}
+    ctx = {"event": event, "form": form, "history": _attendance_history(event, markable)}
+    ctx["heading"] = "Who changed the attendance"
     return render(request, "community/attendance.html", ctx, status=400 if form.errors else 200)
+
+
+def _attendance_history(event, markable):
+    """Each change to the registrations the viewer records: who made it, when, old → new."""
+    rows = audit.history_of(Attendance, event_id=event.pk).filter(person__in=markable)
+    rows = rows.select_related("person")
+    return audit.trail(rows, subject=lambda row: row.person.full_name, hide={"recorded_by"})

@@ -250,6 +250,43 @@ def test_saving_the_same_checklist_twice_writes_one_history_row(login, world, ev
     ]
 
 
+def test_the_attendance_page_shows_who_changed_what(login, world, events, signed_up):
+    client = login(world.purveyor_admin)
+    data = {
+        f"person_{world.practitioner.pk}": "attended",
+        f"person_{world.away_practitioner.pk}": "absent",
+    }
+    client.post(attendance_url(events.past), data)
+    history = client.get(attendance_url(events.past)).context["history"]
+    changed = [
+        (e.subject, e.who, [(c.old, c.new) for c in e.changes])
+        for e in history
+        if e.kind == "changed"
+    ]
+    assert sorted(changed) == [
+        (
+            world.away_practitioner.full_name,
+            world.purveyor_admin.full_name,
+            [("Registered", "Absent")],
+        ),
+        (
+            world.practitioner.full_name,
+            world.purveyor_admin.full_name,
+            [("Registered", "Attended")],
+        ),
+    ]
+
+
+def test_a_leader_reads_the_history_of_their_own_people_only(login, world, events, signed_up):
+    data = {
+        f"person_{world.practitioner.pk}": "attended",
+        f"person_{world.away_practitioner.pk}": "absent",
+    }
+    login(world.purveyor_admin).post(attendance_url(events.past), data)
+    history = login(world.leader).get(attendance_url(events.past)).context["history"]
+    assert {entry.subject for entry in history} == {world.practitioner.full_name}
+
+
 def test_the_facilitator_records_attendance(login, world, events, signed_up):
     events.past.facilitator = world.coach
     events.past.save()
