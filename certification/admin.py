@@ -65,6 +65,7 @@ class EvidenceRuleInline(PurveyorManaged, admin.StackedInline):
             "From calibration against master codes (an observer certification)",
             {"fields": [("min_cases", "min_within_one_percent")]},
         ),
+        ("Learning community events (either source)", {"fields": [("min_events", "event_kind")]}),
     ]
 
 

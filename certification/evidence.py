@@ -11,6 +11,11 @@ Every bound is inclusive: an observation on the first day counts, one the day be
 does not; a score of exactly T counts. An observation the observed person disputes does
 not count until the dispute is settled.
 
+Beside either, a rule may ask for events of the learning community: at least E events of
+kind K (any kind when none is named) attended from the first day that counts through the
+day of the decision. Only an attendance marked "attended" counts; a registration or an
+absence does not; an event on the first day counts, one the day before does not.
+
 A rule may instead read calibration (an observer certification): the person's latest C
 cases on rubric R submitted from the first day that counts, the latest attempt at each
 case, with at least P % of their items, pooled, within one point of the master code.
@@ -19,7 +24,7 @@ Exactly P % counts (the share is an exact fraction).
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
 
@@ -44,10 +49,17 @@ class Rule:
     source: str = OBSERVATIONS  # or CALIBRATION: the fields below, not those above
     min_cases: int = 3
     min_within_one_percent: int = 80
+    min_events: int = 0  # events of the learning community attended; 0 asks for none
+    event_kind: str = ""  # the kind of event that counts; "" for any
+    event_kind_name: str = ""
 
     @property
     def from_calibration(self):
         return self.source == CALIBRATION
+
+    @property
+    def asks_for_events(self):
+        return self.min_events > 0
 
 
 @dataclass(frozen=True)
@@ -106,6 +118,21 @@ class Attempt:
 
 
 @dataclass(frozen=True)
+class Attended:
+    """One person's registration on one event of the learning community."""
+
+    id: int  # the event's
+    held_on: dt.date
+    kind: str
+    title: str
+    status: str = "attended"  # or "registered", "absent": only "attended" counts
+
+    def as_json(self):
+        """What a certification keeps of it: no "id", which names an observation there."""
+        return {"event": self.id, "title": self.title, "held_on": self.held_on.isoformat()}
+
+
+@dataclass(frozen=True)
 class Requirement:
     text: str  # what the rule asks, in words
     met: bool
@@ -120,6 +147,11 @@ class Progress:
     qualifying: tuple  # the observations that meet the standard, oldest first
     evidence: tuple  # what a decision today would keep as its evidence
     disputed: tuple = ()  # observations on the rule's rubrics left out while disputed
+    events: tuple = ()  # the Attended events that count toward the rule, oldest first
+
+    def kept(self):
+        """What a decision today keeps, as JSON: the evidence, then the events counted."""
+        return [entry.as_json() for entry in (*self.evidence, *self.events)]
 
     @property
     def meets(self):
@@ -154,14 +186,56 @@ def scores_enough(rule, seen):
     return not rule.min_band or band_at_least(seen.band, rule.min_band, seen.bands)
 
 
-def evaluate(rule, seen, *, as_of, first, deadline=None, requires=None):
+def evaluate(rule, seen, *, as_of, first, deadline=None, requires=None, attended=()):
     """Progress toward `rule` on `as_of`, counting observations from `first`.
 
     `seen` is the person's submitted observations (any order, any rubric), or for a
     calibration rule their submitted Attempts; `deadline` a date the evidence is due by
     (expiry, or the deadline after hire); `requires` is (program name, held) for a
-    certification the person must already hold.
+    certification the person must already hold; `attended` their Attended events.
     """
+    progress = _evaluate(rule, seen, as_of, first, deadline, requires)
+    if not rule.asks_for_events:
+        return progress
+    counted = counted_events(rule, attended, as_of=as_of, first=first)
+    return replace(
+        progress,
+        requirements=(*progress.requirements, _event_requirement(rule, first, counted)),
+        events=counted,
+    )
+
+
+def counted_events(rule, attended, *, as_of, first):
+    """The events that count toward `rule`, oldest first: attended, of its kind (any when
+    it names none), held from `first` through `as_of`."""
+    return tuple(
+        sorted(
+            (
+                a
+                for a in attended
+                if a.status == "attended"
+                and (not rule.event_kind or a.kind == rule.event_kind)
+                and first <= a.held_on <= as_of
+            ),
+            key=lambda a: (a.held_on, a.id),
+        )
+    )
+
+
+def _event_requirement(rule, first, counted):
+    need, have = rule.min_events, len(counted)
+    since = "" if first == dt.date.min else f" since {first:%Y-%m-%d}"
+    kind = (rule.event_kind_name or rule.event_kind).lower() if rule.event_kind else ""
+    noun = f"{kind} event" if kind else "event"
+    text = f"{_counted(need, noun)} attended{since}"
+    if have >= need:
+        detail = f"{_counted(have, noun)} attended"
+    else:
+        detail = f"{have} of {need} {noun}s attended; {need - have} more needed"
+    return Requirement(text, have >= need, detail)
+
+
+def _evaluate(rule, seen, as_of, first, deadline, requires):
     if rule.from_calibration:
         return _calibration(rule, seen, as_of, first, deadline, requires)
     dated = sorted(

@@ -17,6 +17,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from certification import dates, evidence
+from miiwrap.community.models import Attendance, Event
 from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Person, Role, RoleGrant
 from miiwrap.text import DOCUMENT, NOTE, ProseField
@@ -354,6 +355,19 @@ class EvidenceRule(models.Model):
         Rubric, models.PROTECT, null=True, blank=True, related_name="+"
     )
     companion_min_band = models.CharField(max_length=40, blank=True)
+    min_events = models.PositiveSmallIntegerField(
+        "events attended",
+        default=0,
+        help_text="Learning community events the person attended in the rule's days "
+        "(the look-back, or the window for a renewal); 0 asks for none.",
+    )
+    event_kind = models.CharField(
+        "of kind",
+        max_length=20,
+        choices=Event.Kind.choices,
+        blank=True,
+        help_text="The kind of event that counts; empty for any kind.",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -402,6 +416,10 @@ class EvidenceRule(models.Model):
         return self.source == self.Source.CALIBRATION
 
     def clean(self):
+        if self.event_kind and not self.min_events:
+            raise ValidationError(
+                {"min_events": "Ask for at least 1 event of this kind, or leave the kind empty."}
+            )
         if self.from_calibration:
             self._clean_calibration()
         else:
@@ -458,6 +476,9 @@ class EvidenceRule(models.Model):
             companion_rubric_id=self.companion_rubric_id,
             companion_name=self.companion_rubric.name if self.companion_rubric else "",
             companion_min_band=self.companion_min_band,
+            min_events=self.min_events,
+            event_kind=self.event_kind,
+            event_kind_name=self.get_event_kind_display() if self.event_kind else "",
         )
 
 
@@ -660,7 +681,8 @@ def could_be_ready(people, program, todays):
     read so that it keeps everyone the rule accepts: enough qualifying observations in
     enough activity types (by observers certified on the day, none disputed), the latest
     companion observation at its band, or for a calibration rule attempts at enough
-    cases; the certification the program requires; a renewal only in an open window or
+    cases; enough events attended of the rule's kind; the certification the program
+    requires; a renewal only in an open window or
     grace, counted from the window. certification.progress then
     decides; tests hold this cut to it.
 
@@ -699,7 +721,7 @@ def _could_meet(rule, program, days, versions):
     else:
         enough = _enough(rule, OuterRef("pk"), (since, days), versions)
     if rule.kind != EvidenceRule.Kind.RENEWAL:
-        return enough
+        return enough & _attended_enough(rule, OuterRef("pk"), since, high)
     # A renewal is decided in the window or grace of the period the person stands on.
     open_periods = CertificationPeriod.objects.filter(
         Q(revoked_on=None) | Q(revoked_on__gt=low),
@@ -708,10 +730,28 @@ def _could_meet(rule, program, days, versions):
         window_opens__lte=high,
         grace_ends__gte=low,
     )
-    if since is None and not rule.from_calibration:  # counted from the window's first day
+    if since is None:  # counted from the window's first day
+        events = _attended_enough(rule, OuterRef("person_id"), OuterRef("window_opens"), high)
+        if rule.from_calibration:
+            return Exists(open_periods.filter(events)) & enough
         enough = _enough(rule, OuterRef("person_id"), (OuterRef("window_opens"), days), versions)
-        return Exists(open_periods.filter(enough))
-    return Exists(open_periods) & enough
+        return Exists(open_periods.filter(enough & events))
+    return Exists(open_periods) & enough & _attended_enough(rule, OuterRef("pk"), since, high)
+
+
+def _attended_enough(rule, person, since, high):
+    """`person` attended at least the rule's events of its kind, held from `since` (None:
+    ever) to `high`, as evidence.counted_events counts them; always true for a rule that
+    asks for no events."""
+    if not rule.min_events:
+        return Q()
+    attended = Attendance.objects.attended().filter(person=person, event__held_on__lte=high)
+    if since is not None:
+        attended = attended.filter(event__held_on__gte=since)
+    if rule.event_kind:
+        attended = attended.filter(event__kind=rule.event_kind)
+    counted = attended.order_by().values("person").annotate(n=Count("pk"))
+    return Exists(counted.filter(n__gte=rule.min_events))
 
 
 def _calibrated(rule, since, high, versions):

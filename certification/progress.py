@@ -21,6 +21,7 @@ from certification.models import (
     Program,
     submitted_in_days,
 )
+from miiwrap.community.models import Attendance
 from observations.models import CalibrationAttempt, Dispute, Observation, RubricVersion
 
 RENEWING = {dates.State.CERTIFIED, dates.State.WINDOW_OPEN, dates.State.GRACE}
@@ -180,19 +181,27 @@ def _evaluate(all_cards, program, holds_required):
     calibrated = [c for c in all_cards if c.rule is not None and c.rule.from_calibration]
     observed = _observations(ruled) if ruled else {}
     observer_holds = _observer_periods(observed, program) if observed else {}
+    attended = _attended([c for c in all_cards if c.rule is not None and c.rule.min_events])
     for card in ruled:
         pk = card.person.pk
-        assess(card, observed.get(pk, []), observer_holds, holds_required.get(pk, False))
+        assess(
+            card,
+            observed.get(pk, []),
+            observer_holds,
+            holds_required.get(pk, False),
+            attended.get(pk, ()),
+        )
     attempts = _attempts(calibrated) if calibrated else {}
     for card in calibrated:
         pk = card.person.pk
-        assess(card, attempts.get(pk, []), {}, holds_required.get(pk, False))
+        assess(card, attempts.get(pk, []), {}, holds_required.get(pk, False), attended.get(pk, ()))
 
 
-def assess(card, rows, observer_holds, holds_required):
+def assess(card, rows, observer_holds, holds_required, attended=()):
     """Progress toward the card's rule from the person's observation rows (as
     _observations reads them) and {(person id, program id): [Held]} of their observers;
-    for a calibration rule, from their attempt rows (as _attempts reads them)."""
+    for a calibration rule, from their attempt rows (as _attempts reads them); and their
+    evidence.Attended events, for a rule that asks for events."""
     if card.rule.from_calibration:
         zone = zoneinfo.ZoneInfo(card.person.organization.time_zone)
         seen = [_as_attempt(row, zone) for row in rows]
@@ -209,6 +218,7 @@ def assess(card, rows, observer_holds, holds_required):
         first=card.first_day,
         deadline=card.deadline,
         requires=requires,
+        attended=attended,
     )
     if card.state == dates.State.NOT_CERTIFIED and _accumulating(card, seen):
         card.standing = dates.Standing(dates.State.IN_PROGRESS)
@@ -238,6 +248,25 @@ def _observations(ruled):
             observed_on__lte=max(c.today for c in ruled),
         )
     )
+
+
+def _attended(cards):
+    """{person id: [evidence.Attended]} of the cards' people: their registrations on events
+    held from the earliest first day that counts to the latest today (evidence
+    .counted_events then reads each person's own days, kind and status). One query."""
+    if not cards:
+        return {}
+    rows = Attendance.objects.filter(
+        person__in=[c.person.pk for c in cards],
+        event__held_on__gte=min(c.first_day for c in cards),
+        event__held_on__lte=max(c.today for c in cards),
+    )
+    found = {}
+    fields = ["person_id", "event_id", "event__held_on", "event__kind", "event__title", "status"]
+    for person_id, event_id, held_on, kind, title, status in rows.values_list(*fields):
+        attended = evidence.Attended(event_id, held_on, kind, title, status)
+        found.setdefault(person_id, []).append(attended)
+    return found
 
 
 def _attempts(calibrated):

@@ -130,7 +130,7 @@ def decision_records(
         decided_by=decided_by,
         decided_at=decided_at or timezone.now(),
         backdate_reason=backdate_reason,
-        evidence=[seen.as_json() for seen in progress.evidence] if progress else [],
+        evidence=progress.kept() if progress else [],
         override_reason=override_reason,
     )
     kind = CertificationEvent.Kind.RECERTIFIED if previous else CertificationEvent.Kind.CERTIFIED

@@ -78,7 +78,13 @@ def _entries(viewer):
                 (viewer.is_practitioner, "Where I stand", "dashboards:practitioner"),
             ],
         ),
-        ("People", [(viewer.uses_directory, "People", "people:directory")]),
+        (
+            "People",
+            [
+                (viewer.uses_directory, "People", "people:directory"),
+                (anyone, "Events", "community:list"),
+            ],
+        ),
         (
             "Observations",
             [
@@ -112,6 +118,8 @@ def _entries(viewer):
 
 def _active(view, app, route):
     """The URL names of the links that lead to (the section of) the page being shown."""
+    if app == "community":
+        return {"community:list"}
     if app == "coaching":
         return {"coaching:alerts" if "alerts/" in route else "coaching:plans"}
     if app == "observations" and ("calibration/" in route or "co-observations/" in route):

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "miiwrap.dashboards",
     "miiwrap.once",
     "miiwrap.nightly",
+    "miiwrap.community",
 ]
 
 MIDDLEWARE = [

@@ -70,11 +70,18 @@ class Page:
 
     @cached_property
     def regex(self):
-        pattern = re.sub(r"<(?:\w+:)?(\w+)>", r"(?P<\1>[^/]+)", _escape_route(self.route))
+        pattern = re.sub(r"<(?:(\w+):)?(\w+)>", _argument, _escape_route(self.route))
         return re.compile("/" + pattern)
 
     def matches(self, path):
         return self.regex.fullmatch(path)
+
+
+def _argument(match):
+    """The regex of one <converter:name>: an int is digits only, so that "/events/new/" is
+    not taken for the page of an event called "new"."""
+    converter, name = match[1], match[2]
+    return f"(?P<{name}>{'[0-9]+' if converter == 'int' else '[^/]+'})"
 
 
 def _escape_route(route):

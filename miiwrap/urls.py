@@ -37,6 +37,7 @@ urlpatterns = [
     path("observations/", include("observations.urls")),
     path("certification/", include("certification.urls")),
     path("coaching/", include("coaching.urls")),
+    path("events/", include("miiwrap.community.urls")),
     path("dashboards/", include("miiwrap.dashboards.urls")),
     path("notifications/", include("miiwrap.notifications.urls")),
     path("verify/<str:code>/", certification_views.verify, name="verify"),

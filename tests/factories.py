@@ -171,6 +171,7 @@ def wipe_world():
     from certification.models import CertificationEvent, CertificationPeriod, Program
     from coaching.models import CoachingPlan, CoachingSession, ItemMonthsCounted, PooledSpread
     from miiwrap import generations
+    from miiwrap.community.models import Attendance, Event
     from observations import summaries
     from observations.models import (
         Amendment,
@@ -206,6 +207,8 @@ def wipe_world():
     Observation.history.all().delete()
     CoachAssignment.objects.all().delete()
     TrainerAssignment.objects.all().delete()
+    Attendance.objects.all().delete()
+    Event.objects.all().delete()
     Person.objects.all().delete()
     Team.objects.all().delete()
     Organization.objects.all().delete()

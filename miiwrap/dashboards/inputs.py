@@ -38,6 +38,7 @@ def register():
         PooledSpread,
         TrainerAssignment,
     )
+    from miiwrap.community.models import Attendance, Event
     from miiwrap.people.models import (
         Organization,
         Person,
@@ -108,3 +109,7 @@ def register():
     feeds(Goal, "plan.organization_id")
     feeds(PlanComment, "plan.organization_id")
     feeds(CoachingSession, _both("practitioner", "coach"))
+    # Events attended can count toward certification: the decision queue reads them. An
+    # event's date or kind decides whose attendance counts, in any organization.
+    feeds(Event, everyone=True)
+    feeds(Attendance, "person.organization_id")

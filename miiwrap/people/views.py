@@ -19,6 +19,7 @@ from coaching.models import (
     with_momentum,
 )
 from miiwrap import audit
+from miiwrap.community.models import Attendance
 from miiwrap.parsing import local_path, reads
 from miiwrap.people import second_factor
 from miiwrap.people.access import viewer_for
@@ -26,6 +27,8 @@ from miiwrap.people.filters import DirectoryFilter
 from miiwrap.people.forms import CodeForm
 from miiwrap.people.models import Person, RoleGrant
 from observations.models import Observation
+
+EVENTS = 25  # the latest events on a person's page
 
 
 def _get_person_for_user(user, pk):
@@ -87,6 +90,7 @@ def detail(request, pk):
         "plans": CoachingPlan.objects.visible_to(request.user).filter(practitioner=person),
         # A draft is its author's alone: listed on their own page, to go on with.
         "drafts": Observation.objects.drafts_of(person) if person.pk == viewer.person_id else (),
+        "events": Attendance.objects.visible_to(request.user).for_person_page(person)[:EVENTS],
     }
     return render(request, "people/detail.html", ctx)
 

@@ -88,6 +88,8 @@ def rule_form_data(program, **rule):
             "source": existing.source,
             "min_cases": existing.min_cases,
             "min_within_one_percent": existing.min_within_one_percent,
+            "min_events": existing.min_events,
+            "event_kind": existing.event_kind,
         }
         if existing.kind == "initial":
             values.update(rule)
@@ -125,6 +127,38 @@ def test_the_purveyor_edits_an_evidence_rule_in_the_admin(world, login):
     )
     assert response.status_code == 302
     assert EvidenceRule.objects.get(program=program, kind="initial").min_observations == 4
+
+
+def test_the_purveyor_asks_a_rule_for_events_of_a_kind(world, login):
+    from certification.models import EvidenceRule, Program
+
+    program = Program.objects.get(code="practitioner")
+    data = rule_form_data(program, min_events=2, event_kind="learning_community")
+    response = login(world.purveyor_admin).post(f"{PROGRAMS}{program.pk}/change/", data)
+    assert response.status_code == 302
+    rule = EvidenceRule.objects.get(program=program, kind="initial")
+    assert (rule.min_events, rule.event_kind) == (2, "learning_community")
+
+
+@pytest.mark.parametrize(
+    "change, error",
+    [
+        ({"event_kind": "party"}, "Select a valid choice. party is not one of"),
+        (
+            {"min_events": 0, "event_kind": "training"},
+            "Ask for at least 1 event of this kind, or leave the kind empty.",
+        ),
+    ],
+)
+def test_an_event_requirement_that_says_nothing_is_refused(world, login, change, error):
+    from certification.models import EvidenceRule, Program
+
+    program = Program.objects.get(code="practitioner")
+    data = rule_form_data(program, **change)
+    response = login(world.purveyor_admin).post(f"{PROGRAMS}{program.pk}/change/", data)
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    assert EvidenceRule.objects.get(program=program, kind="initial").min_events == 0
 
 
 def test_the_purveyor_sets_how_often_a_program_observes(world, login):

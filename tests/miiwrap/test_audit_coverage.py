@@ -51,6 +51,8 @@ AUDITED = {
     "coaching.CoachingPlan",
     "coaching.Goal",
     "coaching.CoachingSession",
+    "community.Event",
+    "community.Attendance",
 }
 
 

@@ -5,6 +5,7 @@ On CI it runs a sample (one hostile value per page and person, rotating so every
 used); `manage.py sweep_hostile_input` runs the full matrix.
 """
 
+import re
 import time
 
 import pytest
@@ -72,6 +73,7 @@ def test_the_sweep_reaches_pages_with_real_arguments(swept):
         ("admin/certification/reminderrule/", "whose"),  # an admin filter, from its links
         ("admin/observations/observation/", "q"),  # the admin's search
         ("admin/autocomplete/", "term"),  # asked as the coach assignment's widgets ask
+        ("events/", "kind"),  # declared by the events list
     ],
 )
 def test_declared_and_linked_parameters_get_hostile_values(swept, route, name):
@@ -87,6 +89,20 @@ def test_the_admin_autocomplete_is_asked_as_its_widgets_ask(swept):
 def test_the_import_upload_page_gets_hostile_files(swept):
     _, result, _ = swept
     assert ("/admin/observations/observation/import/", "dry_run") in result.form_fields
+    assert ("/admin/community/attendance/import/", "dry_run") in result.form_fields
+
+
+@pytest.mark.parametrize(
+    ("action", "name"),
+    [
+        (r"/events/new/", "title"),  # an event's form
+        (r"/events/\d+/edit/", "title"),  # reached through a real event's page
+        (r"/events/\d+/attendance/", "add"),
+    ],
+)
+def test_the_events_forms_get_hostile_values(swept, action, name):
+    _, result, _ = swept
+    assert any(re.fullmatch(action, a) and n == name for a, n in result.form_fields)
 
 
 def test_the_sweep_catches_each_kind_of_crash(db, settings):
@@ -96,6 +112,14 @@ def test_the_sweep_catches_each_kind_of_crash(db, settings):
     assert {("GET", "/number/"), ("GET", "/code/%C2%B2/"), ("POST", "/form/")} <= crashed
     assert all(status == 500 for *_, status, _ in result.failures)
     assert all("ValueError" in cause for *_, cause in result.failures)
+
+
+def test_an_int_argument_is_matched_by_digits_only():
+    """Else "/events/new/" would be taken for the event page of an event called "new",
+    and the pages under a real event never reached."""
+    page = sweep.Page("events/<int:pk>/", "event", None)
+    assert page.matches("/events/12/") and not page.matches("/events/new/")
+    assert sweep.Page("code/<str:code>/", "code", None).matches("/code/new/")
 
 
 def test_a_sample_rotates_through_every_hostile_value():

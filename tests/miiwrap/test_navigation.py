@@ -27,7 +27,7 @@ def shown(viewer, path="/"):
 def test_an_organization_admin_finds_the_reminder_log_under_certification():
     assert shown(ORG_ADMIN) == {
         "Dashboards": ["Dashboard"],
-        "People": ["People"],
+        "People": ["People", "Events"],
         "Observations": ["Observations", "Disputes", "Calibration", "Reliability"],
         "Coaching": ["Plans", "Alerts"],
         "Certification": ["Rosters", "Reminder log"],
@@ -65,6 +65,7 @@ def test_a_practitioner_has_only_plain_links():
     found = menus(PRACTITIONER, resolve("/"))
     assert [(menu.single.label if menu.single else None) for menu in found] == [
         "Where I stand",
+        "Events",
         "Observations",
         "Plans",
     ]
@@ -81,6 +82,8 @@ def test_a_practitioner_has_only_plain_links():
         ("/observations/new/", "New observation"),
         ("/dashboards/", "Dashboard"),
         ("/dashboards/capacity/", "Internal capacity"),
+        ("/events/", "Events"),
+        ("/events/1/attendance/", "Events"),
     ],
 )
 def test_the_page_shown_marks_its_link_and_its_menu(path, active):
@@ -114,6 +117,21 @@ def test_a_leaders_page_has_no_reminder_log_link(world, login):
 def test_the_reminder_rules_list_in_the_admin_links_to_the_log(world, login):
     page = login(world.org_admin).get("/admin/certification/reminderrule/").content.decode()
     assert f'<a href="{reverse("certification:reminders")}">Reminder log</a>' in page
+
+
+def test_everyone_with_a_person_finds_the_events_under_people():
+    assert shown(LEADER)["People"] == ["People", "Events"]
+    assert shown(COACH)["People"] == ["People", "Events"]
+    assert shown(PURVEYOR)["People"] == ["People", "Events"]
+
+
+def test_a_login_that_is_nobodys_has_no_events_link():
+    assert "People" not in shown(Viewer(user_id=9))
+
+
+def test_the_events_pages_link_is_drawn_for_a_practitioner(world, login):
+    page = login(world.practitioner).get(reverse("dashboards:practitioner")).content.decode()
+    assert f'href="{reverse("community:list")}"' in page
 
 
 def test_favicon_ico_answers_with_the_projects_icon(client):

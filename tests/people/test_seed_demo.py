@@ -127,6 +127,10 @@ def test_it_inserts_in_bulk_rather_than_row_by_row(db, monkeypatch):
     # So is calibration: a few cases and rounds found by name, then attempts in bulk
     # (tests/observations/test_demo_calibration.py).
     monkeypatch.setattr(seed_demo_command.demo_calibration, "add_calibration", lambda *a, **k: None)
+    # And the learning community's events: found by title and date, then registrations in
+    # bulk (tests/community/test_demo.py).
+    empty = {"events": 0, "registrations": 0, "attended": 0}
+    monkeypatch.setattr(seed_demo_command.demo_community, "add_events", lambda *a, **k: empty)
     with CaptureQueriesContext(connection) as queries:
         seed()
     # Observations have their own batches (tests/observations/test_seed_observations.py).

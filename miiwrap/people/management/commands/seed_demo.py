@@ -11,6 +11,7 @@ from certification import jobs as certification_jobs
 from coaching import demo as demo_coaching
 from coaching import services as drift_services
 from miiwrap import generations
+from miiwrap.community import demo as demo_community
 from miiwrap.people import demo
 from observations import demo as demo_observations
 from observations import demo_calibration
@@ -68,6 +69,7 @@ class Command(BaseCommand):
                 plans, seed=seed, today=today, years=scale.observation_years
             )
             calibrated = demo_calibration.add_calibration(plans, seed=seed, today=today)
+            gathered = demo_community.add_events(plans, seed=seed, today=today)
             # Written in bulk, past the signals that tell the dashboards' cache.
             generations.touched(everyone=True)
         if plans:
@@ -79,6 +81,11 @@ class Command(BaseCommand):
         self.report_observations(plans, observed, observed_at - built)
         self.report_certifications(plans, certified, time.monotonic() - observed_at)
         self.report_calibration(plans, calibrated)
+        if plans:
+            self.stdout.write(
+                f"Learning community: {gathered['events']} events, "
+                f"{gathered['registrations']:,} registrations, {gathered['attended']:,} attended."
+            )
         if plans and certified is not None:
             self.run_drift_detection(today)
             self.add_coaching_plans(plans, seed, today, scale.observation_years)

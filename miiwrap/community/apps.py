@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CommunityConfig(AppConfig):
+    name = "miiwrap.community"
+    label = "community"
+    verbose_name = "Learning community"
