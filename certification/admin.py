@@ -23,6 +23,7 @@ from certification.models import (
 from miiwrap.admin import AuditedAdmin, ReadOnlyAdmin, ScopedAdmin, SentOnceAdmin
 from miiwrap.parsing import as_id
 from miiwrap.people.access import viewer_for
+from observations.models import Rubric
 
 
 class PurveyorManaged:
@@ -66,6 +67,12 @@ class EvidenceRuleInline(PurveyorManaged, admin.StackedInline):
             {"fields": [("min_cases", "min_within_one_percent")]},
         ),
     ]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Evidence is of people: an organization's readiness instrument is never a choice.
+        if db_field.name in ("rubric", "companion_rubric"):
+            kwargs["queryset"] = Rubric.objects.of_people()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Program)

@@ -34,7 +34,15 @@ DURATION_MIN = 1
 DURATION_MAX = 720
 
 # The apps whose models' CharFields get the single-line check (auth: the User's names).
-OUR_APPS = {"people", "coaching", "observations", "certification", "notifications", "auth"}
+OUR_APPS = {
+    "people",
+    "coaching",
+    "observations",
+    "certification",
+    "notifications",
+    "implementation",
+    "auth",
+}
 ALLOWED_IN_PROSE = {"\n", "\r", "\t"}
 # Line and paragraph separators break a line as surely as \n does.
 LINE_BREAKING = {"Cc", "Zl", "Zp"}

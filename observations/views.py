@@ -143,7 +143,7 @@ def _structure(pk):
 
 def _version_for_new(choice):
     """The chosen published version; by default the newest MiiWrap fidelity tool."""
-    published = RubricVersion.objects.published()
+    published = RubricVersion.objects.of_people().published()
     if choice:
         return _version(choice, published)
 
@@ -184,7 +184,7 @@ def _may_amend(viewer, observation):
 def _form_page(request, form, template="observations/form.html", **ctx):
     """The form for a new observation or a draft; amend.html adds the reason."""
     ctx.update(form=form, version=form.version, groups=display.item_groups(form))
-    ctx["versions"] = RubricVersion.objects.published().select_related("rubric")
+    ctx["versions"] = RubricVersion.objects.of_people().published().select_related("rubric")
     ctx["summary"] = display.preview_summary(form.definition, form.data or _initial_scores(form))
     if (observation := ctx.get("observation")) and observation.is_draft:
         ctx["co"] = CoObservation.objects.filter(observation=observation).first()

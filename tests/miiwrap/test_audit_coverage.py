@@ -49,6 +49,9 @@ AUDITED = {
     "coaching.CoachingPlan",
     "coaching.Goal",
     "coaching.CoachingSession",
+    "implementation.ReadinessAssessment",
+    "implementation.AlignmentPlan",
+    "implementation.ActionItem",
 }
 
 
