@@ -38,6 +38,7 @@ def register():
         PooledSpread,
         TrainerAssignment,
     )
+    from miiwrap.implementation.models import ActionItem, AlignmentPlan, ReadinessAssessment
     from miiwrap.people.models import Organization, Person, RoleGrant, Team
     from observations.models import (
         ActivityType,
@@ -98,3 +99,7 @@ def register():
     feeds(Goal, "plan.organization_id")
     feeds(PlanComment, "plan.organization_id")
     feeds(CoachingSession, _both("practitioner", "coach"))
+    # The organization's system: its readiness and its alignment plan.
+    feeds(ReadinessAssessment, "organization_id")
+    feeds(AlignmentPlan, "organization_id")
+    feeds(ActionItem, "plan.organization_id")

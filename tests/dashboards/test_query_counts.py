@@ -25,9 +25,12 @@ from tests.factories import make_session
 # its certification states in a query of their own: certification.decider's statement,
 # which every reader of the current period shares. The coach's co-observation section
 # reads three: the share of their visits a second observer scored, whom they co-observed
-# with, and their colleagues.
-LEADER_QUERIES = 31
-ALL_ORGANIZATIONS_QUERIES = 30
+# with, and their colleagues. The leader's readiness and alignment section reads the latest
+# two final assessments of each organization, its actions counted and, for one
+# organization, its overdue actions listed (3; 2 comparing them all); once an assessment
+# is there, its domains' names are one more.
+LEADER_QUERIES = 34
+ALL_ORGANIZATIONS_QUERIES = 32
 COACH_QUERIES = 23
 PRACTITIONER_QUERIES = 24  # + the coach check, active plan and sessions; their id before alerts
 
