@@ -8,6 +8,9 @@ from django.utils import timezone
 
 from miiwrap.implementation import readiness
 from miiwrap.implementation.models import ActionItem, AlignmentPlan, ReadinessAssessment
+from miiwrap.notifications import delivery
+from miiwrap.notifications.models import Notification
+from miiwrap.people.models import Person, Role
 from observations import scoring
 from observations.services import check_scores
 
@@ -89,3 +92,49 @@ def action_item_save(*, action, plan, by):
     action.full_clean(exclude=["plan", "created_by", "owner"])
     action.save()
     return action
+
+
+def action_items_overdue_tell(*, today=None, now=None):
+    """Put each open action item whose due day has passed into the daily digest of its
+    organization's leaders, once per leader and due day (a later due day, missed too, is
+    told again). `today` replaces each organization's own today (replays and tests).
+    Returns how many items were queued. Part of the daily job, before the digests."""
+    now = now or timezone.now()
+    late = [
+        action
+        for action in ActionItem.objects.open()
+        .exclude(due_on=None)
+        .select_related("plan__organization")
+        if action.due_on < (today or action.plan.organization.local_today(now))
+    ]
+    leaders = _leaders_of({action.plan.organization_id for action in late})
+    queued = [
+        delivery.pending(
+            leader,
+            Notification.Kind.ALERT,
+            f"Alignment plan: “{action.what}” was due {action.due_on:%Y-%m-%d}",
+            f"An action of {action.plan.organization}'s alignment plan is overdue.",
+            link=action.get_absolute_url(),
+            digest=True,
+            key=f"alignment-overdue:{action.pk}:{action.due_on:%Y-%m-%d}",
+        )
+        for action in late
+        for leader in leaders.get(action.plan.organization_id, [])
+    ]
+    told = Notification.objects.filter(key__in={n.key for n in queued})
+    told = set(told.values_list("recipient_id", "key"))
+    queued = [n for n in queued if (n.recipient_id, n.key) not in told]
+    # Two runs at once: the constraint on (recipient, key) leaves the later's out.
+    Notification.objects.bulk_create(queued, ignore_conflicts=True)
+    return len(queued)
+
+
+def _leaders_of(organization_ids):
+    """{organization id: [its current leaders]}."""
+    found = {}
+    leaders = Person.objects.with_role(Role.LEADER).filter(
+        organization_id__in=organization_ids, leave_date=None
+    )
+    for leader in leaders.order_by("pk"):
+        found.setdefault(leader.organization_id, []).append(leader)
+    return found
