@@ -151,6 +151,7 @@ def wipe_world():
     from certification.models import CertificationEvent, CertificationPeriod, Program
     from coaching.models import CoachingPlan, CoachingSession, ItemMonthsCounted, PooledSpread
     from miiwrap import generations
+    from miiwrap.implementation.models import AlignmentPlan, ReadinessAssessment
     from observations import summaries
     from observations.models import (
         Amendment,
@@ -173,6 +174,9 @@ def wipe_world():
     PooledSpread.objects.all().delete()
     CoachingSession.objects.all().delete()  # those on their own too
     CoachingPlan.objects.all().delete()  # its goals and comments with it
+    # The organizations' readiness and alignment plans name the people who made them.
+    AlignmentPlan.objects.all().delete()  # its actions with it
+    ReadinessAssessment.objects.all().delete()
     CertificationEvent.objects.all().delete()
     CertificationPeriod.objects.all().delete()
     # The rows that refer to observations first, then the observations in one DELETE:

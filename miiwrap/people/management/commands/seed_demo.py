@@ -11,6 +11,7 @@ from certification import jobs as certification_jobs
 from coaching import demo as demo_coaching
 from coaching import services as drift_services
 from miiwrap import generations
+from miiwrap.implementation import demo as demo_implementation
 from miiwrap.people import demo
 from observations import demo as demo_observations
 from observations import demo_calibration
@@ -68,6 +69,7 @@ class Command(BaseCommand):
                 plans, seed=seed, today=today, years=scale.observation_years
             )
             calibrated = demo_calibration.add_calibration(plans, seed=seed, today=today)
+            readiness = demo_implementation.add_readiness(plans, seed=seed, today=today)
             # Written in bulk, past the signals that tell the dashboards' cache.
             generations.touched(everyone=True)
         if plans:
@@ -79,6 +81,7 @@ class Command(BaseCommand):
         self.report_observations(plans, observed, observed_at - built)
         self.report_certifications(plans, certified, time.monotonic() - observed_at)
         self.report_calibration(plans, calibrated)
+        self.report_readiness(plans, readiness)
         if plans and certified is not None:
             self.run_drift_detection(today)
             self.add_coaching_plans(plans, seed, today, scale.observation_years)
@@ -129,6 +132,14 @@ class Command(BaseCommand):
             f"Calibration: {made['cases']} master-coded cases, {made['rounds']} rounds and "
             f"{made['attempts']:,} coaches' scored cases; {made['co-observed']:,} visits "
             f"co-observed; {made['rater alerts']} coach(es) drifting from the master codes."
+        )
+
+    def report_readiness(self, plans, made):
+        if not plans or made is None:
+            return
+        self.stdout.write(
+            f"Readiness: {made['assessments']} assessments and {made['actions']} alignment "
+            f"actions ({made['done']} done, {made['overdue']} overdue)."
         )
 
     def run_drift_detection(self, today):
