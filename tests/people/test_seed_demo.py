@@ -127,6 +127,11 @@ def test_it_inserts_in_bulk_rather_than_row_by_row(db, monkeypatch):
     # So is calibration: a few cases and rounds found by name, then attempts in bulk
     # (tests/observations/test_demo_calibration.py).
     monkeypatch.setattr(seed_demo_command.demo_calibration, "add_calibration", lambda *a, **k: None)
+    # So are the readiness assessments and alignment plans, a few rows an organization
+    # written through the services (tests/implementation/test_demo_readiness.py).
+    monkeypatch.setattr(
+        seed_demo_command.demo_implementation, "add_readiness", lambda *a, **k: None
+    )
     with CaptureQueriesContext(connection) as queries:
         seed()
     # Observations have their own batches (tests/observations/test_seed_observations.py).
