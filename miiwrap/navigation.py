@@ -76,7 +76,6 @@ def _entries(viewer):
                 (leads, "Dashboard", "dashboards:leader"),
                 (viewer.is_coach, "Caseload", "dashboards:coach"),
                 (viewer.is_practitioner, "Where I stand", "dashboards:practitioner"),
-                (leads, "Readiness and alignment", "implementation:index"),
             ],
         ),
         ("People", [(viewer.uses_directory, "People", "people:directory")]),
@@ -115,8 +114,6 @@ def _active(view, app, route):
         return {"coaching:alerts" if "alerts/" in route else "coaching:plans"}
     if app == "observations" and ("calibration/" in route or "co-observations/" in route):
         return {"observations:calibration"}
-    if app == "implementation":
-        return {"implementation:index"}
     if app == "certification":
         own_link = view in ("certification:queue", "certification:reminders")
         return {view if own_link else "certification:index"}

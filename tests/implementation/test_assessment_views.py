@@ -93,9 +93,22 @@ def test_only_the_purveyor_records_an_assessment(world, login, who):
     assert login(getattr(world, who)).get(new_url(world)).status_code == 404
 
 
-def test_a_coach_has_no_readiness_link_and_a_leader_has_one(world, login):
-    assert INDEX not in login(world.coach).get(reverse("home"), follow=True).content.decode()
-    assert INDEX in login(world.leader).get(reverse("home"), follow=True).content.decode()
+@pytest.mark.parametrize("who", ["leader", "org_admin", "purveyor_admin"])
+def test_the_leader_dashboard_links_to_readiness_and_alignment(world, login, assessment, who):
+    page = login(getattr(world, who)).get(reverse("dashboards:leader")).content.decode()
+    assert f'href="{INDEX}"' in page
+    assert f'href="{org_url(world)}"' in page
+
+
+def test_a_coachs_pages_have_no_readiness_link(world, login):
+    page = login(world.coach).get(reverse("home"), follow=True).content.decode()
+    assert "/implementation/" not in page
+
+
+def test_the_organization_page_links_to_each_assessment_and_the_plan(world, login, assessment):
+    page = login(world.leader).get(org_url(world)).content.decode()
+    assert f'href="{detail_url(assessment)}"' in page
+    assert f'href="{reverse("implementation:plan", args=[world.home.pk])}"' in page
 
 
 # Recording -------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ def shown(viewer, path="/"):
 
 def test_an_organization_admin_finds_the_reminder_log_under_certification():
     assert shown(ORG_ADMIN) == {
-        "Dashboards": ["Dashboard", "Readiness and alignment"],
+        "Dashboards": ["Dashboard"],
         "People": ["People"],
         "Observations": ["Observations", "Disputes", "Calibration", "Reliability"],
         "Coaching": ["Plans", "Alerts"],
@@ -51,12 +51,6 @@ def test_a_coach_who_also_practises_has_both_dashboards_in_one_menu():
     assert found["Certification"] == ["Decisions"]
 
 
-def test_leaders_and_the_purveyor_find_readiness_beside_their_dashboard_and_coaches_do_not():
-    assert shown(LEADER)["Dashboards"] == ["Dashboard", "Readiness and alignment"]
-    assert shown(PURVEYOR)["Dashboards"] == ["Dashboard", "Readiness and alignment"]
-    assert "Readiness and alignment" not in shown(COACH)["Dashboards"]
-
-
 def test_a_practitioner_has_only_plain_links():
     found = menus(PRACTITIONER, resolve("/"))
     assert [(menu.single.label if menu.single else None) for menu in found] == [
@@ -76,8 +70,6 @@ def test_a_practitioner_has_only_plain_links():
         ("/coaching/plans/", "Plans"),
         ("/observations/new/", "New observation"),
         ("/dashboards/", "Dashboard"),
-        ("/implementation/", "Readiness and alignment"),
-        ("/implementation/readiness/1/", "Readiness and alignment"),
     ],
 )
 def test_the_page_shown_marks_its_link_and_its_menu(path, active):
