@@ -284,7 +284,7 @@ def observation_edit(request, pk):
 def observation_preview(request):
     """The summary panel for the form's current values, computed here, never in the browser."""
     _coach_for(request.user)
-    version = _version(request.POST.get("rubric_version"))
+    version = _version(request.POST.get("rubric_version"), RubricVersion.objects.of_people())
     summary = display.preview_summary(version.definition(), request.POST)
     return render(request, "observations/_summary.html", {"summary": summary})
 

@@ -46,6 +46,14 @@ def test_the_observation_form_does_not_offer_it(world, login, readiness):
     assert chosen.status_code == 404
 
 
+def test_the_observation_forms_live_summary_refuses_it(world, login, readiness):
+    version = readiness.versions.get()
+    response = login(world.coach).post(
+        reverse("observations:preview"), {"rubric_version": version.pk}
+    )
+    assert response.status_code == 404
+
+
 def test_no_one_can_be_observed_on_it(world, readiness):
     for person in (world.practitioner, world.coach, world.leader):
         assert "assesses organizations" in readiness.audience_problem(person)
