@@ -27,6 +27,9 @@ class ReadinessAssessmentQuerySet(models.QuerySet):
     def final(self):
         return self.filter(status=ReadinessAssessment.Status.FINAL)
 
+    def drafts(self):
+        return self.filter(status=ReadinessAssessment.Status.DRAFT)
+
     def for_list(self):
         return self.select_related("version__rubric", "recorded_by").order_by("-assessed_on", "-pk")
 

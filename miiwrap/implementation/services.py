@@ -25,6 +25,10 @@ def readiness_assessment_save(*, assessment, leaders, definition, finalize):
     check_scores(definition, assessment.scores, complete=finalize)
     if assessment.pk and not _stored_draft(assessment.pk):
         raise ValidationError(FINAL_ALREADY)
+    # A new one while another is in progress would leave two views of the same day's work.
+    drafts = ReadinessAssessment.objects.drafts().filter(organization=assessment.organization_id)
+    if assessment.pk is None and drafts.exists():
+        raise ValidationError(DRAFT_EXISTS)
     result = scoring.compute(definition, assessment.scores)
     assessment.metrics = result.as_json()
     assessment.overall_score = None if result.overall is None else Decimal(str(result.overall))

@@ -96,7 +96,7 @@ def organization(request, pk):
         "organization": org,
         "assessments": org.readiness_assessments.for_list(),
         "may_assess": Role.PURVEYOR_ADMIN in viewer_for(request.user).roles,
-        "draft": org.readiness_assessments.filter(status=ReadinessAssessment.Status.DRAFT).first(),
+        "draft": org.readiness_assessments.drafts().first(),
         "progress": plans.progress(org, org.local_today()),
     }
     return render(request, "implementation/organization.html", ctx)
@@ -109,7 +109,8 @@ def assessment_new(request, pk):
     by = _assessor(request.user)
     if again := repeated(request, _page, "implementation:index"):
         return again
-    if draft := org.readiness_assessments.filter(status=ReadinessAssessment.Status.DRAFT).first():
+    # On a GET only: a post made meanwhile is refused with what it holds (DRAFT_EXISTS).
+    if request.method == "GET" and (draft := org.readiness_assessments.drafts().first()):
         messages.info(request, "An assessment is in progress: continue it here.")
         return redirect("implementation:assessment_edit", draft.pk)
     assessment = ReadinessAssessment(

@@ -164,6 +164,18 @@ def test_a_draft_keeps_what_was_entered_and_is_continued_then_finalized(world, l
     assert client.get(edit).status_code == 302  # a final one is not edited
 
 
+def test_a_new_assessment_posted_while_a_draft_exists_keeps_what_was_entered(
+    world, login, instrument
+):
+    make_assessment(world.home, world.purveyor_admin, instrument, final=False)
+    data = posted(instrument, world, **{"note__lc-team": "Meets monthly"})
+    response = login(world.purveyor_admin).post(new_url(world), data)
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "in progress: continue that one" in page and "Meets monthly" in page
+    assert ReadinessAssessment.objects.count() == 1
+
+
 def test_finalizing_with_items_unscored_is_a_form_error_that_keeps_everything(
     world, login, instrument
 ):

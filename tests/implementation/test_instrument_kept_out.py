@@ -111,3 +111,12 @@ def test_evidence_rules_and_drift_settings_cannot_name_it(world, readiness, mode
     formfield = admin.formfield_for_foreignkey(model._meta.get_field(field), request)
     assert readiness not in formfield.queryset
     assert formfield.queryset.exists()
+
+
+def test_the_recompute_command_neither_lists_nor_takes_it(readiness):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError) as refused:
+        call_command("recompute_scores", "--rubric", CODE)
+    assert "No rubric has the code “miiwrap-readiness”" in str(refused.value)
+    assert CODE not in str(refused.value).split("the codes are")[1]
