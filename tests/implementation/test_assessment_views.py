@@ -274,3 +274,26 @@ def test_pages_read_a_constant_number_of_queries(world, login, instrument):
         with CaptureQueriesContext(connection) as captured:
             client.get(url)
         assert len(captured) == few[url], url
+
+
+@pytest.mark.parametrize("pk", ["0", str(2**63 - 1), "99999999"])
+def test_unknown_ids_are_404_not_500(world, login, pk):
+    client = login(world.purveyor_admin)
+    for name in ("assessment", "assessment_edit", "organization", "plan", "action_edit"):
+        assert client.get(f"/implementation/{_route(name, pk)}").status_code == 404, name
+    assert client.post(f"/implementation/readiness/{pk}/plan/").status_code == 404
+
+
+def _route(name, pk):
+    return {
+        "assessment": f"readiness/{pk}/",
+        "assessment_edit": f"readiness/{pk}/edit/",
+        "organization": f"organizations/{pk}/",
+        "plan": f"organizations/{pk}/plan/",
+        "action_edit": f"actions/{pk}/",
+    }[name]
+
+
+def test_the_purveyors_own_organization_has_no_readiness(world, login):
+    url = reverse("implementation:organization", args=[world.purveyor.pk])
+    assert login(world.purveyor_admin).get(url).status_code == 404
