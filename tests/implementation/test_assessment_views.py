@@ -297,3 +297,17 @@ def _route(name, pk):
 def test_the_purveyors_own_organization_has_no_readiness(world, login):
     url = reverse("implementation:organization", args=[world.purveyor.pk])
     assert login(world.purveyor_admin).get(url).status_code == 404
+
+
+def test_the_detail_keeps_who_recorded_and_finalized_it(world, login, instrument):
+    client = login(world.purveyor_admin)
+    draft = posted(instrument, world, action="draft")
+    client.post(new_url(world), draft)
+    assessment = ReadinessAssessment.objects.get()
+    edit = reverse("implementation:assessment_edit", args=[assessment.pk])
+    client.post(edit, posted(instrument, world))
+    page = login(world.leader).get(detail_url(assessment)).content.decode()
+    assert page.count("history-entry") >= 2
+    assert world.purveyor_admin.first_name in page
+    statuses = list(assessment.history.values_list("status", flat=True))
+    assert statuses[0] == "final" and "draft" in statuses

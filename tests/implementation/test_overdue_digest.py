@@ -78,3 +78,13 @@ def test_each_organization_is_read_on_its_own_today(world, plan, time_machine):
     assert services.action_items_overdue_tell() == 0
     time_machine.move_to(dt.datetime(2026, 4, 2, 7, tzinfo=dt.UTC), tick=False)
     assert services.action_items_overdue_tell() == 1
+
+
+def test_a_leader_who_has_left_is_not_told(world, plan):
+    world.leader.leave_date = dt.date(2026, 1, 31)
+    world.leader.save()
+    still = make_person(world.home, "leader", first_name="Lou")
+    action(plan, still, "Cap caseloads", dt.date(2026, 3, 1))
+    assert services.action_items_overdue_tell(today=TODAY) == 1
+    assert digest_items(world.leader) == []
+    assert len(digest_items(still)) == 1
