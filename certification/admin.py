@@ -23,6 +23,7 @@ from certification.models import (
 from miiwrap.admin import AuditedAdmin, ReadOnlyAdmin, ScopedAdmin, SentOnceAdmin
 from miiwrap.parsing import as_id
 from miiwrap.people.access import viewer_for
+from observations.models import Rubric
 
 
 class PurveyorManaged:
@@ -67,6 +68,12 @@ class EvidenceRuleInline(PurveyorManaged, admin.StackedInline):
         ),
         ("Learning community events (either source)", {"fields": [("min_events", "event_kind")]}),
     ]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Evidence is of people: an organization's readiness instrument is never a choice.
+        if db_field.name in ("rubric", "companion_rubric"):
+            kwargs["queryset"] = Rubric.objects.of_people()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Program)

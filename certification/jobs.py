@@ -35,6 +35,7 @@ from certification.models import (
     ReminderRule,
 )
 from coaching.models import CoachAssignment
+from miiwrap.implementation.services import action_items_overdue_tell
 from miiwrap.notifications import delivery
 from miiwrap.notifications.models import Notification, absolute_url
 from miiwrap.people.models import Organization, Person, Role, todays_by_zone
@@ -95,6 +96,8 @@ def finish(today=None, now=None, *, report=None, send=True):
     digests (their reminders and the drift job's alerts), then the sending."""
     now = now or timezone.now()
     report = report if report is not None else Report()
+    # Overdue actions of the organizations' alignment plans join the leaders' digests.
+    action_items_overdue_tell(today=today, now=now)
     report.digests += delivery.compose_digests(now, day=today)
     if send:
         report.delivered.add(delivery.deliver(now))

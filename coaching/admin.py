@@ -9,6 +9,7 @@ from coaching.models import (
     TrainerAssignment,
 )
 from miiwrap.admin import AuditedAdmin, PurveyorOnlyAdmin, ReadOnlyAdmin, ScopedAdmin, SentOnceAdmin
+from observations.models import Rubric
 
 
 @admin.register(CoachAssignment)
@@ -98,6 +99,12 @@ class DriftSettingsAdmin(SentOnceAdmin, PurveyorOnlyAdmin, AuditedAdmin):
     ]
 
     purveyor_deletes = True
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Drift is of people's scores: a readiness instrument is never a choice.
+        if db_field.name == "rubric":
+            kwargs["queryset"] = Rubric.objects.of_people()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(DriftAlert)

@@ -32,7 +32,7 @@ class AlertFilter(django_filters.FilterSet):
         label="About", choices=DriftAlert.Scope.choices, empty_label="Anything"
     )
     rubric = django_filters.ModelChoiceFilter(
-        queryset=Rubric.objects.all(), label="Rubric", empty_label="Any"
+        queryset=Rubric.objects.of_people(), label="Rubric", empty_label="Any"
     )
 
     class Meta:

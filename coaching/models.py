@@ -1108,7 +1108,7 @@ def current_versions():
     are checked against and labelled from."""
     from observations.models import RubricVersion
 
-    published = RubricVersion.objects.published().order_by("number")
+    published = RubricVersion.objects.of_people().published().order_by("number")
     found = {}
     for version in published.select_related("rubric").prefetch_related("items__domain", "metrics"):
         found[version.rubric_id] = version  # the newest wins

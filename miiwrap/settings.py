@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "certification",
     "miiwrap.notifications",
     "miiwrap.dashboards",
+    "miiwrap.implementation",
     "miiwrap.once",
     "miiwrap.nightly",
     "miiwrap.community",

@@ -42,6 +42,7 @@ OUR_APPS = {
     "notifications",
     "auth",
     "community",
+    "implementation",
 }
 ALLOWED_IN_PROSE = {"\n", "\r", "\t"}
 # Line and paragraph separators break a line as surely as \n does.

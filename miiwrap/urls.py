@@ -40,6 +40,7 @@ urlpatterns = [
     path("events/", include("miiwrap.community.urls")),
     path("dashboards/", include("miiwrap.dashboards.urls")),
     path("notifications/", include("miiwrap.notifications.urls")),
+    path("implementation/", include("miiwrap.implementation.urls")),
     path("verify/<str:code>/", certification_views.verify, name="verify"),
     path("admin/", admin.site.urls),
 ]

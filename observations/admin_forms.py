@@ -226,7 +226,7 @@ class CalibrationCaseForm(forms.ModelForm):
             versions = Q(status=RubricVersion.Status.PUBLISHED)
             if self.instance.rubric_version_id:
                 versions |= Q(pk=self.instance.rubric_version_id)
-            queryset = RubricVersion.objects.filter(versions).select_related("rubric")
+            queryset = RubricVersion.objects.of_people().filter(versions).select_related("rubric")
             self.fields["rubric_version"].queryset = queryset
 
     def clean_transcript(self):

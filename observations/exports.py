@@ -32,7 +32,7 @@ FIXED_COLUMNS = [
 def columns_for(queryset, rubric=None):
     """(metric columns, item codes): metric columns as (heading, rubric id, metric code)."""
     if rubric is not None:
-        versions = RubricVersion.objects.filter(rubric=rubric)
+        versions = RubricVersion.objects.of_people().filter(rubric=rubric)
     else:
         versions = RubricVersion.objects.filter(pk__in=queryset.values("rubric_version_id"))
     versions = list(versions.select_related("rubric").prefetch_related("metrics", "items"))

@@ -11,7 +11,7 @@ from observations.models import Observation, Rubric, RubricVersion
 def band_choices():
     """Every band named by a version in use (published or retired), best first, once each."""
     bands = {}
-    versions = RubricVersion.objects.exclude(status=RubricVersion.Status.DRAFT)
+    versions = RubricVersion.objects.of_people().exclude(status=RubricVersion.Status.DRAFT)
     for names in versions.order_by("rubric__name", "number").values_list("bands", flat=True):
         bands.update(dict.fromkeys(names))
     return [(band, band.capitalize()) for band in bands]
@@ -43,7 +43,7 @@ class ObservationFilter(django_filters.FilterSet):
     coach = django_filters.CharFilter(method="filter_person", label="Coach", widget=QuickTextInput)
     rubric = django_filters.ModelChoiceFilter(
         field_name="rubric_version__rubric",
-        queryset=Rubric.objects.all(),
+        queryset=Rubric.objects.of_people(),
         label="Rubric",
         empty_label="Any",
         widget=QuickSelect,

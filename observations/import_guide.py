@@ -38,7 +38,7 @@ class ItemColumn:
 def published_versions():
     """Every published version, its rubric, items and metrics read at once: rubrics of
     practice first, by name, each rubric's newest version first."""
-    versions = RubricVersion.objects.published().with_structure()
+    versions = RubricVersion.objects.of_people().published().with_structure()
     return sorted(versions, key=lambda v: (v.rubric.observes_coaching, v.rubric.name, -v.number))
 
 

@@ -316,7 +316,7 @@ class RowReader:
         # up: build() names it as the row's problem.
         identifiers = {value for value in set().union(*table.values.values()) if _one_line(value)}
         self._load_people(people, identifiers - {""})
-        versions = RubricVersion.objects.with_structure()
+        versions = RubricVersion.objects.of_people().with_structure()
         self.versions = {(v.rubric.code.lower(), v.number): v for v in versions}
         self.definitions = {v.pk: v.definition() for v in self.versions.values()}
         self.items = {v.pk: {i.code.lower(): i.code for i in v.items.all()} for v in versions}

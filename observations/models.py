@@ -19,7 +19,21 @@ from observations import calibration, scoring, summaries
 # Rubrics -----------------------------------------------------------------------------------
 
 
+# The audience of a readiness instrument: it scores an organization, never a person.
+ORGANIZATION = "organization"
+
+
 class RubricQuerySet(models.QuerySet):
+    def of_people(self):
+        """Rubrics that observe people (practice or coaching): every place where
+        observations are made, read, imported, exported or compared lists rubrics through
+        this, so an organization's readiness instrument never appears there."""
+        return self.exclude(audience=ORGANIZATION)
+
+    def of_organizations(self):
+        """Readiness instruments: what an organization is assessed on (implementation)."""
+        return self.filter(audience=ORGANIZATION)
+
     def of_practice(self):
         """Rubrics of practice with families (audience: practitioners), as against the
         coaching rubric, whose observations are of coaches giving feedback."""
@@ -38,7 +52,10 @@ class RubricQuerySet(models.QuerySet):
 
 class Rubric(models.Model):
     # Who a rubric observes; the roles a coach can observe someone in.
-    AUDIENCES = [(role.value, role.label) for role in (Role.PRACTITIONER, Role.COACH)]
+    AUDIENCES = [
+        *[(role.value, role.label) for role in (Role.PRACTITIONER, Role.COACH)],
+        (ORGANIZATION, "Organization (a readiness instrument)"),
+    ]
 
     code = models.SlugField(max_length=40, unique=True, help_text="Used in imports, e.g. miti.")
     name = models.CharField(max_length=200)
@@ -51,7 +68,8 @@ class Rubric(models.Model):
         choices=AUDIENCES,
         default=Role.PRACTITIONER,
         help_text="Only people holding this role are observed on this rubric. Coach: it "
-        "observes coaching, and is kept out of practice figures.",
+        "observes coaching, and is kept out of practice figures. Organization: a readiness "
+        "instrument, kept out of every page about observations of people.",
     )
     history = HistoricalRecords()
 
@@ -67,6 +85,10 @@ class Rubric(models.Model):
     def observes_coaching(self):
         return self.audience == Role.COACH
 
+    @property
+    def assesses_organizations(self):
+        return self.audience == ORGANIZATION
+
     def observable_among(self, people):
         """Those of `people` who may be observed on this rubric: the rule of
         audience_problem, read in the database (the form's choices)."""
@@ -76,6 +98,8 @@ class Rubric(models.Model):
         """Why `person` may not be observed on this rubric, or None when they may: they
         must hold the audience role. Reads prefetched role grants when there are some, so
         an import checks in memory."""
+        if self.assesses_organizations:
+            return f"{self.name} assesses organizations; no one is observed on it."
         if person.has_role(self.audience):
             return None
         label = Role(self.audience).label.lower()
@@ -83,6 +107,13 @@ class Rubric(models.Model):
 
 
 class RubricVersionQuerySet(models.QuerySet):
+    def of_people(self):
+        """Versions of rubrics that observe people (RubricQuerySet.of_people)."""
+        return self.exclude(rubric__audience=ORGANIZATION)
+
+    def of_organizations(self):
+        return self.filter(rubric__audience=ORGANIZATION)
+
     def published(self):
         return self.filter(status=RubricVersion.Status.PUBLISHED)
 

@@ -19,7 +19,7 @@ from observations import scoring
 
 FORMAT = "miiwrap-rubric/1"
 # Whom a rubric observes (Rubric.audience); the first is the default.
-AUDIENCES = ["practitioner", "coach"]
+AUDIENCES = ["practitioner", "coach", "organization"]
 SHIPPED = Path(__file__).resolve().parent / "rubrics"
 ITEM_KINDS = {scoring.RATING, scoring.COUNT, scoring.YES_NO}
 METRIC_KINDS = {

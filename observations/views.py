@@ -143,7 +143,7 @@ def _structure(pk):
 
 def _version_for_new(choice):
     """The chosen published version; by default the newest MiiWrap fidelity tool."""
-    published = RubricVersion.objects.published()
+    published = RubricVersion.objects.of_people().published()
     if choice:
         return _version(choice, published)
 
@@ -184,7 +184,7 @@ def _may_amend(viewer, observation):
 def _form_page(request, form, template="observations/form.html", **ctx):
     """The form for a new observation or a draft; amend.html adds the reason."""
     ctx.update(form=form, version=form.version, groups=display.item_groups(form))
-    ctx["versions"] = RubricVersion.objects.published().select_related("rubric")
+    ctx["versions"] = RubricVersion.objects.of_people().published().select_related("rubric")
     ctx["summary"] = display.preview_summary(form.definition, form.data or _initial_scores(form))
     if (observation := ctx.get("observation")) and observation.is_draft:
         ctx["co"] = CoObservation.objects.filter(observation=observation).first()
@@ -284,7 +284,7 @@ def observation_edit(request, pk):
 def observation_preview(request):
     """The summary panel for the form's current values, computed here, never in the browser."""
     _coach_for(request.user)
-    version = _version(request.POST.get("rubric_version"))
+    version = _version(request.POST.get("rubric_version"), RubricVersion.objects.of_people())
     summary = display.preview_summary(version.definition(), request.POST)
     return render(request, "observations/_summary.html", {"summary": summary})
 

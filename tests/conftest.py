@@ -140,7 +140,11 @@ def load_shipped_rubrics():
 
     from django.apps import apps
 
-    for name in ("0002_ship_rubrics", "0009_ship_coaching_rubric"):
+    for name in (
+        "0002_ship_rubrics",
+        "0009_ship_coaching_rubric",
+        "0019_ship_readiness_instrument",
+    ):
         importlib.import_module(f"observations.migrations.{name}").load(apps, None)
 
 

@@ -172,6 +172,7 @@ def wipe_world():
     from coaching.models import CoachingPlan, CoachingSession, ItemMonthsCounted, PooledSpread
     from miiwrap import generations
     from miiwrap.community.models import Attendance, Event
+    from miiwrap.implementation.models import AlignmentPlan, ReadinessAssessment
     from observations import summaries
     from observations.models import (
         Amendment,
@@ -194,6 +195,9 @@ def wipe_world():
     PooledSpread.objects.all().delete()
     CoachingSession.objects.all().delete()  # those on their own too
     CoachingPlan.objects.all().delete()  # its goals and comments with it
+    # The organizations' readiness and alignment plans name the people who made them.
+    AlignmentPlan.objects.all().delete()  # its actions with it
+    ReadinessAssessment.objects.all().delete()
     CertificationEvent.objects.all().delete()
     CertificationPeriod.objects.all().delete()
     # The rows that refer to observations first, then the observations in one DELETE:

@@ -47,6 +47,7 @@ def register():
         Team,
         TeamMembership,
     )
+    from miiwrap.implementation.models import ActionItem, AlignmentPlan, ReadinessAssessment
     from observations.models import (
         ActivityType,
         Amendment,
@@ -113,3 +114,7 @@ def register():
     # event's date or kind decides whose attendance counts, in any organization.
     feeds(Event, everyone=True)
     feeds(Attendance, "person.organization_id")
+    # The organization's system: its readiness and its alignment plan.
+    feeds(ReadinessAssessment, "organization_id")
+    feeds(AlignmentPlan, "organization_id")
+    feeds(ActionItem, "plan.organization_id")

@@ -26,6 +26,7 @@ from miiwrap import charts, generations, months
 from miiwrap.dashboards import capacity, feedback
 from miiwrap.dashboards.forms import LeaderFilterForm
 from miiwrap.dashboards.tables import Cell, Table, people_cell, person_cell
+from miiwrap.implementation import dashboard as readiness
 from miiwrap.people.models import Organization, Person, Team, todays_by_zone
 from observations import summaries
 from observations.models import Dispute, Metric, Observation, Rubric, RubricVersion
@@ -256,6 +257,9 @@ def build(scope, keep=None):
         "overdue": section("overdue", lambda: overdue(scope, cadence)),
         **section(
             "capacity", lambda: capacity.section(scope.organizations, scope.today, scope.team)
+        ),
+        "readiness": section(
+            "readiness", lambda: readiness.for_leader_dashboard(scope.organizations, scope.today)
         ),
     }
 

@@ -22,10 +22,12 @@ from coaching.models import CoachAssignment, DriftAlert
 from miiwrap import generations
 from miiwrap.dashboards import coach, leader
 from miiwrap.dashboards.forms import LeaderFilterForm
-from miiwrap.people.models import Organization, Person, RolePeriod
+from miiwrap.implementation import services as implementation_services
+from miiwrap.implementation.models import ActionItem, ReadinessAssessment
+from miiwrap.people.models import Organization, Person, RoleGrant, RolePeriod
 from observations import services as observation_services
 from observations import summaries
-from observations.models import Metric, Observation, Rubric
+from observations.models import Metric, Observation, Rubric, RubricVersion
 from tests.coaching.test_alert_views import make_alert
 from tests.dashboards.test_browser_dashboards import history  # noqa: F401  (fixture)
 from tests.dashboards.test_coach_co_observation import co_observed_visit
@@ -222,6 +224,41 @@ def co_observed(world, past):
     co_observed_visit(world.coach, visited, second, today(world))
 
 
+def readiness_assessed(world, past):
+    readiness = RubricVersion.objects.with_structure().get(rubric__code="miiwrap-readiness")
+    scores = {item.code: 2 for item in readiness.items.all()}
+    assessment = ReadinessAssessment(
+        organization=world.home,
+        version=readiness,
+        recorded_by=world.purveyor_admin,
+        assessed_on=today(world),
+        scores={**scores, "ct-size": 0, "lc-sponsor": 1},
+    )
+    implementation_services.readiness_assessment_save(
+        assessment=assessment,
+        leaders=[world.leader],
+        definition=readiness.definition(),
+        finalize=True,
+    )
+
+
+def plan_started(world, past):
+    assessment = ReadinessAssessment.objects.get(organization=world.home)
+    implementation_services.action_items_from_weakest(assessment=assessment, by=world.leader)
+
+
+def action_done(world, past):
+    action = ActionItem.objects.filter(plan__organization=world.home).first()
+    action.status = ActionItem.Status.DONE
+    implementation_services.action_item_save(action=action, plan=action.plan, by=world.leader)
+
+
+def action_overdue(world, past):
+    action = ActionItem.objects.filter(plan__organization=world.home, status="planned").first()
+    action.due_on = today(world) - dt.timedelta(days=1)
+    implementation_services.action_item_save(action=action, plan=action.plan, by=world.leader)
+
+
 def alert_dismissed(world, past):
     alert = DriftAlert.objects.active().get(practitioner=world.practitioner, rule="ewma")
     coaching_services.alert_dismiss(alert=alert, by=world.coach, reason="A bad week.")
@@ -250,6 +287,10 @@ WRITES = [
     alert_raised,
     alert_dismissed,
     co_observed,
+    readiness_assessed,
+    plan_started,
+    action_done,
+    action_overdue,
 ]
 
 

@@ -53,6 +53,9 @@ AUDITED = {
     "coaching.CoachingSession",
     "community.Event",
     "community.Attendance",
+    "implementation.ReadinessAssessment",
+    "implementation.AlignmentPlan",
+    "implementation.ActionItem",
 }
 
 

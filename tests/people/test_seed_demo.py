@@ -131,6 +131,11 @@ def test_it_inserts_in_bulk_rather_than_row_by_row(db, monkeypatch):
     # bulk (tests/community/test_demo.py).
     empty = {"events": 0, "registrations": 0, "attended": 0}
     monkeypatch.setattr(seed_demo_command.demo_community, "add_events", lambda *a, **k: empty)
+    # So are the readiness assessments and alignment plans, a few rows an organization
+    # written through the services (tests/implementation/test_demo_readiness.py).
+    monkeypatch.setattr(
+        seed_demo_command.demo_implementation, "add_readiness", lambda *a, **k: None
+    )
     with CaptureQueriesContext(connection) as queries:
         seed()
     # Observations have their own batches (tests/observations/test_seed_observations.py).

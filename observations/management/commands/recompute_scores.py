@@ -41,9 +41,11 @@ class Command(BaseCommand):
             raise CommandError("--version needs --rubric: version numbers belong to a rubric.")
         if not code:
             return Observation.objects.all()
-        rubric = Rubric.objects.filter(code=code).first()
+        # Observations are of people: a readiness instrument has none to recompute.
+        rubric = Rubric.objects.of_people().filter(code=code).first()
         if rubric is None:
-            codes = ", ".join(Rubric.objects.order_by("code").values_list("code", flat=True))
+            codes = Rubric.objects.of_people().order_by("code").values_list("code", flat=True)
+            codes = ", ".join(codes)
             raise CommandError(f"No rubric has the code “{code}”; the codes are {codes}.")
         if number is None:
             return Observation.objects.filter(rubric_version__rubric=rubric)

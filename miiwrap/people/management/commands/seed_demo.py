@@ -12,6 +12,7 @@ from coaching import demo as demo_coaching
 from coaching import services as drift_services
 from miiwrap import generations
 from miiwrap.community import demo as demo_community
+from miiwrap.implementation import demo as demo_implementation
 from miiwrap.people import demo
 from observations import demo as demo_observations
 from observations import demo_calibration
@@ -70,6 +71,7 @@ class Command(BaseCommand):
             )
             calibrated = demo_calibration.add_calibration(plans, seed=seed, today=today)
             gathered = demo_community.add_events(plans, seed=seed, today=today)
+            readiness = demo_implementation.add_readiness(plans, seed=seed, today=today)
             # Written in bulk, past the signals that tell the dashboards' cache.
             generations.touched(everyone=True)
         if plans:
@@ -86,6 +88,7 @@ class Command(BaseCommand):
                 f"Learning community: {gathered['events']} events, "
                 f"{gathered['registrations']:,} registrations, {gathered['attended']:,} attended."
             )
+        self.report_readiness(plans, readiness)
         if plans and certified is not None:
             self.run_drift_detection(today)
             self.add_coaching_plans(plans, seed, today, scale.observation_years)
@@ -136,6 +139,14 @@ class Command(BaseCommand):
             f"Calibration: {made['cases']} master-coded cases, {made['rounds']} rounds and "
             f"{made['attempts']:,} coaches' scored cases; {made['co-observed']:,} visits "
             f"co-observed; {made['rater alerts']} coach(es) drifting from the master codes."
+        )
+
+    def report_readiness(self, plans, made):
+        if not plans or made is None:
+            return
+        self.stdout.write(
+            f"Readiness: {made['assessments']} assessments and {made['actions']} alignment "
+            f"actions ({made['done']} done, {made['overdue']} overdue)."
         )
 
     def run_drift_detection(self, today):
