@@ -39,6 +39,7 @@ def register():
         TrainerAssignment,
     )
     from miiwrap.community.models import Attendance, Event
+    from miiwrap.implementation.models import ActionItem, AlignmentPlan, ReadinessAssessment
     from miiwrap.people.models import (
         Organization,
         Person,
@@ -47,7 +48,6 @@ def register():
         Team,
         TeamMembership,
     )
-    from miiwrap.implementation.models import ActionItem, AlignmentPlan, ReadinessAssessment
     from observations.models import (
         ActivityType,
         Amendment,

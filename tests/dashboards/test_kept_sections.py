@@ -24,7 +24,7 @@ from miiwrap.dashboards import coach, leader
 from miiwrap.dashboards.forms import LeaderFilterForm
 from miiwrap.implementation import services as implementation_services
 from miiwrap.implementation.models import ActionItem, ReadinessAssessment
-from miiwrap.people.models import Organization, Person, RoleGrant, RolePeriod
+from miiwrap.people.models import Organization, Person, RolePeriod
 from observations import services as observation_services
 from observations import summaries
 from observations.models import Metric, Observation, Rubric, RubricVersion
