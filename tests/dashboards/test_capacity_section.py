@@ -242,3 +242,36 @@ def test_a_team_dashboards_queries_do_not_grow_with_capacity_rows(counted, login
 # The leader's 37 (tests/dashboards/test_query_counts.py), the observers of the evidence
 # kept here (1), the team's memberships (1), and the chosen team the filter form reads (1).
 TEAM_DASHBOARD_QUERIES = 40
+
+
+def test_evidence_ignores_calibration_entries(counted):
+    seen = make_observation(counted.coach, counted.unassigned, observed_on=D(2026, 4, 20))
+    make_period(
+        counted.unassigned,
+        counted.coach,
+        valid_from=D(2026, 5, 2),
+        evidence=[{"id": seen.pk}, {"calibration_attempt": 5, "case": "A"}],
+    )
+    share = figures(counted).evidence
+    assert (share.own, share.purveyor, share.other) == (3, 1, 0)
+
+
+def test_evidence_decided_before_the_twelve_months_is_not_counted(counted):
+    seen = make_observation(counted.coach, counted.unassigned, observed_on=D(2025, 6, 1))
+    make_period(
+        counted.unassigned, counted.coach, valid_from=D(2025, 6, 30), evidence=[{"id": seen.pk}]
+    )
+    assert figures(counted).evidence.total == 3
+
+
+def test_the_leader_downloads_the_capacity_table(counted, login):
+    url = reverse("dashboards:leader") + "?export=capacity"
+    response = login(counted.leader).get(url)
+    assert response.status_code == 200
+    text = b"".join(response.streaming_content).decode()
+    assert "Riverbend Family Services" in text and "Elsewhere County" not in text
+
+
+def test_the_leader_downloads_the_new_hires_by_name(counted, login):
+    response = login(counted.leader).get(reverse("dashboards:leader") + "?export=new_hires")
+    assert counted.nia.full_name in b"".join(response.streaming_content).decode()

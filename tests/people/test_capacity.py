@@ -199,3 +199,100 @@ def test_a_coach_leaving_is_not_front_line_practitioner_turnover():
     world.people[11] = person(11, left=D(2026, 3, 15))
     assert capacity.turnover(world, capacity.practitioners_on, TODAY).leavers == 0
     assert capacity.turnover(world, _coaching, TODAY).leavers == 1
+
+
+def test_a_revoked_coach_certification_stops_counting_on_the_revocation_day():
+    world = small_world()
+    world.certified[(12, "coach")] = held(revoked_on=D(2026, 5, 15))
+    assert ratio_on(world, D(2026, 5, 14)).coaches == 3
+    assert ratio_on(world, D(2026, 5, 15)).coaches == 2
+
+
+def test_a_certified_coach_in_grace_is_not_counted():
+    world = small_world()
+    period = dates.Period(LONG_AGO, D(2026, 5, 31), D(2026, 3, 2), D(2026, 6, 30))
+    world.certified[(12, "coach")] = [dates.Held(period)]
+    assert ratio_on(world, D(2026, 6, 15)).coaches == 2
+
+
+def test_a_trainer_who_no_longer_coaches_still_counts_once_as_a_trainer():
+    world = small_world()
+    world.roles = [s for s in world.roles if (s.person_id, s.key) != (13, "coach")]
+    got = ratio_on(world, TODAY)
+    # Without the coach role, 13 is a front-line practitioner who can also train.
+    assert (got.coaches, got.trainers, got.experts, got.practitioners) == (2, 1, 3, 5)
+
+
+def test_a_person_not_yet_hired_is_not_counted_even_with_a_role_period():
+    world = small_world()
+    world.people[5] = person(5, hired=D(2026, 7, 1))
+    world.roles += roles(5, "practitioner", starts_on=D(2026, 6, 1))
+    assert ratio_on(world, D(2026, 6, 30)).practitioners == 4
+    assert ratio_on(world, TODAY).practitioners == 5
+
+
+def test_a_leaver_is_counted_on_their_last_day_and_not_after():
+    world = small_world()
+    world.people[1] = person(1, left=D(2026, 6, 30))
+    assert ratio_on(world, D(2026, 6, 30)).practitioners == 4
+    assert ratio_on(world, TODAY).practitioners == 3
+
+
+def test_a_leaver_with_a_role_ended_before_leaving_is_not_that_roles_turnover():
+    world = small_world()
+    world.people[12] = person(12, left=D(2026, 4, 30))
+    world.roles = [s for s in world.roles if (s.person_id, s.key) != (12, "coach")]
+    world.roles += roles(12, "coach", ends_on=D(2026, 3, 31))
+    assert capacity.turnover(world, _coaching, TODAY).leavers == 0
+    assert capacity.turnover(world, capacity.practitioners_on, TODAY).leavers == 1
+
+
+def test_dependence_ignores_assignments_of_people_no_longer_front_line():
+    world = small_world()
+    world.people[1] = person(1, left=D(2026, 6, 1))
+    got = capacity.dependence(world, TODAY, [(11, 1), (11, 2)])
+    assert (got.practitioners, got.one_coach, got.no_coach, got.busiest_caseload) == (3, 1, 2, 1)
+
+
+def test_dependence_with_no_assignments_has_no_busiest_caseload():
+    got = capacity.dependence(small_world(), TODAY, [])
+    assert (got.one_coach, got.no_coach, got.busiest_caseload) == (0, 4, 0)
+
+
+def test_a_new_hire_on_the_deadline_day_is_at_risk_not_past_it():
+    world = small_world()
+    hired = TODAY - dt.timedelta(days=45)
+    world.people[21] = person(21, hired=hired)
+    world.roles += roles(21, "practitioner", starts_on=hired)
+    (hire,) = _hires(world)
+    assert (hire.days_left, hire.status) == (0, "At risk")
+
+
+def test_a_new_hire_who_left_is_not_listed():
+    world = small_world()
+    world.people[21] = person(21, hired=D(2026, 5, 1), left=D(2026, 6, 1))
+    world.roles += roles(21, "practitioner", starts_on=D(2026, 5, 1))
+    assert _hires(world) == []
+
+
+def test_a_new_hire_ninety_days_in_is_listed_and_ninety_one_is_not():
+    world = small_world()
+    for pk, days in [(21, 90), (22, 91)]:
+        hired = TODAY - dt.timedelta(days=days)
+        world.people[pk] = person(pk, hired=hired)
+        world.roles += roles(pk, "practitioner", starts_on=hired)
+    assert [hire.person.id for hire in _hires(world)] == [21]
+
+
+def test_month_ends_across_a_leap_february():
+    ends = capacity.month_ends(D(2028, 3, 5), count=3)
+    assert ends == [D(2028, 1, 31), D(2028, 2, 29), D(2028, 3, 5)]
+
+
+def test_turnover_rounds_its_percent_half_up():
+    world = World({pk: person(pk) for pk in range(1, 9)}, [])
+    world.roles = [s for pk in range(1, 9) for s in roles(pk, "practitioner")]
+    world.people[1] = person(1, left=D(2026, 7, 9))
+    got = capacity.turnover(world, capacity.practitioners_on, TODAY)
+    # Eight at eleven month ends, seven today: 95/12 = 7.92; 1/7.92 = 12.6 %.
+    assert (got.mean_headcount, got.percent) == (Decimal("7.92"), Decimal("13"))

@@ -76,3 +76,47 @@ def test_some_new_hire_in_the_demo_is_flagged_against_the_45_day_rule(figures):
     hires = [hire for f in figures.values() for hire in f.new_hires]
     assert {f.deadline_days for f in figures.values()} == {45}
     assert any(hire.at_risk for hire in hires)
+
+
+# The plans, without the database
+
+
+PLAN_TODAY = dt.date(2026, 6, 16)
+
+
+def planned(index=1):
+    identity = demo.identities(1, 4)[index]
+    return demo.plan_organization(identity, seed=1, today=PLAN_TODAY, scale=demo.SCALES["demo"])
+
+
+def test_the_second_client_in_each_four_leans_on_the_purveyor():
+    identities = demo.identities(1, 8)
+    supports = [i.support for i in identities[1:]]
+    assert supports == ["own", "purveyor", "own", "own", "own", "purveyor", "own", "own"]
+    assert identities[0].is_purveyor
+
+
+def test_a_planned_move_comes_from_another_team_within_the_last_year():
+    moved = [p for p in planned().people if p.earlier_team is not None]
+    assert len(moved) == demo.MOVES
+    for person in moved:
+        assert person.earlier_team is not person.team
+        assert PLAN_TODAY - dt.timedelta(days=365) <= person.moved_on < PLAN_TODAY
+        assert person.moved_on > person.hire_date
+
+
+def test_the_one_who_stepped_back_from_coaching_coached_after_their_first_year():
+    (person,) = [p for p in planned().people if p.former_roles]
+    ((role, starts_on, ends_on),) = person.former_roles
+    assert role == "coach" and "coach" not in person.roles
+    assert person.hire_date < starts_on <= ends_on < PLAN_TODAY
+
+
+def test_the_same_seed_plans_the_same_moves():
+    plan = planned()
+    again = planned()
+    assert [(p.email, p.team.name if p.team else None, p.roles) for p in plan.people] == [
+        (p.email, p.team.name if p.team else None, p.roles) for p in again.people
+    ]
+    moved = {p.email for p in plan.people if p.earlier_team}
+    assert moved == {p.email for p in again.people if p.earlier_team}

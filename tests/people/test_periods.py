@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from miiwrap.people.models import RoleGrant, RolePeriod, TeamMembership
 from miiwrap.people.services import person_periods_sync
-from tests.factories import make_org, make_person, make_team, move_team, remove_role
+from tests.factories import grant_role, make_org, make_person, make_team, move_team, remove_role
 from tests.people.test_admin import change_url, form_data, person_fields
 
 pytestmark = pytest.mark.django_db
@@ -178,3 +178,22 @@ def test_the_person_page_in_the_admin_shows_the_team_and_role_history(world, log
     content = login(world.org_admin).get(change_url(world.unassigned)).content.decode()
     assert "Team history" in content and "Role history" in content
     assert "Feb. 28, 2026" in content and "South" in content
+
+
+def test_leaving_every_team_closes_the_membership_and_opens_none():
+    org = make_org()
+    person = make_person(org, "practitioner", team=make_team(org, "North"))
+    move_team(person, None, dt.date(2026, 2, 1))
+    assert periods(person)[0] == [("North", HIRED, dt.date(2026, 1, 31))]
+    assert person_periods_sync(person=person, on=dt.date(2026, 3, 1)) == (0, 0)
+
+
+def test_a_role_granted_again_opens_a_second_period():
+    org = make_org()
+    person = make_person(org, "practitioner", "coach")
+    remove_role(person, "coach", dt.date(2025, 1, 1))
+    grant_role(person, "coach", dt.date(2026, 1, 1))
+    assert [p for p in periods(person)[1] if p[0] == "coach"] == [
+        ("coach", HIRED, dt.date(2024, 12, 31)),
+        ("coach", dt.date(2026, 1, 1), None),
+    ]
