@@ -76,6 +76,17 @@ class Progress:
     evidence: Evidence | None = None
 
     @property
+    def summary(self):
+        """The state in a few words, with the day that matters."""
+        if self.state == State.DONE:
+            return f"Done {self.evidence.on:%Y-%m-%d}" + (" (late)" if self.done_late else "")
+        if self.due_on is None:
+            return "Due (no deadline)"
+        if self.state == State.OVERDUE:
+            return f"Overdue: due {self.due_on:%Y-%m-%d}"
+        return f"Due by {self.due_on:%Y-%m-%d}"
+
+    @property
     def done_late(self):
         return (
             self.evidence is not None and self.due_on is not None and self.evidence.on > self.due_on

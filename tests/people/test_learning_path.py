@@ -118,3 +118,18 @@ def test_without_a_deadline_the_certification_is_due_and_never_overdue():
     step = found.steps[3]
     assert step.due_on is None and step.state == State.DUE
     assert states(found)["training"] == State.OVERDUE
+
+
+def test_each_state_reads_in_a_few_words_with_its_day():
+    evidence = {
+        "training": [Evidence(D(2026, 9, 10), "Foundations", "/events/3/")],
+        "plan": [Evidence(D(2026, 10, 5), "Plan", "/coaching/plans/2/")],
+    }
+    found = lp.checklist(1, HIRED, D(2026, 10, 5), evidence, None)
+    assert [p.summary for p in found.steps] == [
+        "Done 2026-09-10",
+        "Overdue: due 2026-10-01",
+        "Done 2026-10-05 (late)",
+        "Due (no deadline)",
+        "Due by 2026-11-30",
+    ]
