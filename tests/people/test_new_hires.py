@@ -227,3 +227,20 @@ def test_a_coach_hired_recently_is_not_a_new_hire_on_the_path(hires, login):
 def test_the_leader_dashboards_capacity_section_links_to_the_learning_paths(hires, login):
     page = login(hires.leader).get(reverse("dashboards:leader")).content.decode()
     assert f'href="{URL}"' in page
+
+
+def count_page_queries(client, person):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("people:detail", args=[person.pk]))
+    assert response.context["learning_path"] is not None
+    return len(queries)
+
+
+def test_the_person_page_reads_the_path_in_the_same_queries_for_more_evidence(hires, login):
+    client = login(hires.leader)
+    few = count_page_queries(client, hires.nia)
+    for n in range(3):
+        event = make_event(hires.home, title=f"More {n}", held_on=D(2026, 6, 2 + n))
+        attend(event, hires.nia)
+        make_observation(hires.coach, hires.nia, observed_on=D(2026, 6, 5 + n))
+    assert count_page_queries(client, hires.nia) == few
