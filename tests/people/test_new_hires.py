@@ -15,7 +15,13 @@ from miiwrap.dashboards import capacity
 from miiwrap.dashboards import learning_path as read_path
 from tests.community.conftest import attend, make_event
 from tests.dashboards.conftest import NOW, TODAY
-from tests.factories import make_assignment, make_observation, make_period, make_person
+from tests.factories import (
+    make_assignment,
+    make_observation,
+    make_org,
+    make_period,
+    make_person,
+)
 
 pytestmark = pytest.mark.usefixtures("shipped_programs")
 
@@ -171,7 +177,9 @@ def count_queries(client):
     return len(queries)
 
 
-def test_the_list_reads_the_same_number_of_queries_for_more_new_hires(hires, login):
+def test_the_list_reads_the_same_number_of_queries_for_more_new_hires_and_organizations(
+    hires, login
+):
     client = login(hires.purveyor_admin)
     few = count_queries(client)
     for n in range(4):
@@ -183,7 +191,9 @@ def test_the_list_reads_the_same_number_of_queries_for_more_new_hires(hires, log
         CoachingPlan.objects.create(
             practitioner=person, organization=hires.home, started_on=D(2026, 6, 12)
         )
-    assert len(names_on(client.get(URL))) == 7
+    third = make_org("Lakeside Youth")
+    make_person(third, "practitioner", first_name="Lia", hire_date=D(2026, 6, 2))
+    assert len(names_on(client.get(URL))) == 8
     assert count_queries(client) == few
 
 
