@@ -82,6 +82,7 @@ def _entries(viewer):
             "People",
             [
                 (viewer.uses_directory, "People", "people:directory"),
+                (viewer.uses_directory, "New hires", "people:new_hires"),
                 (anyone, "Events", "community:list"),
             ],
         ),

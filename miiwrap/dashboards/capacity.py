@@ -2,6 +2,7 @@
 rows miiwrap.people.capacity reads, fetched for any number of organizations in a fixed
 number of queries, and the tables and chart made of its figures."""
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Q
@@ -74,6 +75,30 @@ def read(organizations, today, team=None):
         )
         for org in organizations
     }
+
+
+def new_hires(organizations, today, people=None):
+    """({organization id: [capacity.NewHire]}, the deadline): the capacity section's new
+    hires (of `people`, ids or a query of them, when given), reading only those hired in the last
+    NEW_HIRE_DAYS: four queries."""
+    first = months.first_day(capacity.month_ends(today)[0])
+    ids = [org.pk for org in organizations]
+    since = today - dt.timedelta(days=capacity.NEW_HIRE_DAYS)
+    recent = Person.objects.filter(organization_id__in=ids, hire_date__range=(since, today))
+    if people is not None:
+        recent = recent.filter(pk__in=people)
+    recent = recent.filter(Q(leave_date=None) | Q(leave_date__gte=today)).order_by()
+    worlds = {pk: capacity.World({}, []) for pk in ids}
+    org_of = _members(recent, worlds)
+    for span in _spans(RolePeriod.objects.filter(person__in=recent), "role", today, today):
+        worlds[org_of[span.person_id]].roles.append(span)
+    periods = CertificationPeriod.objects.valid_within(first, today).filter(
+        person__in=recent, program__code=capacity.PRACTITIONER_PROGRAM
+    )
+    for key, held in periods.held_by("person_id", "program__code").items():
+        worlds[org_of[key[0]]].certified[key] = held
+    deadline = _deadline()
+    return {pk: capacity.new_hires(worlds[pk], today, deadline) for pk in ids}, deadline
 
 
 def _members(people, worlds):

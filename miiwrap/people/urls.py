@@ -6,4 +6,5 @@ app_name = "people"
 urlpatterns = [
     path("", views.directory, name="directory"),
     path("<int:pk>/", views.detail, name="detail"),
+    path("new-hires/", views.new_hires, name="new_hires"),
 ]

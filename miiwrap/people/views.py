@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -20,12 +21,13 @@ from coaching.models import (
 )
 from miiwrap import audit
 from miiwrap.community.models import Attendance
+from miiwrap.dashboards import learning_path
 from miiwrap.parsing import local_path, reads
-from miiwrap.people import second_factor
+from miiwrap.people import capacity, second_factor
 from miiwrap.people.access import viewer_for
 from miiwrap.people.filters import DirectoryFilter
 from miiwrap.people.forms import CodeForm
-from miiwrap.people.models import Person, RoleGrant
+from miiwrap.people.models import Organization, Person, RoleGrant
 from observations.models import Observation
 
 EVENTS = 25  # the latest events on a person's page
@@ -91,8 +93,33 @@ def detail(request, pk):
         # A draft is its author's alone: listed on their own page, to go on with.
         "drafts": Observation.objects.drafts_of(person) if person.pk == viewer.person_id else (),
         "events": Attendance.objects.visible_to(request.user).for_person_page(person)[:EVENTS],
+        "learning_path": learning_path.for_person(person, person.organization.local_today()),
     }
     return render(request, "people/detail.html", ctx)
+
+
+def _new_hires_scope(user):
+    """(organizations, people or None for all of theirs) whose new hires the user sees:
+    the purveyor every organization's, leaders and admins their own's, a coach their
+    caseload's; 404 for anyone else."""
+    viewer = viewer_for(user)
+    if viewer.sees_everything or viewer.sees_organization:
+        return list(Organization.objects.visible_to(user)), None
+    if not viewer.is_coach:
+        raise Http404("The new hires are for coaches, leaders and admins.")
+    people = Person.objects.visible_to(user).values("pk")
+    return list(Organization.objects.filter(people__in=people).distinct()), people
+
+
+@login_required
+def new_hires(request):
+    organizations, people = _new_hires_scope(request.user)
+    one = len(organizations) == 1
+    today = organizations[0].local_today() if one else timezone.localdate()
+    groups, deadline = learning_path.new_hires(organizations, today, people)
+    ctx = {"groups": groups, "deadline": deadline, "today": today, "grouped": not one}
+    ctx["hire_days"] = capacity.NEW_HIRE_DAYS
+    return render(request, "people/new_hires.html", ctx)
 
 
 def _history(person, user):

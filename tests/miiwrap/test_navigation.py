@@ -27,7 +27,7 @@ def shown(viewer, path="/"):
 def test_an_organization_admin_finds_the_reminder_log_under_certification():
     assert shown(ORG_ADMIN) == {
         "Dashboards": ["Dashboard"],
-        "People": ["People", "Events"],
+        "People": ["People", "New hires", "Events"],
         "Observations": ["Observations", "Disputes", "Calibration", "Reliability"],
         "Coaching": ["Plans", "Alerts"],
         "Certification": ["Rosters", "Reminder log"],
@@ -120,9 +120,18 @@ def test_the_reminder_rules_list_in_the_admin_links_to_the_log(world, login):
 
 
 def test_everyone_with_a_person_finds_the_events_under_people():
-    assert shown(LEADER)["People"] == ["People", "Events"]
-    assert shown(COACH)["People"] == ["People", "Events"]
-    assert shown(PURVEYOR)["People"] == ["People", "Events"]
+    assert shown(LEADER)["People"] == ["People", "New hires", "Events"]
+    assert shown(COACH)["People"] == ["People", "New hires", "Events"]
+    assert shown(PURVEYOR)["People"] == ["People", "New hires", "Events"]
+
+
+def test_a_practitioner_has_no_new_hires_link_the_page_refuses_them():
+    assert shown(PRACTITIONER)["People"] == ["Events"]
+
+
+def test_the_new_hires_page_marks_its_own_link():
+    (people,) = [m for m in menus(LEADER, resolve("/people/new-hires/")) if m.label == "People"]
+    assert [link.label for link in people.links if link.active] == ["New hires"]
 
 
 def test_a_login_that_is_nobodys_has_no_events_link():
