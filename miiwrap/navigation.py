@@ -78,13 +78,7 @@ def _entries(viewer):
                 (viewer.is_practitioner, "Where I stand", "dashboards:practitioner"),
             ],
         ),
-        (
-            "People",
-            [
-                (viewer.uses_directory, "People", "people:directory"),
-                (anyone, "Events", "community:list"),
-            ],
-        ),
+        ("People", [(viewer.uses_directory, "People", "people:directory")]),
         (
             "Observations",
             [
@@ -100,6 +94,8 @@ def _entries(viewer):
             [
                 (anyone, "Plans", "coaching:plans"),
                 (viewer.uses_directory, "Alerts", "coaching:alerts"),
+                # The learning community builds skill too; its own menu would not fit the bar.
+                (anyone, "Events", "community:list"),
             ],
         ),
         (
