@@ -78,14 +78,7 @@ def _entries(viewer):
                 (viewer.is_practitioner, "Where I stand", "dashboards:practitioner"),
             ],
         ),
-        (
-            "People",
-            [
-                (viewer.uses_directory, "People", "people:directory"),
-                (viewer.uses_directory, "New hires", "people:new_hires"),
-                (anyone, "Events", "community:list"),
-            ],
-        ),
+        ("People", [(viewer.uses_directory, "People", "people:directory")]),
         (
             "Observations",
             [
@@ -101,6 +94,8 @@ def _entries(viewer):
             [
                 (anyone, "Plans", "coaching:plans"),
                 (viewer.uses_directory, "Alerts", "coaching:alerts"),
+                # The learning community builds skill too; its own menu would not fit the bar.
+                (anyone, "Events", "community:list"),
             ],
         ),
         (
@@ -121,6 +116,8 @@ def _active(view, app, route):
     """The URL names of the links that lead to (the section of) the page being shown."""
     if app == "community":
         return {"community:list"}
+    if app == "people":
+        return {"people:directory"}  # a person's page and the new hires are the directory's
     if app == "coaching":
         return {"coaching:alerts" if "alerts/" in route else "coaching:plans"}
     if app == "observations" and ("calibration/" in route or "co-observations/" in route):

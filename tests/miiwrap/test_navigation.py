@@ -27,9 +27,9 @@ def shown(viewer, path="/"):
 def test_an_organization_admin_finds_the_reminder_log_under_certification():
     assert shown(ORG_ADMIN) == {
         "Dashboards": ["Dashboard"],
-        "People": ["People", "New hires", "Events"],
+        "People": ["People"],
         "Observations": ["Observations", "Disputes", "Calibration", "Reliability"],
-        "Coaching": ["Plans", "Alerts"],
+        "Coaching": ["Plans", "Alerts", "Events"],
         "Certification": ["Rosters", "Reminder log"],
         "Admin": ["Admin"],
     }
@@ -61,14 +61,14 @@ def test_a_coach_who_also_practises_has_both_dashboards_in_one_menu():
     assert found["Certification"] == ["Decisions"]
 
 
-def test_a_practitioner_has_only_plain_links():
+def test_a_practitioner_has_plain_links_and_one_menu_for_coaching_and_events():
     found = menus(PRACTITIONER, resolve("/"))
     assert [(menu.single.label if menu.single else None) for menu in found] == [
         "Where I stand",
-        "Events",
         "Observations",
-        "Plans",
+        None,
     ]
+    assert [link.label for link in found[-1].links] == ["Plans", "Events"]
 
 
 @pytest.mark.parametrize(
@@ -119,23 +119,14 @@ def test_the_reminder_rules_list_in_the_admin_links_to_the_log(world, login):
     assert f'<a href="{reverse("certification:reminders")}">Reminder log</a>' in page
 
 
-def test_everyone_with_a_person_finds_the_events_under_people():
-    assert shown(LEADER)["People"] == ["People", "New hires", "Events"]
-    assert shown(COACH)["People"] == ["People", "New hires", "Events"]
-    assert shown(PURVEYOR)["People"] == ["People", "New hires", "Events"]
-
-
-def test_a_practitioner_has_no_new_hires_link_the_page_refuses_them():
-    assert shown(PRACTITIONER)["People"] == ["Events"]
-
-
-def test_the_new_hires_page_marks_its_own_link():
-    (people,) = [m for m in menus(LEADER, resolve("/people/new-hires/")) if m.label == "People"]
-    assert [link.label for link in people.links if link.active] == ["New hires"]
+def test_everyone_with_a_person_finds_the_events_under_coaching():
+    assert shown(LEADER)["Coaching"] == ["Plans", "Alerts", "Events"]
+    assert shown(COACH)["Coaching"] == ["Plans", "Alerts", "Events"]
+    assert shown(PURVEYOR)["Coaching"] == ["Plans", "Alerts", "Events"]
 
 
 def test_a_login_that_is_nobodys_has_no_events_link():
-    assert "People" not in shown(Viewer(user_id=9))
+    assert "Coaching" not in shown(Viewer(user_id=9))
 
 
 def test_the_events_pages_link_is_drawn_for_a_practitioner(world, login):
@@ -149,3 +140,8 @@ def test_favicon_ico_answers_with_the_projects_icon(client):
     assert (
         'rel="icon" href="/static/favicon.svg"' in client.get("/accounts/login/").content.decode()
     )
+
+
+def test_the_new_hires_page_marks_the_people_link():
+    (people,) = [m for m in menus(LEADER, resolve("/people/new-hires/")) if m.label == "People"]
+    assert [link.label for link in people.links if link.active] == ["People"]

@@ -17,7 +17,6 @@ def test_coach_signs_in_and_finds_their_practitioner(page, world):  # noqa: F811
     assert world.practitioner.full_name in caseload.inner_text()
     screenshot(page, "caseload-coach")
 
-    page.locator("#menu-people").click()  # the menu holding the directory and the events
     page.get_by_role("link", name="People", exact=True).click()
     page.get_by_role("heading", name="People").wait_for()
     rows = page.locator("tbody tr")

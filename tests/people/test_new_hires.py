@@ -254,3 +254,9 @@ def test_the_person_page_reads_the_path_in_the_same_queries_for_more_evidence(hi
         attend(event, hires.nia)
         make_observation(hires.coach, hires.nia, observed_on=D(2026, 6, 5 + n))
     assert count_page_queries(client, hires.nia) == few
+
+
+@pytest.mark.parametrize("persona", ["coach", "leader", "purveyor_admin"])
+def test_the_directory_links_to_the_new_hires(hires, login, persona):
+    page = login(getattr(hires, persona)).get(reverse("people:directory")).content.decode()
+    assert f'href="{URL}"' in page
