@@ -61,10 +61,7 @@ def test_one_person_of_each_kind_of_access_is_swept(swept):
 def test_the_sweep_reaches_pages_with_real_arguments(swept):
     _, result, _ = swept
     assert result.pages > 150  # the admin's included
-    # About three of the six personas a page: pages only some roles open (an
-    # organization's readiness and alignment plan: its leaders and admins, and the
-    # purveyor) bring the mean down a little.
-    assert result.reached > 2.9 * result.pages
+    assert result.reached > 3 * result.pages  # about three of the six personas a page
 
 
 @pytest.mark.parametrize(
