@@ -561,8 +561,8 @@ def test_the_person_page_lists_their_plans_and_offers_their_coach_to_start_one(w
 @pytest.mark.parametrize("persona", ["coach", "practitioner", "leader", "purveyor_admin"])
 def test_the_navigation_offers_plans(world, login, persona):
     page = login(getattr(world, persona)).get(LIST).content.decode()
-    # A plain link for the practitioner; in the Coaching menu, beside Alerts, for the others.
-    link = "nav-link" if persona == "practitioner" else "dropdown-item"
+    # In the Coaching menu, beside the events (and Alerts, for all but the practitioner).
+    link = "dropdown-item"
     assert re.search(rf'class="{link} active" aria-current="page" href="{LIST}">Plans</a>', page)
 
 
