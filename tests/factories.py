@@ -217,10 +217,16 @@ def wipe_world():
     Team.objects.all().delete()
     Organization.objects.all().delete()
     get_user_model().objects.all().delete()
-    # The demo dates when the shipped programs began to expect coaching sessions.
+    # The demo dates when the shipped programs began to expect coaching sessions, and gives
+    # the practitioner program, shipped with none, its deadline after hire.
     for program in Program.objects.exclude(sessions_expected_from=None):
         program.sessions_expected_from = None
         program.save(update_fields=["sessions_expected_from"])
+    for program in Program.objects.filter(code="practitioner").exclude(
+        deadline_days_after_hire=None
+    ):
+        program.deadline_days_after_hire = None
+        program.save(update_fields=["deadline_days_after_hire"])
 
 
 def make_session(practitioner, coach, held_on, plan=None, alone=False):
