@@ -134,7 +134,9 @@ def calibrate(organizations, *, seed, today):
     assignments, attempts = [], []
     for org, coaches in organizations:
         for coach in coaches:
-            rng = random.Random(f"{seed}:{org.slug}:calibration:{coach.pk}")
+            # Seeded by who the coach is, not their row's id: ids depend on what the
+            # database held before, and the same seed must tell the same story.
+            rng = random.Random(f"{seed}:{org.slug}:calibration:{coach.email or coach.full_name}")
             _calibrate_coach(rng, setting, coach, stories.get(coach.pk, ""), assignments, attempts)
     CalibrationAssignment.objects.bulk_create(
         assignments, batch_size=BATCH_SIZE, ignore_conflicts=True
@@ -324,6 +326,17 @@ def _attempts(rng, setting, round, coach, lean):
     return made
 
 
+def _unbiased(item, value, moved, lean):
+    """A coach with no lean of their own errs as often up as down: a slip that the scale's
+    end would cut on one side is not made on either (cutting only the one side near the
+    top of the scale would make every careful coach look severe)."""
+    if abs(lean) >= 0.2:
+        return moved
+    step = abs(moved - value)
+    fits = item.scale_min <= value - step and value + step <= item.scale_max
+    return moved if fits else value
+
+
 def _scores(rng, version, master, lean):
     """The master code moved by `lean` points on ratings (None: scattered two points)."""
     scores = {}
@@ -336,6 +349,7 @@ def _scores(rng, version, master, lean):
                 moved = value + rng.choice([-2, -1, 0, 2])
             else:
                 moved = round(value + lean + rng.gauss(0, 0.45))
+                moved = _unbiased(item, value, moved, lean)
             value = min(item.scale_max, max(item.scale_min, moved))
         elif item.kind == scoring.YES_NO and rng.random() < (0.4 if lean is None else 0.08):
             value = 1 - value
