@@ -9,9 +9,10 @@ from django.contrib import admin, messages
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -305,3 +306,66 @@ class AuditedAdmin(SimpleHistoryAdmin):
         except (ValueError, TypeError, ValidationError):
             return False
         return gone and (request.user.is_superuser or viewer_for(request.user).sees_everything)
+
+
+class CsvImportAdmin:
+    """An import page and its example file beside a model's admin list, for the purveyor
+    and organization admins (who name only their own organization's people). A subclass
+    sets `import_form`, `import_template`, `import_title` and `import_columns`, and
+    defines `run_import(file, *, imported_by, dry_run)`, `import_example()` and, for what
+    its page shows besides, `import_context(request)`."""
+
+    errors_shown = 1000  # a longer report says how many more there are
+
+    def get_urls(self):
+        name = f"{self.model._meta.app_label}_{self.model._meta.model_name}_import"
+        view = self.admin_site.admin_view(self.import_view)
+        example = self.admin_site.admin_view(self.import_example_view)
+        return [
+            path("import/", view, name=name),
+            path("import/example.csv", example, name=f"{name}_example"),
+            *super().get_urls(),
+        ]
+
+    def may_import(self, request):
+        viewer = viewer_for(request.user)
+        return viewer.sees_everything or "org_admin" in viewer.roles
+
+    def import_view(self, request):
+        if not self.may_import(request):
+            raise PermissionDenied
+        posted = request.method == "POST"
+        form = self.import_form(request.POST if posted else None, request.FILES if posted else None)
+        result = None
+        if posted and form.is_valid():
+            result = self.run_import(
+                form.cleaned_data["file"],
+                imported_by=request.user,
+                dry_run=form.cleaned_data["dry_run"],
+            )
+        errors = result.errors if result else []
+        ctx = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "form": form,
+            "result": result,
+            "errors_shown": errors[: self.errors_shown],
+            "errors_hidden": max(0, len(errors) - self.errors_shown),
+            "errors_limit": self.errors_shown,
+            "title": self.import_title,
+            "columns": self.import_columns,
+            **self.import_context(request),
+        }
+        return TemplateResponse(request, self.import_template, ctx)
+
+    def import_context(self, request):
+        return {}
+
+    def import_example_view(self, request):
+        if not self.may_import(request):
+            raise PermissionDenied
+        return self.import_example()
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "may_import": self.may_import(request)}
+        return super().changelist_view(request, extra_context)

@@ -23,11 +23,10 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 
-from miiwrap.admin import AuditedAdmin, ReadOnlyAdmin, ScopedAdmin
+from miiwrap.admin import AuditedAdmin, CsvImportAdmin, ReadOnlyAdmin, ScopedAdmin
 from miiwrap.once.services import AlreadySent, form_token_once
 from miiwrap.once.shortcuts import shown_again
 from miiwrap.parsing import SaneDateField
-from miiwrap.people.access import viewer_for
 from miiwrap.people.models import Person
 from observations import import_guide, imports, rubric_io, services
 from observations.admin_forms import (
@@ -54,8 +53,6 @@ from observations.models import (
     Rubric,
     RubricVersion,
 )
-
-ERRORS_SHOWN = 1000
 
 
 class SharedAdmin(ScopedAdmin):
@@ -330,7 +327,7 @@ class ActivityTypeAdmin(SharedAdmin):
 
 
 @admin.register(Observation)
-class ObservationAdmin(AuditedAdmin, ScopedAdmin):
+class ObservationAdmin(CsvImportAdmin, AuditedAdmin, ScopedAdmin):
     list_display = [
         "observed_on",
         "practitioner",
@@ -368,59 +365,26 @@ class ObservationAdmin(AuditedAdmin, ScopedAdmin):
     def has_change_permission(self, request, obj=None):
         return False  # changed on the amend page, which keeps the reason and old values
 
-    def get_urls(self):
-        view = self.admin_site.admin_view(self.import_view)
-        example = self.admin_site.admin_view(self.import_example_view)
-        return [
-            path("import/", view, name="observations_observation_import"),
-            path("import/example.csv", example, name="observations_observation_import_example"),
-            *super().get_urls(),
-        ]
+    import_form = ObservationImportForm
+    import_template = "admin/observations/observation/import.html"
+    import_title = "Import observations from CSV"
+    import_columns = imports.COLUMNS
 
-    def may_import(self, request):
-        viewer = viewer_for(request.user)
-        return viewer.sees_everything or "org_admin" in viewer.roles
+    def run_import(self, file, **how):
+        return imports.import_observations(file, **how)
 
-    def import_view(self, request):
-        """Upload a CSV file; organization admins only name their own organization's people."""
-        if not self.may_import(request):
-            raise PermissionDenied
-        posted = request.method == "POST"
-        form = ObservationImportForm(
-            request.POST if posted else None, request.FILES if posted else None
-        )
-        result = None
-        if posted and form.is_valid():
-            result = imports.import_observations(
-                form.cleaned_data["file"],
-                imported_by=request.user,
-                dry_run=form.cleaned_data["dry_run"],
-            )
-        return _upload_page(
-            self,
-            request,
-            "admin/observations/observation/import.html",
-            form=form,
-            result=result,
-            errors_shown=result.errors[:ERRORS_SHOWN] if result else [],
-            errors_hidden=max(0, len(result.errors) - ERRORS_SHOWN) if result else 0,
-            title="Import observations from CSV",
-            columns=imports.COLUMNS,
-            versions=[(v, import_guide.item_columns(v)) for v in import_guide.published_versions()],
-            activities=import_guide.activities(),
-            errors_limit=ERRORS_SHOWN,
-            example_people=(import_guide.EXAMPLE_PRACTITIONER, import_guide.EXAMPLE_COACH),
-        )
+    def import_context(self, request):
+        return {
+            "versions": [
+                (v, import_guide.item_columns(v)) for v in import_guide.published_versions()
+            ],
+            "activities": import_guide.activities(),
+            "example_people": (import_guide.EXAMPLE_PRACTITIONER, import_guide.EXAMPLE_COACH),
+        }
 
-    def import_example_view(self, request):
+    def import_example(self):
         """An example file for the import page, from the columns and rubrics it reads."""
-        if not self.may_import(request):
-            raise PermissionDenied
         return import_guide.example_download()
-
-    def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "may_import": self.may_import(request)}
-        return super().changelist_view(request, extra_context)
 
 
 @admin.register(Amendment)

@@ -125,7 +125,7 @@ def test_no_file_is_a_form_error(world, login):
 
 
 def test_a_long_report_is_cut_and_says_how_much_is_left(world, login, monkeypatch):
-    monkeypatch.setattr(observation_admin, "ERRORS_SHOWN", 2)
+    monkeypatch.setattr(observation_admin.ObservationAdmin, "errors_shown", 2)
     good = row_for(world.practitioner, world.coach)
     rows = [{**good, "date": f"bad-{n}"} for n in range(5)]
     response = upload(login(world.org_admin), rows)
