@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from urllib.parse import urlparse
 
 import pytest
+from pytest_django import plugin as django_plugin
 
 from tests.audit_guard import Guard
 from tests.factories import make_assignment, make_org, make_person, make_team
@@ -180,13 +181,104 @@ def shipped_programs(shipped_rubrics):
     load_shipped_programs()
 
 
+class DemoWorld:
+    """The demo world, shared by every test that reads it: built for the first of them and
+    removed before the first test after them that does not read it.
+
+    Building it takes half a minute, so the tests that read it run one after another in
+    one process (`pytest_collection_modifyitems` puts them first and in one xdist group),
+    and it is built once per run. Each test still runs in a transaction rolled back after
+    it, so what a test writes stays its own.
+    """
+
+    GROUP = "demo-world"
+
+    def __init__(self):
+        self._built = None  # the context manager that removes it, while it stands
+        self.output = None
+
+    def ensure(self, django_db_blocker):
+        if self._built is None:
+            from tests.factories import demo_world
+
+            self._built = demo_world(django_db_blocker)
+            self.output = self._built.__enter__()
+        return self.output
+
+    def remove(self):
+        if self._built is not None:
+            built, self._built, self.output = self._built, None, None
+            built.__exit__(None, None, None)
+
+    @staticmethod
+    def reads(item):
+        return item is not None and "demo_seeded" in getattr(item, "fixturenames", ())
+
+    @staticmethod
+    def changes(item):
+        """A module whose tests write to the world outside their transactions (the hostile
+        sweep) runs last among them, and the world is removed after it."""
+        return item is not None and item.get_closest_marker("changes_demo_world") is not None
+
+
+DEMO = DemoWorld()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Keep what is built once for many tests built once in a parallel run.
+
+    First (before xdist reads the groups) the order pytest-django gives: the database
+    tests, then the transactional ones, then the rest; its own sort later keeps ours, being
+    stable and ours keeping each test in its kind. The demo world's readers (all database tests) go first, in one xdist group,
+    those that change the world last of them. Tests that share a module-wide fixture go in
+    a group of their module's, so that one process runs them one after another and builds
+    the fixture once, not once per process and again each time its tests are interleaved
+    with another module's. `--dist loadgroup --no-loadscope-reorder` (pyproject.toml) keeps
+    each group whole and the order as it is; other tests go one by one to whichever
+    process is free.
+    """
+    django_plugin.pytest_collection_modifyitems(items)
+    readers = [item for item in items if DEMO.reads(item)]
+    readers.sort(key=DEMO.changes)  # stable: each module's tests stay together and in order
+    chosen = set(map(id, readers))
+    items[:] = readers + [item for item in items if id(item) not in chosen]
+    for item in readers:
+        item.add_marker(pytest.mark.xdist_group(DEMO.GROUP))
+    # A module's tests are apart when pytest-django moved its transactional ones after the
+    # other modules' database tests: each stretch is a group of its own, in its place.
+    stretches, previous = {}, None
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        if module != previous:
+            stretches[module] = stretches.get(module, 0) + 1
+            previous = module
+        if id(item) not in chosen and _shares_a_module_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(f"{module}#{stretches[module]}"))
+
+
+def _shares_a_module_fixture(item):
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(defs and defs[-1].scope == "module" for defs in info.name2fixturedefs.values())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After the module's own fixtures are torn down: remove the demo world when the next
+    test does not read it, or when this test's module changed it and the next is another."""
+    result = yield
+    changed = DEMO.changes(item) and (nextitem is None or nextitem.module is not item.module)
+    if not DEMO.reads(nextitem) or changed:
+        DEMO.remove()
+    return result
+
+
 @pytest.fixture(scope="module")
 def demo_seeded(django_db_setup, django_db_blocker):
-    """The demo world, built once for a module of tests that only read it; removed after."""
-    from tests.factories import demo_world
-
-    with demo_world(django_db_blocker) as output:
-        yield output
+    """The demo world, for a module of tests that only read it (see DemoWorld)."""
+    return DEMO.ensure(django_db_blocker)
 
 
 @pytest.fixture

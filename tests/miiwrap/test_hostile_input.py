@@ -16,8 +16,10 @@ from miiwrap import sweep
 SAMPLE = 1
 
 # The sweep reads the database only through its module-wide fixture; the mark tells
-# pytest-django to set the test database up even when one test is run alone.
-pytestmark = pytest.mark.django_db
+# pytest-django to set the test database up even when one test is run alone. The sweep
+# signs in and posts outside any test's transaction, so the shared demo world is rebuilt
+# for any reader after it (tests/conftest.py, DemoWorld).
+pytestmark = [pytest.mark.django_db, pytest.mark.changes_demo_world]
 
 
 @pytest.fixture(scope="module")
