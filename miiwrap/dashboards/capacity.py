@@ -311,7 +311,11 @@ def new_hires_table(figures, compares, key="new_hires"):
 def section(organizations, today, team=None):
     """The leader dashboard's capacity section for these organizations (or one team)."""
     found = read(organizations, today, team)
-    figures = [found[org.pk] for org in organizations]
+    return section_of([found[org.pk] for org in organizations], today)
+
+
+def section_of(figures, today):
+    """The capacity section of these Figures (one per organization in view) as of today."""
     compares = len(figures) > 1
     return {
         "capacity": comparison(figures),

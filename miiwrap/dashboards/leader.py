@@ -255,13 +255,34 @@ def build(scope, keep=None):
         "sessions": section("sessions", lambda: coach_sessions(scope, cadence)),
         "feedback": section("feedback", lambda: feedback_quality(scope)),
         "overdue": section("overdue", lambda: overdue(scope, cadence)),
-        **section(
-            "capacity", lambda: capacity.section(scope.organizations, scope.today, scope.team)
-        ),
-        "readiness": section(
-            "readiness", lambda: readiness.for_leader_dashboard(scope.organizations, scope.today)
-        ),
+        **section("capacity", lambda: capacity_section(scope)),
+        "readiness": section("readiness", lambda: readiness_rows(scope)),
     }
+
+
+def capacity_section(scope):
+    """Internal capacity. Comparing organizations, each one's figures are kept apart, so
+    a write to one reads only its figures again."""
+
+    def read(each):
+        return capacity.read(each.organizations, each.today, each.team)
+
+    found = each_organization(scope, "capacity", read)
+    return capacity.section_of([found[org.pk] for org in scope.organizations], scope.today)
+
+
+def readiness_rows(scope):
+    """Readiness and alignment, a row an organization; comparing them, each row is kept
+    apart, and none lists its overdue actions."""
+    if not scope.compares:
+        return readiness.for_leader_dashboard(scope.organizations, scope.today)
+
+    def read(each):
+        rows = readiness.for_leader_dashboard(each.organizations, each.today, list_overdue=False)
+        return {row.organization_id: row for row in rows}
+
+    found = each_organization(scope, "readiness", read)
+    return sorted((row for row in found.values() if row), key=lambda row: row.name)
 
 
 def newest_version(rubric):

@@ -47,15 +47,17 @@ class OrganizationReadiness:
         return "up" if self.change > 0 else "down" if self.change < 0 else "same"
 
 
-def for_leader_dashboard(organizations, today):
+def for_leader_dashboard(organizations, today, list_overdue=None):
     """[OrganizationReadiness] of each organization, by name; overdue actions are listed
-    when there is one organization, counted otherwise."""
+    when there is one organization (or `list_overdue` says so), counted otherwise."""
     organizations = [org for org in organizations if not org.is_purveyor]
     ids = [org.pk for org in organizations]
+    if list_overdue is None:
+        list_overdue = len(ids) == 1
     assessed = _latest_two(ids)
     labels = _domain_labels({rows[0].version_id for rows in assessed.values()})
     actions = _action_counts(ids, today)
-    listed = _overdue(ids, today) if len(ids) == 1 else {}
+    listed = _overdue(ids, today) if list_overdue and ids else {}
     return [
         _row(org, assessed.get(org.pk, []), labels, actions.get(org.pk, {}), listed)
         for org in sorted(organizations, key=lambda o: o.name)

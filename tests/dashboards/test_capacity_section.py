@@ -276,3 +276,35 @@ def test_the_leader_downloads_the_capacity_table(counted, login):
 def test_the_leader_downloads_the_new_hires_by_name(counted, login):
     response = login(counted.leader).get(reverse("dashboards:leader") + "?export=new_hires")
     assert counted.nia.full_name in b"".join(response.streaming_content).decode()
+
+
+def test_after_a_write_to_one_organization_the_comparison_reads_only_its_parts_again(
+    counted, login, monkeypatch
+):
+    """Comparing organizations, capacity and readiness are kept one organization apiece:
+    a write to one reads that one's figures again, and the sections equal ones read
+    afresh."""
+    from miiwrap import generations
+    from miiwrap.dashboards import leader
+
+    read = []
+    for module, name in ((capacity, "read"), (leader.readiness, "for_leader_dashboard")):
+        real = getattr(module, name)
+
+        def spy(organizations, *args, _real=real, _name=name, **kwargs):
+            read.append((_name, sorted(org.pk for org in organizations)))
+            return _real(organizations, *args, **kwargs)
+
+        monkeypatch.setattr(module, name, spy)
+    client = login(counted.purveyor_admin)
+    url = reverse("dashboards:leader") + "?organization=all"
+    assert client.get(url).status_code == 200
+    assert [name for name, _ in read] == ["read", "for_leader_dashboard"]  # all in one pass
+    read.clear()
+    generations.touched(counted.away)
+    kept = client.get(url).context
+    assert read == [("read", [counted.away.pk]), ("for_leader_dashboard", [counted.away.pk])]
+    with generations.uncached():
+        fresh = client.get(url).context
+    for name in ("capacity", "new_hires", "readiness"):
+        assert kept[name] == fresh[name], name
