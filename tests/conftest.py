@@ -228,15 +228,15 @@ DEMO = DemoWorld()
 def pytest_collection_modifyitems(config, items):
     """Keep what is built once for many tests built once in a parallel run.
 
-    First (before xdist reads the groups) the order pytest-django gives: the database
-    tests, then the transactional ones, then the rest; its own sort later keeps ours, being
-    stable and ours keeping each test in its kind. The demo world's readers (all database tests) go first, in one xdist group,
-    those that change the world last of them. Tests that share a module-wide fixture go in
-    a group of their module's, so that one process runs them one after another and builds
-    the fixture once, not once per process and again each time its tests are interleaved
-    with another module's. `--dist loadgroup --no-loadscope-reorder` (pyproject.toml) keeps
-    each group whole and the order as it is; other tests go one by one to whichever
-    process is free.
+    First (before xdist reads the groups) the order pytest-django gives: the database tests,
+    then the transactional ones, then the rest; its own sort later keeps ours, being stable
+    and ours keeping each test in its kind. The demo world's readers (all database tests) go
+    first, in one xdist group, those that change the world last of them. Tests that share a
+    module-wide fixture go in a group of their module's, so that one process runs them one
+    after another and builds the fixture once, not once per process and again each time its
+    tests are interleaved with another module's. `--dist loadgroup --no-loadscope-reorder`
+    (pyproject.toml) keeps each group whole and the order as it is; other tests go one by
+    one to whichever process is free.
     """
     django_plugin.pytest_collection_modifyitems(items)
     readers = [item for item in items if DEMO.reads(item)]
