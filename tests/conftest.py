@@ -1,4 +1,5 @@
 import contextlib
+import copy
 import logging
 import os
 import socket
@@ -8,6 +9,7 @@ from urllib.parse import urlparse
 
 import pytest
 from pytest_django import plugin as django_plugin
+from pytest_django.fixtures import validate_django_db
 
 from tests.audit_guard import Guard
 from tests.factories import make_assignment, make_org, make_person, make_team
@@ -267,8 +269,12 @@ def _shares_a_module_fixture(item):
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item, nextitem):
     """After the module's own fixtures are torn down: remove the demo world when the next
-    test does not read it, or when this test's module changed it and the next is another."""
+    test does not read it, or when this test's module changed it and the next is another.
+    The kept world (KeptWorld) needs to know the next test before the teardown."""
+    KEPT.next_item = nextitem
     result = yield
+    if KEPT.key_of(nextitem) != KEPT.key:  # closed already, unless its setup failed
+        KEPT.close()
     changed = DEMO.changes(item) and (nextitem is None or nextitem.module is not item.module)
     if not DEMO.reads(nextitem) or changed:
         DEMO.remove()
@@ -287,8 +293,7 @@ def demo_output(demo_seeded, db):
     return demo_seeded
 
 
-@pytest.fixture
-def world(db):
+def make_world():
     """Three organizations and the personas that every access test uses.
 
     Riverbend is home: a coach (also a practitioner) with one assigned practitioner,
@@ -327,6 +332,130 @@ def world(db):
         outsider=outsider,
         away_practitioner=away_practitioner,
     )
+
+
+class KeptWorld:
+    """`world`, built once for the tests of a module that read it one after another.
+
+    Nine people with logins, roles, periods and history take tens of milliseconds to
+    build, and thousands of tests read them: a run took a ninth longer when each test
+    built its own. So the first reader's database setup opens a
+    transaction and builds the world in it; that test's own transaction, and each later
+    reader's, is a savepoint inside it, rolled back after the test as always. Each reader
+    gets its own deep copy of the objects, as Django's `setUpTestData` gives, so what one
+    test changes in memory does not reach the next.
+
+    The outer transaction is rolled back once the test's own is (pytest_fixture_post_finalizer,
+    before any module fixture is torn down) when the next test is not a reader of the same
+    world: another module, a test that does not read it, a transactional test (which cannot
+    run inside a transaction), or a different time travel (the world is built at the
+    test's time).
+    """
+
+    def __init__(self):
+        self.key = None  # whose world stands: see key_of
+        self.next_item = None  # the test after the one being torn down
+        self._data = None
+        self._atomic = None
+        self._blocker = None
+
+    @staticmethod
+    def key_of(item):
+        """What a test's world depends on, or None when the test cannot share one."""
+        if item is None or "world" not in getattr(item, "fixturenames", ()):
+            return None
+        if _transactional(item):
+            return None
+        travel = item.get_closest_marker("time_machine")
+        return (item.nodeid.split("::")[0], repr(travel and (travel.args, travel.kwargs)))
+
+    def open(self, key, blocker):
+        if key == self.key:
+            return
+        self.close()
+        from django.db import transaction
+        from django.test import override_settings
+
+        from tests.factories import FAST_HASHERS
+
+        with blocker.unblock():
+            atomic = transaction.atomic()
+            atomic.__enter__()
+            atomic._from_testcase = True  # as Django marks its test transactions
+            try:
+                with override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+                    data = make_world()
+            except BaseException:
+                transaction.set_rollback(True)
+                atomic.__exit__(None, None, None)
+                raise
+        self.key, self._data, self._atomic, self._blocker = key, data, atomic, blocker
+
+    def close(self):
+        if self._atomic is None:
+            return
+        from django.db import transaction
+
+        atomic, self._atomic = self._atomic, None
+        self.key = self._data = None
+        with self._blocker.unblock():
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+    def copy_for(self, item):
+        if self.key is None or self.key_of(item) != self.key:
+            return None
+        return copy.deepcopy(self._data)
+
+
+KEPT = KeptWorld()
+
+
+def _transactional(item):
+    """Whether pytest-django runs the test as a TransactionTestCase (its own rule)."""
+    marker = item.get_closest_marker("django_db")
+    transactional = reset = serialized = False
+    if marker:
+        transactional, reset, _, serialized, _ = validate_django_db(marker)
+    names = item.fixturenames
+    return (
+        transactional
+        or reset
+        or serialized
+        or not {"transactional_db", "live_server", "django_db_reset_sequences"}.isdisjoint(names)
+        or "django_db_serialized_rollback" in names
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    """Open the kept world before a reader's own transaction (KeptWorld)."""
+    if fixturedef.argname == "_django_db_helper":
+        key = KEPT.key_of(request.node)
+        if key is None:
+            KEPT.close()
+        else:
+            KEPT.open(key, request.getfixturevalue("django_db_blocker"))
+    return (yield)
+
+
+def pytest_fixture_post_finalizer(fixturedef, request):
+    """Roll the kept world back after the test's own transaction, unless the next test
+    reads it too (KeptWorld)."""
+    ours = fixturedef.argname == "_django_db_helper" and KEPT.key is not None
+    if ours and KEPT.key_of(KEPT.next_item) != KEPT.key:
+        KEPT.close()
+
+
+@pytest.fixture
+def world(request, db):
+    """Three organizations and the personas that every access test uses (make_world).
+
+    A database test gets its own copy of the world its module's tests share (KeptWorld);
+    a transactional test, which cannot share it, gets one of its own.
+    """
+    kept = KEPT.copy_for(request.node)
+    return kept if kept is not None else make_world()
 
 
 @pytest.fixture
