@@ -47,6 +47,7 @@ from certification.models import (
 )
 from coaching.models import CoachAssignment
 from miiwrap import generations
+from miiwrap.benchmarks import require_migrated
 from miiwrap.notifications.models import Notification
 from miiwrap.people.models import (
     Organization,
@@ -176,6 +177,7 @@ class Command(BaseCommand):
                 f"Warning: this database is {connection.vendor}; timings say little about "
                 "production. Point DATABASE_URL at a scratch PostgreSQL database."
             )
+        require_migrated()
         check_scratch()
         try:
             self.report_dataset(periods, *ensure_dataset(periods, today))

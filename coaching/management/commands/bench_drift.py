@@ -43,6 +43,7 @@ from coaching.models import (
 )
 from coaching.series import Series
 from miiwrap import generations
+from miiwrap.benchmarks import require_migrated
 from miiwrap.people import demo
 from observations.management.commands import bench_observations as dataset
 from observations.management.commands.bench_observations import positive
@@ -189,6 +190,7 @@ class Command(BaseCommand):
             raise CommandError("--skip-trials and --skip-job together leave nothing to run.")
         if not skip_job:
             refuse_sqlite(allow_sqlite)
+            require_migrated()
         if not skip_trials:
             seeds = trial_seeds(options["seed"], options["seeds"])
             self.report_trials(options["series"], seeds)

@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from coaching.models import CoachAssignment
 from miiwrap import generations, paging
+from miiwrap.benchmarks import require_migrated
 from miiwrap.notifications.models import Notification
 from miiwrap.once.forms import TOKEN_FIELD, new_token
 from miiwrap.once.models import FormToken
@@ -127,6 +128,7 @@ class Command(BaseCommand):
                 "--allow-sqlite to run it anyway (then --observations defaults to "
                 f"{SQLITE_ROWS:,})."
             )
+        require_migrated()
         wanted = observations or (SQLITE_ROWS if sqlite else DEFAULT_ROWS)
         today = timezone.localdate()
         scale = "state" if wanted >= STATE_FROM_ROWS else "demo"

@@ -70,6 +70,7 @@ from coaching.models import (
     PooledSpread,
 )
 from miiwrap import generations
+from miiwrap.benchmarks import require_migrated
 from miiwrap.notifications.models import Notification
 from miiwrap.people import demo
 from miiwrap.people.models import (
@@ -236,6 +237,7 @@ class Command(BaseCommand):
                 "--allow-sqlite to run it anyway (then --rows defaults to "
                 f"{dataset.SQLITE_ROWS:,})."
             )
+        require_migrated()
         wanted = rows or (dataset.SQLITE_ROWS if sqlite else dataset.DEFAULT_ROWS)
         today = timezone.localdate()
         # The time plus a random part: two runs within one second must not share keys.
