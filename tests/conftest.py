@@ -281,8 +281,17 @@ def pytest_runtest_teardown(item, nextitem):
     return result
 
 
+@pytest.fixture(scope="session")
+def _demo_world_removed_in_time(django_db_setup):
+    """When the demo world's readers are the last tests a process runs, remove it before
+    the test database is dropped: after that, the connection is back on the database
+    DATABASE_URL names, and the removal would empty that one."""
+    yield
+    DEMO.remove()
+
+
 @pytest.fixture(scope="module")
-def demo_seeded(django_db_setup, django_db_blocker):
+def demo_seeded(_demo_world_removed_in_time, django_db_setup, django_db_blocker):
     """The demo world, for a module of tests that only read it (see DemoWorld)."""
     return DEMO.ensure(django_db_blocker)
 
