@@ -241,15 +241,21 @@ def build(scope, keep=None):
     keep = keep or kept(scope)
     scope.keep = keep
 
-    def section(name, compute):
-        return compute() if scope.export else keep(f"leader.{name}", compute)
+    def section(name, compute, apart=True):
+        # Comparing organizations, a section whose parts are kept one organization apiece
+        # (each_organization) is put together from them afresh: kept whole as well, it
+        # would be missed and stored again after every write to any of them, and storing
+        # a hundred organizations' rows costs more than putting them together.
+        if scope.export or (scope.compares and apart):
+            return compute()
+        return keep(f"leader.{name}", compute)
 
     return {
         **section("pipeline", lambda: pipeline(scope, programs)),
         **section("trend", lambda: trend(scope, version)),
         "bands": section("bands", lambda: bands(scope, version)),
         "alerts": section("alerts", lambda: alerts(scope)),
-        "open_disputes": section("open_disputes", lambda: open_disputes(scope)),
+        "open_disputes": section("open_disputes", lambda: open_disputes(scope), apart=False),
         "heat_map": section("heat_map", lambda: heat_map(scope, version)),
         **section("coach_activity", lambda: coach_activity(scope, cadence)),
         "sessions": section("sessions", lambda: coach_sessions(scope, cadence)),
