@@ -120,6 +120,14 @@ def test_the_reach_is_read_in_one_query_whatever_the_number_of_names(world):
         assert any(urls), persona
 
 
+@pytest.mark.parametrize("page", ["people:detail", "dashboards:coach", "dashboards:practitioner"])
+def test_each_page_is_resolved_once_and_its_paths_are_those_reverse_gives(world, page):
+    lee = reach(world.purveyor_admin)
+    for pk in (1, 7, 42, 987654321, 10**12):
+        assert lee._path(page, pk) == reverse(page, args=[pk])
+    assert list(lee._paths) == [page]
+
+
 def test_the_reach_is_kept_on_the_user_for_the_request(world):
     user = world.leader.user
     assert reach_for(user) is reach_for(user)
