@@ -1,4 +1,8 @@
-"""What every benchmark command checks before it builds anything."""
+"""What the benchmark commands share: the check before they build anything, and pages
+timed in the process as a web worker runs them."""
+
+import gc
+from contextlib import contextmanager
 
 from django.core.management.base import CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -15,3 +19,16 @@ def require_migrated(using=DEFAULT_DB_ALIAS):
             f"This database is missing {len(plan)} migrations: run manage.py migrate with the "
             "same DATABASE_URL first, then this command again."
         )
+
+
+@contextmanager
+def as_a_web_worker():
+    """Time pages in this process as a web worker runs them: what was loaded before is
+    frozen out of the garbage collector's passes (miiwrap/wsgi.py), the dataset just built
+    included, which a worker would not be walking either."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
