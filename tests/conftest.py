@@ -12,7 +12,7 @@ from pytest_django import plugin as django_plugin
 from pytest_django.fixtures import validate_django_db
 
 from tests.audit_guard import Guard
-from tests.factories import make_assignment, make_org, make_person, make_team
+from tests.factories import FAST_HASHERS, make_assignment, make_org, make_person, make_team
 
 ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -59,7 +59,7 @@ def wait_until(predicate, seconds=20, every=0.2):
 
 @pytest.fixture(autouse=True)
 def _fast_and_quiet(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_HASHERS
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.STORAGES = {
         **settings.STORAGES,
@@ -384,8 +384,6 @@ class KeptWorld:
         self.close()
         from django.db import transaction
         from django.test import override_settings
-
-        from tests.factories import FAST_HASHERS
 
         with blocker.unblock():
             atomic = transaction.atomic()

@@ -152,7 +152,7 @@ def seed_demo(*args):
     return out.getvalue()
 
 
-# What the tests' own settings hash passwords with, for worlds built outside a test.
+# What every test hashes passwords with (conftest), and every world built outside a test.
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 

@@ -12,7 +12,7 @@ from miiwrap.notifications.models import Notification
 from miiwrap.once.models import FormToken
 from observations import scoring
 from observations.models import Observation, RubricVersion
-from tests.factories import wipe_world
+from tests.factories import FAST_HASHERS, wipe_world
 from tests.observations.test_bench_command import (
     DATASET_LINE,
     LIST_ROW,
@@ -28,8 +28,7 @@ from tests.observations.test_bench_command import (
 @pytest.fixture(scope="module")
 def kept_run(django_db_setup, django_db_blocker):
     """What one kept run printed; its people and rows are removed after the module."""
-    hashers = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=hashers):
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
         yield bench(*TINY, "--keep")
         wipe_world()
 
